@@ -1,0 +1,230 @@
+"""What the application needs from the world outside, as protocols.
+
+Adapters in `infrastructure/` implement these; the composition root in `interfaces/` picks
+them from settings. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO, Protocol
+
+# ---------------------------------------------------------------- secrets
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    """Where a secret went: the reference kept in a node's config and a hint for people."""
+
+    ref: str
+    hint: str  # e.g. "…abcd"
+
+
+class SecretStore(Protocol):
+    def put(self, value: str) -> StoredSecret: ...
+
+    def get(self, ref: str) -> str:
+        """The plain value; raises KeyError for an unknown reference."""
+        ...
+
+    def exists(self, ref: str) -> bool: ...
+
+
+# ---------------------------------------------------------------- live updates
+
+
+class EventBus(Protocol):
+    """Carries messages to subscribers, across processes where the adapter can.
+
+    Topics: `workflow:{id}`, `documents:{workflow_id}`, `chat:{session_id}`.
+    Messages are JSON-able dicts; keep them small (PostgreSQL NOTIFY allows ~8 kB).
+    """
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None: ...
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+# ---------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str  # the sha256 of the bytes, hex
+    size: int
+
+
+class BlobTooLarge(Exception):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"the file is larger than {limit_bytes // (1024 * 1024)} MB")
+        self.limit_bytes = limit_bytes
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes: the key is the sha256 of the content."""
+
+    def put(self, chunks: Iterable[bytes], max_bytes: int) -> BlobInfo:
+        """Streams chunks to the store; raises BlobTooLarge as soon as max_bytes is passed."""
+        ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PageText:
+    number: int  # 1-based
+    text: str
+
+
+class ExtractionFailed(Exception):
+    """A PDF whose text cannot be had; `reason` is written for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    index: int  # 0-based position of the chunk within its document
+    page: int  # the page the chunk starts on, 1-based
+    text: str
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors; called from worker threads, never on the event loop."""
+
+    @property
+    def model_id(self) -> str:
+        """Names the vector space, e.g. `local/all-MiniLM-L6-v2`; vectors of two ids never mix."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """What a knowledge-base node asks for: `embedder` is local | openai | gemini."""
+
+    embedder: str
+    model: str
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+class EmbedderFactory(Protocol):
+    def for_spec(self, spec: EmbedderSpec) -> Embedder: ...
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    id: str  # "{document_id}:{chunk}"
+    text: str
+    embedding: list[float]
+    metadata: dict[str, str | int | float]
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    text: str
+    score: float  # similarity, higher is closer (1 - cosine distance)
+    metadata: dict[str, Any]
+
+
+class VectorIndex(Protocol):
+    """One collection per embedding model, so that vectors of two models never share one."""
+
+    def upsert(self, model_id: str, chunks: Sequence[IndexedChunk]) -> None: ...
+
+    def query(
+        self, model_id: str, embedding: list[float], top_k: int, where: dict[str, Any]
+    ) -> list[Hit]: ...
+
+    def delete(self, model_id: str, where: dict[str, Any]) -> None: ...
+
+    def count(self, model_id: str, where: dict[str, Any]) -> int: ...
+
+    def reset(self) -> None:
+        """Drops every collection (for a rebuild from the log)."""
+        ...
+
+
+# ---------------------------------------------------------------- answering
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved piece of a document, as the LLM and the sources see it."""
+
+    document_id: str
+    filename: str
+    page: int | None
+    chunk: int
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    provider: str  # openai | gemini | extractive
+    model: str
+    prompt: str  # the node's template with {query} and {context} filled
+    query: str
+    passages: tuple[Passage, ...] = ()
+    temperature: float | None = None
+    max_tokens: int | None = None
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class LLMStreamEnd:
+    model: str
+    usage: Usage = field(default_factory=Usage)
+
+
+class ProviderError(Exception):
+    """A provider refused or failed after retries; the message is safe to show (no secrets)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLM(Protocol):
+    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        """Yields text deltas, then exactly one LLMStreamEnd; raises ProviderError."""
+        ...
+
+
+class LLMFactory(Protocol):
+    def for_provider(self, provider: str) -> LLM: ...
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    title: str
+    url: str
+    snippet: str
+
+
+class WebSearch(Protocol):
+    async def search(self, query: str, api_key: str | None, limit: int) -> list[SearchResult]: ...

@@ -1,0 +1,265 @@
+"""Workflow use cases: load, call the aggregate, save; and the audit reads of the log."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.eventstore import EventStore, event_payload
+from application.ports import SecretStore
+from application.views import HistoryEntry, WorkflowReadModel, WorkflowView
+from domain.components import (
+    COMPONENTS,
+    SECRET_FIELDS,
+    ComponentSpec,
+    is_secret_reference,
+    parse_kind,
+)
+from domain.errors import Conflict, InvalidCommand, NotFound
+from domain.graph import Edge, GraphDiff, Node, Position, diff_graphs
+from domain.workflow import Workflow, merge_config
+
+MAX_ATTEMPTS = 60
+
+
+class WorkflowService:
+    def __init__(
+        self,
+        store: EventStore,
+        secrets: SecretStore,
+        read_model: WorkflowReadModel,
+        server_keys: frozenset[str] = frozenset(),
+    ) -> None:
+        self.store, self.secrets, self.read_model = store, secrets, read_model
+        self.server_keys = server_keys
+
+    # ---------------------------------------------------------------- commands
+
+    def create(self, name: str, description: str, actor: str) -> WorkflowView:
+        wf = Workflow.create(name, description, actor)
+        self.store.save(wf)
+        return WorkflowView.of(wf)
+
+    def rename(self, wid: UUID, name: str, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.rename(name, actor))
+
+    def describe(self, wid: UUID, text: str, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.describe(text, actor))
+
+    def add_node(
+        self,
+        wid: UUID,
+        node_id: str,
+        kind: str,
+        position: Position,
+        actor: str,
+        config: Mapping[str, Any] | None = None,
+        label: str | None = None,
+        expected: int | None = None,
+    ) -> WorkflowView:
+        sealed = self._seal(config or {})
+        return self._change(
+            wid, expected, lambda wf: wf.add_node(node_id, kind, position, actor, label, sealed)
+        )
+
+    def move_node(
+        self, wid: UUID, node_id: str, position: Position, actor: str, expected: int | None
+    ) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.move_node(node_id, position, actor))
+
+    def relabel_node(
+        self, wid: UUID, node_id: str, label: str, actor: str, expected: int | None
+    ) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.relabel_node(node_id, label, actor))
+
+    def configure_node(
+        self, wid: UUID, node_id: str, patch: Mapping[str, Any], actor: str, expected: int | None
+    ) -> WorkflowView:
+        sealed = self._seal(patch)
+        return self._change(wid, expected, lambda wf: wf.configure_node(node_id, sealed, actor))
+
+    def remove_node(self, wid: UUID, node_id: str, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.remove_node(node_id, actor))
+
+    def connect(
+        self,
+        wid: UUID,
+        edge_id: str,
+        source: str,
+        target: str,
+        actor: str,
+        source_handle: str | None = None,
+        target_handle: str | None = None,
+        expected: int | None = None,
+    ) -> WorkflowView:
+        return self._change(
+            wid,
+            expected,
+            lambda wf: wf.connect(edge_id, source, target, actor, source_handle, target_handle),
+        )
+
+    def disconnect(self, wid: UUID, edge_id: str, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.disconnect(edge_id, actor))
+
+    def import_graph(
+        self,
+        wid: UUID,
+        nodes: list[Mapping[str, Any]],
+        edges: list[Mapping[str, Any]],
+        actor: str,
+        expected: int | None = None,
+    ) -> WorkflowView:
+        parsed_nodes = [self._imported_node(n) for n in nodes]
+        parsed_edges = [_imported_edge(e) for e in edges]
+        return self._change(
+            wid, expected, lambda wf: wf.import_graph(parsed_nodes, parsed_edges, actor)
+        )
+
+    def publish(self, wid: UUID, note: str, actor: str) -> tuple[WorkflowView, int]:
+        numbers: list[int] = []
+        view = self._change(
+            wid, None, lambda wf: numbers.append(wf.publish(note, actor, self.server_keys))
+        )
+        return view, numbers[-1]
+
+    def roll_back(self, wid: UUID, to_version: int, actor: str) -> WorkflowView:
+        def roll(wf: Workflow) -> None:
+            if not 1 <= to_version < wf.version:
+                raise InvalidCommand(
+                    f"can roll back only to a version from 1 to {wf.version - 1}, not {to_version}"
+                )
+            wf.roll_back(to_version, self._at(wid, to_version), actor)
+
+        return self._change(wid, None, roll)
+
+    def delete(self, wid: UUID, actor: str) -> None:
+        self._change(wid, None, lambda wf: wf.delete(actor))
+
+    # ---------------------------------------------------------------- reads
+
+    def components(self) -> list[ComponentSpec]:
+        return list(COMPONENTS.values())
+
+    def list(self) -> list[WorkflowView]:
+        return self.read_model.list_workflows()
+
+    def get(self, wid: UUID, version: int | None = None) -> WorkflowView | None:
+        """The workflow now (read from the log, so a client reads its own writes) or at a version."""
+        try:
+            wf = self.store.repository.get(wid)
+        except AggregateNotFoundError:
+            return None
+        if version is None:
+            return None if wf.deleted else WorkflowView.of(wf)
+        if not 1 <= version <= wf.version:
+            raise NotFound(f"the workflow has versions 1 to {wf.version}, not {version}")
+        return WorkflowView.of(self._at(wid, version))
+
+    def load(self, wid: UUID) -> Workflow:
+        """The live aggregate, for other services (chat pins a published version from it)."""
+        return self._load(wid)
+
+    def history(self, wid: UUID) -> list[HistoryEntry]:
+        events = list(self.store.events.get(wid))
+        if not events:
+            raise NotFound(f"there is no workflow {wid}")
+        return [history_entry(e) for e in events]
+
+    def diff(self, wid: UUID, from_version: int, to_version: int) -> GraphDiff:
+        current = self._load(wid, allow_deleted=True).version
+        for v in (from_version, to_version):
+            if not 1 <= v <= current:
+                raise NotFound(f"the workflow has versions 1 to {current}, not {v}")
+        old, new = self._at(wid, from_version), self._at(wid, to_version)
+        return diff_graphs(old.nodes, old.edges, new.nodes, new.edges)
+
+    # ---------------------------------------------------------------- mechanics
+
+    def _load(self, wid: UUID, *, allow_deleted: bool = False) -> Workflow:
+        try:
+            wf = self.store.repository.get(wid)
+        except AggregateNotFoundError:
+            raise NotFound(f"there is no workflow {wid}") from None
+        if not isinstance(wf, Workflow) or (wf.deleted and not allow_deleted):
+            raise NotFound(f"there is no workflow {wid}")
+        return wf
+
+    def _at(self, wid: UUID, version: int) -> Workflow:
+        wf = self.store.repository.get(wid, version=version)
+        assert isinstance(wf, Workflow)
+        return wf
+
+    def _change(
+        self, wid: UUID, expected: int | None, command: Callable[[Workflow], object]
+    ) -> WorkflowView:
+        """Applies a command to the freshest state; on a version clash either refuses (the
+        caller named the version it saw) or re-applies, so concurrent editors lose nothing."""
+        for attempt in range(MAX_ATTEMPTS):
+            wf = self._load(wid)
+            if expected is not None and wf.version != expected:
+                raise Conflict(expected, wf.version)
+            command(wf)
+            try:
+                self.store.save(wf)
+            except IntegrityError:
+                if expected is not None:
+                    raise Conflict(expected, self._load(wid).version) from None
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return WorkflowView.of(wf)
+        raise Conflict(-1, self._load(wid).version)
+
+    def _seal(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Takes API keys out of a config: stored encrypted, replaced by a reference and a hint."""
+        if not isinstance(config, Mapping):
+            raise InvalidCommand("a config must be a JSON object")
+        sealed = dict(config)
+        for name in SECRET_FIELDS:
+            value = sealed.get(name)
+            if isinstance(value, str):
+                stored = self.secrets.put(value.strip()) if value.strip() else None
+                sealed[name] = {"secretRef": stored.ref, "hint": stored.hint} if stored else None
+            elif is_secret_reference(value) and not self.secrets.exists(value["secretRef"]):
+                raise InvalidCommand(f"{name}: unknown secret reference")
+        return sealed
+
+    def _imported_node(self, data: Mapping[str, Any]) -> Node:
+        try:
+            spec = COMPONENTS[parse_kind(data["kind"])]
+            config = merge_config(spec.defaults(), self._seal(data.get("config") or {}))
+            return Node.from_dict(
+                {**data, "label": data.get("label") or spec.title, "config": config}
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidCommand(f"an imported node is malformed: {e!r}") from None
+
+
+def _imported_edge(data: Mapping[str, Any]) -> Edge:
+    try:
+        return Edge(
+            data["id"],
+            data["source"],
+            data["target"],
+            data.get("source_handle") or data.get("sourceHandle"),
+            data.get("target_handle") or data.get("targetHandle"),
+        )
+    except (KeyError, TypeError) as e:
+        raise InvalidCommand(f"an imported edge is malformed: {e!r}") from None
+
+
+def history_entry(event: Any) -> HistoryEntry:
+    """One stored workflow event as the audit trail (and the live subscription) shows it."""
+    return HistoryEntry(
+        workflow_id=event.originator_id,
+        version=event.originator_version,
+        type=type(event).__name__,
+        timestamp=event.timestamp,
+        actor=getattr(event, "actor", None),
+        data=event_payload(event),
+    )

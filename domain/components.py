@@ -1,0 +1,286 @@
+"""The four kinds of node a canvas offers: their ports and the JSON Schema of their config.
+
+Ports are typed by name: an output port joins only an input port of the same name, so each
+sensible connection has exactly one port pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from domain.errors import InvalidCommand
+
+
+class NodeKind(str, Enum):
+    USER_QUERY = "USER_QUERY"
+    KNOWLEDGE_BASE = "KNOWLEDGE_BASE"
+    LLM_ENGINE = "LLM_ENGINE"
+    OUTPUT = "OUTPUT"
+
+
+SECRET_FIELDS = ("apiKey", "webSearchApiKey")
+
+DEFAULT_PROMPT = (
+    "You are a helpful assistant. Answer the question using the context below. "
+    "If the context does not contain the answer, say so.\n\n"
+    "Context:\n{context}\n\nQuestion: {query}\n\nAnswer:"
+)
+
+
+def _secret(title: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "title": title,
+        "description": description,
+        "format": "password",
+        "writeOnly": True,
+        "x-secret": True,
+    }
+
+
+_KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "embedder": {
+            "type": "string",
+            "title": "Embedder",
+            "description": "Turns passages into vectors. Local runs on this server, no key.",
+            "enum": ["local", "openai", "gemini"],
+            "default": "local",
+        },
+        "embeddingModel": {
+            "type": "string",
+            "title": "Embedding model",
+            "description": "e.g. all-MiniLM-L6-v2, text-embedding-3-small, text-embedding-004",
+            "default": "all-MiniLM-L6-v2",
+            "maxLength": 200,
+        },
+        "apiKey": {
+            **_secret("API key", "Key of the embedding provider; the server's key if empty."),
+            "x-show-if": {"embedder": ["openai", "gemini"]},
+        },
+        "baseUrl": {
+            "type": "string",
+            "title": "Base URL",
+            "description": "An OpenAI-compatible server (Ollama, vLLM, LM Studio…).",
+            "format": "uri",
+            "maxLength": 500,
+            "x-show-if": {"embedder": ["openai"]},
+        },
+        "chunkSize": {
+            "type": "integer",
+            "title": "Chunk size",
+            "description": "Characters per passage.",
+            "minimum": 100,
+            "maximum": 8000,
+            "default": 1000,
+        },
+        "chunkOverlap": {
+            "type": "integer",
+            "title": "Chunk overlap",
+            "description": "Characters shared by consecutive passages.",
+            "minimum": 0,
+            "maximum": 2000,
+            "default": 150,
+        },
+        "topK": {
+            "type": "integer",
+            "title": "Passages per question",
+            "minimum": 1,
+            "maximum": 50,
+            "default": 4,
+        },
+    },
+}
+
+_LLM_ENGINE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "provider": {
+            "type": "string",
+            "title": "Provider",
+            "description": "Extractive answers offline by quoting your documents.",
+            "enum": ["openai", "gemini", "extractive"],
+            "default": "extractive",
+        },
+        "model": {
+            "type": "string",
+            "title": "Model",
+            "description": "e.g. gpt-4o-mini, gemini-2.5-flash, llama3.1 (with a base URL)",
+            "maxLength": 200,
+            "examples": ["gpt-4o-mini", "gpt-4.1", "gemini-2.5-flash", "gemini-2.5-pro"],
+            "x-show-if": {"provider": ["openai", "gemini"]},
+        },
+        "apiKey": {
+            **_secret("API key", "Key of the LLM provider; the server's key if empty."),
+            "x-show-if": {"provider": ["openai", "gemini"]},
+        },
+        "baseUrl": {
+            "type": "string",
+            "title": "Base URL",
+            "description": "An OpenAI-compatible server (Ollama, vLLM, LM Studio…).",
+            "format": "uri",
+            "maxLength": 500,
+            "x-show-if": {"provider": ["openai"]},
+        },
+        "temperature": {
+            "type": "number",
+            "title": "Temperature",
+            "minimum": 0,
+            "maximum": 2,
+            "default": 0.2,
+            "x-show-if": {"provider": ["openai", "gemini"]},
+        },
+        "maxTokens": {
+            "type": "integer",
+            "title": "Max tokens",
+            "minimum": 1,
+            "maximum": 32768,
+            "default": 1024,
+            "x-show-if": {"provider": ["openai", "gemini"]},
+        },
+        "prompt": {
+            "type": "string",
+            "title": "Prompt",
+            "description": "A template: {query} is the question, {context} the passages.",
+            "default": DEFAULT_PROMPT,
+            "maxLength": 20000,
+            "x-widget": "prompt",
+        },
+        "webSearch": {
+            "type": "boolean",
+            "title": "Web search",
+            "description": "Add web results to the context.",
+            "default": False,
+        },
+        "webSearchApiKey": {
+            **_secret("Web search API key", "A SerpAPI key; the server's key if empty."),
+            "x-show-if": {"webSearch": [True]},
+        },
+    },
+}
+
+_NO_CONFIG: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    kind: NodeKind
+    title: str
+    description: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    config_schema: dict[str, Any]
+
+    def defaults(self) -> dict[str, Any]:
+        props = self.config_schema["properties"]
+        return {name: p["default"] for name, p in props.items() if "default" in p}
+
+
+COMPONENTS: dict[NodeKind, ComponentSpec] = {
+    NodeKind.USER_QUERY: ComponentSpec(
+        NodeKind.USER_QUERY,
+        "User Query",
+        "Where the conversation starts: the question a person types.",
+        inputs=(),
+        outputs=("query",),
+        config_schema=_NO_CONFIG,
+    ),
+    NodeKind.KNOWLEDGE_BASE: ComponentSpec(
+        NodeKind.KNOWLEDGE_BASE,
+        "Knowledge Base",
+        "Your PDFs, split into passages and embedded; finds the passages that answer the query.",
+        inputs=("query",),
+        outputs=("context",),
+        config_schema=_KNOWLEDGE_BASE_SCHEMA,
+    ),
+    NodeKind.LLM_ENGINE: ComponentSpec(
+        NodeKind.LLM_ENGINE,
+        "LLM Engine",
+        "Writes the answer from the query and the context, with OpenAI, Gemini or offline.",
+        inputs=("query", "context"),
+        outputs=("answer",),
+        config_schema=_LLM_ENGINE_SCHEMA,
+    ),
+    NodeKind.OUTPUT: ComponentSpec(
+        NodeKind.OUTPUT,
+        "Output",
+        "Shows the answer in the chat, with its sources.",
+        inputs=("answer",),
+        outputs=(),
+        config_schema=_NO_CONFIG,
+    ),
+}
+
+# Inputs a node cannot run without; the LLM's context is optional (a graph may have no KB).
+REQUIRED_INPUTS: dict[NodeKind, tuple[str, ...]] = {
+    NodeKind.USER_QUERY: (),
+    NodeKind.KNOWLEDGE_BASE: ("query",),
+    NodeKind.LLM_ENGINE: ("query",),
+    NodeKind.OUTPUT: ("answer",),
+}
+
+
+def parse_kind(kind: str) -> NodeKind:
+    try:
+        return NodeKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in NodeKind)
+        raise InvalidCommand(f"unknown node kind {kind!r}; known kinds: {known}") from None
+
+
+def is_secret_reference(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"secretRef", "hint"}
+        and all(isinstance(v, str) for v in value.values())
+    )
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def config_problems(kind: NodeKind, config: dict[str, Any]) -> list[str]:
+    """What is wrong with a (secret-free) config against its kind's schema; empty when fine."""
+    schema = COMPONENTS[kind].config_schema["properties"]
+    problems = []
+    for name, value in config.items():
+        prop = schema.get(name)
+        if prop is None:
+            known = ", ".join(schema) or "none"
+            problems.append(f"{name}: not a setting of {kind.value} (settings: {known})")
+        elif prop.get("x-secret"):
+            if not is_secret_reference(value):
+                problems.append(f"{name}: a secret must be stored before it is configured")
+        else:
+            problems.extend(_value_problems(name, prop, value))
+    return problems
+
+
+def _value_problems(name: str, prop: dict[str, Any], value: object) -> list[str]:
+    expected = _JSON_TYPES[prop["type"]]
+    # bool is an int in Python; JSON keeps them apart
+    if not isinstance(value, expected) or (isinstance(value, bool) and prop["type"] != "boolean"):
+        return [f"{name}: expected a {prop['type']}, got {value!r}"]
+    if "enum" in prop and value not in prop["enum"]:
+        return [f"{name}: {value!r} is not one of {', '.join(map(str, prop['enum']))}"]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in prop and value < prop["minimum"]:
+            return [f"{name}: must be at least {prop['minimum']}"]
+        if "maximum" in prop and value > prop["maximum"]:
+            return [f"{name}: must be at most {prop['maximum']}"]
+    if isinstance(value, str):
+        if "maxLength" in prop and len(value) > prop["maxLength"]:
+            return [f"{name}: longer than {prop['maxLength']} characters"]
+        if prop.get("format") == "uri" and value and not value.startswith(("http://", "https://")):
+            return [f"{name}: must be an http(s) URL"]
+    return []

@@ -1,0 +1,286 @@
+"""Nodes, edges and the rules of a graph that need no aggregate state."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.components import COMPONENTS, REQUIRED_INPUTS, NodeKind, is_secret_reference
+from domain.errors import InvalidCommand, ValidationIssue
+
+
+@dataclass(frozen=True)
+class Position:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: NodeKind
+    label: str
+    position: Position
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "label": self.label,
+            "position": {"x": self.position.x, "y": self.position.y},
+            "config": dict(self.config),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Node:
+        pos = data["position"]
+        return cls(
+            id=data["id"],
+            kind=NodeKind(data["kind"]),
+            label=data["label"],
+            position=Position(float(pos["x"]), float(pos["y"])),
+            config=dict(data.get("config") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: str
+    source: str
+    target: str
+    source_handle: str
+    target_handle: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "target": self.target,
+            "source_handle": self.source_handle,
+            "target_handle": self.target_handle,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Edge:
+        return cls(
+            data["id"], data["source"], data["target"], data["source_handle"], data["target_handle"]
+        )
+
+
+def resolve_ports(
+    source: Node, target: Node, source_handle: str | None, target_handle: str | None
+) -> tuple[str, str]:
+    """The one output→input port pair joining source to target, given the handles named."""
+    outputs, inputs = COMPONENTS[source.kind].outputs, COMPONENTS[target.kind].inputs
+    if source_handle is not None and source_handle not in outputs:
+        raise InvalidCommand(
+            f"{source.label} has no output port {source_handle!r} "
+            f"(outputs: {', '.join(outputs) or 'none'})"
+        )
+    if target_handle is not None and target_handle not in inputs:
+        raise InvalidCommand(
+            f"{target.label} has no input port {target_handle!r} "
+            f"(inputs: {', '.join(inputs) or 'none'})"
+        )
+    pairs = [
+        (out, inp)
+        for out in outputs
+        for inp in inputs
+        if out == inp  # a port accepts only its own type
+        and source_handle in (None, out)
+        and target_handle in (None, inp)
+    ]
+    if not pairs:
+        raise InvalidCommand(
+            f"{source.label} cannot feed {target.label}: it outputs "
+            f"{', '.join(outputs) or 'nothing'} and {target.label} accepts "
+            f"{', '.join(inputs) or 'nothing'}"
+        )
+    if len(pairs) > 1:
+        raise InvalidCommand(
+            f"{source.label} can feed {target.label} in several ways: name the handles"
+        )
+    return pairs[0]
+
+
+def find_cycle(node_ids: Iterable[str], edges: Iterable[Edge]) -> list[str]:
+    """The ids of nodes on some cycle, or [] for an acyclic graph (Kahn's algorithm)."""
+    ids = list(node_ids)
+    indegree = dict.fromkeys(ids, 0)
+    successors: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        successors[e.source].append(e.target)
+        indegree[e.target] += 1
+    queue = deque(n for n in ids if indegree[n] == 0)
+    seen = set()
+    while queue:
+        n = queue.popleft()
+        seen.add(n)
+        for m in successors[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                queue.append(m)
+    return [n for n in ids if n not in seen]
+
+
+def topological_order(nodes: Mapping[str, Node], edges: Iterable[Edge]) -> list[str]:
+    """Node ids so that every edge points forward; ties keep the nodes' own order."""
+    edge_list = list(edges)
+    if find_cycle(nodes, edge_list):
+        raise InvalidCommand("the graph has a cycle")
+    indegree = dict.fromkeys(nodes, 0)
+    for e in edge_list:
+        indegree[e.target] += 1
+    order, ready = [], deque(n for n in nodes if indegree[n] == 0)
+    while ready:
+        n = ready.popleft()
+        order.append(n)
+        for e in edge_list:
+            if e.source == n:
+                indegree[e.target] -= 1
+                if indegree[e.target] == 0:
+                    ready.append(e.target)
+    return order
+
+
+def _reachable(start: Iterable[str], step: Mapping[str, list[str]]) -> set[str]:
+    seen, stack = set(), list(start)
+    while stack:
+        n = stack.pop()
+        if n not in seen:
+            seen.add(n)
+            stack.extend(step.get(n, ()))
+    return seen
+
+
+def validation_issues(
+    nodes: Mapping[str, Node], edges: Mapping[str, Edge], server_keys: frozenset[str]
+) -> list[ValidationIssue]:
+    """What stops a publish. `server_keys` names the providers the server has a key for."""
+    if not nodes:
+        return [ValidationIssue("EMPTY", "Add a User Query, an LLM Engine and an Output.")]
+    issues = _count_issues(nodes)
+    cycle = find_cycle(nodes, edges.values())
+    issues += [
+        ValidationIssue("CYCLE", f"{nodes[n].label} is part of a cycle.", node_id=n) for n in cycle
+    ]
+    issues += _flow_issues(nodes, edges)
+    for node in nodes.values():
+        issues += _config_issues(node, server_keys)
+    return issues
+
+
+def _count_issues(nodes: Mapping[str, Node]) -> list[ValidationIssue]:
+    issues = []
+    for kind, title in ((NodeKind.USER_QUERY, "User Query"), (NodeKind.OUTPUT, "Output")):
+        of_kind = [n for n in nodes.values() if n.kind == kind]
+        if not of_kind:
+            issues.append(ValidationIssue(f"MISSING_{kind.value}", f"Add a {title} node."))
+        issues += [
+            ValidationIssue(
+                f"EXTRA_{kind.value}", f"A workflow has exactly one {title}: remove one.", n.id
+            )
+            for n in of_kind[1:]
+        ]
+    return issues
+
+
+def _flow_issues(nodes: Mapping[str, Node], edges: Mapping[str, Edge]) -> list[ValidationIssue]:
+    forward: dict[str, list[str]] = defaultdict(list)
+    backward: dict[str, list[str]] = defaultdict(list)
+    connected_inputs: dict[str, set[str]] = defaultdict(set)
+    for e in edges.values():
+        forward[e.source].append(e.target)
+        backward[e.target].append(e.source)
+        connected_inputs[e.target].add(e.target_handle)
+    starts = [n.id for n in nodes.values() if n.kind == NodeKind.USER_QUERY]
+    ends = [n.id for n in nodes.values() if n.kind == NodeKind.OUTPUT]
+    from_start, to_end = _reachable(starts, forward), _reachable(ends, backward)
+    issues = []
+    for node in nodes.values():
+        missing = [p for p in REQUIRED_INPUTS[node.kind] if p not in connected_inputs[node.id]]
+        if missing:
+            issues.append(
+                ValidationIssue(
+                    "MISSING_INPUT",
+                    f"{node.label} needs its {', '.join(missing)} input connected.",
+                    node.id,
+                )
+            )
+        elif starts and node.id not in from_start:
+            issues.append(
+                ValidationIssue(
+                    "UNREACHABLE", f"{node.label} is not reached from the User Query.", node.id
+                )
+            )
+        if ends and node.id not in to_end:
+            issues.append(
+                ValidationIssue("DEAD_END", f"{node.label} does not lead to the Output.", node.id)
+            )
+    return issues
+
+
+def _has_key(config: Mapping[str, Any], field_name: str, provider: str, keys: frozenset[str]) -> bool:
+    return is_secret_reference(config.get(field_name)) or provider in keys
+
+
+def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIssue]:
+    c, issues = node.config, []
+    if node.kind == NodeKind.LLM_ENGINE:
+        provider = c.get("provider", "extractive")
+        if provider in ("openai", "gemini"):
+            if not c.get("model"):
+                issues.append(
+                    ValidationIssue("MISSING_MODEL", f"{node.label}: choose a model.", node.id)
+                )
+            # an OpenAI-compatible local server (Ollama…) needs no key
+            keyless = provider == "openai" and bool(c.get("baseUrl"))
+            if not keyless and not _has_key(c, "apiKey", provider, server_keys):
+                issues.append(
+                    ValidationIssue(
+                        "MISSING_API_KEY", f"{node.label}: give a {provider} API key.", node.id
+                    )
+                )
+        if c.get("webSearch") and not _has_key(c, "webSearchApiKey", "websearch", server_keys):
+            issues.append(
+                ValidationIssue(
+                    "MISSING_API_KEY", f"{node.label}: web search needs an API key.", node.id
+                )
+            )
+    elif node.kind == NodeKind.KNOWLEDGE_BASE:
+        embedder = c.get("embedder", "local")
+        keyless = embedder == "openai" and bool(c.get("baseUrl"))
+        if embedder != "local" and not keyless and not _has_key(c, "apiKey", embedder, server_keys):
+            issues.append(
+                ValidationIssue(
+                    "MISSING_API_KEY", f"{node.label}: give a {embedder} API key.", node.id
+                )
+            )
+    return issues
+
+
+@dataclass(frozen=True)
+class GraphDiff:
+    added_nodes: list[Node]
+    removed_nodes: list[Node]
+    changed_nodes: list[Node]  # as they are in the newer graph
+    added_edges: list[Edge]
+    removed_edges: list[Edge]
+
+
+def diff_graphs(
+    old_nodes: Mapping[str, Node],
+    old_edges: Mapping[str, Edge],
+    new_nodes: Mapping[str, Node],
+    new_edges: Mapping[str, Edge],
+) -> GraphDiff:
+    return GraphDiff(
+        added_nodes=[n for i, n in new_nodes.items() if i not in old_nodes],
+        removed_nodes=[n for i, n in old_nodes.items() if i not in new_nodes],
+        changed_nodes=[n for i, n in new_nodes.items() if i in old_nodes and old_nodes[i] != n],
+        added_edges=[e for i, e in new_edges.items() if i not in old_edges],
+        removed_edges=[e for i, e in old_edges.items() if i not in new_edges],
+    )

@@ -1,0 +1,36 @@
+"""The read-side database: its engine, and bringing its schema up to date with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+import migrations
+
+
+def create_read_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            # WAL lets readers go on while the projection writes
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Applies pending migrations (idempotent; PostgreSQL serialises concurrent callers)."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(724501)")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

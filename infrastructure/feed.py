@@ -1,0 +1,177 @@
+"""Knowing when the log grew, and handing messages to this process's subscribers.
+
+`LogWatcher` wakes whoever follows the log: after a save in this process, and, with
+PostgreSQL, on the NOTIFY that the event store sends after each insert by any process. The
+same listening connection receives the ephemeral messages of `PostgresBus`. `Hub` delivers
+messages to the asyncio subscribers of this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+LIVE_CHANNEL = "genai_live"
+SUBSCRIBER_QUEUE = 10_000
+
+
+class Hub:
+    """In-process publish/subscribe for asyncio consumers; publish is safe from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = (
+            defaultdict(set)
+        )
+
+    def deliver(self, topic: str, message: Any) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(topic, ()))
+        for loop, queue in targets:
+            try:
+                loop.call_soon_threadsafe(_offer, queue, message)
+            except RuntimeError:  # the subscriber's loop has closed
+                pass
+
+    @asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Any]]:
+        queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subscribers[topic].add(entry)
+        try:
+            yield _drain(queue)
+        finally:
+            with self._lock:
+                self._subscribers[topic].discard(entry)
+                if not self._subscribers[topic]:
+                    del self._subscribers[topic]
+
+    def subscriber_count(self, topic: str) -> int:
+        with self._lock:
+            return len(self._subscribers.get(topic, ()))
+
+
+def _offer(queue: asyncio.Queue, message: Any) -> None:
+    if queue.full():  # a stalled subscriber loses its oldest messages, not the process
+        queue.get_nowait()
+    queue.put_nowait(message)
+
+
+async def _drain(queue: asyncio.Queue) -> AsyncIterator[Any]:
+    while True:
+        yield await queue.get()
+
+
+class LogWatcher:
+    """A counter that moves whenever the log may have grown; followers wait on it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._ticks = 0
+
+    def poke(self, *_: Any) -> None:
+        with self._cond:
+            self._ticks += 1
+            self._cond.notify_all()
+
+    @property
+    def ticks(self) -> int:
+        with self._cond:
+            return self._ticks
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Returns as soon as the counter passes `seen`, or after timeout."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._ticks != seen, timeout)
+            return self._ticks
+
+
+class PostgresListener:
+    """One LISTEN connection per process: log NOTIFYs poke the watcher, live messages go
+    to the hub. Reconnects after a lost connection."""
+
+    def __init__(
+        self, conninfo: str, log_channel: str, watcher: LogWatcher, on_live: Callable[[str], None]
+    ) -> None:
+        self.conninfo, self.log_channel = conninfo, log_channel
+        self.watcher, self.on_live = watcher, on_live
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{self.log_channel}"')
+                    conn.execute(f'LISTEN "{LIVE_CHANNEL}"')
+                    self._ready.set()
+                    self.watcher.poke()  # we may have missed something while away
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            if note.channel == LIVE_CHANNEL:
+                                self.on_live(note.payload)
+                            else:
+                                self.watcher.poke()
+            except psycopg.Error as e:
+                log.warning("listen connection lost, reconnecting", error=str(e))
+                self._stop.wait(1)
+
+
+class InProcessBus:
+    """The EventBus of the embedded default: one process, so the hub is the bus."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.hub.deliver(topic, message)
+
+    def subscribe(self, topic: str):  # type: ignore[no-untyped-def]
+        return self.hub.subscribe(topic)
+
+
+class PostgresBus(InProcessBus):
+    """Ephemeral messages through NOTIFY, so every API process's subscribers see them; each
+    process's listener hands them to its own hub (this one's included)."""
+
+    MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
+
+    def __init__(self, hub: Hub, conninfo: str) -> None:
+        super().__init__(hub)
+        self.conninfo = conninfo
+        self._local = threading.local()
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        payload = json.dumps({"topic": topic, "message": message}, default=str)
+        if len(payload.encode()) > self.MAX_PAYLOAD:
+            log.warning("live message too large for NOTIFY, delivered locally only", topic=topic)
+            self.hub.deliver(topic, message)
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = psycopg.connect(self.conninfo, autocommit=True)
+        conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, payload))
+
+    def receive(self, payload: str) -> None:
+        data = json.loads(payload)
+        self.hub.deliver(data["topic"], data["message"])

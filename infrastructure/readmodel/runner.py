@@ -1,0 +1,165 @@
+"""Runs projections: follows the log from each view's tracked position, one worker per
+projection at a time across processes (a PostgreSQL advisory lock), resuming after a crash."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import psycopg
+import structlog
+from eventsourcing.persistence import IntegrityError, Tracking
+from sqlalchemy import Table, delete
+
+from application.eventstore import EventStore
+from infrastructure.feed import LogWatcher
+from infrastructure.readmodel.tracking import SqlTrackingView
+
+log = structlog.get_logger(__name__)
+
+BATCH = 200
+
+
+class TrackedProjection(Protocol):
+    name: str
+    tables: Sequence[Table]
+
+    @property
+    def view(self) -> SqlTrackingView: ...
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None: ...
+
+    def forget(self) -> None: ...
+
+
+class AdvisoryLock:
+    """A session-level PostgreSQL advisory lock held by one open connection: if the holding
+    process dies, its connection closes and another process takes over."""
+
+    def __init__(self, conninfo: str, name: str) -> None:
+        self.conninfo, self.key = conninfo, zlib.crc32(f"genai:{name}".encode())
+        self._conn: psycopg.Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self.held():
+            return True
+        self.release()
+        conn = psycopg.connect(self.conninfo, autocommit=True)
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        if row and row[0]:
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def acquire(self, stop: threading.Event, retry: float = 0.5) -> bool:
+        while not stop.is_set():
+            if self.try_acquire():
+                return True
+            stop.wait(retry)
+        return False
+
+    def held(self) -> bool:
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            self._conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+class ProjectionWorker:
+    def __init__(
+        self,
+        store: EventStore,
+        projection: TrackedProjection,
+        watcher: LogWatcher,
+        lock: AdvisoryLock | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.store, self.projection, self.watcher = store, projection, watcher
+        self.lock, self.poll_seconds = lock, poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        projection.view.ensure(store.name)
+
+    @property
+    def position(self) -> int:
+        return self.projection.view.max_tracking_id(self.store.name) or 0
+
+    def catch_up(self, limit: int | None = None) -> int:
+        """Applies pending events (at most `limit`); returns how many it applied."""
+        done = 0
+        while limit is None or done < limit:
+            batch = BATCH if limit is None else min(BATCH, limit - done)
+            notifications = self.store.recorder.select_notifications(
+                start=self.position + 1, limit=batch
+            )
+            if not notifications:
+                break
+            for n in notifications:
+                event = self.store.mapper.to_domain_event(n)
+                try:
+                    self.projection.process_event(event, Tracking(self.store.name, n.id))
+                except IntegrityError:
+                    # another worker got there first: pick up from the tracked position
+                    self.projection.forget()
+                    break
+                done += 1
+        return done
+
+    def rebuild(self) -> int:
+        """Drops the view's rows and replays the whole log into it."""
+        view = self.projection.view
+        with view.engine.begin() as conn:
+            for table in self.projection.tables:
+                conn.execute(delete(table))
+            view.reset(conn)
+        self.projection.forget()
+        return self.catch_up()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.run, name=f"projection-{self.projection.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.watcher.poke()
+        if self._thread:
+            self._thread.join(10)
+        if self.lock:
+            self.lock.release()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            if self.lock and not self.lock.acquire(self._stop):
+                return
+            try:
+                seen = self.watcher.ticks
+                if self.catch_up() == 0:
+                    self.watcher.wait(seen, self.poll_seconds)
+            except Exception:
+                log.exception("projection failed; retrying", projection=self.projection.name)
+                self.projection.forget()
+                self._stop.wait(1)
+
+    def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
+        """For tests and read-your-writes: blocks until the view has seen notification_id."""
+        deadline = threading.Event()
+        waited = 0.0
+        while self.position < notification_id and waited < timeout:
+            deadline.wait(0.02)
+            waited += 0.02
+        return self.position >= notification_id

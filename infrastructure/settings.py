@@ -1,0 +1,83 @@
+"""Settings from the environment (and a `.env` file), one object for the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="postgresql://… for PostgreSQL; absent for embedded SQLite"
+    )
+    genai_data_dir: Path = Path("./data")
+    genai_secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key for stored API keys; generated in the data dir"
+    )
+    openai_api_key: SecretStr | None = None
+    gemini_api_key: SecretStr | None = None
+    serpapi_api_key: SecretStr | None = None
+    chroma_url: str | None = None
+    max_upload_mb: int = 50
+    genai_allowed_origins: list[str] = Field(default_factory=list)
+    genai_poll_seconds: float = 1.0
+    genai_run_projections: bool = True
+    genai_log_level: str = "INFO"
+    genai_db_pool_size: int = 10
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url) and make_url(self.database_url).get_backend_name() in (
+            "postgresql",
+            "postgres",
+        )
+
+    def data_dir(self) -> Path:
+        path = self.genai_data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def event_store_env(self) -> dict[str, str]:
+        """The eventsourcing library's settings for our application's event store."""
+        if self.uses_postgres:
+            assert self.database_url
+            url = make_url(self.database_url)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": url.database or "postgres",
+                "POSTGRES_HOST": url.host or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": url.username or "postgres",
+                "POSTGRES_PASSWORD": url.password or "",
+                "POSTGRES_POOL_SIZE": str(self.genai_db_pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.genai_db_pool_size),
+                "CREATE_TABLE": "y",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir() / "events.sqlite3"),
+            "CREATE_TABLE": "y",
+        }
+
+    def read_database_url(self) -> str:
+        if self.uses_postgres:
+            assert self.database_url
+            return make_url(self.database_url).set(drivername="postgresql+psycopg").render_as_string(
+                hide_password=False
+            )
+        return f"sqlite:///{self.data_dir() / 'read.sqlite3'}"
+
+    def server_keys(self) -> frozenset[str]:
+        """Providers this server holds a key for, so nodes may leave theirs empty."""
+        keys: dict[str, Any] = {
+            "openai": self.openai_api_key,
+            "gemini": self.gemini_api_key,
+            "websearch": self.serpapi_api_key,
+        }
+        return frozenset(name for name, key in keys.items() if key and key.get_secret_value())
