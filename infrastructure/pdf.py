@@ -1,0 +1,132 @@
+"""Text out of PDFs with pypdf, page by page, and failures a person can act on."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import BinaryIO
+
+from application.ports import ExtractionFailed, PageText
+
+PageProgress = Callable[[int, int], None]
+"""Called as `on_page(done, total)` after each page."""
+
+SNIFF_WINDOW = 1024
+# Readers accept `%%EOF` anywhere near the end (Acrobat looks at the last 1024 bytes); a
+# wider window tolerates trailing junk, while a cut-off download still has none there.
+_EOF_WINDOW = 4096
+
+ENCRYPTED = (
+    "The PDF is password protected. Remove the password (for example by printing it to a "
+    "new PDF) and upload it again."
+)
+DAMAGED = "The PDF is damaged and could not be read. Export or download it again and re-upload."
+TRUNCATED = (
+    "The PDF is incomplete: the file ends before its end marker, as an interrupted "
+    "download or copy leaves it. Get the whole file and upload it again."
+)
+NO_PAGES = "The PDF has no pages."
+NOT_A_PDF = "The file is not a PDF (its content does not start like one), whatever its name says."
+NO_TEXT = (
+    "The PDF has no extractable text: its pages look like scanned images. Run it through "
+    "OCR (for example ocrmypdf) to add a text layer, then upload it again."
+)
+
+log = logging.getLogger(__name__)
+
+
+def sniff_pdf(first_bytes: bytes) -> bool:
+    """Whether the bytes are a PDF's: `%PDF-` within the first 1024, whatever the name says."""
+    return b"%PDF-" in first_bytes[:SNIFF_WINDOW]
+
+
+def extract_pages(stream: BinaryIO, on_page: PageProgress | None = None) -> list[PageText]:
+    """Text of every page, in order, numbered from 1; pages without text have `text == ""`.
+
+    `stream` must be seekable (a file from the blob store is). Raises ExtractionFailed with
+    a reason written for a person: not a PDF, password protected, damaged, incomplete, no
+    pages, or no text at all (scanned images).
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    if not sniff_pdf(stream.read(SNIFF_WINDOW)):
+        raise ExtractionFailed(NOT_A_PDF)
+    if not _ends_like_a_pdf(stream):
+        raise ExtractionFailed(TRUNCATED)
+    try:
+        reader = PdfReader(stream)
+        # Many "encrypted" PDFs only restrict printing and open with an empty password.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ExtractionFailed(ENCRYPTED)
+        total = len(reader.pages)
+        if total == 0:
+            raise ExtractionFailed(NO_PAGES)
+        pages = []
+        for number, page in enumerate(reader.pages, start=1):
+            pages.append(PageText(number=number, text=normalise(page.extract_text())))
+            if on_page is not None:
+                on_page(number, total)
+    except ExtractionFailed:
+        raise
+    except (FileNotDecryptedError, DependencyError) as exc:
+        raise ExtractionFailed(ENCRYPTED) from exc
+    except Exception as exc:
+        # pypdf meets broken files with many exception types (its own, KeyError, ValueError,
+        # recursion...): to the person uploading, all of them mean the same thing.
+        log.info("pdf extraction failed: %r", exc)
+        raise ExtractionFailed(DAMAGED) from exc
+    if not any(page.text for page in pages):
+        raise ExtractionFailed(NO_TEXT)
+    return pages
+
+
+def _ends_like_a_pdf(stream: BinaryIO) -> bool:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(max(0, size - _EOF_WINDOW))
+    tail = stream.read()
+    stream.seek(0)
+    return b"%%EOF" in tail
+
+
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b\ufeff]")
+_ENDS_BLOCK = tuple(".!?:;。！？…\"')]»”’")
+# a line shorter than this share of the page's longest one ends a paragraph or is a heading
+_SHORT_LINE = 0.75
+
+
+def normalise(text: str) -> str:
+    """Whitespace made regular, wrapped lines joined, paragraph and heading breaks kept.
+
+    pypdf breaks the text at every printed line. Lines that are wrapped (long, not ending a
+    sentence) are joined with a space so that chunks break at sentences, not at the
+    printer's line ends; short lines and sentence ends keep their break. Blank lines
+    (paragraph gaps pypdf saw) stay as one blank line.
+    """
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", _join_wrapped(lines)).strip()
+
+
+def _join_wrapped(lines: list[str]) -> str:
+    longest = max((len(line) for line in lines), default=0)
+    out: list[str] = []
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+        if _hyphenated(line, following):
+            # a word broken at the line end: mend it, whatever the line's length
+            out.append(line[:-1])
+        elif line and following and len(line) >= _SHORT_LINE * longest:
+            out.append(line + ("\n" if line.endswith(_ENDS_BLOCK) else " "))
+        else:
+            out.append(line + "\n")
+    return "".join(out)
+
+
+def _hyphenated(line: str, following: str) -> bool:
+    return len(line) > 1 and line[-1] == "-" and line[-2].isalpha() and following[:1].islower()

@@ -1,0 +1,165 @@
+"""Real PDFs for tests, drawn with fpdf2: every function returns the bytes of one file.
+
+Each page of `multi_page_pdf` is about one topic and states one recognisable fact
+(`FACTS[n]` is on page n), so a test can check both the text and the page it came from.
+
+CJK is not covered: the only fonts on this machine are DejaVu, and no DejaVu face has
+glyphs for CJK ideographs or the ideographic full stop, so `non_latin_pdf` holds Cyrillic
+and Greek only. The chunker's CJK sentence ends are tested on plain strings instead.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from fpdf import FPDF
+from fpdf.enums import EncryptionMethod
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+# page number (1-based) -> (topic, the fact a test looks for)
+FACTS: dict[int, tuple[str, str]] = {
+    1: ("Lighthouses", "The Skerryvore lighthouse is 48 metres tall and was lit in 1844."),
+    2: ("Bees", "A honey bee visits between 50 and 100 flowers on one collection trip."),
+    3: ("Volcanoes", "Mount Kalvera erupts every 11 years and its ash is rich in sulphur."),
+    4: ("Chess", "The Lindqvist opening sacrifices the queen's knight on move four."),
+    5: ("Glaciers", "The Orvik glacier retreats by 30 metres every summer."),
+    6: ("Bread", "Sourdough from the village of Tannby rises for exactly 19 hours."),
+    7: ("Reactors", "The Zephyr reactor's coolant is molten lead, pumped at 2 metres per second."),
+    8: ("Owls", "The snowy owl of Hallberg island hunts only during the polar day."),
+    9: ("Trains", "The Marrow Line night train crosses 41 bridges between its two termini."),
+    10: ("Violins", "The Castellan violin was varnished with a resin of amber and linseed oil."),
+}
+
+FILLER = (
+    "This paragraph exists to give the page some body, so that extraction and chunking "
+    "have more than one line to work with. It says nothing that matters to any test."
+)
+
+TWO_COLUMN_LEFT = (
+    "The left column describes the harbour of Pellucid Bay, where the tide rises by "
+    "nine metres and the fishing boats rest on the mud twice a day."
+)
+TWO_COLUMN_RIGHT = (
+    "The right column describes the observatory on Mount Arden, whose telescope mirror "
+    "is four metres wide and was polished for three years."
+)
+
+CYRILLIC = "Москва — столица России. Река Волга впадает в Каспийское море."
+GREEK = "Η Αθήνα είναι η πρωτεύουσα της Ελλάδας. Ο Παρθενώνας βρίσκεται στην Ακρόπολη."
+
+USER_PASSWORD = "open-sesame"
+
+
+def _new_pdf() -> FPDF:
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("DejaVu", fname=DEJAVU)
+    pdf.set_font("DejaVu", size=11)
+    return pdf
+
+
+def _output(pdf: FPDF) -> bytes:
+    return bytes(pdf.output())
+
+
+def _topic_page(pdf: FPDF, number: int, topic: str, fact: str) -> None:
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=16)
+    pdf.multi_cell(0, 10, f"Page {number}: {topic}")
+    pdf.set_font("DejaVu", size=11)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, fact)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, FILLER)
+
+
+def multi_page_pdf(pages: int = 10) -> bytes:
+    """`pages` pages (at most len(FACTS)); page n states FACTS[n]."""
+    if not 1 <= pages <= len(FACTS):
+        raise ValueError(f"pages must be 1..{len(FACTS)}")
+    pdf = _new_pdf()
+    for number in range(1, pages + 1):
+        topic, fact = FACTS[number]
+        _topic_page(pdf, number, topic, fact)
+    return _output(pdf)
+
+
+def large_pdf(pages: int) -> bytes:
+    """`pages` pages of distinct, numbered text (for benchmarks); each page says its number."""
+    pdf = _new_pdf()
+    for number in range(1, pages + 1):
+        topic, fact = FACTS[(number - 1) % len(FACTS) + 1]
+        _topic_page(pdf, number, f"{topic} (section {number})", f"Section {number}. {fact}")
+        for paragraph in range(3):
+            pdf.ln(3)
+            pdf.multi_cell(0, 6, f"Section {number}, paragraph {paragraph + 1}. {FILLER}")
+    return _output(pdf)
+
+
+def two_column_pdf() -> bytes:
+    """One page, two side-by-side columns of text at the same heights."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    column_width = (pdf.w - pdf.l_margin - pdf.r_margin - 10) / 2
+    top = pdf.t_margin + 10
+    pdf.set_xy(pdf.l_margin, top)
+    pdf.multi_cell(column_width, 6, TWO_COLUMN_LEFT)
+    pdf.set_xy(pdf.l_margin + column_width + 10, top)
+    pdf.multi_cell(column_width, 6, TWO_COLUMN_RIGHT)
+    return _output(pdf)
+
+
+def non_latin_pdf() -> bytes:
+    """Page 1 in Russian (Cyrillic), page 2 in Greek."""
+    pdf = _new_pdf()
+    for text in (CYRILLIC, GREEK):
+        pdf.add_page()
+        pdf.multi_cell(0, 7, text)
+    return _output(pdf)
+
+
+def text_pdf(paragraphs: Sequence[str]) -> bytes:
+    """One page with the given paragraphs, each set as its own block (lines as given)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 6, paragraph)
+        pdf.ln(6)
+    return _output(pdf)
+
+
+def encrypted_pdf(user_password: str = USER_PASSWORD) -> bytes:
+    """A readable PDF that opens only with `user_password` (AES-128)."""
+    pdf = _new_pdf()
+    pdf.set_encryption(
+        owner_password="owner-" + user_password,
+        user_password=user_password,
+        encryption_method=EncryptionMethod.AES_128,
+    )
+    _topic_page(pdf, 1, *FACTS[1])
+    return _output(pdf)
+
+
+def truncated_pdf() -> bytes:
+    """A valid multi-page PDF cut in half, as an interrupted download leaves it."""
+    whole = multi_page_pdf()
+    return whole[: len(whole) // 2]
+
+
+def image_only_pdf(pages: int = 2) -> bytes:
+    """Pages that hold only a drawn picture, as a scanner makes them: no text objects at all."""
+    from PIL import Image, ImageDraw
+
+    pdf = FPDF(format="A4")
+    for number in range(pages):
+        picture = Image.new("RGB", (400, 300), "white")
+        draw = ImageDraw.Draw(picture)
+        draw.rectangle((20, 20, 380, 280), outline="black", width=4)
+        draw.ellipse((100 + number * 10, 60, 300, 240), fill="grey")
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        pdf.add_page()
+        pdf.image(buffer, x=20, y=20, w=170)
+    return _output(pdf)
