@@ -48,7 +48,9 @@ def _dataclass_transcoding(cls: type, factory: Callable[[Mapping[str, Any]], Any
 
 
 def _published(data: Mapping[str, Any]) -> PublishedVersion:
-    return PublishedVersion(**{**data, "nodes": tuple(data["nodes"]), "edges": tuple(data["edges"])})
+    return PublishedVersion(
+        **{**data, "nodes": tuple(data["nodes"]), "edges": tuple(data["edges"])}
+    )
 
 
 class EventStore(Application[Any]):

@@ -45,7 +45,9 @@ class EventBus(Protocol):
 
     def publish(self, topic: str, message: dict[str, Any]) -> None: ...
 
-    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+    def subscribe(
+        self, topic: str
+    ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
 
 class Clock(Protocol):

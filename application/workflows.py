@@ -21,8 +21,8 @@ from domain.components import (
     is_secret_reference,
     parse_kind,
 )
-from domain.errors import Conflict, InvalidCommand, NotFound
-from domain.graph import Edge, GraphDiff, Node, Position, diff_graphs
+from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
+from domain.graph import Edge, GraphDiff, Node, Position, diff_graphs, validation_issues
 from domain.workflow import Workflow, merge_config
 
 MAX_ATTEMPTS = 60
@@ -84,7 +84,9 @@ class WorkflowService:
         sealed = self._seal(patch)
         return self._change(wid, expected, lambda wf: wf.configure_node(node_id, sealed, actor))
 
-    def remove_node(self, wid: UUID, node_id: str, actor: str, expected: int | None) -> WorkflowView:
+    def remove_node(
+        self, wid: UUID, node_id: str, actor: str, expected: int | None
+    ) -> WorkflowView:
         return self._change(wid, expected, lambda wf: wf.remove_node(node_id, actor))
 
     def connect(
@@ -143,16 +145,22 @@ class WorkflowService:
 
     # ---------------------------------------------------------------- reads
 
+    def validate(self, view: WorkflowView) -> list[ValidationIssue]:
+        """What stops this graph from being published, given the keys this server holds."""
+        return validation_issues(
+            {n.id: n for n in view.nodes}, {e.id: e for e in view.edges}, self.server_keys
+        )
+
     def components(self) -> list[ComponentSpec]:
         return list(COMPONENTS.values())
 
-    def list(self) -> list[WorkflowView]:
+    def list_all(self) -> list[WorkflowView]:
         return self.read_model.list_workflows()
 
     def get(self, wid: UUID, version: int | None = None) -> WorkflowView | None:
         """The workflow now (read from the log, so a client reads its own writes) or at a version."""
         try:
-            wf = self.store.repository.get(wid)
+            wf: Workflow = self.store.repository.get(wid)
         except AggregateNotFoundError:
             return None
         if version is None:
@@ -183,7 +191,7 @@ class WorkflowService:
 
     def _load(self, wid: UUID, *, allow_deleted: bool = False) -> Workflow:
         try:
-            wf = self.store.repository.get(wid)
+            wf: Workflow = self.store.repository.get(wid)
         except AggregateNotFoundError:
             raise NotFound(f"there is no workflow {wid}") from None
         if not isinstance(wf, Workflow) or (wf.deleted and not allow_deleted):
@@ -191,7 +199,7 @@ class WorkflowService:
         return wf
 
     def _at(self, wid: UUID, version: int) -> Workflow:
-        wf = self.store.repository.get(wid, version=version)
+        wf: Workflow = self.store.repository.get(wid, version=version)
         assert isinstance(wf, Workflow)
         return wf
 
@@ -225,7 +233,11 @@ class WorkflowService:
             if isinstance(value, str):
                 stored = self.secrets.put(value.strip()) if value.strip() else None
                 sealed[name] = {"secretRef": stored.ref, "hint": stored.hint} if stored else None
-            elif is_secret_reference(value) and not self.secrets.exists(value["secretRef"]):
+            elif (
+                isinstance(value, dict)
+                and is_secret_reference(value)
+                and not self.secrets.exists(value["secretRef"])
+            ):
                 raise InvalidCommand(f"{name}: unknown secret reference")
         return sealed
 
@@ -246,8 +258,8 @@ def _imported_edge(data: Mapping[str, Any]) -> Edge:
             data["id"],
             data["source"],
             data["target"],
-            data.get("source_handle") or data.get("sourceHandle"),
-            data.get("target_handle") or data.get("targetHandle"),
+            data.get("source_handle") or data.get("sourceHandle") or "",
+            data.get("target_handle") or data.get("targetHandle") or "",
         )
     except (KeyError, TypeError) as e:
         raise InvalidCommand(f"an imported edge is malformed: {e!r}") from None

@@ -7,13 +7,13 @@ sensible connection has exactly one port pair.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from domain.errors import InvalidCommand
 
 
-class NodeKind(str, Enum):
+class NodeKind(StrEnum):
     USER_QUERY = "USER_QUERY"
     KNOWLEDGE_BASE = "KNOWLEDGE_BASE"
     LLM_ENGINE = "LLM_ENGINE"

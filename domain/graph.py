@@ -73,7 +73,9 @@ class Edge:
 def resolve_ports(
     source: Node, target: Node, source_handle: str | None, target_handle: str | None
 ) -> tuple[str, str]:
-    """The one output→input port pair joining source to target, given the handles named."""
+    """The one output→input port pair joining source to target, given the handles named
+    (None or "" leaves a handle to be inferred)."""
+    source_handle, target_handle = source_handle or None, target_handle or None
     outputs, inputs = COMPONENTS[source.kind].outputs, COMPONENTS[target.kind].inputs
     if source_handle is not None and source_handle not in outputs:
         raise InvalidCommand(
@@ -107,7 +109,7 @@ def resolve_ports(
 
 
 def find_cycle(node_ids: Iterable[str], edges: Iterable[Edge]) -> list[str]:
-    """The ids of nodes on some cycle, or [] for an acyclic graph (Kahn's algorithm)."""
+    """The ids of nodes on a cycle or behind one, or [] for an acyclic graph (Kahn)."""
     ids = list(node_ids)
     indegree = dict.fromkeys(ids, 0)
     successors: dict[str, list[str]] = defaultdict(list)
@@ -165,7 +167,8 @@ def validation_issues(
     issues = _count_issues(nodes)
     cycle = find_cycle(nodes, edges.values())
     issues += [
-        ValidationIssue("CYCLE", f"{nodes[n].label} is part of a cycle.", node_id=n) for n in cycle
+        ValidationIssue("CYCLE", f"{nodes[n].label} is on a cycle or fed by one.", node_id=n)
+        for n in cycle
     ]
     issues += _flow_issues(nodes, edges)
     for node in nodes.values():
@@ -223,7 +226,9 @@ def _flow_issues(nodes: Mapping[str, Node], edges: Mapping[str, Edge]) -> list[V
     return issues
 
 
-def _has_key(config: Mapping[str, Any], field_name: str, provider: str, keys: frozenset[str]) -> bool:
+def _has_key(
+    config: Mapping[str, Any], field_name: str, provider: str, keys: frozenset[str]
+) -> bool:
     return is_secret_reference(config.get(field_name)) or provider in keys
 
 

@@ -82,7 +82,9 @@ class Workflow(Aggregate):
         self.name, self.last_actor = name, actor
 
     def describe(self, description: str, actor: str) -> None:
-        self._described(_text(description, "the description", MAX_DESCRIPTION, empty_ok=True), actor)
+        self._described(
+            _text(description, "the description", MAX_DESCRIPTION, empty_ok=True), actor
+        )
 
     @event("WorkflowDescribed")
     def _described(self, description: str, actor: str) -> None:
@@ -344,7 +346,10 @@ def _checked_edges(nodes: Mapping[str, Node], edges: list[Edge]) -> list[Edge]:
         if e.source == e.target:
             raise InvalidCommand(f"edge {e.id!r} joins a node to itself")
         out, inp = resolve_ports(nodes[e.source], nodes[e.target], e.source_handle, e.target_handle)
-        if any((s.source, s.target, s.target_handle) == (e.source, e.target, inp) for s in seen.values()):
+        if any(
+            (s.source, s.target, s.target_handle) == (e.source, e.target, inp)
+            for s in seen.values()
+        ):
             raise InvalidCommand(f"edge {e.id!r} duplicates another edge")
         seen[e.id] = Edge(e.id, e.source, e.target, out, inp)
     return list(seen.values())

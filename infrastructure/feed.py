@@ -9,6 +9,7 @@ messages to the asyncio subscribers of this process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import defaultdict
@@ -38,10 +39,8 @@ class Hub:
         with self._lock:
             targets = list(self._subscribers.get(topic, ()))
         for loop, queue in targets:
-            try:
+            with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 loop.call_soon_threadsafe(_offer, queue, message)
-            except RuntimeError:  # the subscriber's loop has closed
-                pass
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Any]]:

@@ -51,9 +51,7 @@ class LiveFeed:
                 self._stop.wait(1)
 
     def _deliver_new(self) -> int:
-        notifications = self.store.recorder.select_notifications(
-            start=self.position + 1, limit=500
-        )
+        notifications = self.store.recorder.select_notifications(start=self.position + 1, limit=500)
         for n in notifications:
             self.position = n.id
             event = self.store.mapper.to_domain_event(n)

@@ -59,4 +59,6 @@ class SqlSecretStore:
 
     def exists(self, ref: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(select(secrets.c.ref).where(secrets.c.ref == ref)).first() is not None
+            return (
+                conn.execute(select(secrets.c.ref).where(secrets.c.ref == ref)).first() is not None
+            )

@@ -68,8 +68,10 @@ class Settings(BaseSettings):
     def read_database_url(self) -> str:
         if self.uses_postgres:
             assert self.database_url
-            return make_url(self.database_url).set(drivername="postgresql+psycopg").render_as_string(
-                hide_password=False
+            return (
+                make_url(self.database_url)
+                .set(drivername="postgresql+psycopg")
+                .render_as_string(hide_password=False)
             )
         return f"sqlite:///{self.data_dir() / 'read.sqlite3'}"
 

@@ -48,7 +48,11 @@ class Container:
             self.listener.start()
         if live:
             self.feed = LiveFeed(
-                self.store, self.watcher, self.hub, [_workflow_route], self.settings.genai_poll_seconds
+                self.store,
+                self.watcher,
+                self.hub,
+                [_workflow_route],
+                self.settings.genai_poll_seconds,
             )
             self.feed.start()
         if projections:
@@ -96,7 +100,10 @@ def build(settings: Settings | None = None) -> Container:
     if conninfo:
         bus = PostgresBus(hub, conninfo)
         listener = PostgresListener(
-            conninfo, store.recorder.channel_name, watcher, bus.receive  # type: ignore[attr-defined]
+            conninfo,
+            store.recorder.channel_name,
+            watcher,
+            bus.receive,  # type: ignore[attr-defined]
         )
     else:
         bus = InProcessBus(hub)

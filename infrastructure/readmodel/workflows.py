@@ -41,7 +41,9 @@ class WorkflowsProjection(Projection[SqlTrackingView]):
         with self.view.transaction(tracking) as conn:
             if wf.deleted:
                 conn.execute(delete(workflows).where(workflows.c.id == wf.id))
-                conn.execute(delete(published_versions).where(published_versions.c.workflow_id == wf.id))
+                conn.execute(
+                    delete(published_versions).where(published_versions.c.workflow_id == wf.id)
+                )
                 return
             _upsert_workflow(conn, wf)
             if isinstance(domain_event, Workflow.WorkflowPublished):

@@ -1,0 +1,128 @@
+"""The FastAPI application: /graphql (queries, mutations, uploads, subscriptions), /healthz,
+/readyz, /metrics, and the built SPA at /."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.staticfiles import StaticFiles
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from infrastructure.settings import Settings
+from interfaces.container import Container, build
+from interfaces.graphql.context import Context
+from interfaces.graphql.schema import schema
+
+SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+
+REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
+LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = container is None
+        app.state.container = container or build(settings)
+        if own:
+            app.state.container.start(projections=settings.genai_run_projections)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.container.stop()
+
+    app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def context(request: Request = None, websocket=None) -> Context:  # type: ignore[assignment,no-untyped-def]
+        conn = request or websocket
+        return Context(conn.app.state.container)
+
+    router = GraphQLRouter(
+        schema,
+        context_getter=context,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        multipart_uploads_enabled=True,
+        graphql_ide="graphiql",
+        allowed_origins=settings.genai_allowed_origins,
+    )
+    app.include_router(router, prefix="/graphql")
+
+    @app.middleware("http")
+    async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        path = request.url.path
+        # Uploads are multipart forms, which a browser may post cross-site: demand a header
+        # that only a script can set (CSRF, CVE-2024-47082).
+        if (
+            path.startswith("/graphql")
+            and request.method == "POST"
+            and "multipart/form-data" in request.headers.get("content-type", "")
+            and not request.headers.get("apollo-require-preflight")
+        ):
+            return JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "uploads need the header Apollo-Require-Preflight: true",
+                            "extensions": {"code": "BAD_USER_INPUT"},
+                        }
+                    ]
+                },
+                status_code=400,
+            )
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        label = path if path in ("/graphql", "/healthz", "/readyz", "/metrics") else "other"
+        LATENCY.labels(request.method, label).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, label, str(response.status_code)).inc()
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        from anyio import to_thread
+
+        ready = await to_thread.run_sync(request.app.state.container.ready)
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    _mount_spa(app)
+    return app
+
+
+def _mount_spa(app: FastAPI) -> None:
+    """Serves the built SPA, with index.html for client-side routes."""
+    if not (SPA_DIR / "index.html").exists():
+
+        @app.get("/", include_in_schema=False)
+        def no_spa() -> PlainTextResponse:
+            return PlainTextResponse(
+                "GenAI Stack API is running. The web app is not built: run `make run`, "
+                "or open /graphql for GraphiQL."
+            )
+
+        return
+    if (SPA_DIR / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=SPA_DIR / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> FileResponse:
+        file = (SPA_DIR / path).resolve()
+        if path and file.is_file() and SPA_DIR in file.parents:
+            return FileResponse(file)
+        return FileResponse(SPA_DIR / "index.html")

@@ -1,0 +1,79 @@
+"""The `genai-stack` command line."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+
+app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
+projections = typer.Typer(help="Read models built from the event log.")
+app.add_typer(projections, name="projections")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Applies pending migrations, runs the projections, serves the API and the web app."""
+    import uvicorn
+
+    from infrastructure.logging import configure_logging
+    from infrastructure.settings import Settings
+    from interfaces.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.genai_log_level)
+    mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
+    typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets")
+
+
+@app.command()
+def schema() -> None:
+    """Prints the served GraphQL schema (SDL)."""
+    from interfaces.graphql.schema import schema as served
+
+    typer.echo(served.as_str())
+
+
+@projections.command("rebuild")
+def rebuild() -> None:
+    """Drops every read model and replays the whole event log into it."""
+    from infrastructure.settings import Settings
+    from interfaces.container import build
+
+    container = build(Settings())
+    try:
+        for worker in container.workers:
+            if worker.lock:
+                worker.lock.acquire(threading.Event())
+            count = worker.rebuild()
+            typer.echo(f"{worker.projection.name}: replayed {count} events")
+    finally:
+        container.stop()
+
+
+@projections.command("run")
+def run_projections() -> None:
+    """Runs the projections only (a worker process beside API processes)."""
+    from infrastructure.logging import configure_logging
+    from infrastructure.settings import Settings
+    from interfaces.container import build
+
+    settings = Settings()
+    configure_logging(settings.genai_log_level)
+    container = build(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    container.start(projections=True, live=False)
+    typer.echo("projection worker running")
+    stop.wait()
+    container.stop()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""The served schema: a superset of the contract."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from interfaces.graphql.errors import ErrorCodes
+from interfaces.graphql.workflows import (
+    WorkflowMutations,
+    WorkflowQueries,
+    WorkflowSubscriptions,
+)
+
+
+@strawberry.type
+class Query(WorkflowQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(WorkflowMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(WorkflowSubscriptions):
+    pass
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[
+        ErrorCodes,
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=50),
+        lambda: MaxTokensLimiter(max_token_count=5000),
+    ],
+)

@@ -1,0 +1,231 @@
+"""GraphQL types mirroring the contract (../shared/contract/schema.graphql)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from application.views import HistoryEntry, PublishedInfo, WorkflowView
+from domain import graph
+from domain.components import ComponentSpec as DomainSpec
+from domain.errors import ValidationIssue as DomainIssue
+from interfaces.graphql.context import Info
+
+
+@strawberry.enum
+class NodeKind(enum.Enum):
+    USER_QUERY = "USER_QUERY"
+    KNOWLEDGE_BASE = "KNOWLEDGE_BASE"
+    LLM_ENGINE = "LLM_ENGINE"
+    OUTPUT = "OUTPUT"
+
+
+@strawberry.type
+class Position:
+    x: float
+    y: float
+
+
+@strawberry.input
+class PositionInput:
+    x: float
+    y: float
+
+
+@strawberry.type
+class Node:
+    id: str
+    kind: NodeKind
+    label: str
+    position: Position
+    config: JSON = strawberry.field(
+        description="Secrets never appear here: an API key shows only as a reference and a "
+        "hint such as '…abcd'."
+    )
+
+    @classmethod
+    def of(cls, n: graph.Node) -> Node:
+        return cls(
+            id=n.id,
+            kind=NodeKind(n.kind.value),
+            label=n.label,
+            position=Position(x=n.position.x, y=n.position.y),
+            config=n.config,
+        )
+
+
+@strawberry.type
+class Edge:
+    id: str
+    source: str
+    target: str
+    source_handle: str | None
+    target_handle: str | None
+
+    @classmethod
+    def of(cls, e: graph.Edge) -> Edge:
+        return cls(
+            id=e.id,
+            source=e.source,
+            target=e.target,
+            source_handle=e.source_handle,
+            target_handle=e.target_handle,
+        )
+
+
+@strawberry.type
+class ValidationIssue:
+    code: str
+    message: str
+    node_id: str | None
+    edge_id: str | None
+
+    @classmethod
+    def of(cls, i: DomainIssue) -> ValidationIssue:
+        return cls(code=i.code, message=i.message, node_id=i.node_id, edge_id=i.edge_id)
+
+
+@strawberry.type
+class Validation:
+    valid: bool
+    issues: list[ValidationIssue]
+
+
+@strawberry.type
+class PublishedVersion:
+    number: int = strawberry.field(description="1, 2, 3 … in the order of publication.")
+    workflow_version: int = strawberry.field(
+        description="The workflow's version (its event count) at publication."
+    )
+    published_at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, p: PublishedInfo) -> PublishedVersion:
+        return cls(
+            number=p.number,
+            workflow_version=p.workflow_version,
+            published_at=p.published_at,
+            note=p.note,
+        )
+
+
+@strawberry.type
+class Workflow:
+    view: strawberry.Private[WorkflowView]
+    id: UUID
+    name: str
+    description: str
+    version: int = strawberry.field(
+        description="The number of events in the workflow's history; every change adds one."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    def nodes(self) -> list[Node]:
+        return [Node.of(n) for n in self.view.nodes]
+
+    @strawberry.field
+    def edges(self) -> list[Edge]:
+        return [Edge.of(e) for e in self.view.edges]
+
+    @strawberry.field
+    def validation(self, info: Info) -> Validation:
+        issues = info.context.container.workflows.validate(self.view)
+        return Validation(valid=not issues, issues=[ValidationIssue.of(i) for i in issues])
+
+    @strawberry.field
+    def published_versions(self) -> list[PublishedVersion]:
+        return [PublishedVersion.of(p) for p in self.view.published]
+
+    @strawberry.field(description="The number of the latest published version, if any.")
+    def latest_published_version(self) -> int | None:
+        return self.view.published[-1].number if self.view.published else None
+
+    @classmethod
+    def of(cls, v: WorkflowView) -> Workflow:
+        return cls(
+            view=v,
+            id=v.id,
+            name=v.name,
+            description=v.description,
+            version=v.version,
+            created_at=v.created_at,
+            updated_at=v.updated_at,
+        )
+
+
+@strawberry.type(
+    description="One entry of a workflow's audit trail: one stored event, as recorded."
+)
+class WorkflowEvent:
+    workflow_id: UUID
+    version: int
+    type: str = strawberry.field(description="The event's class name, e.g. NodeAdded.")
+    timestamp: datetime
+    actor: str | None
+    data: JSON
+
+    @classmethod
+    def of(cls, h: HistoryEntry) -> WorkflowEvent:
+        return cls(
+            workflow_id=h.workflow_id,
+            version=h.version,
+            type=h.type,
+            timestamp=h.timestamp,
+            actor=h.actor,
+            data=h.data,
+        )
+
+
+@strawberry.type
+class WorkflowDiff:
+    from_version: int
+    to_version: int
+    added_nodes: list[Node]
+    removed_nodes: list[Node]
+    changed_nodes: list[Node]
+    added_edges: list[Edge]
+    removed_edges: list[Edge]
+
+    @classmethod
+    def of(cls, d: graph.GraphDiff, from_version: int, to_version: int) -> WorkflowDiff:
+        return cls(
+            from_version=from_version,
+            to_version=to_version,
+            added_nodes=[Node.of(n) for n in d.added_nodes],
+            removed_nodes=[Node.of(n) for n in d.removed_nodes],
+            changed_nodes=[Node.of(n) for n in d.changed_nodes],
+            added_edges=[Edge.of(e) for e in d.added_edges],
+            removed_edges=[Edge.of(e) for e in d.removed_edges],
+        )
+
+
+@strawberry.type
+class ComponentSpec:
+    kind: NodeKind
+    title: str
+    description: str
+    config_schema: JSON = strawberry.field(
+        description="A JSON Schema of the node's config, from which the SPA draws its form."
+    )
+    inputs: list[str]
+    outputs: list[str]
+
+    @classmethod
+    def of(cls, s: DomainSpec) -> ComponentSpec:
+        schema: dict[str, Any] = s.config_schema
+        return cls(
+            kind=NodeKind(s.kind.value),
+            title=s.title,
+            description=s.description,
+            config_schema=schema,
+            inputs=list(s.inputs),
+            outputs=list(s.outputs),
+        )
