@@ -43,9 +43,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    async def context(request: Request = None, websocket=None) -> Context:  # type: ignore[assignment,no-untyped-def]
-        conn = request or websocket
-        return Context(conn.app.state.container)
+    async def context() -> Context:
+        return Context(app.state.container)
 
     router = GraphQLRouter(
         schema,
