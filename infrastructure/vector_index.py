@@ -7,6 +7,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -47,6 +48,18 @@ def to_where(filters: dict[str, Any]) -> dict[str, Any] | None:
         for key, value in sorted(filters.items())
     ]
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _upsert(collection: Collection, batch: Sequence[IndexedChunk]) -> None:
+    embeddings: list[Sequence[float] | Sequence[int]] = [chunk.embedding for chunk in batch]
+    # chroma refuses an empty metadata dict but takes None (though its type hints do not)
+    metadatas: Any = [dict(chunk.metadata) or None for chunk in batch]
+    collection.upsert(
+        ids=[chunk.id for chunk in batch],
+        embeddings=embeddings,
+        documents=[chunk.text for chunk in batch],
+        metadatas=metadatas,
+    )
 
 
 class ChromaVectorIndex:
@@ -96,16 +109,7 @@ class ChromaVectorIndex:
         for start in range(0, len(chunks), step):
             batch = chunks[start : start + step]
             with self._lock:  # per batch, so queries slip in between batches
-                self._on_collection(
-                    model_id,
-                    True,
-                    lambda c, batch=batch: c.upsert(
-                        ids=[chunk.id for chunk in batch],
-                        embeddings=[chunk.embedding for chunk in batch],
-                        documents=[chunk.text for chunk in batch],
-                        metadatas=[dict(chunk.metadata) or None for chunk in batch],
-                    ),
-                )
+                self._on_collection(model_id, True, partial(_upsert, batch=batch))
 
     def query(
         self, model_id: str, embedding: list[float], top_k: int, where: dict[str, Any]
@@ -114,12 +118,13 @@ class ChromaVectorIndex:
         nothing was indexed with."""
         if top_k <= 0:
             return []
+        queries: list[Sequence[float] | Sequence[int]] = [embedding]
         with self._lock:
             result = self._on_collection(
                 model_id,
                 False,
                 lambda c: c.query(
-                    query_embeddings=[embedding],
+                    query_embeddings=queries,
                     n_results=top_k,
                     where=to_where(where),
                     include=["documents", "metadatas", "distances"],

@@ -91,6 +91,13 @@ def test_upserting_an_id_again_replaces_its_text_and_vector(index: ChromaVectorI
     assert hit.score == pytest.approx(1.0, abs=1e-5)
 
 
+def test_a_chunk_may_have_no_metadata(index: ChromaVectorIndex) -> None:
+    index.upsert(MODEL, [IndexedChunk("bare:0", "no metadata", unit(1, 0), {})])
+
+    (hit,) = index.query(MODEL, unit(1, 0), top_k=1, where={})
+    assert (hit.id, hit.metadata) == ("bare:0", {})
+
+
 def test_filters_on_one_key_several_keys_lists_and_operators(index: ChromaVectorIndex) -> None:
     index.upsert(MODEL, three_documents())
 
