@@ -1,0 +1,57 @@
+"""Provider name → LLM adapter, for the workflow engine's LLM node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from application.ports import LLM
+
+
+class ProviderLLMFactory:
+    """One adapter per provider, made on first use: the SDKs take about a second each to
+    import, which the server's start and keyless setups need not pay. Adapters keep no
+    state between requests, so one is shared. `adapters` replaces or adds providers."""
+
+    def __init__(
+        self,
+        adapters: Mapping[str, LLM] | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 2,
+        openai_base_url: str | None = None,
+        gemini_base_url: str | None = None,
+    ) -> None:
+        def openai_llm() -> LLM:
+            from infrastructure.llm.openai import OpenAILLM
+
+            return OpenAILLM(base_url=openai_base_url, timeout=timeout, retries=retries)
+
+        def gemini_llm() -> LLM:
+            from infrastructure.llm.gemini import GeminiLLM
+
+            return GeminiLLM(base_url=gemini_base_url, timeout=timeout, retries=retries)
+
+        def extractive_llm() -> LLM:
+            from infrastructure.llm.extractive import ExtractiveLLM
+
+            return ExtractiveLLM()
+
+        self._builders: dict[str, Callable[[], LLM]] = {
+            "openai": openai_llm,
+            "gemini": gemini_llm,
+            "extractive": extractive_llm,
+        }
+        self._made = {name.strip().lower(): llm for name, llm in (adapters or {}).items()}
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(sorted(self._builders.keys() | self._made.keys()))
+
+    def for_provider(self, provider: str) -> LLM:
+        key = provider.strip().lower()
+        if key not in self._made:
+            if key not in self._builders:
+                known = ", ".join(self.providers)
+                raise ValueError(f"unknown LLM provider {provider!r} (known: {known})")
+            self._made[key] = self._builders[key]()
+        return self._made[key]

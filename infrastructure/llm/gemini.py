@@ -1,0 +1,154 @@
+"""Google Gemini through `google-genai` (the maintained SDK) behind the LLM port."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google import genai
+from google.genai import errors, types
+
+from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
+from infrastructure.llm.retry import (
+    RetryPolicy,
+    Trouble,
+    is_retryable_status,
+    retry_after_seconds,
+    stream_with_retries,
+)
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
+API_VERSION = "v1beta"
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The connection errors of whichever HTTP library the SDK picked (aiohttp if present)."""
+    found: list[type[BaseException]] = [ConnectionError]
+    for module_name, class_name in (
+        ("aiohttp", "ClientError"),
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+    ):
+        with contextlib.suppress(ImportError, AttributeError):
+            found.append(getattr(importlib.import_module(module_name), class_name))
+    return tuple(found)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+
+
+class GeminiLLM:
+    """Streams `generate_content_stream`; one client per request, since keys come per request.
+
+    `timeout` is the longest silence allowed (before the first delta or between two);
+    `request_timeout` caps a whole request, because the SDK's own timeout covers the entire
+    stream rather than each read. `retries`/`backoff` as for OpenAILLM.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        request_timeout: float = 600.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.request_timeout = request_timeout
+        self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+
+    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        return stream_with_retries(
+            lambda: self._once(request),
+            _classify,
+            provider="Gemini",
+            policy=self.policy,
+            timeout=self.timeout,
+            secrets=(request.api_key,),
+        )
+
+    def _client(self, request: LLMRequest) -> genai.Client:
+        options = types.HttpOptions(
+            # Always explicit, so GOOGLE_GEMINI_BASE_URL in the environment cannot redirect.
+            base_url=request.base_url or self.base_url or GEMINI_BASE_URL,
+            api_version=API_VERSION,
+            timeout=int(self.request_timeout * 1000),
+            # One attempt: our loop retries, and without retry options the SDK silently
+            # sleeps 1-10 s and tries again on a refused connection.
+            retry_options=types.HttpRetryOptions(attempts=1),
+        )
+        return genai.Client(api_key=request.api_key, enterprise=False, http_options=options)
+
+    async def _once(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        if not request.api_key:
+            # Refused here: the SDK would otherwise pick GEMINI_API_KEY from the environment.
+            raise ProviderError("Gemini: no API key was given for this model")
+        sync_client = self._client(request)
+        client = sync_client.aio
+        try:
+            chunks = await client.models.generate_content_stream(
+                model=request.model, contents=request.prompt, config=_config(request)
+            )
+            model, usage, produced, blocked = request.model, Usage(), False, None
+            async for chunk in chunks:
+                model = chunk.model_version or model
+                if chunk.usage_metadata is not None:
+                    usage = Usage(
+                        prompt_tokens=chunk.usage_metadata.prompt_token_count or 0,
+                        completion_tokens=chunk.usage_metadata.candidates_token_count or 0,
+                    )
+                feedback = chunk.prompt_feedback
+                if feedback is not None and feedback.block_reason is not None:
+                    blocked = str(feedback.block_reason.value)
+                text = _text_of(chunk)
+                if text:
+                    produced = True
+                    yield text
+            if blocked and not produced:
+                raise ProviderError(f"Gemini: the prompt was blocked ({blocked})")
+            yield LLMStreamEnd(model=model, usage=usage)
+        finally:
+            await client.aclose()
+            sync_client.close()  # the SDK opens a synchronous pool too, unused here
+
+
+def _config(request: LLMRequest) -> types.GenerateContentConfig | None:
+    settings: dict[str, Any] = {}
+    if request.temperature is not None:
+        settings["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        settings["max_output_tokens"] = request.max_tokens
+    return types.GenerateContentConfig(**settings) if settings else None
+
+
+def _text_of(chunk: types.GenerateContentResponse) -> str:
+    # `chunk.text` warns on non-text parts and joins every candidate; we want the first's text.
+    if not chunk.candidates:
+        return ""
+    content = chunk.candidates[0].content
+    if content is None or not content.parts:
+        return ""
+    return "".join(p.text for p in content.parts if p.text and not p.thought)
+
+
+def _classify(exc: BaseException) -> Trouble | None:
+    if isinstance(exc, errors.APIError):
+        status = exc.code if isinstance(exc.code, int) else None
+        message = exc.message or exc.status or "the request failed"
+        return Trouble(
+            f"{message} (HTTP {status})" if status else str(message),
+            status=status,
+            retryable=is_retryable_status(status),
+            retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
+        )
+    if isinstance(exc, TimeoutError):
+        return None  # the shared loop words timeouts
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        return Trouble("the connection to the server failed", retryable=True)
+    if isinstance(exc, ValueError) and type(exc).__module__.startswith("google.genai"):
+        return Trouble(f"unexpected answer from the server ({type(exc).__name__})")
+    return None

@@ -1,0 +1,129 @@
+"""OpenAI chat completions, and any OpenAI-compatible server (Ollama, vLLM, LM Studio)
+reached through a base URL, behind the LLM port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+
+from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
+from infrastructure.llm.retry import (
+    RetryPolicy,
+    Trouble,
+    is_retryable_status,
+    retry_after_seconds,
+    stream_with_retries,
+)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# Local OpenAI-compatible servers want no key, but the SDK refuses to start without one.
+KEYLESS_PLACEHOLDER = "not-needed"
+
+
+class OpenAILLM:
+    """Streams a chat completion; one client per request, since keys come per request.
+
+    `timeout` is the longest silence allowed (before the first delta or between two);
+    `retries` is how many further tries a 408/429/5xx, a timeout or a lost connection
+    gets before anything was streamed, waiting `backoff` seconds, doubling each time.
+    `base_url` is the default server; a request's own `base_url` wins over it.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+
+    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        base_url = request.base_url or self.base_url
+        api_key = request.api_key or (KEYLESS_PLACEHOLDER if base_url else None)
+        return stream_with_retries(
+            lambda: self._once(request, api_key, base_url),
+            _classify,
+            provider="OpenAI",
+            policy=self.policy,
+            timeout=self.timeout,
+            secrets=(request.api_key,),
+        )
+
+    async def _once(
+        self, request: LLMRequest, api_key: str | None, base_url: str | None
+    ) -> AsyncIterator[str | LLMStreamEnd]:
+        if not api_key:
+            raise ProviderError("OpenAI: no API key was given for this model")
+        client = openai.AsyncOpenAI(
+            api_key=api_key,
+            # Passed even for the default so that OPENAI_BASE_URL cannot redirect the key.
+            base_url=base_url or OPENAI_BASE_URL,
+            timeout=self.timeout,
+            max_retries=0,  # our loop retries, see infrastructure.llm.retry
+        )
+        async with client:
+            chunks = await client.chat.completions.create(**_params(request, base_url))
+            model, usage = request.model, Usage()
+            async for chunk in chunks:
+                model = chunk.model or model
+                if chunk.usage is not None:
+                    usage = Usage(
+                        prompt_tokens=chunk.usage.prompt_tokens or 0,
+                        completion_tokens=chunk.usage.completion_tokens or 0,
+                    )
+                for choice in chunk.choices:
+                    if choice.index == 0 and choice.delta and choice.delta.content:
+                        yield choice.delta.content
+            yield LLMStreamEnd(model=model, usage=usage)
+
+
+def _params(request: LLMRequest, base_url: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": [{"role": "user", "content": request.prompt}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        # OpenAI's reasoning models refuse `max_tokens`; compatible servers know only it.
+        name = "max_completion_tokens" if _is_openai(base_url) else "max_tokens"
+        params[name] = request.max_tokens
+    return params
+
+
+def _is_openai(base_url: str | None) -> bool:
+    return base_url is None or urlsplit(base_url).hostname == "api.openai.com"
+
+
+def _classify(exc: BaseException) -> Trouble | None:
+    if isinstance(exc, openai.APITimeoutError):
+        return Trouble("the request timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return Trouble("could not reach the server", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        return Trouble(
+            f"{_message_of(exc)} (HTTP {status})",
+            status=status,
+            retryable=is_retryable_status(status),
+            retry_after=retry_after_seconds(exc.response.headers),
+        )
+    if isinstance(exc, openai.OpenAIError):
+        return Trouble(_message_of(exc))
+    return None
+
+
+def _message_of(exc: openai.OpenAIError) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__

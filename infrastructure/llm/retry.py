@@ -1,0 +1,161 @@
+"""Timeouts, bounded retries and safe error messages, shared by the provider adapters.
+
+Retries live here rather than in the SDKs so that both providers behave alike, backoff is
+small enough to test, and a timeout means the same thing everywhere: no byte of progress
+for `timeout` seconds (until the first delta, or between two deltas), however long the
+whole answer takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from application.ports import ProviderError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_KEY_PATTERNS = (
+    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),  # OpenAI style
+    re.compile(r"AIza[0-9A-Za-z_\-]{20,}"),  # Google style
+    re.compile(r"(?i)((?:api_?key|key)=)[^&\s\"']+"),  # keys carried in URLs
+    re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
+)
+_MAX_MESSAGE = 400
+
+
+def scrub(message: str, secrets: Iterable[str | None] = ()) -> str:
+    """The message without the given secrets or anything shaped like a key, kept short."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "[redacted]")
+    for pattern in _KEY_PATTERNS:
+        message = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", message)
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
+
+
+def retry_after_seconds(headers: Mapping[str, str] | Any) -> float | None:
+    """The server's Retry-After (seconds or an HTTP date), if it sent a usable one."""
+    if headers is None:
+        return None
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+        value = headers.get("retry-after")
+    except (AttributeError, ValueError):
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`attempts` counts the first try; waits double from `backoff` up to `max_backoff`.
+
+    A server's Retry-After is honoured up to `max_retry_after`; beyond that the error is
+    reported at once rather than holding a chat for minutes.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before try `attempt + 1`, or None when it should not happen."""
+        if attempt >= self.attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_after else None
+        # Up to a quarter off, so that chats refused together do not all return together.
+        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff) * random.uniform(0.75, 1)
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """What went wrong with one try, as a person should read it."""
+
+    message: str
+    status: int | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+def is_retryable_status(status: int | None) -> bool:
+    return status is not None and (status in (408, 429) or status >= 500)
+
+
+async def stream_with_retries(
+    start: Callable[[], AsyncIterator[T]],
+    classify: Callable[[BaseException], Trouble | None],
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    timeout: float,
+    secrets: Iterable[str | None] = (),
+) -> AsyncIterator[T]:
+    """Runs `start()` and relays its items, trying again on retryable trouble.
+
+    `timeout` bounds the silence before each item (TimeoutError counts as retryable).
+
+    A try is repeated only while it has yielded nothing: once text reached the reader, a
+    second try would repeat it, so a failure mid-answer is reported instead. Exceptions that
+    `classify` does not recognise are bugs and propagate unchanged.
+    """
+    secrets = tuple(secrets)
+    attempt = 0
+    while True:
+        attempt += 1
+        produced = False
+        stream = start()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        item = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                produced = True
+                yield item
+        except ProviderError:
+            raise
+        except Exception as exc:
+            trouble = classify(exc)
+            if trouble is None and isinstance(exc, TimeoutError):
+                trouble = Trouble(f"timed out: no response within {timeout:g} s", retryable=True)
+            if trouble is None:
+                raise
+            message = scrub(f"{provider}: {trouble.message}", secrets)
+            wait = (
+                None
+                if produced or not trouble.retryable
+                else policy.delay(attempt, trouble.retry_after)
+            )
+            if wait is None:
+                log.warning("gave up after %d attempt(s): %s", attempt, message)
+                raise ProviderError(message, trouble.status) from None
+            log.info("%s; retrying in %.2fs (attempt %d)", message, wait, attempt + 1)
+            await asyncio.sleep(wait)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
