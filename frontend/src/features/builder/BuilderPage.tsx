@@ -1,0 +1,126 @@
+import { ReactFlowProvider } from "@xyflow/react";
+import { lazy, Suspense, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import { useClient } from "urql";
+import { describeError } from "../../api/errors";
+import { Spinner } from "../../ui/Spinner";
+import { ErrorState } from "../../ui/States";
+import { ConfigPanel } from "../config/ConfigPanel";
+import { HistoryPanel } from "../history/HistoryPanel";
+import { PreviewBanner } from "../history/PreviewBanner";
+import { Canvas } from "./Canvas";
+import { createCommands } from "./commands";
+import { ComponentLibrary } from "./ComponentLibrary";
+import { CommandsContext } from "./context";
+import { StackOverview } from "./StackOverview";
+import { selectSelectedNodeId, useCanvasStore } from "./store";
+import { TopBar } from "./TopBar";
+import { useBuild } from "./useBuild";
+import { useWorkflowSync } from "./useWorkflowSync";
+
+const ChatModal = lazy(() => import("../chat/ChatModal"));
+
+function FullPage({ children }: { children: React.ReactNode }) {
+  return (
+    <div className="flex h-full flex-col items-center justify-center">
+      {children}
+      <Link to="/" className="text-sm font-medium text-brand-600 hover:underline">
+        Back to My Stacks
+      </Link>
+    </div>
+  );
+}
+
+function SidePanel({ historyOpen, onCloseHistory, workflowId }: { historyOpen: boolean; onCloseHistory: () => void; workflowId: string }) {
+  const selected = useCanvasStore(selectSelectedNodeId);
+  return (
+    <aside className="w-[380px] shrink-0 border-l border-slate-200 bg-white" aria-label="Inspector">
+      {historyOpen ? (
+        <HistoryPanel workflowId={workflowId} onClose={onCloseHistory} />
+      ) : selected ? (
+        <ConfigPanel key={selected} nodeId={selected} />
+      ) : (
+        <StackOverview />
+      )}
+    </aside>
+  );
+}
+
+function Builder({ workflowId }: { workflowId: string }) {
+  const client = useClient();
+  const commands = useMemo(() => createCommands(client, useCanvasStore, workflowId), [client, workflowId]);
+  const { load, retry } = useWorkflowSync(workflowId, commands);
+  const { build, building } = useBuild(workflowId, commands);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [chatOpen, setChatOpen] = useState(false);
+  const deleted = useCanvasStore((s) => s.deleted);
+  const latestPublished = useCanvasStore((s) => s.server?.published.at(-1)?.number ?? null);
+  const setPreview = useCanvasStore((s) => s.setPreview);
+
+  if (load.status === "notFound" || deleted) {
+    return (
+      <FullPage>
+        <ErrorState title="This stack doesn't exist" detail={deleted ? "It was deleted, perhaps in another window." : "It may have been deleted."} />
+      </FullPage>
+    );
+  }
+  if (load.status === "error") {
+    return (
+      <FullPage>
+        <ErrorState title="Couldn't open this stack" detail={describeError(load.error)} onRetry={retry} />
+      </FullPage>
+    );
+  }
+  if (load.status === "loading") {
+    return (
+      <div className="flex h-full items-center justify-center gap-3 text-sm text-slate-500">
+        <Spinner className="size-5" /> Opening the stack…
+      </div>
+    );
+  }
+
+  return (
+    <CommandsContext.Provider value={commands}>
+      <ReactFlowProvider>
+        <div className="flex h-full flex-col bg-white">
+          <TopBar
+            historyOpen={historyOpen}
+            onToggleHistory={() => {
+              if (historyOpen) setPreview(null);
+              setHistoryOpen(!historyOpen);
+            }}
+            onBuild={() => void build()}
+            building={building}
+            onChat={() => setChatOpen(true)}
+          />
+          <div className="flex min-h-0 flex-1">
+            <ComponentLibrary />
+            <main className="relative min-w-0 flex-1 bg-slate-50">
+              <Canvas />
+              <PreviewBanner />
+            </main>
+            <SidePanel
+              historyOpen={historyOpen}
+              workflowId={workflowId}
+              onCloseHistory={() => {
+                setPreview(null);
+                setHistoryOpen(false);
+              }}
+            />
+          </div>
+        </div>
+        {chatOpen && (
+          <Suspense fallback={null}>
+            <ChatModal open={chatOpen} onClose={() => setChatOpen(false)} workflowId={workflowId} latestPublished={latestPublished} onBuild={() => void build()} />
+          </Suspense>
+        )}
+      </ReactFlowProvider>
+    </CommandsContext.Provider>
+  );
+}
+
+export function BuilderPage() {
+  const { workflowId } = useParams();
+  if (!workflowId) return null;
+  return <Builder key={workflowId} workflowId={workflowId} />;
+}

@@ -1,0 +1,201 @@
+import { useReactFlow } from "@xyflow/react";
+import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Pencil } from "lucide-react";
+import { useEffect, useRef, useState } from "react";
+import { Link } from "react-router";
+import { useLinkStatus } from "../../api/connection";
+import { Badge } from "../../ui/Badge";
+import { Button } from "../../ui/Button";
+import { cx } from "../../ui/cx";
+import { Logo } from "../../ui/Logo";
+import { timeAgo } from "../../ui/time";
+import { useCommands } from "./context";
+import { useCanvasStore } from "./store";
+
+function NameEditor() {
+  const name = useCanvasStore((s) => s.server?.name ?? "");
+  const pendingName = useCanvasStore((s) => s.pending.findLast((op) => op.type === "rename"));
+  const shown = pendingName && pendingName.type === "rename" ? pendingName.name : name;
+  const commands = useCommands();
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState(shown);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    if (editing) input.current?.select();
+  }, [editing]);
+
+  function commit() {
+    setEditing(false);
+    const next = value.trim();
+    if (next && next !== shown) void commands.rename(next);
+  }
+
+  if (editing) {
+    return (
+      <input
+        ref={input}
+        aria-label="Stack name"
+        className="h-8 w-72 rounded-lg border border-brand-400 px-2 text-[15px] font-semibold text-slate-900 ring-3 ring-brand-500/15 outline-none"
+        value={value}
+        maxLength={200}
+        onChange={(e) => setValue(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") commit();
+          if (e.key === "Escape") setEditing(false);
+        }}
+      />
+    );
+  }
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        setValue(shown);
+        setEditing(true);
+      }}
+      className="group flex h-8 min-w-0 items-center gap-1.5 rounded-lg px-2 text-[15px] font-semibold text-slate-900 hover:bg-slate-100"
+      aria-label={`Rename stack ${shown}`}
+    >
+      <span className="truncate">{shown || "Untitled"}</span>
+      <Pencil className="size-3.5 text-slate-400 opacity-0 group-hover:opacity-100" aria-hidden />
+    </button>
+  );
+}
+
+function SaveStatus() {
+  const saving = useCanvasStore((s) => s.pending.length > 0);
+  const link = useLinkStatus((s) => s.status);
+  if (link === "offline") {
+    return (
+      <span className="flex items-center gap-1.5 text-xs text-amber-700" role="status">
+        <CloudOff className="size-3.5" aria-hidden /> Offline — reconnecting
+      </span>
+    );
+  }
+  return (
+    <span className="flex items-center gap-1.5 text-xs text-slate-500" role="status" aria-live="polite">
+      {saving ? <Loader2 className="size-3.5 animate-spin" aria-hidden /> : <Check className="size-3.5 text-emerald-600" aria-hidden />}
+      {saving ? "Saving…" : "Saved"}
+      {link === "live" && (
+        <span className="ml-1 flex items-center gap-1 text-slate-400" title="Edits from other windows appear live">
+          <span className="size-1.5 rounded-full bg-emerald-500" /> Live
+        </span>
+      )}
+    </span>
+  );
+}
+
+function IssuesMenu() {
+  const show = useCanvasStore((s) => s.showIssues);
+  const issues = useCanvasStore((s) => s.server?.issues ?? []);
+  const dispatch = useCanvasStore((s) => s.dispatch);
+  const { fitView } = useReactFlow();
+  const [open, setOpen] = useState(false);
+  if (!show || issues.length === 0) return null;
+
+  function focusNode(nodeId: string) {
+    const { nodes } = useCanvasStore.getState();
+    dispatch({ type: "nodesChanged", changes: nodes.map((n) => ({ type: "select" as const, id: n.id, selected: n.id === nodeId })) });
+    void fitView({ nodes: [{ id: nodeId }], duration: 300, maxZoom: 1.2 });
+    setOpen(false);
+  }
+
+  return (
+    <div className="relative">
+      <Button
+        size="sm"
+        variant="ghost"
+        className="text-red-600 hover:bg-red-50 hover:text-red-700"
+        icon={<AlertCircle className="size-4" />}
+        onClick={() => setOpen((o) => !o)}
+        aria-expanded={open}
+        aria-haspopup="true"
+      >
+        {issues.length} issue{issues.length === 1 ? "" : "s"}
+      </Button>
+      {open && (
+        <div className="absolute top-10 right-0 z-30 w-80 animate-fade-in rounded-xl bg-white p-2 shadow-xl ring-1 ring-slate-900/10">
+          <p className="px-2 py-1.5 text-xs font-medium text-slate-500">Fix these to build</p>
+          <ul>
+            {issues.map((issue, i) => (
+              <li key={i}>
+                <button
+                  type="button"
+                  disabled={!issue.nodeId}
+                  onClick={() => issue.nodeId && focusNode(issue.nodeId)}
+                  className="flex w-full gap-2 rounded-lg px-2 py-1.5 text-left text-[13px] text-slate-700 enabled:hover:bg-slate-50"
+                >
+                  <AlertCircle className="mt-0.5 size-3.5 shrink-0 text-red-500" aria-hidden />
+                  {issue.message}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function TopBar({
+  historyOpen,
+  onToggleHistory,
+  onBuild,
+  building,
+  onChat,
+}: {
+  historyOpen: boolean;
+  onToggleHistory: () => void;
+  onBuild: () => void;
+  building: boolean;
+  onChat: () => void;
+}) {
+  const published = useCanvasStore((s) => s.server?.published.at(-1));
+  const readOnly = useCanvasStore((s) => !!s.preview);
+
+  return (
+    <header className="relative z-20 flex h-14 shrink-0 items-center gap-3 border-b border-slate-200 bg-white px-3">
+      <Link
+        to="/"
+        aria-label="Back to My Stacks"
+        title="Back to My Stacks"
+        className="inline-flex size-8 items-center justify-center rounded-lg text-slate-500 hover:bg-slate-100 hover:text-slate-900"
+      >
+        <ArrowLeft className="size-4" aria-hidden />
+      </Link>
+      <Logo compact />
+      <div className="h-6 w-px bg-slate-200" aria-hidden />
+      <NameEditor />
+      {published ? (
+        <Badge tone="green" className="hidden sm:inline-flex">
+          <span title={`Published ${timeAgo(published.publishedAt)}`}>Published v{published.number}</span>
+        </Badge>
+      ) : (
+        <Badge className="hidden sm:inline-flex">Draft</Badge>
+      )}
+      <div className="ml-2 hidden md:block">
+        <SaveStatus />
+      </div>
+      <div className="ml-auto flex items-center gap-2">
+        <IssuesMenu />
+        <Button
+          size="sm"
+          variant={historyOpen ? "secondary" : "ghost"}
+          className={cx(historyOpen && "border-brand-200 bg-brand-50 text-brand-700 hover:bg-brand-50")}
+          icon={<History className="size-4" />}
+          onClick={onToggleHistory}
+          aria-pressed={historyOpen}
+        >
+          History
+        </Button>
+        <Button size="sm" variant="secondary" icon={<MessageSquare className="size-4" />} onClick={onChat}>
+          Chat
+        </Button>
+        <Button size="sm" variant="primary" icon={<Hammer className="size-4" />} onClick={onBuild} loading={building} disabled={readOnly}>
+          Build
+        </Button>
+      </div>
+    </header>
+  );
+}

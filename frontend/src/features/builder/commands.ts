@@ -1,0 +1,149 @@
+import type { Client, CombinedError, OperationResult } from "urql";
+import { describeError, errorCode } from "../../api/errors";
+import { toast } from "../../ui/toasts";
+import type { PendingOp } from "./canvasReducer";
+import { newId, toSnapshot, type Config, type GraphEdge, type GraphNode, type XY } from "./graph";
+import {
+  AddNodeMutation,
+  ConfigureNodeMutation,
+  ConnectNodesMutation,
+  DisconnectNodesMutation,
+  MoveNodeMutation,
+  RemoveNodeMutation,
+  RenameWorkflowMutation,
+  WorkflowQuery,
+} from "./operations";
+import type { WorkflowGraphFragment } from "../../gql/graphql";
+import type { useCanvasStore } from "./store";
+
+type Store = typeof useCanvasStore;
+type Sent = Promise<{ workflow: WorkflowGraphFragment | null | undefined; error?: CombinedError }>;
+
+const ACTIONS: Record<PendingOp["type"], string> = {
+  addNode: "add the node",
+  moveNode: "move the node",
+  configureNode: "save the settings",
+  removeNode: "delete the node",
+  connect: "connect the nodes",
+  disconnect: "remove the connection",
+  rename: "rename the stack",
+};
+
+function unwrap<T>(result: OperationResult<T>, pick: (data: T) => WorkflowGraphFragment): Awaited<Sent> {
+  if (result.error || !result.data) return { workflow: null, error: result.error };
+  return { workflow: pick(result.data) };
+}
+
+/**
+ * Canvas edits: each is drawn at once (a pending op), then sent. Sends go one at a time, in
+ * order, so that an edge never reaches the server before the node it joins.
+ */
+export function createCommands(client: Client, store: Store, workflowId: string) {
+  let queue: Promise<void> = Promise.resolve();
+
+  async function refresh(): Promise<void> {
+    const result = await client.query(WorkflowQuery, { id: workflowId }, { requestPolicy: "network-only" }).toPromise();
+    if (result.data?.workflow) store.getState().dispatch({ type: "loaded", workflow: toSnapshot(result.data.workflow) });
+  }
+
+  function run(op: PendingOp, send: () => Sent): Promise<boolean> {
+    const { dispatch } = store.getState();
+    dispatch({ type: "opStarted", op });
+    const done = queue.then(async () => {
+      const { workflow, error } = await send();
+      if (workflow) {
+        dispatch({ type: "opSucceeded", opId: op.opId, workflow: toSnapshot(workflow) });
+        return true;
+      }
+      dispatch({ type: "opFailed", opId: op.opId });
+      if (error && errorCode(error) === "CONFLICT") {
+        toast.warning("This stack changed in another window", "The canvas was refreshed; your last change was not applied.");
+        await refresh();
+      } else if (error) {
+        toast.error(describeError(error, ACTIONS[op.type]));
+        if (errorCode(error) === "NOT_FOUND") await refresh();
+      }
+      return false;
+    });
+    queue = done.then(() => undefined);
+    return done;
+  }
+
+  const expectedVersion = () => store.getState().server?.version;
+
+  return {
+    refresh,
+    /** Resolves once every edit sent so far has been answered. */
+    idle: () => queue,
+    addNode(node: Omit<GraphNode, "id">) {
+      const full: GraphNode = { ...node, id: newId(node.kind.toLowerCase()) };
+      void run({ opId: newId("op"), type: "addNode", node: full }, async () =>
+        unwrap(
+          await client
+            .mutation(AddNodeMutation, { workflowId, kind: full.kind, position: full.position, nodeId: full.id })
+            .toPromise(),
+          (d) => d.addNode,
+        ),
+      );
+      return full.id;
+    },
+    moveNode(nodeId: string, position: XY) {
+      const rounded = { x: Math.round(position.x), y: Math.round(position.y) };
+      return run({ opId: newId("op"), type: "moveNode", nodeId, position: rounded }, async () =>
+        unwrap(await client.mutation(MoveNodeMutation, { workflowId, nodeId, position: rounded }).toPromise(), (d) => d.moveNode),
+      );
+    },
+    /**
+     * Sends only the keys that changed (null removes one; a stored secret is kept by omitting it).
+     * `shownPatch` is what the canvas draws meanwhile: new secrets masked, never held as typed.
+     */
+    configureNode(nodeId: string, patch: Config, shownPatch: Config = patch) {
+      return run({ opId: newId("op"), type: "configureNode", nodeId, patch: shownPatch }, async () =>
+        unwrap(
+          await client
+            .mutation(ConfigureNodeMutation, { workflowId, nodeId, config: patch, expectedVersion: expectedVersion() })
+            .toPromise(),
+          (d) => d.configureNode,
+        ),
+      );
+    },
+    removeNode(nodeId: string) {
+      return run({ opId: newId("op"), type: "removeNode", nodeId }, async () =>
+        unwrap(await client.mutation(RemoveNodeMutation, { workflowId, nodeId }).toPromise(), (d) => d.removeNode),
+      );
+    },
+    connect(edge: Omit<GraphEdge, "id">) {
+      const full: GraphEdge = { ...edge, id: newId("edge") };
+      return run({ opId: newId("op"), type: "connect", edge: full }, async () =>
+        unwrap(
+          await client
+            .mutation(ConnectNodesMutation, {
+              workflowId,
+              source: full.source,
+              target: full.target,
+              sourceHandle: full.sourceHandle,
+              targetHandle: full.targetHandle,
+              edgeId: full.id,
+            })
+            .toPromise(),
+          (d) => d.connectNodes,
+        ),
+      );
+    },
+    disconnect(edgeId: string) {
+      return run({ opId: newId("op"), type: "disconnect", edgeId }, async () =>
+        unwrap(await client.mutation(DisconnectNodesMutation, { workflowId, edgeId }).toPromise(), (d) => d.disconnectNodes),
+      );
+    },
+    rename(name: string) {
+      return run({ opId: newId("op"), type: "rename", name }, async () =>
+        unwrap(
+          await client.mutation(RenameWorkflowMutation, { id: workflowId, name, expectedVersion: expectedVersion() }).toPromise(),
+          (d) => d.renameWorkflow,
+        ),
+      );
+    },
+  };
+}
+
+export type Commands = ReturnType<typeof createCommands>;

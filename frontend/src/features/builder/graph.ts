@@ -1,0 +1,109 @@
+import type { NodeKind, WorkflowGraphFragment } from "../../gql/graphql";
+
+export type { NodeKind };
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+export type Config = Record<string, unknown>;
+
+export interface GraphNode {
+  id: string;
+  kind: NodeKind;
+  label: string;
+  position: XY;
+  config: Config;
+}
+
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  sourceHandle: string | null;
+  targetHandle: string | null;
+}
+
+export interface Issue {
+  code: string;
+  message: string;
+  nodeId: string | null;
+  edgeId: string | null;
+}
+
+export interface Published {
+  number: number;
+  workflowVersion: number;
+  publishedAt: string;
+  note: string;
+}
+
+/** The workflow as the server last told it, in the shape the canvas works with. */
+export interface Snapshot {
+  id: string;
+  name: string;
+  description: string;
+  version: number;
+  updatedAt: string;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  valid: boolean;
+  issues: Issue[];
+  published: Published[];
+}
+
+export function asConfig(value: unknown): Config {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Config) : {};
+}
+
+export function toSnapshot(wf: WorkflowGraphFragment): Snapshot {
+  return {
+    id: wf.id,
+    name: wf.name,
+    description: wf.description,
+    version: wf.version,
+    updatedAt: wf.updatedAt,
+    nodes: wf.nodes.map((n) => ({
+      id: n.id,
+      kind: n.kind,
+      label: n.label,
+      position: { x: n.position.x, y: n.position.y },
+      config: asConfig(n.config),
+    })),
+    edges: wf.edges.map((e) => ({
+      id: e.id,
+      source: e.source,
+      target: e.target,
+      sourceHandle: e.sourceHandle ?? null,
+      targetHandle: e.targetHandle ?? null,
+    })),
+    valid: wf.validation.valid,
+    issues: wf.validation.issues.map((i) => ({
+      code: i.code,
+      message: i.message,
+      nodeId: i.nodeId ?? null,
+      edgeId: i.edgeId ?? null,
+    })),
+    published: wf.publishedVersions.map((p) => ({ ...p })),
+  };
+}
+
+/** Applies a config patch the way configureNode does: null removes, absent keeps. */
+export function mergeConfig(config: Config, patch: Config): Config {
+  const next: Config = { ...config };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+export function newId(prefix: string): string {
+  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+  return `${prefix}_${random.replace(/-/g, "").slice(0, 10)}`;
+}
+
+export function isSecretRef(value: unknown): value is { secretRef: string; hint?: string } {
+  return !!value && typeof value === "object" && "secretRef" in value;
+}

@@ -1,0 +1,31 @@
+import { create } from "zustand";
+import { canvasReducer, initialCanvasState, type CanvasAction, type CanvasState } from "./canvasReducer";
+import type { Preview } from "./preview";
+
+export interface CanvasStore extends CanvasState {
+  /** A past version shown read-only by the history panel, drawn instead of the live graph. */
+  preview: Preview | null;
+  dispatch: (action: CanvasAction) => void;
+  setPreview: (preview: Preview | null) => void;
+}
+
+export function createCanvasStore() {
+  return create<CanvasStore>((set) => ({
+    ...initialCanvasState,
+    preview: null,
+    dispatch: (action) => set((state) => canvasReducer(state, action)),
+    setPreview: (preview) => set({ preview }),
+  }));
+}
+
+export const useCanvasStore = createCanvasStore();
+
+export function selectSelectedNodeId(state: CanvasState): string | null {
+  let found: string | null = null;
+  for (const node of state.nodes) {
+    if (!node.selected) continue;
+    if (found) return null; // several selected: no single node to configure
+    found = node.id;
+  }
+  return found;
+}

@@ -1,0 +1,130 @@
+import { AlertTriangle, BookOpen, Bot, ChevronDown, FileText } from "lucide-react";
+import { memo, useState } from "react";
+import { cx } from "../../ui/cx";
+import type { ChatItem, Message } from "./chatReducer";
+import { Markdown } from "./Markdown";
+
+function Sources({ sources }: { sources: Message["sources"] }) {
+  const [open, setOpen] = useState(false);
+  const [expanded, setExpanded] = useState<number | null>(null);
+  if (sources.length === 0) return null;
+  return (
+    <div className="mt-2">
+      <button
+        type="button"
+        onClick={() => setOpen((o) => !o)}
+        aria-expanded={open}
+        className="inline-flex items-center gap-1.5 rounded-full bg-slate-100 px-2.5 py-1 text-xs font-medium text-slate-600 hover:bg-slate-200"
+      >
+        <BookOpen className="size-3.5" aria-hidden />
+        {sources.length} source{sources.length === 1 ? "" : "s"}
+        <ChevronDown className={cx("size-3.5 transition-transform", open && "rotate-180")} aria-hidden />
+      </button>
+      {open && (
+        <ol className="mt-2 space-y-1.5" aria-label="Sources">
+          {sources.map((source, i) => {
+            const isOpen = expanded === i;
+            return (
+              <li key={`${source.documentId}-${source.chunk}`} className="rounded-lg border border-slate-200 bg-white">
+                <button
+                  type="button"
+                  onClick={() => setExpanded(isOpen ? null : i)}
+                  aria-expanded={isOpen}
+                  className="flex w-full items-center gap-2 px-3 py-2 text-left text-xs"
+                >
+                  <span className="flex size-5 shrink-0 items-center justify-center rounded bg-brand-50 font-semibold text-brand-700">{i + 1}</span>
+                  <FileText className="size-3.5 shrink-0 text-slate-400" aria-hidden />
+                  <span className="min-w-0 flex-1 truncate font-medium text-slate-700">{source.filename}</span>
+                  {source.page != null && <span className="shrink-0 text-slate-500">p. {source.page}</span>}
+                  <span className="shrink-0 text-slate-400" title="Relevance">
+                    {Math.round(source.score * 100)}%
+                  </span>
+                  <ChevronDown className={cx("size-3.5 shrink-0 text-slate-400 transition-transform", isOpen && "rotate-180")} aria-hidden />
+                </button>
+                <p
+                  className={cx(
+                    "border-t border-slate-100 px-3 py-2 text-xs leading-relaxed whitespace-pre-line text-slate-600",
+                    !isOpen && "line-clamp-2",
+                  )}
+                >
+                  {source.text}
+                </p>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+function AssistantAvatar() {
+  return (
+    <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-brand-500 to-violet-600 text-white shadow-sm">
+      <Bot className="size-4" aria-hidden />
+    </span>
+  );
+}
+
+export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatItem }) {
+  if (item.kind === "failure") {
+    return (
+      <div className="flex gap-3" role="alert">
+        <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-red-100 text-red-600">
+          <AlertTriangle className="size-4" aria-hidden />
+        </span>
+        <div className="max-w-[85%] rounded-2xl rounded-tl-sm bg-red-50 px-4 py-2.5 text-sm text-red-800 ring-1 ring-red-100">
+          <p className="font-medium">The answer failed{item.code && item.code !== "SEND" ? ` (${item.code})` : ""}</p>
+          <p className="mt-0.5 text-red-700">{item.text}</p>
+        </div>
+      </div>
+    );
+  }
+  const { message } = item;
+  if (message.role === "USER") {
+    return (
+      <div className="flex justify-end" data-testid="chat-user-message">
+        <div className="max-w-[80%] rounded-2xl rounded-tr-sm bg-brand-600 px-4 py-2.5 text-sm whitespace-pre-wrap text-white shadow-sm">{message.content}</div>
+      </div>
+    );
+  }
+  return (
+    <div className="flex gap-3" data-testid="chat-assistant-message">
+      <AssistantAvatar />
+      <div className="min-w-0 max-w-[85%]">
+        <div className="rounded-2xl rounded-tl-sm bg-white px-4 py-2.5 shadow-xs ring-1 ring-slate-200">
+          <Markdown>{message.content}</Markdown>
+        </div>
+        <Sources sources={message.sources} />
+      </div>
+    </div>
+  );
+});
+
+export function StreamingView({ content }: { content: string }) {
+  return (
+    <div className="flex gap-3" data-testid="chat-streaming">
+      <AssistantAvatar />
+      <div className="min-w-0 max-w-[85%] rounded-2xl rounded-tl-sm bg-white px-4 py-2.5 shadow-xs ring-1 ring-slate-200">
+        <Markdown>{content}</Markdown>
+        <span className="ml-0.5 inline-block h-4 w-1.5 animate-pulse rounded-sm bg-brand-500 align-middle" aria-hidden />
+      </div>
+    </div>
+  );
+}
+
+export function ThinkingView({ label }: { label: string }) {
+  return (
+    <div className="flex items-center gap-3" role="status" data-testid="chat-thinking">
+      <AssistantAvatar />
+      <div className="flex items-center gap-2 rounded-2xl rounded-tl-sm bg-white px-4 py-2.5 text-sm text-slate-500 shadow-xs ring-1 ring-slate-200">
+        <span className="flex gap-1" aria-hidden>
+          {[0, 150, 300].map((d) => (
+            <span key={d} className="size-1.5 animate-bounce rounded-full bg-brand-400" style={{ animationDelay: `${d}ms` }} />
+          ))}
+        </span>
+        {label}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+import { graphql } from "../../gql";
+
+export const ChatMessageFieldsFragment = graphql(`
+  fragment ChatMessageFields on ChatMessage {
+    id
+    role
+    content
+    createdAt
+    sources {
+      documentId
+      filename
+      page
+      chunk
+      score
+      text
+    }
+  }
+`);
+
+export const ChatSessionsQuery = graphql(`
+  query ChatSessions($workflowId: UUID!) {
+    chatSessions(workflowId: $workflowId) {
+      id
+      publishedVersion
+      createdAt
+      messages {
+        id
+        role
+        content
+      }
+    }
+  }
+`);
+
+export const ChatSessionQuery = graphql(`
+  query ChatSession($id: UUID!) {
+    chatSession(id: $id) {
+      id
+      workflowId
+      publishedVersion
+      createdAt
+      messages {
+        ...ChatMessageFields
+      }
+    }
+  }
+`);
+
+export const StartChatMutation = graphql(`
+  mutation StartChat($workflowId: UUID!) {
+    startChat(workflowId: $workflowId) {
+      id
+      workflowId
+      publishedVersion
+      createdAt
+      messages {
+        ...ChatMessageFields
+      }
+    }
+  }
+`);
+
+export const SendMessageMutation = graphql(`
+  mutation SendMessage($sessionId: UUID!, $content: String!) {
+    sendMessage(sessionId: $sessionId, content: $content) {
+      ...ChatMessageFields
+    }
+  }
+`);
+
+export const ChatEventsSubscription = graphql(`
+  subscription ChatEvents($sessionId: UUID!) {
+    chatEvents(sessionId: $sessionId) {
+      __typename
+      ... on ChatMessageAdded {
+        sessionId
+        message {
+          ...ChatMessageFields
+        }
+      }
+      ... on ChatThinking {
+        sessionId
+        stage
+      }
+      ... on ChatToken {
+        sessionId
+        messageId
+        delta
+      }
+      ... on ChatFailed {
+        sessionId
+        failedMessageId: messageId
+        code
+        reason: message
+      }
+    }
+  }
+`);

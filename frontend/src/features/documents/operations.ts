@@ -1,0 +1,38 @@
+import { graphql } from "../../gql";
+
+export const DocumentFieldsFragment = graphql(`
+  fragment DocumentFields on Document {
+    id
+    workflowId
+    nodeId
+    filename
+    sizeBytes
+    status
+    pageCount
+    chunkCount
+    error
+    createdAt
+  }
+`);
+
+export const DocumentEventsSubscription = graphql(`
+  subscription DocumentEvents($workflowId: UUID!) {
+    documentEvents(workflowId: $workflowId) {
+      ...DocumentFields
+    }
+  }
+`);
+
+export const UploadDocumentMutation = graphql(`
+  mutation UploadDocument($workflowId: UUID!, $file: Upload!, $nodeId: String) {
+    uploadDocument(workflowId: $workflowId, file: $file, nodeId: $nodeId) {
+      ...DocumentFields
+    }
+  }
+`);
+
+export const RemoveDocumentMutation = graphql(`
+  mutation RemoveDocument($id: UUID!) {
+    removeDocument(id: $id)
+  }
+`);

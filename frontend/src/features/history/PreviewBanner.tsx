@@ -1,0 +1,87 @@
+import { Eye, RotateCcw, Undo2 } from "lucide-react";
+import { useState } from "react";
+import { useClient } from "urql";
+import { describeError } from "../../api/errors";
+import { Button } from "../../ui/Button";
+import { Dialog } from "../../ui/Dialog";
+import { toast } from "../../ui/toasts";
+import { useCommands } from "../builder/context";
+import { toSnapshot } from "../builder/graph";
+import { useCanvasStore } from "../builder/store";
+import { RollbackMutation } from "./operations";
+
+/** Over the canvas while an old version is shown: what differs, and the way back or forward. */
+export function PreviewBanner() {
+  const preview = useCanvasStore((s) => s.preview);
+  const setPreview = useCanvasStore((s) => s.setPreview);
+  const dispatch = useCanvasStore((s) => s.dispatch);
+  const commands = useCommands();
+  const client = useClient();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  if (!preview) return null;
+  const { counts } = preview;
+
+  async function rollback() {
+    if (!preview) return;
+    setBusy(true);
+    await commands.idle();
+    const result = await client.mutation(RollbackMutation, { workflowId: preview.snapshot.id, toVersion: preview.version }).toPromise();
+    setBusy(false);
+    setConfirming(false);
+    if (result.error || !result.data) {
+      toast.error(result.error ? describeError(result.error, "roll back") : "The rollback got no answer.");
+      return;
+    }
+    dispatch({ type: "loaded", workflow: toSnapshot(result.data.rollbackWorkflow) });
+    setPreview(null);
+    toast.success(`Rolled back to version ${preview.version}`, "Nothing was erased: the rollback is a new entry in the history.");
+  }
+
+  return (
+    <>
+      <div
+        role="status"
+        className="absolute top-4 left-1/2 z-10 flex -translate-x-1/2 animate-fade-in items-center gap-4 rounded-2xl bg-slate-900 py-2 pr-2 pl-4 text-sm text-white shadow-xl"
+      >
+        <span className="flex items-center gap-2">
+          <Eye className="size-4 text-slate-300" aria-hidden />
+          <span>
+            Viewing <strong className="font-semibold">version {preview.version}</strong>
+            <span className="text-slate-400"> · read-only</span>
+          </span>
+        </span>
+        <span className="flex items-center gap-2 text-xs" aria-label="Differences to the current version">
+          <span className="rounded-full bg-emerald-500/20 px-2 py-0.5 text-emerald-300">+{counts.added} added since</span>
+          <span className="rounded-full bg-red-500/20 px-2 py-0.5 text-red-300">−{counts.removed} removed</span>
+          <span className="rounded-full bg-amber-500/20 px-2 py-0.5 text-amber-300">~{counts.changed} changed</span>
+        </span>
+        <span className="flex gap-1.5">
+          <Button size="sm" variant="ghost" className="text-slate-200 hover:bg-white/10 hover:text-white" icon={<Undo2 className="size-3.5" />} onClick={() => setPreview(null)}>
+            Back to current
+          </Button>
+          <Button size="sm" variant="primary" icon={<RotateCcw className="size-3.5" />} onClick={() => setConfirming(true)}>
+            Roll back to this version
+          </Button>
+        </span>
+      </div>
+      <Dialog
+        open={confirming}
+        onClose={() => setConfirming(false)}
+        size="sm"
+        title={`Roll back to version ${preview.version}?`}
+        description={`The canvas will be restored as it stood at version ${preview.version}. This is recorded as a new change, so you can undo it from the history.`}
+        footer={
+          <>
+            <Button variant="ghost" onClick={() => setConfirming(false)}>
+              Cancel
+            </Button>
+            <Button variant="primary" onClick={rollback} loading={busy}>
+              Roll back
+            </Button>
+          </>
+        }
+      />
+    </>
+  );
+}

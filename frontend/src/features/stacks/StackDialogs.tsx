@@ -1,0 +1,185 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useMutation } from "urql";
+import { describeError } from "../../api/errors";
+import { Button } from "../../ui/Button";
+import { Dialog } from "../../ui/Dialog";
+import { FieldShell, inputClass } from "../../ui/Field";
+import { cx } from "../../ui/cx";
+import { toast } from "../../ui/toasts";
+import { CreateStackMutation, DeleteStackMutation, RenameStackMutation } from "./operations";
+
+export function CreateStackDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (id: string) => void }) {
+  const id = useId();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [{ fetching }, create] = useMutation(CreateStackMutation);
+
+  useEffect(() => {
+    if (open) {
+      setName("");
+      setDescription("");
+      setError(null);
+    }
+  }, [open]);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!name.trim()) {
+      setError("Give your stack a name.");
+      return;
+    }
+    const result = await create({ name: name.trim(), description: description.trim() || null });
+    if (result.error || !result.data) {
+      setError(result.error ? describeError(result.error) : "The server gave no answer.");
+      return;
+    }
+    onCreated(result.data.createWorkflow.id);
+  }
+
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title="Create a new stack"
+      description="A stack answers questions from your documents. You'll design it on the canvas next."
+      footer={
+        <>
+          <Button variant="ghost" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button variant="primary" type="submit" form={`${id}-form`} loading={fetching}>
+            Create stack
+          </Button>
+        </>
+      }
+    >
+      <form id={`${id}-form`} onSubmit={submit} className="space-y-4" noValidate>
+        <FieldShell id={`${id}-name`} label="Name" required error={error ?? undefined}>
+          <input
+            id={`${id}-name`}
+            className={inputClass}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. Product manual assistant"
+            autoFocus
+            maxLength={200}
+            aria-invalid={error ? true : undefined}
+          />
+        </FieldShell>
+        <FieldShell id={`${id}-description`} label="Description" hint="Optional: what it answers, for whom.">
+          <textarea
+            id={`${id}-description`}
+            className={cx(inputClass, "min-h-20 resize-y")}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            placeholder="Answers support questions from the X200 manual."
+            maxLength={2000}
+          />
+        </FieldShell>
+      </form>
+    </Dialog>
+  );
+}
+
+export function RenameStackDialog({ stack, onClose }: { stack: { id: string; name: string } | null; onClose: () => void }) {
+  const id = useId();
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [{ fetching }, rename] = useMutation(RenameStackMutation);
+
+  useEffect(() => {
+    if (stack) {
+      setName(stack.name);
+      setError(null);
+    }
+  }, [stack]);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!stack) return;
+    if (!name.trim()) {
+      setError("The name can't be empty.");
+      return;
+    }
+    const result = await rename({ id: stack.id, name: name.trim() });
+    if (result.error) {
+      setError(describeError(result.error));
+      return;
+    }
+    toast.success("Stack renamed");
+    onClose();
+  }
+
+  return (
+    <Dialog
+      open={!!stack}
+      onClose={onClose}
+      title="Rename stack"
+      size="sm"
+      footer={
+        <>
+          <Button variant="ghost" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button variant="primary" type="submit" form={`${id}-form`} loading={fetching}>
+            Save
+          </Button>
+        </>
+      }
+    >
+      <form id={`${id}-form`} onSubmit={submit} noValidate>
+        <FieldShell id={`${id}-name`} label="Name" required error={error ?? undefined}>
+          <input
+            id={`${id}-name`}
+            className={inputClass}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            autoFocus
+            maxLength={200}
+            aria-invalid={error ? true : undefined}
+          />
+        </FieldShell>
+      </form>
+    </Dialog>
+  );
+}
+
+export function DeleteStackDialog({ stack, onClose }: { stack: { id: string; name: string } | null; onClose: () => void }) {
+  const [{ fetching }, remove] = useMutation(DeleteStackMutation);
+
+  async function confirm() {
+    if (!stack) return;
+    const result = await remove({ id: stack.id }, { additionalTypenames: ["Workflow"] });
+    if (result.error) {
+      toast.error(describeError(result.error, "delete the stack"));
+      return;
+    }
+    toast.success(`Deleted “${stack.name}”`);
+    onClose();
+  }
+
+  return (
+    <Dialog
+      open={!!stack}
+      onClose={onClose}
+      size="sm"
+      title="Delete this stack?"
+      description={
+        <>
+          <strong className="font-medium text-slate-700">{stack?.name}</strong>, its documents and its chats will no longer be available.
+        </>
+      }
+      footer={
+        <>
+          <Button variant="ghost" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={confirm} loading={fetching}>
+            Delete stack
+          </Button>
+        </>
+      }
+    />
+  );
+}

@@ -1,0 +1,53 @@
+import { graphql } from "../../gql";
+
+export const StacksQuery = graphql(`
+  query Stacks {
+    workflows {
+      id
+      name
+      description
+      version
+      createdAt
+      updatedAt
+      nodes {
+        id
+        kind
+      }
+      publishedVersions {
+        number
+        workflowVersion
+        publishedAt
+      }
+    }
+  }
+`);
+
+export const CreateStackMutation = graphql(`
+  mutation CreateStack($name: String!, $description: String) {
+    createWorkflow(name: $name, description: $description) {
+      id
+      name
+      description
+      version
+      createdAt
+      updatedAt
+    }
+  }
+`);
+
+export const RenameStackMutation = graphql(`
+  mutation RenameStack($id: UUID!, $name: String!) {
+    renameWorkflow(id: $id, name: $name) {
+      id
+      name
+      version
+      updatedAt
+    }
+  }
+`);
+
+export const DeleteStackMutation = graphql(`
+  mutation DeleteStack($id: UUID!) {
+    deleteWorkflow(id: $id)
+  }
+`);

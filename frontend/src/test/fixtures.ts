@@ -1,0 +1,37 @@
+import type { Snapshot } from "../features/builder/graph";
+
+export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
+  return {
+    id: "wf-1",
+    name: "Manual assistant",
+    description: "",
+    version: 1,
+    updatedAt: "2026-01-01T00:00:00Z",
+    nodes: [],
+    edges: [],
+    valid: false,
+    issues: [],
+    published: [],
+    ...partial,
+  };
+}
+
+export const LLM_SCHEMA = {
+  type: "object",
+  properties: {
+    provider: { type: "string", title: "Provider", enum: ["openai", "gemini", "extractive"], default: "extractive" },
+    model: { type: "string", title: "Model", "x-show-if": { provider: ["openai", "gemini"] } },
+    apiKey: {
+      type: "string",
+      title: "API key",
+      format: "password",
+      "x-secret": true,
+      "x-show-if": { provider: ["openai", "gemini"] },
+    },
+    temperature: { type: "number", title: "Temperature", minimum: 0, maximum: 2, default: 0.2, "x-show-if": { provider: ["openai", "gemini"] } },
+    maxTokens: { type: "integer", title: "Max tokens", minimum: 1, maximum: 32768, default: 1024 },
+    prompt: { type: "string", title: "Prompt", "x-widget": "prompt", default: "Context: {context}\nQuestion: {query}" },
+    webSearch: { type: "boolean", title: "Web search", default: false },
+    webSearchApiKey: { type: "string", title: "Web search API key", format: "password", "x-secret": true, "x-show-if": { webSearch: [true] } },
+  },
+};
