@@ -40,7 +40,7 @@ system-packages:
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests bench
+	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests $(wildcard bench)
 	$(VENV)/bin/mypy domain application
 
 test-python: $(STAMP)

@@ -48,8 +48,6 @@ def rebuild() -> None:
     container = build(Settings())
     try:
         for worker in container.workers:
-            if worker.lock:
-                worker.lock.acquire(threading.Event())
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
     finally:

@@ -112,19 +112,21 @@ class ProjectionWorker:
                 try:
                     self.projection.process_event(event, Tracking(self.store.name, n.id))
                 except IntegrityError:
-                    # another worker got there first: pick up from the tracked position
+                    # another worker or a rebuild moved the position: start from the stored one
                     self.projection.forget()
                     break
                 done += 1
         return done
 
     def rebuild(self) -> int:
-        """Drops the view's rows and replays the whole log into it."""
+        """Drops the view's rows and replays the whole log into it. Safe while other workers
+        run: the reset comes first in its transaction, so it waits for their transaction in
+        flight, and their next one fails its compare-and-set and starts again from zero."""
         view = self.projection.view
         with view.engine.begin() as conn:
+            view.reset(conn)
             for table in self.projection.tables:
                 conn.execute(delete(table))
-            view.reset(conn)
         self.projection.forget()
         return self.catch_up()
 

@@ -6,7 +6,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
+    Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -63,6 +66,86 @@ secrets = Table(
     Column("ciphertext", LargeBinary, nullable=False),
     Column("hint", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+chat_sessions = Table(
+    "chat_sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("workflow_id", Uuid, nullable=False, index=True),
+    Column("published_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("message_count", Integer, nullable=False),
+    # questions with neither an answer nor a failure yet
+    Column("waiting", Integer, nullable=False, index=True),
+    Column("last_actor", String(200), nullable=True),
+)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("session_id", Uuid, nullable=False),
+    Column("seq", Integer, nullable=False),  # the session version that added it
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("sources", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reply_to", Uuid, nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("latency_ms", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("error_code", String(50), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Index("ix_chat_messages_session_seq", "session_id", "seq"),
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("workflow_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=True),  # null: no price for the model
+)
+
+# Not a read model: which process answers which chat session, for as long as it renews.
+chat_leases = Table(
+    "chat_leases",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("node_id", String(100), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("settings", Json, nullable=False),  # the IndexSettings being indexed with
+    Column("page_count", Integer, nullable=True),
+    Column("chunk_count", Integer, nullable=True),
+    Column("embedding_model", String(300), nullable=True),
+    Column("failed_stage", String(20), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_actor", String(200), nullable=True),
+    Index("ix_documents_workflow_node", "workflow_id", "node_id"),
 )
 
 READ_MODELS = {"workflows": (workflows, published_versions)}

@@ -1,8 +1,9 @@
 """Tracking of projections in the read database, committed with the rows they change.
 
 An event's rows and its tracking position are written in one transaction, and the position
-moves only forward from where the writer found it, so each event is applied exactly once even
-if two workers ever raced: the second one's transaction fails and rolls back.
+moves only from the exact position this writer last saw (compare-and-set), so each event is
+applied exactly once: if another worker moved it, or a rebuild reset it, the transaction fails
+with IntegrityError and rolls back, and the writer starts again from the stored position.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class SqlTrackingView(TrackingRecorder):
 
     def __init__(self, engine: Engine, projection_name: str) -> None:
         self.engine, self.name = engine, projection_name
+        self._seen: int | None = None  # the position this writer last read or wrote
 
     def ensure(self, application_name: str) -> None:
         with self.engine.begin() as conn:
@@ -35,18 +37,27 @@ class SqlTrackingView(TrackingRecorder):
     @contextmanager
     def transaction(self, tracking: Tracking) -> Iterator[Connection]:
         """Yields a connection whose work commits together with the tracking position."""
+        expected = self._seen if self._seen is not None else self.max_tracking_id("")
         with self.engine.begin() as conn:
+            # first statement of the transaction: it takes the row lock that serialises writers
             moved = conn.execute(
                 update(t)
                 .where(t.c.projection == self.name)
-                .where(t.c.notification_id < tracking.notification_id)
+                .where(t.c.notification_id == expected)
                 .values(notification_id=tracking.notification_id)
             )
-            if moved.rowcount != 1:
+            if moved.rowcount != 1 or tracking.notification_id <= (expected or 0):
+                self._seen = None
                 raise IntegrityError(
-                    f"{self.name} already processed notification {tracking.notification_id}"
+                    f"{self.name} moved past {expected} elsewhere; "
+                    f"not applying notification {tracking.notification_id}"
                 )
-            yield conn
+            try:
+                yield conn
+            except BaseException:
+                self._seen = None
+                raise
+        self._seen = tracking.notification_id
 
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.transaction(tracking):
@@ -54,9 +65,10 @@ class SqlTrackingView(TrackingRecorder):
 
     def max_tracking_id(self, application_name: str) -> int | None:
         with self.engine.connect() as conn:
-            return conn.execute(
+            self._seen = conn.execute(
                 select(t.c.notification_id).where(t.c.projection == self.name)
             ).scalar()
+        return self._seen
 
     def has_tracking_id(self, application_name: str, notification_id: int | None) -> bool:
         if notification_id is None:
@@ -64,4 +76,6 @@ class SqlTrackingView(TrackingRecorder):
         return (self.max_tracking_id(application_name) or 0) >= notification_id
 
     def reset(self, conn: Connection) -> None:
+        """Back to the start of the log; call first in the rebuild's transaction."""
         conn.execute(update(t).where(t.c.projection == self.name).values(notification_id=0))
+        self._seen = None

@@ -1,0 +1,255 @@
+"""The `chat_sessions`, `chat_messages` and `usage` read tables: their projection and queries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from application.chat_views import ChatMessageView, ChatSessionView, UsageView, passage_of
+from application.ports import Usage
+from domain.chat import ChatSession
+from infrastructure.prices import ModelPrice, cost_of
+from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage
+from infrastructure.readmodel.tracking import SqlTrackingView
+from infrastructure.readmodel.workflows import aware
+
+
+class ChatsProjection(Projection[SqlTrackingView]):
+    name = "chats"
+    tables = (chat_sessions, chat_messages, usage)
+
+    def __init__(self, view: SqlTrackingView, prices: Mapping[str, ModelPrice]) -> None:
+        super().__init__(view)
+        self.prices = prices
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)  # not ours: only the position moves
+
+    @process_event.register
+    def _started(self, e: ChatSession.ChatStarted, tracking: Tracking) -> None:
+        with self.view.transaction(tracking) as conn:
+            conn.execute(
+                insert(chat_sessions).values(
+                    id=e.originator_id,
+                    workflow_id=e.workflow_id,
+                    published_version=e.published_version,
+                    created_at=e.timestamp,
+                    updated_at=e.timestamp,
+                    message_count=0,
+                    waiting=0,
+                    last_actor=e.actor,
+                )
+            )
+
+    @process_event.register
+    def _asked(self, e: ChatSession.UserAsked, tracking: Tracking) -> None:
+        with self.view.transaction(tracking) as conn:
+            conn.execute(
+                insert(chat_messages).values(
+                    id=e.message_id,
+                    session_id=e.originator_id,
+                    seq=e.originator_version,
+                    role="USER",
+                    content=e.content,
+                    sources=[],
+                    created_at=e.timestamp,
+                    status="pending",
+                )
+            )
+            _touch(conn, e, messages=1, waiting=1)
+
+    @process_event.register
+    def _answered(self, e: ChatSession.AssistantAnswered, tracking: Tracking) -> None:
+        tokens = Usage(**e.usage)
+        with self.view.transaction(tracking) as conn:
+            conn.execute(
+                insert(chat_messages).values(
+                    id=e.message_id,
+                    session_id=e.originator_id,
+                    seq=e.originator_version,
+                    role="ASSISTANT",
+                    content=e.content,
+                    sources=e.sources,
+                    created_at=e.timestamp,
+                    reply_to=e.question_id,
+                    model=e.model,
+                    prompt_tokens=tokens.prompt_tokens,
+                    completion_tokens=tokens.completion_tokens,
+                    latency_ms=e.latency_ms,
+                    status="answered",
+                )
+            )
+            _settle(conn, e.question_id, "answered")
+            workflow_id = _touch(conn, e, messages=1, waiting=-1)
+            self._count_usage(conn, workflow_id, e, tokens)
+
+    @process_event.register
+    def _failed(self, e: ChatSession.AnswerFailed, tracking: Tracking) -> None:
+        with self.view.transaction(tracking) as conn:
+            _settle(conn, e.question_id, "failed", e.code, e.message)
+            _touch(conn, e, messages=0, waiting=-1)
+
+    def _count_usage(
+        self, conn: Connection, workflow_id: UUID, e: ChatSession.AssistantAnswered, tokens: Usage
+    ) -> None:
+        day = aware(e.timestamp).astimezone(UTC).date()
+        model = (e.model or "unknown")[:200]
+        key = (usage.c.workflow_id == workflow_id) & (usage.c.day == day) & (usage.c.model == model)
+        cost = cost_of(self.prices, model, tokens)
+        row = conn.execute(select(usage).where(key)).first()
+        if row is None:
+            conn.execute(
+                insert(usage).values(
+                    workflow_id=workflow_id,
+                    day=day,
+                    model=model,
+                    answers=1,
+                    prompt_tokens=tokens.prompt_tokens,
+                    completion_tokens=tokens.completion_tokens,
+                    cost_usd=cost,
+                )
+            )
+            return
+        conn.execute(
+            update(usage)
+            .where(key)
+            .values(
+                answers=row.answers + 1,
+                prompt_tokens=row.prompt_tokens + tokens.prompt_tokens,
+                completion_tokens=row.completion_tokens + tokens.completion_tokens,
+                cost_usd=None if cost is None or row.cost_usd is None else row.cost_usd + cost,
+            )
+        )
+
+    def forget(self) -> None:
+        pass  # keeps nothing between events
+
+
+def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
+    s = chat_sessions.c
+    conn.execute(
+        update(chat_sessions)
+        .where(s.id == e.originator_id)
+        .values(
+            updated_at=e.timestamp,
+            message_count=s.message_count + messages,
+            waiting=s.waiting + waiting,
+            last_actor=e.actor,
+        )
+    )
+    workflow_id: UUID = conn.execute(
+        select(s.workflow_id).where(s.id == e.originator_id)
+    ).scalar_one()
+    return workflow_id
+
+
+def _settle(
+    conn: Connection, question_id: UUID, status: str, code: str | None = None, error: str = ""
+) -> None:
+    conn.execute(
+        update(chat_messages)
+        .where(chat_messages.c.id == question_id)
+        .values(status=status, error_code=code, error_message=error or None)
+    )
+
+
+class SqlChatReadModel:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_session(self, session_id: UUID) -> ChatSessionView | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(chat_sessions).where(chat_sessions.c.id == session_id)
+            ).first()
+            if row is None:
+                return None
+            messages = conn.execute(
+                select(chat_messages)
+                .where(chat_messages.c.session_id == session_id)
+                .order_by(chat_messages.c.seq)
+            ).all()
+        return _session(row, [message_view(m) for m in messages])
+
+    def list_sessions(self, workflow_id: UUID) -> list[ChatSessionView]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(chat_sessions)
+                .where(chat_sessions.c.workflow_id == workflow_id)
+                .order_by(chat_sessions.c.updated_at.desc())
+            ).all()
+            messages = conn.execute(
+                select(chat_messages)
+                .join(chat_sessions, chat_sessions.c.id == chat_messages.c.session_id)
+                .where(chat_sessions.c.workflow_id == workflow_id)
+                .order_by(chat_messages.c.session_id, chat_messages.c.seq)
+            ).all()
+        by_session: dict[UUID, list[ChatMessageView]] = {}
+        for m in messages:
+            by_session.setdefault(m.session_id, []).append(message_view(m))
+        return [_session(r, by_session.get(r.id, [])) for r in rows]
+
+    def usage(self, workflow_id: UUID | None) -> list[UsageView]:
+        query = select(usage).order_by(usage.c.day.desc(), usage.c.workflow_id, usage.c.model)
+        if workflow_id is not None:
+            query = query.where(usage.c.workflow_id == workflow_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            UsageView(
+                workflow_id=r.workflow_id,
+                day=r.day,
+                model=r.model,
+                answers=r.answers,
+                prompt_tokens=r.prompt_tokens,
+                completion_tokens=r.completion_tokens,
+                cost_usd=r.cost_usd,
+            )
+            for r in rows
+        ]
+
+    def sessions_waiting(self) -> list[UUID]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(select(chat_sessions.c.id).where(chat_sessions.c.waiting > 0))
+                .scalars()
+                .all()
+            )
+
+
+def _session(row: Any, messages: list[ChatMessageView]) -> ChatSessionView:
+    return ChatSessionView(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        published_version=row.published_version,
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
+        messages=tuple(messages),
+    )
+
+
+def message_view(row: Any) -> ChatMessageView:
+    has_usage = row.prompt_tokens is not None or row.completion_tokens is not None
+    return ChatMessageView(
+        id=row.id,
+        session_id=row.session_id,
+        role=row.role,
+        content=row.content,
+        created_at=aware(row.created_at),
+        sources=tuple(passage_of(s) for s in row.sources or []),
+        reply_to=row.reply_to,
+        model=row.model,
+        usage=Usage(row.prompt_tokens or 0, row.completion_tokens or 0) if has_usage else None,
+        latency_ms=row.latency_ms,
+        status=row.status,
+        error_code=row.error_code,
+        error_message=row.error_message,
+    )
