@@ -12,6 +12,8 @@ import pytest
 
 from infrastructure.settings import Settings
 
+pytest_plugins = ["tests.fakes.fixtures", "tests.chroma_server"]
+
 PG_ADMIN = os.environ.get("GENAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # nothing in a test may reach for the network or for keys of the developer's shell
