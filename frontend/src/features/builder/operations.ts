@@ -46,9 +46,6 @@ export const BuilderQuery = graphql(`
   query Builder($id: UUID!) {
     workflow(id: $id) {
       ...WorkflowGraph
-      documents {
-        ...DocumentFields
-      }
     }
     components {
       kind

@@ -1,7 +1,7 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { useClient, type CombinedError } from "urql";
 import { useLinkStatus } from "../../api/connection";
-import { DocumentEventsSubscription } from "../documents/operations";
+import { DocumentEventsSubscription, DocumentsQuery } from "../documents/operations";
 import { useDocuments } from "../documents/documentsStore";
 import { isBehind } from "./canvasReducer";
 import type { Commands } from "./commands";
@@ -26,6 +26,13 @@ export function useWorkflowSync(workflowId: string, commands: Commands): { load:
   const [attempt, setAttempt] = useState(0);
   const reconnects = useLinkStatus((s) => s.reconnects);
 
+  // Documents load on their own: the canvas must open even if they fail to.
+  const loadDocuments = useCallback(async () => {
+    const result = await client.query(DocumentsQuery, { id: workflowId }, { requestPolicy: "network-only" }).toPromise();
+    const docs = result.data?.workflow?.documents;
+    if (docs) useDocuments.getState().dispatch({ type: "loaded", docs });
+  }, [client, workflowId]);
+
   useEffect(() => {
     let cancelled = false;
     useCanvasStore.getState().dispatch({ type: "reset", workflowId });
@@ -41,13 +48,13 @@ export function useWorkflowSync(workflowId: string, commands: Commands): { load:
         if (!result.data?.workflow) return setLoad({ status: "notFound" });
         setSpecs(result.data.components.map((c) => ({ ...c })));
         useCanvasStore.getState().dispatch({ type: "loaded", workflow: toSnapshot(result.data.workflow) });
-        useDocuments.getState().dispatch({ type: "loaded", docs: result.data.workflow.documents });
         setLoad({ status: "ready" });
       });
+    void loadDocuments();
     return () => {
       cancelled = true;
     };
-  }, [client, workflowId, attempt]);
+  }, [client, workflowId, attempt, loadDocuments]);
 
   useEffect(() => {
     const events = client.subscription(WorkflowEventsSubscription, { workflowId }).subscribe((result) => {
@@ -89,14 +96,8 @@ export function useWorkflowSync(workflowId: string, commands: Commands): { load:
   useEffect(() => {
     if (reconnects === 0) return;
     void commands.refresh();
-    client
-      .query(BuilderQuery, { id: workflowId }, { requestPolicy: "network-only" })
-      .toPromise()
-      .then((result) => {
-        const docs = result.data?.workflow?.documents;
-        if (docs) useDocuments.getState().dispatch({ type: "loaded", docs });
-      });
-  }, [reconnects, client, commands, workflowId]);
+    void loadDocuments();
+  }, [reconnects, commands, loadDocuments]);
 
   return { load, retry: () => setAttempt((n) => n + 1) };
 }

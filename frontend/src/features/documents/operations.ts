@@ -15,6 +15,17 @@ export const DocumentFieldsFragment = graphql(`
   }
 `);
 
+export const DocumentsQuery = graphql(`
+  query WorkflowDocuments($id: UUID!) {
+    workflow(id: $id) {
+      id
+      documents {
+        ...DocumentFields
+      }
+    }
+  }
+`);
+
 export const DocumentEventsSubscription = graphql(`
   subscription DocumentEvents($workflowId: UUID!) {
     documentEvents(workflowId: $workflowId) {

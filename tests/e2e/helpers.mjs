@@ -1,0 +1,190 @@
+// Shared e2e plumbing: Debian's Chromium (installed when missing, never downloaded), the
+// real backend on a free port with a fresh data dir (unless E2E_BASE_URL points at one),
+// fresh browser profiles, and screenshots.
+import { execSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO = resolve(here, "..", "..");
+export const SCREENSHOTS = join(here, "screenshots");
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+export function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  console.log("# Chromium missing: installing Debian's package");
+  execSync("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium", { stdio: "inherit" });
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitForHealthy(baseUrl, child, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`the backend exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${baseUrl}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the backend did not become healthy at ${baseUrl} within ${timeoutMs / 1000}s`);
+}
+
+/** The app under test: E2E_BASE_URL, else a backend started here on the built SPA. */
+export async function startApp() {
+  if (process.env.E2E_BASE_URL) {
+    const baseUrl = process.env.E2E_BASE_URL.replace(/\/$/, "");
+    await waitForHealthy(baseUrl, null, 30_000);
+    return { baseUrl, stop: async () => {} };
+  }
+  if (!existsSync(join(REPO, "frontend", "dist", "index.html"))) {
+    throw new Error("frontend/dist is missing: run `npm ci && npm run build` in frontend/ first");
+  }
+  const bin = join(REPO, ".venv", "bin", "genai-stack");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: install the backend first`);
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "genai-e2e-"));
+  const logs = [];
+  const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
+    cwd: REPO,
+    env: { ...process.env, GENAI_DATA_DIR: dataDir },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => logs.push(String(d)));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealthy(baseUrl, child);
+  } catch (error) {
+    console.error(logs.join(""));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+    throw error;
+  }
+  return {
+    baseUrl,
+    logs,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        try {
+          process.kill(-child.pid, "SIGTERM");
+        } catch {}
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {}
+        }, 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A browser with its own fresh profile, as a separate person would have. */
+export async function openBrowser() {
+  ensureChromium();
+  const profile = mkdtempSync(join(tmpdir(), "genai-e2e-profile-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS, // the profile directory is passed as --user-data-dir by launchPersistentContext
+    viewport: { width: 1440, height: 900 },
+    deviceScaleFactor: 1,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  return {
+    context,
+    page,
+    errors,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.waitForTimeout(250); // let transitions settle
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** The React Flow id of the node of a kind (the first one). */
+export async function nodeIdOf(page, kind) {
+  const node = page.locator(`.react-flow__node:has([data-testid="node-${kind}"])`).first();
+  await node.waitFor();
+  return node.getAttribute("data-id");
+}
+
+/** Drags a connection from an output port to an input port, as a person does with the mouse. */
+export async function connect(page, sourceId, port, targetId, targetPort = port) {
+  const from = page.locator(`.react-flow__handle.source[data-nodeid="${sourceId}"][data-handleid="${port}"]`);
+  const to = page.locator(`.react-flow__handle.target[data-nodeid="${targetId}"][data-handleid="${targetPort}"]`);
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 8 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+  await page.mouse.up();
+}
+
+export async function createStack(page, baseUrl, name, description = "") {
+  await page.goto(baseUrl + "/");
+  await page.getByRole("button", { name: /New stack|Create a stack/ }).first().click();
+  await page.getByLabel("Name").fill(name);
+  if (description) await page.getByLabel("Description").fill(description);
+  await page.getByRole("button", { name: "Create stack" }).click();
+  await page.waitForURL(/\/stacks\//);
+  await page.locator(".react-flow").waitFor();
+  return page.url();
+}
+
+export async function eventually(check, { timeout = 10_000, interval = 100, message = "condition" } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${message}${last ? `: ${last}` : ""}`);
+}

@@ -1,0 +1,145 @@
+// The journey of issue 5: create a stack, drag the four components, connect them, configure
+// the LLM as extractive, upload a PDF and watch it index, build, chat and see a streamed,
+// cited answer, open history, view an old version, roll back.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { connect, createStack, eventually, nodeIdOf, openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { roverManual } from "./pdf.mjs";
+
+let app;
+let browser;
+
+before(async () => {
+  app = await startApp();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+const KINDS = [
+  ["USER_QUERY", 80, 120],
+  ["KNOWLEDGE_BASE", 400, 40],
+  ["LLM_ENGINE", 720, 160],
+  ["OUTPUT", 1000, 160],
+];
+
+test("builds a PDF question-answering stack and chats with it", async () => {
+  const { page } = browser;
+
+  await page.goto(app.baseUrl + "/");
+  await page.getByRole("heading", { name: "My Stacks" }).waitFor();
+  await screenshot(page, "01-my-stacks-empty");
+
+  await page.getByRole("button", { name: /New stack|Create a stack/ }).first().click();
+  await page.getByLabel("Name").fill("Rover manual assistant");
+  await page.getByLabel("Description").fill("Answers questions about the Zephyr X200 rover from its field manual.");
+  await screenshot(page, "02-create-dialog");
+  await page.getByRole("button", { name: "Create stack" }).click();
+  await page.waitForURL(/\/stacks\//);
+  const pane = page.locator(".react-flow__pane");
+  await pane.waitFor();
+  await page.getByTestId("library-USER_QUERY").waitFor();
+  await screenshot(page, "03-builder-empty");
+
+  // Drag each component from the library onto the canvas.
+  for (const [kind, x, y] of KINDS) {
+    await page.getByTestId(`library-${kind}`).dragTo(pane, { targetPosition: { x, y } });
+    await page.locator(`[data-testid="node-${kind}"]`).waitFor();
+  }
+  assert.equal(await page.locator(".react-flow__node").count(), 4);
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+
+  // A refused connection explains itself: a query can't go into the LLM's context input.
+  const ids = Object.fromEntries(await Promise.all(KINDS.map(async ([kind]) => [kind, await nodeIdOf(page, kind)])));
+  await connect(page, ids.USER_QUERY, "query", ids.LLM_ENGINE, "context");
+  await page.getByText("Can't connect these ports").waitFor();
+  assert.equal(await page.locator(".react-flow__edge").count(), 0);
+
+  await connect(page, ids.USER_QUERY, "query", ids.KNOWLEDGE_BASE);
+  await connect(page, ids.USER_QUERY, "query", ids.LLM_ENGINE);
+  await connect(page, ids.KNOWLEDGE_BASE, "context", ids.LLM_ENGINE);
+  await connect(page, ids.LLM_ENGINE, "answer", ids.OUTPUT);
+  await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, { message: "four edges" });
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+  await page.getByRole("button", { name: "Fit View" }).click();
+  await screenshot(page, "04-builder-connected");
+
+  // Configure the LLM: a key is stored and shown only by its hint; then the offline provider.
+  await page.locator(`.react-flow__node[data-id="${ids.LLM_ENGINE}"]`).click();
+  const settings = page.getByRole("region", { name: /Settings of/ });
+  await settings.getByLabel("Provider").selectOption("openai");
+  await settings.getByLabel("Model").fill("gpt-4o-mini");
+  await settings.getByLabel("API key").fill("sk-test-secret-9876");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await settings.getByText("Stored key …9876").waitFor();
+  assert.equal(await page.locator("body").innerHTML().then((h) => h.includes("sk-test-secret")), false, "the key is never echoed");
+  await screenshot(page, "05-config-llm-secret");
+  await settings.getByLabel("Provider").selectOption("extractive");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await settings.getByText("All changes saved").waitFor();
+  await page.locator(`.react-flow__node[data-id="${ids.LLM_ENGINE}"]`).getByText("Extractive (offline)").waitFor();
+
+  // Upload a PDF to the knowledge base and watch it index.
+  await page.locator(`.react-flow__node[data-id="${ids.KNOWLEDGE_BASE}"]`).click();
+  await page.getByLabel("Upload PDF documents").setInputFiles({ name: "rover-manual.pdf", mimeType: "application/pdf", buffer: roverManual() });
+  const row = page.getByTestId("document-row").filter({ hasText: "rover-manual.pdf" });
+  await row.waitFor();
+  await screenshot(page, "06-config-kb-uploading");
+  await page.locator('[data-testid="document-row"][data-status="INDEXED"]').waitFor({ timeout: 180_000 });
+  await row.getByText(/2 pages · \d+ passages/).waitFor();
+  await screenshot(page, "07-config-kb-indexed");
+
+  // Build: publish.
+  await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
+  await page.getByRole("button", { name: "Build" }).click();
+  await page.getByText(/Built and published v1/).waitFor();
+  await screenshot(page, "08-built");
+
+  // Chat: the question at once, then a streamed answer citing the manual.
+  await page.getByRole("button", { name: "Chat" }).click();
+  const chat = page.getByRole("dialog");
+  const input = chat.getByLabel("Your question");
+  await eventually(async () => input.isEnabled(), { timeout: 20_000, message: "a chat session" });
+  await page.evaluate(() => {
+    window.__streamed = false;
+    new MutationObserver(() => {
+      if (document.querySelector('[data-testid="chat-streaming"]')) window.__streamed = true;
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+  await input.fill("How long does the rover's battery last?");
+  await input.press("Enter");
+  await chat.getByTestId("chat-user-message").filter({ hasText: "battery" }).waitFor();
+  const answer = chat.getByTestId("chat-assistant-message").last();
+  await answer.waitFor({ timeout: 120_000 });
+  assert.match(await answer.innerText(), /42 hours/);
+  assert.equal(await page.evaluate(() => window.__streamed), true, "the answer streamed in before it was stored");
+  await answer.getByRole("button", { name: /source/ }).click();
+  await answer.getByText("rover-manual.pdf").first().waitFor();
+  await screenshot(page, "09-chat-answer");
+  await chat.getByRole("button", { name: "Close" }).click();
+
+  // History: the timeline, an old version read-only with its diff, and a rollback.
+  await page.getByRole("button", { name: "History" }).click();
+  const history = page.getByRole("region", { name: "History" });
+  const versions = history.getByRole("list", { name: "Versions" }).getByRole("button");
+  await eventually(async () => (await versions.count()) > 8, { message: "the history" });
+  await history.getByRole("button", { name: /published v1/ }).waitFor();
+  // The version right after the four nodes were added: nothing connected yet.
+  await history.getByRole("button", { name: /^Version 5: / }).click();
+  await page.getByText("Viewing").waitFor();
+  await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, { message: "edges added since, as ghosts" });
+  assert.ok((await page.locator(".edge-added").count()) >= 4, "edges added since are highlighted");
+  await screenshot(page, "10-history-old-version");
+  await page.getByRole("button", { name: "Roll back to this version" }).click();
+  await screenshot(page, "11-rollback-confirm");
+  await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
+  await page.getByText(/Rolled back to version 5/).first().waitFor();
+  await eventually(async () => (await page.locator(".react-flow__edge").count()) === 0, { message: "the canvas as it stood at version 5" });
+  await history.getByText(/Rolled back to version 5/).first().waitFor();
+  await screenshot(page, "12-rolled-back");
+
+  assert.deepEqual(browser.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
+});
