@@ -19,11 +19,12 @@ after(async () => {
   await app?.stop();
 });
 
+// Drop points inside the canvas (about 770 × 840 at 1440 × 900): nodes are 240 wide.
 const KINDS = [
-  ["USER_QUERY", 80, 120],
-  ["KNOWLEDGE_BASE", 400, 40],
-  ["LLM_ENGINE", 720, 160],
-  ["OUTPUT", 1000, 160],
+  ["USER_QUERY", 130, 300],
+  ["KNOWLEDGE_BASE", 390, 130],
+  ["LLM_ENGINE", 390, 470],
+  ["OUTPUT", 650, 470],
 ];
 
 test("builds a PDF question-answering stack and chats with it", async () => {
@@ -94,12 +95,12 @@ test("builds a PDF question-answering stack and chats with it", async () => {
 
   // Build: publish.
   await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
-  await page.getByRole("button", { name: "Build" }).click();
+  await page.getByRole("button", { name: "Build", exact: true }).click();
   await page.getByText(/Built and published v1/).waitFor();
   await screenshot(page, "08-built");
 
   // Chat: the question at once, then a streamed answer citing the manual.
-  await page.getByRole("button", { name: "Chat" }).click();
+  await page.getByRole("button", { name: "Chat", exact: true }).click();
   const chat = page.getByRole("dialog");
   const input = chat.getByLabel("Your question");
   await eventually(async () => input.isEnabled(), { timeout: 20_000, message: "a chat session" });
@@ -122,7 +123,7 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await chat.getByRole("button", { name: "Close" }).click();
 
   // History: the timeline, an old version read-only with its diff, and a rollback.
-  await page.getByRole("button", { name: "History" }).click();
+  await page.getByRole("button", { name: "History", exact: true }).click();
   const history = page.getByRole("region", { name: "History" });
   const versions = history.getByRole("list", { name: "Versions" }).getByRole("button");
   await eventually(async () => (await versions.count()) > 8, { message: "the history" });

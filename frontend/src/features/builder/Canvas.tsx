@@ -5,7 +5,6 @@ import {
   MiniMap,
   Panel,
   ReactFlow,
-  ViewportPortal,
   useConnection,
   useReactFlow,
   type Connection,
@@ -15,7 +14,7 @@ import {
   type OnDelete,
 } from "@xyflow/react";
 import { MousePointerClick } from "lucide-react";
-import { useCallback, type DragEvent } from "react";
+import { useCallback, useState, type DragEvent } from "react";
 import { toast } from "../../ui/toasts";
 import type { StackFlowEdge, StackFlowNode } from "./canvasReducer";
 import { useCommands } from "./context";
@@ -64,16 +63,15 @@ function ConnectionHint() {
   const attempt = attemptFromState(connection);
   const reason = attempt ? refusalNow(attempt) : null;
   if (!reason) return null;
+  // `to` is in the canvas element's pixels (not flow coordinates) while the target refuses.
   return (
-    <ViewportPortal>
-      <div
-        role="status"
-        className="pointer-events-none absolute max-w-64 rounded-lg bg-slate-900 px-2.5 py-1.5 text-xs text-white shadow-lg"
-        style={{ transform: `translate(${connection.to.x + 14}px, ${connection.to.y + 14}px)` }}
-      >
-        {reason}
-      </div>
-    </ViewportPortal>
+    <div
+      role="status"
+      className="pointer-events-none absolute top-0 left-0 z-10 max-w-64 rounded-lg bg-slate-900 px-2.5 py-1.5 text-xs text-white shadow-lg"
+      style={{ transform: `translate(${connection.to.x + 14}px, ${connection.to.y + 14}px)` }}
+    >
+      {reason}
+    </div>
   );
 }
 
@@ -103,6 +101,8 @@ export function Canvas() {
   const liveEdges = useCanvasStore((s) => s.edges);
   const dispatch = useCanvasStore((s) => s.dispatch);
   const readOnly = !!preview;
+  // Fit once to what was there on opening; an empty canvas keeps its zoom as nodes arrive.
+  const [fitOnOpen] = useState(() => useCanvasStore.getState().nodes.length > 0);
   const nodes = preview ? preview.nodes : liveNodes;
   const edges = preview ? preview.edges : liveEdges;
 
@@ -181,7 +181,7 @@ export function Canvas() {
       elementsSelectable={!readOnly}
       deleteKeyCode={readOnly ? null : DELETE_KEYS}
       onlyRenderVisibleElements={nodes.length > 150}
-      fitView
+      fitView={fitOnOpen}
       fitViewOptions={fitViewOptions}
       minZoom={0.1}
       maxZoom={2}
