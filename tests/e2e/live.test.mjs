@@ -50,8 +50,8 @@ test("a second browser sees the first one's edits live", async () => {
     timeout: 5_000,
     message: "Alice to see Bob's setting",
   });
-  await screenshot(bob.page, "13-second-browser");
-  await screenshot(alice.page, "14-first-browser");
+  await screenshot(bob.page, "14-second-browser");
+  await screenshot(alice.page, "15-first-browser");
 
   // Bob deletes the node; it disappears for Alice.
   await bob.page.keyboard.press("Escape");

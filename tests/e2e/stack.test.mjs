@@ -19,12 +19,13 @@ after(async () => {
   await app?.stop();
 });
 
-// Drop points inside the canvas (about 770 × 840 at 1440 × 900): nodes are 240 wide.
+// Drop points inside the canvas (about 770 × 840 at 1440 × 900), zoomed out twice so that
+// four 240-wide nodes fit side by side.
 const KINDS = [
-  ["USER_QUERY", 130, 300],
-  ["KNOWLEDGE_BASE", 390, 130],
-  ["LLM_ENGINE", 390, 470],
-  ["OUTPUT", 650, 470],
+  ["USER_QUERY", 100, 400],
+  ["KNOWLEDGE_BASE", 300, 250],
+  ["LLM_ENGINE", 500, 420],
+  ["OUTPUT", 680, 420],
 ];
 
 test("builds a PDF question-answering stack and chats with it", async () => {
@@ -46,12 +47,21 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await screenshot(page, "03-builder-empty");
 
   // Drag each component from the library onto the canvas.
+  await page.getByRole("button", { name: "Zoom Out" }).click();
+  await page.getByRole("button", { name: "Zoom Out" }).click();
   for (const [kind, x, y] of KINDS) {
     await page.getByTestId(`library-${kind}`).dragTo(pane, { targetPosition: { x, y } });
     await page.locator(`[data-testid="node-${kind}"]`).waitFor();
   }
   assert.equal(await page.locator(".react-flow__node").count(), 4);
   await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+
+  // Building an unconnected graph is refused, and the issues are drawn on the nodes.
+  await page.getByRole("button", { name: "Build", exact: true }).click();
+  await page.getByText(/Fix \d+ issues? to build/).waitFor();
+  await page.locator('.react-flow__node [aria-label="Issues"]').first().waitFor();
+  await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
+  await screenshot(page, "04a-build-issues");
 
   // A refused connection explains itself: a query can't go into the LLM's context input.
   const ids = Object.fromEntries(await Promise.all(KINDS.map(async ([kind]) => [kind, await nodeIdOf(page, kind)])));
@@ -130,7 +140,7 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await history.getByRole("button", { name: /published v1/ }).waitFor();
   // The version right after the four nodes were added: nothing connected yet.
   await history.getByRole("button", { name: /^Version 5: / }).click();
-  await page.getByText("Viewing").waitFor();
+  await page.getByRole("status").filter({ hasText: "read-only" }).waitFor();
   await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, { message: "edges added since, as ghosts" });
   assert.ok((await page.locator(".edge-added").count()) >= 4, "edges added since are highlighted");
   await screenshot(page, "10-history-old-version");
@@ -141,6 +151,12 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await eventually(async () => (await page.locator(".react-flow__edge").count()) === 0, { message: "the canvas as it stood at version 5" });
   await history.getByText(/Rolled back to version 5/).first().waitFor();
   await screenshot(page, "12-rolled-back");
+
+  // My Stacks lists it as a published card.
+  await page.getByRole("link", { name: "Back to My Stacks" }).click();
+  await page.getByRole("link", { name: "Rover manual assistant" }).waitFor();
+  await page.getByRole("list", { name: "Stacks" }).getByText("Published v1").waitFor();
+  await screenshot(page, "13-my-stacks");
 
   assert.deepEqual(browser.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
 });

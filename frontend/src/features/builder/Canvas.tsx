@@ -31,6 +31,7 @@ const defaultEdgeOptions = { type: "default" };
 const proOptions = { hideAttribution: true };
 const fitViewOptions = { padding: 0.25, maxZoom: 1.1 };
 const DELETE_KEYS = ["Backspace", "Delete"];
+const MINIMAP_SIZE = { width: 168, height: 112 };
 
 function attemptOf(c: Connection | Edge): Attempt {
   return { source: c.source, target: c.target, sourceHandle: c.sourceHandle ?? null, targetHandle: c.targetHandle ?? null };
@@ -100,6 +101,7 @@ export function Canvas() {
   const liveNodes = useCanvasStore((s) => s.nodes);
   const liveEdges = useCanvasStore((s) => s.edges);
   const dispatch = useCanvasStore((s) => s.dispatch);
+  const previewNodesChanged = useCanvasStore((s) => s.previewNodesChanged);
   const readOnly = !!preview;
   // Fit once to what was there on opening; an empty canvas keeps its zoom as nodes arrive.
   const [fitOnOpen] = useState(() => useCanvasStore.getState().nodes.length > 0);
@@ -167,7 +169,7 @@ export function Canvas() {
       edges={edges}
       nodeTypes={nodeTypes}
       defaultEdgeOptions={defaultEdgeOptions}
-      onNodesChange={readOnly ? undefined : (changes) => dispatch({ type: "nodesChanged", changes })}
+      onNodesChange={readOnly ? previewNodesChanged : (changes) => dispatch({ type: "nodesChanged", changes })}
       onEdgesChange={readOnly ? undefined : (changes) => dispatch({ type: "edgesChanged", changes })}
       onConnect={onConnect}
       onConnectEnd={onConnectEnd}
@@ -190,7 +192,7 @@ export function Canvas() {
     >
       <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} color="#cbd5e1" />
       <Controls showInteractive={false} position="bottom-left" fitViewOptions={fitViewOptions} />
-      <MiniMap<StackFlowNode> pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} maskColor="rgb(241 245 249 / 0.7)" ariaLabel="Mini map" />
+      <MiniMap<StackFlowNode> style={MINIMAP_SIZE} pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} maskColor="rgb(241 245 249 / 0.7)" ariaLabel="Mini map" />
       {!readOnly && <ConnectionHint />}
       {!readOnly && nodes.length === 0 && <EmptyCanvasHint />}
     </ReactFlow>

@@ -1,5 +1,6 @@
+import { applyNodeChanges, type NodeChange } from "@xyflow/react";
 import { create } from "zustand";
-import { canvasReducer, initialCanvasState, type CanvasAction, type CanvasState } from "./canvasReducer";
+import { canvasReducer, initialCanvasState, type CanvasAction, type CanvasState, type StackFlowNode } from "./canvasReducer";
 import type { Preview } from "./preview";
 
 export interface CanvasStore extends CanvasState {
@@ -7,6 +8,8 @@ export interface CanvasStore extends CanvasState {
   preview: Preview | null;
   dispatch: (action: CanvasAction) => void;
   setPreview: (preview: Preview | null) => void;
+  /** Measurements of the read-only preview's nodes (the minimap needs their sizes). */
+  previewNodesChanged: (changes: NodeChange<StackFlowNode>[]) => void;
 }
 
 export function createCanvasStore() {
@@ -15,6 +18,11 @@ export function createCanvasStore() {
     preview: null,
     dispatch: (action) => set((state) => canvasReducer(state, action)),
     setPreview: (preview) => set({ preview }),
+    previewNodesChanged: (changes) =>
+      set(({ preview }) => {
+        const sizes = changes.filter((c) => c.type === "dimensions");
+        return preview && sizes.length ? { preview: { ...preview, nodes: applyNodeChanges(sizes, preview.nodes) } } : {};
+      }),
   }));
 }
 

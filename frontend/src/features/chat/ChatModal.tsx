@@ -131,6 +131,7 @@ export default function ChatModal({ open, onClose, workflowId, latestPublished, 
     setText("");
     dispatch({ type: "sent", message: result.data.sendMessage });
     setLastEventAt(Date.now());
+    refetchSessions({ requestPolicy: "network-only" }); // the list shows the first question as title
     composer.current?.focus();
   }
 

@@ -41,14 +41,9 @@ function Sources({ sources }: { sources: Message["sources"] }) {
                   </span>
                   <ChevronDown className={cx("size-3.5 shrink-0 text-slate-400 transition-transform", isOpen && "rotate-180")} aria-hidden />
                 </button>
-                <p
-                  className={cx(
-                    "border-t border-slate-100 px-3 py-2 text-xs leading-relaxed whitespace-pre-line text-slate-600",
-                    !isOpen && "line-clamp-2",
-                  )}
-                >
-                  {source.text}
-                </p>
+                <div className="border-t border-slate-100 px-3 py-2">
+                  <p className={cx("text-xs leading-relaxed whitespace-pre-line text-slate-600", !isOpen && "line-clamp-2")}>{source.text}</p>
+                </div>
               </li>
             );
           })}

@@ -2,7 +2,7 @@ import { KeyRound, RotateCcw, Save } from "lucide-react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import type { Config } from "../builder/graph";
 import { Button } from "../../ui/Button";
-import { FieldShell, inputClass } from "../../ui/Field";
+import { FieldShell, inputClass, selectClass } from "../../ui/Field";
 import { cx } from "../../ui/cx";
 import {
   buildPatch,
@@ -177,7 +177,7 @@ function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
     case "select":
       return (
         <FieldShell id={id} label={field.label} hint={schema.description} error={error} required={field.required}>
-          <select {...common} className={inputClass} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+          <select {...common} className={selectClass} value={String(value)} onChange={(e) => onChange(e.target.value)}>
             {value === "" && <option value="">Choose…</option>}
             {schema.enum?.map((option) => (
               <option key={String(option)} value={String(option)}>

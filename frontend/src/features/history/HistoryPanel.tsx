@@ -1,5 +1,5 @@
 import { Eye, GitCommitVertical, RotateCcw, Rocket, Trash2, X } from "lucide-react";
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useClient, useQuery } from "urql";
 import { describeError } from "../../api/errors";
 import { Badge } from "../../ui/Badge";
@@ -12,7 +12,7 @@ import { toast } from "../../ui/toasts";
 import { toSnapshot } from "../builder/graph";
 import { buildPreview } from "../builder/preview";
 import { useCanvasStore } from "../builder/store";
-import { describeEvent, eventTone, publishedAt, type EventTone } from "./historyModel";
+import { describeHistory, eventTone, publishedAt, type EventTone } from "./historyModel";
 import { HistoryQuery, VersionQuery } from "./operations";
 
 const TONE_DOT: Record<EventTone, string> = {
@@ -66,7 +66,8 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
   }
 
   const marks = publishedAt(published);
-  const events = [...(data?.workflowHistory ?? [])].sort((a, b) => b.version - a.version);
+  const events = useMemo(() => [...(data?.workflowHistory ?? [])].sort((a, b) => b.version - a.version), [data]);
+  const lines = useMemo(() => describeHistory(events), [events]);
 
   return (
     <div className="flex h-full flex-col" role="region" aria-label="History">
@@ -101,7 +102,7 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
                     type="button"
                     onClick={() => void view(event.version)}
                     aria-current={selected ? "true" : undefined}
-                    aria-label={`Version ${event.version}: ${describeEvent(event)}${pub ? `, published v${pub}` : ""}`}
+                    aria-label={`Version ${event.version}: ${lines.get(event.version)}${pub ? `, published v${pub}` : ""}`}
                     className={cx(
                       "group flex w-full items-start gap-3 rounded-xl px-2 py-2 text-left transition-colors",
                       selected ? "bg-brand-50 ring-1 ring-brand-200" : "hover:bg-slate-50",
@@ -112,7 +113,7 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
                     </span>
                     <span className="min-w-0 flex-1">
                       <span className="flex items-center gap-2">
-                        <span className="truncate text-[13px] font-medium text-slate-800">{describeEvent(event)}</span>
+                        <span className="truncate text-[13px] font-medium text-slate-800">{lines.get(event.version)}</span>
                         {pub && <Badge tone="brand">v{pub} published</Badge>}
                       </span>
                       <span className="mt-0.5 block text-[11px] text-slate-500" title={fullTime(event.timestamp)}>

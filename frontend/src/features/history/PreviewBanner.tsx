@@ -42,26 +42,27 @@ export function PreviewBanner() {
     <>
       <div
         role="status"
-        className="absolute top-4 left-1/2 z-10 flex -translate-x-1/2 animate-fade-in items-center gap-4 rounded-2xl bg-slate-900 py-2 pr-2 pl-4 text-sm text-white shadow-xl"
+        className="absolute top-4 left-1/2 z-10 flex max-w-[calc(100%-2rem)] -translate-x-1/2 animate-fade-in items-center gap-3 rounded-2xl bg-slate-900 py-2 pr-2 pl-4 text-sm whitespace-nowrap text-white shadow-xl"
       >
         <span className="flex items-center gap-2">
-          <Eye className="size-4 text-slate-300" aria-hidden />
+          <Eye className="size-4 shrink-0 text-slate-300" aria-hidden />
           <span>
-            Viewing <strong className="font-semibold">version {preview.version}</strong>
+            <strong className="font-semibold">Version {preview.version}</strong>
             <span className="text-slate-400"> · read-only</span>
           </span>
         </span>
-        <span className="flex items-center gap-2 text-xs" aria-label="Differences to the current version">
-          <span className="rounded-full bg-emerald-500/20 px-2 py-0.5 text-emerald-300">+{counts.added} added since</span>
-          <span className="rounded-full bg-red-500/20 px-2 py-0.5 text-red-300">−{counts.removed} removed</span>
-          <span className="rounded-full bg-amber-500/20 px-2 py-0.5 text-amber-300">~{counts.changed} changed</span>
+        <span className="flex items-center gap-1 text-[11px] font-medium" aria-label="Differences to the current version">
+          <span className="rounded-full bg-emerald-500/20 px-2 py-0.5 text-emerald-300" title="Nodes added since">+{counts.added}</span>
+          <span className="rounded-full bg-red-500/20 px-2 py-0.5 text-red-300" title="Nodes removed since">−{counts.removed}</span>
+          <span className="rounded-full bg-amber-500/20 px-2 py-0.5 text-amber-300" title="Nodes changed since">~{counts.changed}</span>
+          <span className="ml-1 text-slate-400">vs now</span>
         </span>
-        <span className="flex gap-1.5">
-          <Button size="sm" variant="ghost" className="text-slate-200 hover:bg-white/10 hover:text-white" icon={<Undo2 className="size-3.5" />} onClick={() => setPreview(null)}>
+        <span className="flex gap-1">
+          <Button size="sm" variant="ghost" className="!text-slate-200 hover:!bg-white/10 hover:!text-white" icon={<Undo2 className="size-3.5" />} onClick={() => setPreview(null)}>
             Back to current
           </Button>
-          <Button size="sm" variant="primary" icon={<RotateCcw className="size-3.5" />} onClick={() => setConfirming(true)}>
-            Roll back to this version
+          <Button size="sm" variant="primary" icon={<RotateCcw className="size-3.5" />} onClick={() => setConfirming(true)} aria-label="Roll back to this version">
+            Roll back
           </Button>
         </span>
       </div>
