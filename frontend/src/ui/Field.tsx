@@ -49,4 +49,4 @@ export function FieldShell({
 }
 
 /** Native select, restyled: the platform's arrow is replaced by one that matches the inputs. */
-export const selectClass = `${inputClass} appearance-none bg-[url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 20 20' fill='%2364748b'%3E%3Cpath d='M5.5 7.5 10 12l4.5-4.5' stroke='%2364748b' stroke-width='1.6' fill='none' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E")] bg-[length:1.1rem] bg-[right_0.6rem_center] bg-no-repeat pr-9`;
+export const selectClass = `${inputClass} select-chevron appearance-none pr-9`;

@@ -11,10 +11,11 @@ import {
   type Edge,
   type FinalConnectionState,
   type IsValidConnection,
+  type NodeChange,
   type OnDelete,
 } from "@xyflow/react";
 import { MousePointerClick } from "lucide-react";
-import { useCallback, useState, type DragEvent } from "react";
+import { useCallback, useRef, useState, type DragEvent } from "react";
 import { toast } from "../../ui/toasts";
 import type { StackFlowEdge, StackFlowNode } from "./canvasReducer";
 import { useCommands } from "./context";
@@ -139,11 +140,39 @@ export function Canvas() {
     [commands],
   );
 
+  // Mouse drags are sent once, when they end; arrow-key moves once the keys rest.
+  const mouseDrag = useRef(false);
+  const keyMoves = useRef(new Map<string, { x: number; y: number }>());
+  const keyTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const onNodeDragStart = useCallback(() => {
+    mouseDrag.current = true;
+  }, []);
   const onNodeDragStop = useCallback(
     (_: unknown, _node: StackFlowNode, dragged: StackFlowNode[]) => {
+      mouseDrag.current = false;
       for (const node of dragged) void commands.moveNode(node.id, node.position);
     },
     [commands],
+  );
+  const onSelectionDragStop = useCallback(
+    (event: unknown, dragged: StackFlowNode[]) => onNodeDragStop(event, dragged[0], dragged),
+    [onNodeDragStop],
+  );
+  const onNodesChange = useCallback(
+    (changes: NodeChange<StackFlowNode>[]) => {
+      dispatch({ type: "nodesChanged", changes });
+      if (mouseDrag.current) return;
+      for (const change of changes) {
+        if (change.type === "position" && change.dragging === false && change.position) keyMoves.current.set(change.id, change.position);
+      }
+      if (keyMoves.current.size === 0) return;
+      clearTimeout(keyTimer.current);
+      keyTimer.current = setTimeout(() => {
+        for (const [id, position] of keyMoves.current) void commands.moveNode(id, position);
+        keyMoves.current.clear();
+      }, 400);
+    },
+    [commands, dispatch],
   );
 
   const onDragOver = useCallback((e: DragEvent) => {
@@ -169,13 +198,16 @@ export function Canvas() {
       edges={edges}
       nodeTypes={nodeTypes}
       defaultEdgeOptions={defaultEdgeOptions}
-      onNodesChange={readOnly ? previewNodesChanged : (changes) => dispatch({ type: "nodesChanged", changes })}
+      onNodesChange={readOnly ? previewNodesChanged : onNodesChange}
       onEdgesChange={readOnly ? undefined : (changes) => dispatch({ type: "edgesChanged", changes })}
       onConnect={onConnect}
       onConnectEnd={onConnectEnd}
       isValidConnection={isValidConnection}
       onDelete={onDelete}
+      onNodeDragStart={onNodeDragStart}
       onNodeDragStop={onNodeDragStop}
+      onSelectionDragStart={onNodeDragStart}
+      onSelectionDragStop={onSelectionDragStop}
       onDragOver={onDragOver}
       onDrop={onDrop}
       nodesDraggable={!readOnly}
