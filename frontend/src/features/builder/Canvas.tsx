@@ -30,7 +30,7 @@ export const DRAG_MIME = "application/x-genai-stack-kind";
 
 const defaultEdgeOptions = { type: "default" };
 const proOptions = { hideAttribution: true };
-const fitViewOptions = { padding: 0.25, maxZoom: 1.1 };
+const fitViewOptions = { padding: 0.12, maxZoom: 1.1 };
 const DELETE_KEYS = ["Backspace", "Delete"];
 const MINIMAP_SIZE = { width: 168, height: 112 };
 

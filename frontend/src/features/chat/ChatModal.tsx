@@ -66,8 +66,7 @@ export default function ChatModal({ open, onClose, workflowId, latestPublished, 
   useEffect(() => {
     if (!open || latestPublished === null || !list || activeId || starting) return;
     const newest = [...list].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    const latestVersion = Math.max(...list.map((s) => s.publishedVersion), 0);
-    if (newest && newest.messages.length === 0 && newest.publishedVersion >= latestVersion) setActiveId(newest.id);
+    if (newest && newest.messages.length === 0 && newest.publishedVersion >= latestPublished) setActiveId(newest.id);
     else void startSession();
   }, [open, latestPublished, list, activeId, starting, startSession]);
 

@@ -56,10 +56,14 @@ export function ConfigPanel({ nodeId }: { nodeId: string }) {
             ))}
           </ul>
         )}
+        {/* A knowledge base is mostly its documents: they come first. */}
+        {node.data.kind === "KNOWLEDGE_BASE" && <DocumentsSection nodeId={nodeId} />}
+        {node.data.kind === "KNOWLEDGE_BASE" && (
+          <h3 className="mt-6 mb-3 border-t border-slate-100 pt-5 text-[13px] font-semibold text-slate-800">Retrieval settings</h3>
+        )}
         {spec ? (
           <SchemaForm key={nodeId} schema={spec.configSchema} config={node.data.config} onSubmit={onSubmit} idPrefix={`cfg-${nodeId}`} />
         ) : null}
-        {node.data.kind === "KNOWLEDGE_BASE" && <DocumentsSection nodeId={nodeId} />}
         <div className="h-4" />
       </div>
     </div>

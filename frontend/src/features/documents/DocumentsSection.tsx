@@ -15,6 +15,11 @@ import { RemoveDocumentMutation, UploadDocumentMutation } from "./operations";
 
 const MAX_BYTES = 50 * 1024 * 1024;
 
+function plural(count: number | null | undefined, word: string): string {
+  if (count == null) return `? ${word}s`;
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
 function ProgressBar({ percent, tone, label }: { percent: number; tone: "active" | "done" | "failed"; label: string }) {
   return (
     <div
@@ -58,7 +63,7 @@ function DocumentRow({ item, onRemove, onDismiss }: { item: Doc | Upload; onRemo
           </p>
           <p className={cx("text-xs", failed ? "text-red-600" : "text-slate-500")}>
             {done
-              ? `${item.pageCount ?? "?"} pages · ${item.chunkCount ?? "?"} passages · ${fileSize(size)}`
+              ? `${plural(item.pageCount, "page")} · ${plural(item.chunkCount, "passage")} · ${fileSize(size)}`
               : `${progress.label}${failed ? "" : ` · ${fileSize(size)}`}`}
           </p>
         </div>
@@ -133,7 +138,7 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
   };
 
   return (
-    <section className="mt-6 border-t border-slate-100 pt-5" aria-labelledby={`${inputId}-title`}>
+    <section aria-labelledby={`${inputId}-title`}>
       <div className="mb-3 flex items-baseline justify-between">
         <h3 id={`${inputId}-title`} className="text-[13px] font-semibold text-slate-800">
           Documents
