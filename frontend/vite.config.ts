@@ -29,5 +29,6 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
     css: false,
+    reporters: ["default", "./src/test/summaryReporter.ts"],
   },
 });

@@ -167,7 +167,7 @@ export async function connect(page, sourceId, port, targetId, targetPort = port)
 export async function createStack(page, baseUrl, name, description = "") {
   await page.goto(baseUrl + "/");
   await page.getByRole("button", { name: /New stack|Create a stack/ }).first().click();
-  await page.getByLabel("Name").fill(name);
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill(name);
   if (description) await page.getByLabel("Description").fill(description);
   await page.getByRole("button", { name: "Create stack" }).click();
   await page.waitForURL(/\/stacks\//);

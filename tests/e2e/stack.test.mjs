@@ -36,7 +36,7 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await screenshot(page, "01-my-stacks-empty");
 
   await page.getByRole("button", { name: /New stack|Create a stack/ }).first().click();
-  await page.getByLabel("Name").fill("Rover manual assistant");
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill("Rover manual assistant");
   await page.getByLabel("Description").fill("Answers questions about the Zephyr X200 rover from its field manual.");
   await screenshot(page, "02-create-dialog");
   await page.getByRole("button", { name: "Create stack" }).click();

@@ -29,6 +29,9 @@ export function Dialog({ open, onClose, title, description, children, footer, si
     if (open && !dialog.open) {
       if (typeof dialog.showModal === "function") dialog.showModal();
       else dialog.setAttribute("open", "");
+      // The first field gets the focus (React's autoFocus ran while the dialog was still closed).
+      const field = dialog.querySelector<HTMLElement>("input:not([type=hidden]):not([type=file]), textarea, select");
+      field?.focus();
     } else if (!open && dialog.open) {
       if (typeof dialog.close === "function") dialog.close();
       else dialog.removeAttribute("open");

@@ -1,0 +1,53 @@
+// My Stacks: create, rename and delete from the cards; the empty state comes back.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { openBrowser, screenshot, startApp } from "./helpers.mjs";
+
+let app;
+let browser;
+
+before(async () => {
+  app = await startApp();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+});
+
+test("stacks are created, renamed and deleted from My Stacks", async () => {
+  const { page } = browser;
+  await page.goto(app.baseUrl + "/");
+  await page.getByText("Build your first stack").waitFor();
+
+  // An empty name is refused with a message, in place.
+  await page.getByRole("button", { name: "Create a stack" }).click();
+  const name = page.getByRole("textbox", { name: "Name", exact: true });
+  assert.equal(await name.evaluate((el) => el === document.activeElement), true, "the name field has the focus");
+  await page.getByRole("button", { name: "Create stack" }).click();
+  await page.getByText("Give your stack a name.").waitFor();
+  await name.fill("Policies");
+  await page.getByRole("button", { name: "Create stack" }).click();
+  await page.waitForURL(/\/stacks\//);
+  await page.getByRole("link", { name: "Back to My Stacks" }).click();
+
+  const cards = page.getByRole("list", { name: "Stacks" });
+  await cards.getByRole("link", { name: "Policies" }).waitFor();
+  await page.getByRole("button", { name: "Rename Policies" }).click();
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill("HR policies");
+  await page.getByRole("button", { name: "Save" }).click();
+  await cards.getByRole("link", { name: "HR policies" }).waitFor();
+  await screenshot(page, "17-my-stacks-renamed");
+
+  await page.getByRole("button", { name: "Delete HR policies" }).click();
+  await page.getByRole("dialog").getByText("Delete this stack?").waitFor();
+  await page.getByRole("button", { name: "Delete stack" }).click();
+  await page.getByText("Build your first stack").waitFor();
+
+  // An address that names no stack says so instead of showing a blank page.
+  await page.goto(app.baseUrl + "/stacks/00000000-0000-0000-0000-000000000000");
+  await page.getByText("This stack doesn't exist").waitFor();
+  await page.goto(app.baseUrl + "/no/such/page");
+  await page.getByText("Page not found").waitFor();
+});
