@@ -12,7 +12,8 @@ export default defineConfig({
       "/graphql": {
         target: backend,
         ws: true,
-        // The backend refuses cross-origin WebSocket handshakes; present the proxy as same-origin.
+        changeOrigin: true,
+        // The backend refuses cross-origin WebSocket handshakes: present the proxy as same-origin.
         configure: (proxy) => {
           proxy.on("proxyReqWs", (proxyReq) => proxyReq.setHeader("origin", backend));
         },

@@ -169,6 +169,8 @@ export function keySettings(kind: string, config: Config): string[] {
   if (kind === "KNOWLEDGE_BASE") {
     return [`${get("embedder") ?? "local"} embeddings`, `top ${get("topK") ?? 4} · chunks ${get("chunkSize") ?? 1000}`];
   }
+  if (kind === "USER_QUERY") return ["The question typed in the chat"];
+  if (kind === "OUTPUT") return ["Shown in the chat, with sources"];
   return [];
 }
 

@@ -48,7 +48,9 @@ function StackCard({ stack, onRename, onDelete }: { stack: Stack; onRename: () =
           {stack.name}
         </Link>
       </h3>
-      <p className="mt-1 line-clamp-2 min-h-10 text-sm text-slate-500">{stack.description || "No description"}</p>
+      <p className={`mt-1 line-clamp-2 min-h-10 text-sm ${stack.description ? "text-slate-500" : "text-slate-400 italic"}`}>
+        {stack.description || "No description"}
+      </p>
       <div className="mt-4 flex items-center justify-between border-t border-slate-100 pt-3 text-xs text-slate-500">
         <span title={fullTime(stack.updatedAt)}>
           Edited {timeAgo(stack.updatedAt)} · {stack.nodes.length} node{stack.nodes.length === 1 ? "" : "s"}
