@@ -5,6 +5,7 @@ import { useClient } from "urql";
 import { describeError } from "../../api/errors";
 import { Spinner } from "../../ui/Spinner";
 import { ErrorState } from "../../ui/States";
+import { useTitle } from "../../ui/useTitle";
 import { ConfigPanel } from "../config/ConfigPanel";
 import { HistoryPanel } from "../history/HistoryPanel";
 import { PreviewBanner } from "../history/PreviewBanner";
@@ -56,6 +57,7 @@ function Builder({ workflowId }: { workflowId: string }) {
   const deleted = useCanvasStore((s) => s.deleted);
   const latestPublished = useCanvasStore((s) => s.server?.published.at(-1)?.number ?? null);
   const setPreview = useCanvasStore((s) => s.setPreview);
+  useTitle(useCanvasStore((s) => s.server?.name));
 
   if (load.status === "notFound" || deleted) {
     return (

@@ -168,6 +168,7 @@ export function projectNodes(
       type: "stack",
       position: prev && prev.position.x === position.x && prev.position.y === position.y ? prev.position : position,
       data,
+      ariaLabel: `${node.label}${nodeIssues.length ? `, ${nodeIssues.length} issue${nodeIssues.length === 1 ? "" : "s"}` : ""}`,
     };
   });
 }

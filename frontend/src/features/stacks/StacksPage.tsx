@@ -7,6 +7,7 @@ import type { StacksQuery as StacksQueryResult } from "../../gql/graphql";
 import { Badge } from "../../ui/Badge";
 import { Button, IconButton } from "../../ui/Button";
 import { Logo } from "../../ui/Logo";
+import { useTitle } from "../../ui/useTitle";
 import { Skeleton } from "../../ui/Spinner";
 import { EmptyState, ErrorState } from "../../ui/States";
 import { fullTime, timeAgo } from "../../ui/time";
@@ -70,6 +71,7 @@ function StackCard({ stack, onRename, onDelete }: { stack: Stack; onRename: () =
 
 export function StacksPage() {
   const navigate = useNavigate();
+  useTitle("My Stacks");
   const [{ data, fetching, error }, refetch] = useQuery({ query: StacksQuery });
   const [creating, setCreating] = useState(false);
   const [renaming, setRenaming] = useState<Stack | null>(null);

@@ -45,7 +45,6 @@ function StackNodeView({ id, data, selected }: NodeProps<StackFlowNode>) {
         diff?.ring,
       )}
       data-testid={`node-${data.kind}`}
-      aria-label={`${data.label} (${title})${hasIssues ? `, ${data.issues.length} issue(s)` : ""}`}
     >
       {diff && (
         <span className={cx("absolute -top-2.5 right-3 rounded-full px-2 py-0.5 text-[10px] font-semibold text-white shadow", diff.badge)}>
