@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install backend-install services system-packages test-python lint bench
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/schema.graphql frontend/vite.config.ts frontend/codegen.ts -type f 2>/dev/null)
+
+.PHONY: run test install backend-install frontend-build services system-packages test-python \
+	test-frontend test-e2e lint bench
 
 run: install
 	$(VENV)/bin/genai-stack serve --host $(HOST) --port $(PORT)
@@ -14,8 +17,10 @@ run: install
 test: install services
 	$(MAKE) lint
 	$(MAKE) test-python
+	$(MAKE) test-frontend
+	$(MAKE) test-e2e
 
-install: backend-install
+install: backend-install frontend-build
 
 backend-install: $(STAMP)
 
@@ -25,7 +30,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# What the tests need from the machine: PostgreSQL running, Debian's fonts for test PDFs.
+frontend-build: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	npm --prefix frontend ci --no-audit --no-fund --loglevel=error
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	npm --prefix frontend run build
+
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
+	npm --prefix tests/e2e ci --no-audit --no-fund --loglevel=error
+
+# What the tests need from the machine: PostgreSQL running; Debian's fonts (test PDFs) and
+# Chromium (browser tests).
 services: system-packages
 	@if ! pg_isready -h 127.0.0.1 -p 5432 -q; then \
 	  echo "starting PostgreSQL"; \
@@ -37,7 +54,8 @@ services: system-packages
 system-packages:
 	@missing=""; \
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
-	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests $(wildcard bench)
@@ -45,6 +63,13 @@ lint: $(STAMP)
 
 test-python: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+test-frontend: frontend/node_modules/.package-lock.json
+	npm --prefix frontend test
+
+# the built SPA in Debian's Chromium against the real backend on the embedded default
+test-e2e: frontend-build tests/e2e/node_modules/.package-lock.json
+	npm --prefix tests/e2e test
 
 bench: install services
 	$(PY) -m bench
