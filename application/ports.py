@@ -6,7 +6,7 @@ them from settings. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,6 +102,23 @@ class TextChunk:
     index: int  # 0-based position of the chunk within its document
     page: int  # the page the chunk starts on, 1-based
     text: str
+
+
+class UnsupportedMediaType(Exception):
+    """An upload whose bytes are not of a type we take, whatever its name says."""
+
+
+PageProgress = Callable[[int, int], None]
+"""Called as `on_page(done, total)` after each page is read."""
+
+Sniffer = Callable[[bytes], bool]
+"""Whether the first bytes of a file are those of a document we can read."""
+
+Extractor = Callable[[BinaryIO, PageProgress | None], list[PageText]]
+"""The text of every page of a (seekable) file; raises ExtractionFailed."""
+
+Chunker = Callable[[Sequence[PageText], int, int], list[TextChunk]]
+"""Pages into chunks of at most `size` characters sharing up to `overlap`: (pages, size, overlap)."""
 
 
 class Embedder(Protocol):

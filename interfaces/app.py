@@ -22,6 +22,9 @@ from interfaces.graphql.schema import schema
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
+# the multipart envelope around an upload: the operation, the map, the boundaries
+MULTIPART_OVERHEAD = 64 * 1024
+
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
 
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 app.state.container.stop()
 
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
+    max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
     async def context() -> Context:
         return Context(app.state.container)
@@ -67,16 +71,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             and "multipart/form-data" in request.headers.get("content-type", "")
             and not request.headers.get("apollo-require-preflight")
         ):
-            return JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": "uploads need the header Apollo-Require-Preflight: true",
-                            "extensions": {"code": "BAD_USER_INPUT"},
-                        }
-                    ]
-                },
-                status_code=400,
+            return _refusal(
+                "uploads need the header Apollo-Require-Preflight: true", "BAD_USER_INPUT", 400
+            )
+        # An upload that says it is too large is refused before its body is read; one that
+        # does not say is cut off by the blob store as it streams past the limit.
+        if path.startswith("/graphql") and _declared_length(request) > max_request:
+            return _refusal(
+                f"the file is larger than {settings.max_upload_mb} MB", "PAYLOAD_TOO_LARGE", 413
             )
         started = time.perf_counter()
         response: Response = await call_next(request)
@@ -102,6 +104,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     _mount_spa(app)
     return app
+
+
+def _refusal(message: str, code: str, status: int) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length") or 0)
+    except ValueError:
+        return 0
 
 
 def _mount_spa(app: FastAPI) -> None:

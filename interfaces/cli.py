@@ -41,7 +41,8 @@ def schema() -> None:
 
 @projections.command("rebuild")
 def rebuild() -> None:
-    """Drops every read model and replays the whole event log into it."""
+    """Drops every read model and the vector index, and rebuilds them from the event log
+    (documents are indexed again from their stored files)."""
     from infrastructure.settings import Settings
     from interfaces.container import build
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
 
+from application.documents import DocumentService, Embedders
 from application.eventstore import EventStore
+from application.ingestion import Ingestion
+from application.ports import VectorIndex
 from application.workflows import WorkflowService, history_entry
 from domain.workflow import Workflow
+from infrastructure.blobs import FileBlobStore
+from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, migrate
+from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, PostgresListener
+from infrastructure.ingestion import IngestionProjection, IngestionWorker
 from infrastructure.livefeed import LiveFeed
+from infrastructure.pdf import extract_pages, sniff_pdf
+from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsProjection
@@ -42,6 +54,7 @@ class Container:
     listener: PostgresListener | None = None
     feed: LiveFeed | None = None
     started: bool = field(default=False)
+    documents: DocumentService | None = None
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
         if self.listener:
@@ -51,7 +64,7 @@ class Container:
                 self.store,
                 self.watcher,
                 self.hub,
-                [_workflow_route],
+                [_workflow_route] + ([self.documents.live_messages] if self.documents else []),
                 self.settings.genai_poll_seconds,
             )
             self.feed.start()
@@ -116,7 +129,86 @@ def build(settings: Settings | None = None) -> Container:
         ProjectionWorker(store, projection, watcher, lock("workflows"), settings.genai_poll_seconds)
     ]
     service = WorkflowService(store, secrets, SqlWorkflowReadModel(engine), settings.server_keys())
-    return Container(settings, store, engine, hub, bus, watcher, service, workers, listener)
+    documents = _documents(settings, store, engine, secrets, bus, watcher, lock, workers)
+    return Container(
+        settings,
+        store,
+        engine,
+        hub,
+        bus,
+        watcher,
+        service,
+        workers,
+        listener,
+        documents=documents,
+    )
+
+
+def _documents(
+    settings: Settings,
+    store: EventStore,
+    engine: Engine,
+    secrets: SqlSecretStore,
+    bus: InProcessBus,
+    watcher: LogWatcher,
+    lock: Callable[[str], AdvisoryLock | None],
+    workers: list[ProjectionWorker],
+) -> DocumentService:
+    """Documents, their projection and the ingestion process (a worker after the table's)."""
+    data = settings.data_dir()
+    blobs = FileBlobStore(data / "blobs")
+    index = _LazyIndex(settings.chroma_url, data / "chroma")
+    embedders = Embedders(DefaultEmbedderFactory(), secrets, _server_keys(settings))
+    read_model = SqlDocumentReadModel(engine)
+    service = DocumentService(
+        store,
+        blobs,
+        read_model,
+        embedders,
+        index,
+        sniff_pdf,
+        settings.max_upload_mb * 1024 * 1024,
+    )
+    poll = settings.genai_poll_seconds
+    documents_view = SqlTrackingView(engine, "documents")
+    projection = DocumentsProjection(documents_view, store)
+    workers.append(ProjectionWorker(store, projection, watcher, lock("documents"), poll))
+    ingestion = IngestionProjection(
+        SqlTrackingView(engine, "ingestion"),
+        Ingestion(service, read_model, blobs, extract_pages, chunk_pages, embedders, index, bus),
+        documents_view,
+        store.name,
+    )
+    workers.append(IngestionWorker(store, ingestion, watcher, index, lock("ingestion"), poll))
+    return service
+
+
+class _LazyIndex:
+    """Chroma, opened on first use: importing it takes most of a second, which a server
+    start or a command that never touches vectors need not pay, and a Chroma server that
+    is down must not stop the API from starting."""
+
+    def __init__(self, url: str | None, path: Path) -> None:
+        self.url, self.path = url, path
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._index is None:
+                from infrastructure.vector_index import ChromaVectorIndex
+
+                self._index = (
+                    ChromaVectorIndex.remote(self.url)
+                    if self.url
+                    else ChromaVectorIndex.embedded(self.path)
+                )
+        return getattr(self._index, name)
+
+
+def _server_keys(settings: Settings) -> dict[str, str]:
+    keys = {"openai": settings.openai_api_key, "gemini": settings.gemini_api_key}
+    return {name: key.get_secret_value() for name, key in keys.items() if key}
 
 
 def _conninfo(settings: Settings) -> str | None:

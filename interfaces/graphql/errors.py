@@ -8,14 +8,10 @@ import structlog
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from application.ports import BlobTooLarge, ProviderError
+from application.ports import BlobTooLarge, ProviderError, UnsupportedMediaType
 from domain.errors import Conflict, InvalidCommand, InvalidWorkflow, NotFound
 
 log = structlog.get_logger(__name__)
-
-
-class UnsupportedMediaType(Exception):
-    """An upload whose bytes are not of a type we take."""
 
 
 class PayloadTooLarge(Exception):

@@ -5,6 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
+from interfaces.graphql.documents import (
+    DocumentMutations,
+    DocumentQueries,
+    DocumentSubscriptions,
+)
 from interfaces.graphql.errors import ErrorCodes
 from interfaces.graphql.workflows import (
     WorkflowMutations,
@@ -14,17 +19,17 @@ from interfaces.graphql.workflows import (
 
 
 @strawberry.type
-class Query(WorkflowQueries):
+class Query(WorkflowQueries, DocumentQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations):
+class Mutation(WorkflowMutations, DocumentMutations):
     pass
 
 
 @strawberry.type
-class Subscription(WorkflowSubscriptions):
+class Subscription(WorkflowSubscriptions, DocumentSubscriptions):
     pass
 
 

@@ -10,6 +10,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from application.documents import DocumentProgress as ProgressView
+from application.documents import DocumentView
 from application.views import HistoryEntry, PublishedInfo, WorkflowView
 from domain import graph
 from domain.components import ComponentSpec as DomainSpec
@@ -115,6 +117,82 @@ class PublishedVersion:
         )
 
 
+@strawberry.enum
+class DocumentStatus(enum.Enum):
+    PENDING = "PENDING"
+    INDEXED = "INDEXED"
+    FAILED = "FAILED"
+    REMOVED = "REMOVED"
+
+
+@strawberry.type(description="How far the indexing of a pending document is (live only).")
+class DocumentProgress:
+    stage: str = strawberry.field(description="extracting or embedding")
+    pages_extracted: int
+    page_total: int
+    chunks_embedded: int
+    chunk_total: int | None
+    fraction: float = strawberry.field(description="From 0 to 1, for a progress bar.")
+
+    @classmethod
+    def of(cls, p: ProgressView) -> DocumentProgress:
+        return cls(
+            stage=p.stage,
+            pages_extracted=p.pages_extracted,
+            page_total=p.page_total,
+            chunks_embedded=p.chunks_embedded,
+            chunk_total=p.chunk_total,
+            fraction=p.fraction,
+        )
+
+
+@strawberry.type
+class Document:
+    id: UUID
+    workflow_id: UUID
+    node_id: str | None
+    filename: str
+    size_bytes: int
+    status: DocumentStatus
+    page_count: int | None
+    chunk_count: int | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    content_type: str
+    sha256: str
+    embedding_model: str | None = strawberry.field(
+        description="The vector space of the document's vectors, e.g. local/all-MiniLM-L6-v2."
+    )
+    failed_stage: str | None = strawberry.field(
+        description="Where indexing failed: read, extract, chunk, embed or index."
+    )
+    progress: DocumentProgress | None = strawberry.field(
+        description="Set on live events (documentEvents) while the document is processed."
+    )
+
+    @classmethod
+    def of(cls, d: DocumentView) -> Document:
+        return cls(
+            id=d.id,
+            workflow_id=d.workflow_id,
+            node_id=d.node_id,
+            filename=d.filename,
+            size_bytes=d.size_bytes,
+            status=DocumentStatus(d.status.value),
+            page_count=d.page_count,
+            chunk_count=d.chunk_count,
+            error=d.error,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+            content_type=d.content_type,
+            sha256=d.sha256,
+            embedding_model=d.embedding_model,
+            failed_stage=d.failed_stage,
+            progress=DocumentProgress.of(d.progress) if d.progress else None,
+        )
+
+
 @strawberry.type
 class Workflow:
     view: strawberry.Private[WorkflowView]
@@ -147,6 +225,12 @@ class Workflow:
     @strawberry.field(description="The number of the latest published version, if any.")
     def latest_published_version(self) -> int | None:
         return self.view.published[-1].number if self.view.published else None
+
+    @strawberry.field(description="The workflow's documents, removed ones excepted.")
+    async def documents(self, info: Info) -> list[Document]:
+        service = info.context.container.documents
+        assert service is not None
+        return [Document.of(d) for d in await info.context.run(service.list_for_workflow, self.id)]
 
     @classmethod
     def of(cls, v: WorkflowView) -> Workflow:

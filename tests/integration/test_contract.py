@@ -14,16 +14,6 @@ CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "schema
 
 # Contract parts that open issues add; a break anywhere else fails. Empty once they land.
 PENDING: dict[str, set[str]] = {
-    "issue 3 (documents)": {
-        "Upload was removed.",
-        "DocumentStatus was removed.",
-        "Document was removed.",
-        "Field Workflow.documents was removed.",
-        "Field Query.document was removed.",
-        "Field Mutation.uploadDocument was removed.",
-        "Field Mutation.removeDocument was removed.",
-        "Field Subscription.documentEvents was removed.",
-    },
     "issue 4 (chat)": {
         "MessageRole was removed.",
         "Source was removed.",

@@ -1,0 +1,487 @@
+"""Document use cases: upload, remove, the read side, and retrieval for knowledge bases.
+
+Indexing itself is the ingestion process's (application.ingestion); it records its outcomes
+through the `record_*` methods here, so every change to a Document goes through one place.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from itertools import chain, count
+from typing import Any, BinaryIO, Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.eventstore import EventStore
+from application.ports import (
+    BlobStore,
+    Embedder,
+    EmbedderFactory,
+    EmbedderSpec,
+    Passage,
+    ProviderError,
+    SecretStore,
+    Sniffer,
+    UnsupportedMediaType,
+    VectorIndex,
+)
+from domain.components import NodeKind
+from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.errors import InvalidCommand, NotFound
+from domain.graph import Node
+from domain.workflow import Workflow
+
+PDF = "application/pdf"
+SNIFF_BYTES = 1024
+READ_CHUNK = 64 * 1024
+MAX_ATTEMPTS = 20
+# The same bytes uploaded to one workflow are one document: its id derives from both.
+_DOCUMENT_IDS = uuid.UUID("5b0f4a8e-2f8c-4d0e-9c55-0d7c1f3e6a21")
+
+
+def topic(workflow_id: UUID) -> str:
+    return f"documents:{workflow_id}"
+
+
+# ---------------------------------------------------------------- read models
+
+
+@dataclass(frozen=True)
+class DocumentProgress:
+    """How far the indexing of a pending document is; live only, never stored."""
+
+    stage: str  # extracting | embedding | indexing
+    pages_extracted: int = 0
+    page_total: int = 0
+    chunks_embedded: int = 0
+    chunk_total: int | None = None
+
+    @property
+    def fraction(self) -> float:
+        """Extraction counts for a fifth of the work, embedding and indexing for the rest."""
+        read = self.pages_extracted / self.page_total if self.page_total else 0.0
+        embedded = self.chunks_embedded / self.chunk_total if self.chunk_total else 0.0
+        return round(0.2 * read + 0.8 * embedded, 4)
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: UUID
+    workflow_id: UUID
+    node_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    status: DocumentStatus
+    generation: int
+    settings: IndexSettings
+    created_at: datetime
+    updated_at: datetime
+    page_count: int | None = None
+    chunk_count: int | None = None
+    embedding_model: str | None = None
+    failed_stage: str | None = None
+    error: str | None = None
+    progress: DocumentProgress | None = None
+
+    @classmethod
+    def of(cls, doc: Document) -> DocumentView:
+        return cls(
+            id=doc.id,
+            workflow_id=doc.workflow_id,
+            node_id=doc.node_id,
+            filename=doc.filename,
+            content_type=doc.content_type,
+            size_bytes=doc.size,
+            sha256=doc.sha256,
+            status=doc.status,
+            generation=doc.generation,
+            settings=doc.settings,
+            created_at=doc.created_on,
+            updated_at=doc.modified_on,
+            page_count=doc.page_count,
+            chunk_count=doc.chunk_count,
+            embedding_model=doc.embedding_model,
+            failed_stage=doc.failed_stage,
+            error=doc.error,
+        )
+
+    def with_progress(self, progress: DocumentProgress) -> DocumentView:
+        return replace(self, progress=progress)
+
+    def to_message(self) -> dict[str, Any]:
+        """As the event bus carries it (JSON, small enough for a PostgreSQL NOTIFY)."""
+        data = {
+            "id": str(self.id),
+            "workflow_id": str(self.workflow_id),
+            "node_id": self.node_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "status": self.status.value,
+            "generation": self.generation,
+            "settings": self.settings.to_dict(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "page_count": self.page_count,
+            "chunk_count": self.chunk_count,
+            "embedding_model": self.embedding_model,
+            "failed_stage": self.failed_stage,
+            "error": self.error,
+            "progress": None,
+        }
+        if self.progress is not None:
+            p = self.progress
+            data["progress"] = {
+                "stage": p.stage,
+                "pages_extracted": p.pages_extracted,
+                "page_total": p.page_total,
+                "chunks_embedded": p.chunks_embedded,
+                "chunk_total": p.chunk_total,
+            }
+        return data
+
+    @classmethod
+    def from_message(cls, data: Mapping[str, Any]) -> DocumentView:
+        progress = data.get("progress")
+        return cls(
+            id=UUID(data["id"]),
+            workflow_id=UUID(data["workflow_id"]),
+            node_id=data["node_id"],
+            filename=data["filename"],
+            content_type=data["content_type"],
+            size_bytes=data["size_bytes"],
+            sha256=data["sha256"],
+            status=DocumentStatus(data["status"]),
+            generation=data["generation"],
+            settings=IndexSettings.from_dict(data["settings"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            page_count=data["page_count"],
+            chunk_count=data["chunk_count"],
+            embedding_model=data["embedding_model"],
+            failed_stage=data["failed_stage"],
+            error=data["error"],
+            progress=DocumentProgress(**progress) if progress else None,
+        )
+
+
+class DocumentReadModel(Protocol):
+    """The `documents` table, as filled by its projection."""
+
+    def get(self, document_id: UUID) -> DocumentView | None: ...
+
+    def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
+        """The workflow's documents that are not removed, oldest first."""
+        ...
+
+    def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
+        """Ids of the node's documents indexed with that model."""
+        ...
+
+
+# ---------------------------------------------------------------- embedders
+
+
+class Embedders:
+    """The embedder that a knowledge base's settings ask for, with its key resolved: the
+    node's own (a secret reference) or else the server's key for that provider."""
+
+    def __init__(
+        self, factory: EmbedderFactory, secrets: SecretStore, server_keys: Mapping[str, str]
+    ) -> None:
+        self.factory, self.secrets, self.server_keys = factory, secrets, server_keys
+
+    def for_settings(self, settings: IndexSettings) -> Embedder:
+        """Raises ProviderError, with a reason a person can act on, when none can be made."""
+        key = None
+        if settings.api_key_ref:
+            try:
+                key = self.secrets.get(settings.api_key_ref)
+            except KeyError:
+                raise ProviderError(
+                    "The knowledge base's API key is no longer stored: enter it again."
+                ) from None
+        spec = EmbedderSpec(
+            embedder=settings.embedder,
+            model=settings.model,
+            api_key=key or self.server_keys.get(settings.embedder),
+            base_url=settings.base_url,
+        )
+        try:
+            return self.factory.for_spec(spec)
+        except ValueError as e:  # an embedder or model this server does not have
+            raise ProviderError(str(e)) from None
+
+
+# ---------------------------------------------------------------- the service
+
+
+class DocumentService:
+    def __init__(
+        self,
+        store: EventStore,
+        blobs: BlobStore,
+        read_model: DocumentReadModel,
+        embedders: Embedders,
+        index: VectorIndex,
+        sniff: Sniffer,
+        max_upload_bytes: int,
+    ) -> None:
+        self.store, self.blobs, self.read_model = store, blobs, read_model
+        self.embedders, self.index, self.sniff = embedders, index, sniff
+        self.max_upload_bytes = max_upload_bytes
+
+    # ---------------------------------------------------------------- commands
+
+    def upload(
+        self,
+        workflow_id: UUID,
+        node_id: str | None,
+        filename: str | None,
+        stream: BinaryIO,
+        actor: str,
+    ) -> DocumentView:
+        """Streams the file to the blob store and records it; the same bytes uploaded to one
+        workflow again give back the document they already are."""
+        node = self._knowledge_base(workflow_id, node_id)
+        head = stream.read(SNIFF_BYTES)
+        if not self.sniff(head):
+            raise UnsupportedMediaType(
+                "only PDF files can be uploaded, and this file's content is not a PDF"
+            )
+        rest: Iterator[bytes] = iter(lambda: stream.read(READ_CHUNK), b"")
+        blob = self.blobs.put(chain([head], rest), self.max_upload_bytes)
+        settings = IndexSettings.of_node(node.config)
+        for n in count():
+            document_id = uuid.uuid5(_DOCUMENT_IDS, f"{workflow_id}:{blob.key}:{n}")
+            existing = self._get(document_id)
+            if existing is None:
+                doc = Document.upload(
+                    document_id,
+                    workflow_id,
+                    node.id,
+                    filename,
+                    PDF,
+                    blob.size,
+                    blob.key,
+                    settings,
+                    actor,
+                )
+                try:
+                    self.store.save(doc)
+                except IntegrityError:  # the same file, uploaded at the same moment
+                    existing = self._get(document_id)
+                    assert existing is not None
+                else:
+                    return DocumentView.of(doc)
+            if not existing.removed:
+                if existing.status == DocumentStatus.FAILED:
+                    return self.reindex(existing.id, actor, "uploaded again")
+                return DocumentView.of(existing)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def remove(self, document_id: UUID, actor: str) -> None:
+        """Records the removal; the ingestion process then deletes the document's vectors."""
+        self._change(document_id, lambda doc: doc.remove(actor))
+
+    def reindex(self, document_id: UUID, actor: str, reason: str) -> DocumentView:
+        """Indexes the document again with its knowledge base's settings as they are now."""
+
+        def again(doc: Document) -> None:
+            wanted = self.knowledge_bases(doc.workflow_id).get(doc.node_id, doc.settings)
+            doc.reindex(wanted, reason, actor)
+
+        return DocumentView.of(self._change(document_id, again))
+
+    # ---------------------------------------------------------------- for the ingestion
+
+    def load(self, document_id: UUID) -> Document | None:
+        return self._get(document_id)
+
+    def record_indexed(
+        self,
+        document_id: UUID,
+        generation: int,
+        page_count: int,
+        chunk_count: int,
+        embedding_model: str,
+        actor: str,
+    ) -> Document:
+        return self._change(
+            document_id,
+            lambda doc: doc.mark_indexed(
+                generation, page_count, chunk_count, embedding_model, actor
+            ),
+            allow_removed=True,
+        )
+
+    def record_failed(
+        self, document_id: UUID, generation: int, stage: Stage, reason: str, actor: str
+    ) -> Document:
+        return self._change(
+            document_id,
+            lambda doc: doc.mark_failed(generation, stage, reason, actor),
+            allow_removed=True,
+        )
+
+    def request_reindex(
+        self, document_id: UUID, settings: IndexSettings, reason: str, actor: str
+    ) -> None:
+        """Indexes again with these settings, unless the document already has them."""
+
+        def again(doc: Document) -> None:
+            if doc.needs_reindex(settings):
+                doc.reindex(settings, reason, actor)
+
+        self._change(document_id, again, allow_removed=True)
+
+    def knowledge_bases(self, workflow_id: UUID) -> dict[str, IndexSettings]:
+        """The settings each Knowledge Base of the workflow asks for now, by node id."""
+        try:
+            wf = self._workflow(workflow_id)
+        except NotFound:
+            return {}
+        return {
+            n.id: IndexSettings.of_node(n.config)
+            for n in wf.nodes.values()
+            if n.kind == NodeKind.KNOWLEDGE_BASE
+        }
+
+    # ---------------------------------------------------------------- reads
+
+    def get(self, document_id: UUID) -> DocumentView | None:
+        """From the read table; a document uploaded a moment ago is read from the log."""
+        found = self.read_model.get(document_id)
+        if found is not None:
+            return found
+        doc = self._get(document_id)
+        return None if doc is None else DocumentView.of(doc)
+
+    def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
+        return self.read_model.list_for_workflow(workflow_id)
+
+    def live_messages(self, event: Any) -> list[tuple[str, dict[str, Any]]]:
+        """A stored Document event as the `documentEvents` subscription shows it."""
+        if not isinstance(event, Document.Event):
+            return []
+        if event.originator_version == 1:
+            doc: Any = event.mutate(None)
+        else:
+            doc = self.store.repository.get(event.originator_id, version=event.originator_version)
+        assert isinstance(doc, Document)
+        view = DocumentView.of(doc)
+        return [(topic(view.workflow_id), view.to_message())]
+
+    def retrieve(
+        self,
+        workflow_id: UUID,
+        node_id: str,
+        query: str,
+        top_k: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[Passage]:
+        """The `top_k` passages of the node's indexed documents closest to `query`, closest
+        first. `where` narrows by metadata (`{"page": {"$gte": 4}}`, `{"filename": "a.pdf"}`)."""
+        node = self._knowledge_base(workflow_id, node_id)
+        if top_k <= 0 or not query.strip():
+            return []
+        embedder = self.embedders.for_settings(IndexSettings.of_node(node.config))
+        model = embedder.model_id
+        # Only documents whose indexing finished: a removed or half-indexed one is not asked.
+        documents = self.read_model.indexed(workflow_id, node.id, model)
+        if not documents:
+            return []
+        clauses: list[dict[str, Any]] = [
+            {"workflow_id": str(workflow_id)},
+            {"node_id": node.id},
+            {"document_id": {"$in": [str(d) for d in documents]}},
+        ]
+        for key, value in (where or {}).items():
+            if key.startswith("$"):
+                clauses.append({key: value})
+            else:
+                clauses.append({key: {"$in": list(value)} if isinstance(value, list) else value})
+        vector = embedder.embed([query])[0]
+        hits = self.index.query(model, vector, top_k, {"$and": clauses})
+        return [
+            Passage(
+                document_id=str(h.metadata.get("document_id", h.id.split(":")[0])),
+                filename=str(h.metadata.get("filename", "")),
+                page=_int_or_none(h.metadata.get("page")),
+                chunk=int(h.metadata.get("chunk", 0)),
+                score=h.score,
+                text=h.text,
+            )
+            for h in hits
+        ]
+
+    # ---------------------------------------------------------------- mechanics
+
+    def _knowledge_base(self, workflow_id: UUID, node_id: str | None) -> Node:
+        wf = self._workflow(workflow_id)
+        if node_id is None:
+            bases = [n for n in wf.nodes.values() if n.kind == NodeKind.KNOWLEDGE_BASE]
+            if len(bases) != 1:
+                raise InvalidCommand(
+                    "the workflow has no Knowledge Base: add one before uploading documents"
+                    if not bases
+                    else "the workflow has several Knowledge Bases: say which one (nodeId)"
+                )
+            return bases[0]
+        node = wf.nodes.get(node_id)
+        if node is None:
+            raise NotFound(f"there is no node {node_id!r}")
+        if node.kind != NodeKind.KNOWLEDGE_BASE:
+            raise InvalidCommand(f"{node.label} is not a Knowledge Base: documents go to one")
+        return node
+
+    def _workflow(self, workflow_id: UUID) -> Workflow:
+        try:
+            wf: Any = self.store.repository.get(workflow_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"there is no workflow {workflow_id}") from None
+        if not isinstance(wf, Workflow) or wf.deleted:
+            raise NotFound(f"there is no workflow {workflow_id}")
+        return wf
+
+    def _get(self, document_id: UUID) -> Document | None:
+        try:
+            doc: Any = self.store.repository.get(document_id)
+        except AggregateNotFoundError:
+            return None
+        return doc if isinstance(doc, Document) else None
+
+    def _change(
+        self,
+        document_id: UUID,
+        command: Callable[[Document], object],
+        *,
+        allow_removed: bool = False,
+    ) -> Document:
+        """Applies a command to the freshest state, again after a version clash."""
+        for attempt in range(MAX_ATTEMPTS):
+            doc = self._get(document_id)
+            if doc is None or (doc.removed and not allow_removed):
+                raise NotFound(f"there is no document {document_id}")
+            command(doc)
+            try:
+                self.store.save(doc)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return doc
+        raise IntegrityError(f"document {document_id} kept changing under the command")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) else None

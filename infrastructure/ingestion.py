@@ -1,0 +1,110 @@
+"""The ingestion process as a follower of the log.
+
+Tracked like a projection (a killed process resumes where its tracking says; with
+PostgreSQL one process at a time works it, by its advisory lock) and run by its own worker
+thread, so a long document delays only the documents after it, never another projection nor
+the API. Its effects are idempotent (application.ingestion): an event processed twice after
+a crash changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from application.eventstore import EventStore
+from application.ingestion import Ingestion
+from application.ports import VectorIndex
+from domain.document import Document
+from domain.workflow import Workflow
+from infrastructure.feed import LogWatcher
+from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
+from infrastructure.readmodel.tracking import SqlTrackingView
+
+# Rebuilds and catch-ups replay the documents table first; a live one follows closely.
+DOCUMENTS_WAIT_SECONDS = 60.0
+
+
+class IngestionProjection(Projection[SqlTrackingView]):
+    name = "ingestion"
+    tables = ()
+
+    def __init__(
+        self,
+        view: SqlTrackingView,
+        ingestion: Ingestion,
+        documents_view: SqlTrackingView,
+        application_name: str,
+    ) -> None:
+        super().__init__(view)
+        self.ingestion, self.documents_view = ingestion, documents_view
+        self.application_name = application_name
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)  # not ours: only the position moves
+
+    @process_event.register(Document.DocumentUploaded)
+    def _uploaded(self, domain_event: Any, tracking: Tracking) -> None:
+        self.ingestion.process(domain_event.originator_id, 1)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Document.DocumentReindexRequested)
+    def _reindex_requested(self, domain_event: Any, tracking: Tracking) -> None:
+        self.ingestion.process(domain_event.originator_id, domain_event.generation)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Document.DocumentRemoved)
+    def _removed(self, domain_event: Any, tracking: Tracking) -> None:
+        self.ingestion.purge(domain_event.originator_id)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Workflow.NodeConfigured)
+    def _node_configured(self, domain_event: Any, tracking: Tracking) -> None:
+        self._documents_caught_up(tracking.notification_id)
+        self.ingestion.reconcile(domain_event.originator_id, domain_event.node_id)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Workflow.NodeAdded)
+    @process_event.register(Workflow.GraphImported)
+    @process_event.register(Workflow.WorkflowRolledBack)
+    def _graph_replaced(self, domain_event: Any, tracking: Tracking) -> None:
+        self._documents_caught_up(tracking.notification_id)
+        self.ingestion.reconcile(domain_event.originator_id)
+        self.view.insert_tracking(tracking)
+
+    def forget(self) -> None:
+        pass  # keeps nothing between events
+
+    def _documents_caught_up(self, notification_id: int) -> None:
+        """Reconciling reads the documents table: it must have seen everything up to here."""
+        deadline = time.monotonic() + DOCUMENTS_WAIT_SECONDS
+        while (self.documents_view.max_tracking_id(self.application_name) or 0) < notification_id:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the documents table has not reached event {notification_id}")
+            time.sleep(0.05)
+
+
+class IngestionWorker(ProjectionWorker):
+    """Its rebuild starts from an empty vector index and indexes every document again from
+    the log and the blobs."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        projection: IngestionProjection,
+        watcher: LogWatcher,
+        index: VectorIndex,
+        lock: AdvisoryLock | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(store, projection, watcher, lock, poll_seconds)
+        self.index = index
+
+    def rebuild(self) -> int:
+        self.index.reset()
+        return super().rebuild()
