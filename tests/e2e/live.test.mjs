@@ -35,6 +35,14 @@ test("a second browser sees the first one's edits live", async () => {
   const seenAfter = Date.now() - started;
   assert.ok(seenAfter < 3_000, `seen after ${seenAfter} ms`);
 
+  // Alice connects a User Query to it without a pointer: the inputs list in the panel.
+  await alice.page.getByTestId("library-USER_QUERY").focus();
+  await alice.page.keyboard.press("Enter");
+  await alice.page.locator('[data-testid="node-USER_QUERY"]').waitFor();
+  await alice.page.locator('.react-flow__node:has([data-testid="node-KNOWLEDGE_BASE"])').click({ position: { x: 16, y: 10 } });
+  await alice.page.getByLabel("Connect query from").selectOption({ label: "User Query" });
+  await bob.page.locator(".react-flow__edge").waitFor({ timeout: 5_000 });
+
   // Alice renames the stack; Bob's title follows.
   await alice.page.getByRole("button", { name: /Rename stack/ }).click();
   await alice.page.getByLabel("Stack name").fill("Shared stack, renamed");
@@ -42,7 +50,7 @@ test("a second browser sees the first one's edits live", async () => {
   await bob.page.getByRole("button", { name: "Rename stack Shared stack, renamed" }).waitFor({ timeout: 5_000 });
 
   // Bob configures the knowledge base; Alice's node shows the new setting.
-  await bob.page.locator('.react-flow__node:has([data-testid="node-KNOWLEDGE_BASE"])').click();
+  await bob.page.locator('.react-flow__node:has([data-testid="node-KNOWLEDGE_BASE"])').click({ position: { x: 16, y: 10 } });
   const settings = bob.page.getByRole("region", { name: /Settings of/ });
   await settings.getByLabel("Passages per question").fill("7");
   await settings.getByRole("button", { name: "Save" }).click();
@@ -55,7 +63,7 @@ test("a second browser sees the first one's edits live", async () => {
 
   // Bob deletes the node; it disappears for Alice.
   await bob.page.keyboard.press("Escape");
-  await bob.page.locator('.react-flow__node:has([data-testid="node-KNOWLEDGE_BASE"])').click();
+  await bob.page.locator('.react-flow__node:has([data-testid="node-KNOWLEDGE_BASE"])').click({ position: { x: 16, y: 10 } });
   await bob.page.keyboard.press("Delete");
   await eventually(async () => (await alice.page.locator('[data-testid="node-KNOWLEDGE_BASE"]').count()) === 0, {
     timeout: 5_000,

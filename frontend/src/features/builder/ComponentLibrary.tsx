@@ -1,9 +1,9 @@
 import { useReactFlow } from "@xyflow/react";
 import { GripVertical } from "lucide-react";
-import { useRef } from "react";
 import { Skeleton } from "../../ui/Spinner";
 import { cx } from "../../ui/cx";
 import { addNodeAt, DRAG_MIME } from "./Canvas";
+import { freeSpot } from "./layout";
 import { useCommands } from "./context";
 import { KIND_LOOK } from "./nodes/kinds";
 import { useSpecs, type ComponentSpec } from "./specs";
@@ -57,14 +57,12 @@ export function ComponentLibrary() {
   const readOnly = useCanvasStore((s) => !!s.preview);
   const commands = useCommands();
   const { screenToFlowPosition } = useReactFlow();
-  const added = useRef(0);
 
   function addAtCenter(spec: ComponentSpec) {
     const pane = document.querySelector(".react-flow")?.getBoundingClientRect();
     const center = pane ? { x: pane.left + pane.width / 2, y: pane.top + pane.height / 2 } : { x: 400, y: 300 };
     const at = screenToFlowPosition(center);
-    const step = (added.current++ % 6) * 24; // successive adds fan out instead of stacking
-    addNodeAt(commands, spec.kind, { x: at.x - 120 + step, y: at.y - 60 + step });
+    addNodeAt(commands, spec.kind, freeSpot({ x: at.x - 120, y: at.y - 60 }, useCanvasStore.getState().nodes));
   }
 
   return (

@@ -8,6 +8,7 @@ import { KIND_LOOK, KIND_TITLE } from "../builder/nodes/kinds";
 import { useSpecs } from "../builder/specs";
 import { useCanvasStore } from "../builder/store";
 import { DocumentsSection } from "../documents/DocumentsSection";
+import { ConnectionsSection } from "./ConnectionsSection";
 import { SchemaForm } from "./SchemaForm";
 import { fieldsOf, maskSecrets } from "./schemaForm";
 
@@ -56,6 +57,7 @@ export function ConfigPanel({ nodeId }: { nodeId: string }) {
             ))}
           </ul>
         )}
+        <ConnectionsSection nodeId={nodeId} />
         {/* A knowledge base is mostly its documents: they come first. */}
         {node.data.kind === "KNOWLEDGE_BASE" && <DocumentsSection nodeId={nodeId} />}
         {node.data.kind === "KNOWLEDGE_BASE" && (

@@ -113,7 +113,9 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
                     </span>
                     <span className="min-w-0 flex-1">
                       <span className="flex items-center gap-2">
-                        <span className="truncate text-[13px] font-medium text-slate-800">{lines.get(event.version)}</span>
+                        <span className="truncate text-[13px] font-medium text-slate-800" title={lines.get(event.version)}>
+                          {lines.get(event.version)}
+                        </span>
                         {pub && <Badge tone="brand">v{pub} published</Badge>}
                       </span>
                       <span className="mt-0.5 block text-[11px] text-slate-500" title={fullTime(event.timestamp)}>
