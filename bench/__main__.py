@@ -1,0 +1,8 @@
+"""`python -m bench`: every benchmark, one JSON document per line of output."""
+
+from __future__ import annotations
+
+from bench import ingestion
+
+if __name__ == "__main__":
+    ingestion.main([])
