@@ -224,7 +224,7 @@ export function Canvas() {
     >
       <Background variant={BackgroundVariant.Dots} gap={20} size={1.4} color="#cbd5e1" />
       <Controls showInteractive={false} position="bottom-left" fitViewOptions={fitViewOptions} />
-      <MiniMap<StackFlowNode> style={MINIMAP_SIZE} pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} maskColor="rgb(241 245 249 / 0.7)" ariaLabel="Mini map" />
+      {nodes.length > 0 && <MiniMap<StackFlowNode> style={MINIMAP_SIZE} pannable zoomable nodeColor={minimapColor} nodeBorderRadius={6} maskColor="rgb(241 245 249 / 0.7)" ariaLabel="Mini map" />}
       {!readOnly && <ConnectionHint />}
       {!readOnly && nodes.length === 0 && <EmptyCanvasHint />}
     </ReactFlow>
