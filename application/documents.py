@@ -10,15 +10,14 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
 from itertools import chain, count
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.document_views import DocumentReadModel, DocumentView, topic
 from application.eventstore import EventStore
 from application.ports import (
     BlobStore,
@@ -32,11 +31,11 @@ from application.ports import (
     UnsupportedMediaType,
     VectorIndex,
 )
+from application.workflows import WorkflowService
 from domain.components import NodeKind
 from domain.document import Document, DocumentStatus, IndexSettings, Stage
 from domain.errors import InvalidCommand, NotFound
 from domain.graph import Node
-from domain.workflow import Workflow
 
 PDF = "application/pdf"
 SNIFF_BYTES = 1024
@@ -44,149 +43,6 @@ READ_CHUNK = 64 * 1024
 MAX_ATTEMPTS = 20
 # The same bytes uploaded to one workflow are one document: its id derives from both.
 _DOCUMENT_IDS = uuid.UUID("5b0f4a8e-2f8c-4d0e-9c55-0d7c1f3e6a21")
-
-
-def topic(workflow_id: UUID) -> str:
-    return f"documents:{workflow_id}"
-
-
-# ---------------------------------------------------------------- read models
-
-
-@dataclass(frozen=True)
-class DocumentProgress:
-    """How far the indexing of a pending document is; live only, never stored."""
-
-    stage: str  # extracting | embedding | indexing
-    pages_extracted: int = 0
-    page_total: int = 0
-    chunks_embedded: int = 0
-    chunk_total: int | None = None
-
-    @property
-    def fraction(self) -> float:
-        """Extraction counts for a fifth of the work, embedding and indexing for the rest."""
-        read = self.pages_extracted / self.page_total if self.page_total else 0.0
-        embedded = self.chunks_embedded / self.chunk_total if self.chunk_total else 0.0
-        return round(0.2 * read + 0.8 * embedded, 4)
-
-
-@dataclass(frozen=True)
-class DocumentView:
-    id: UUID
-    workflow_id: UUID
-    node_id: str
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    status: DocumentStatus
-    generation: int
-    settings: IndexSettings
-    created_at: datetime
-    updated_at: datetime
-    page_count: int | None = None
-    chunk_count: int | None = None
-    embedding_model: str | None = None
-    failed_stage: str | None = None
-    error: str | None = None
-    progress: DocumentProgress | None = None
-
-    @classmethod
-    def of(cls, doc: Document) -> DocumentView:
-        return cls(
-            id=doc.id,
-            workflow_id=doc.workflow_id,
-            node_id=doc.node_id,
-            filename=doc.filename,
-            content_type=doc.content_type,
-            size_bytes=doc.size,
-            sha256=doc.sha256,
-            status=doc.status,
-            generation=doc.generation,
-            settings=doc.settings,
-            created_at=doc.created_on,
-            updated_at=doc.modified_on,
-            page_count=doc.page_count,
-            chunk_count=doc.chunk_count,
-            embedding_model=doc.embedding_model,
-            failed_stage=doc.failed_stage,
-            error=doc.error,
-        )
-
-    def with_progress(self, progress: DocumentProgress) -> DocumentView:
-        return replace(self, progress=progress)
-
-    def to_message(self) -> dict[str, Any]:
-        """As the event bus carries it (JSON, small enough for a PostgreSQL NOTIFY)."""
-        data = {
-            "id": str(self.id),
-            "workflow_id": str(self.workflow_id),
-            "node_id": self.node_id,
-            "filename": self.filename,
-            "content_type": self.content_type,
-            "size_bytes": self.size_bytes,
-            "sha256": self.sha256,
-            "status": self.status.value,
-            "generation": self.generation,
-            "settings": self.settings.to_dict(),
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "page_count": self.page_count,
-            "chunk_count": self.chunk_count,
-            "embedding_model": self.embedding_model,
-            "failed_stage": self.failed_stage,
-            "error": self.error,
-            "progress": None,
-        }
-        if self.progress is not None:
-            p = self.progress
-            data["progress"] = {
-                "stage": p.stage,
-                "pages_extracted": p.pages_extracted,
-                "page_total": p.page_total,
-                "chunks_embedded": p.chunks_embedded,
-                "chunk_total": p.chunk_total,
-            }
-        return data
-
-    @classmethod
-    def from_message(cls, data: Mapping[str, Any]) -> DocumentView:
-        progress = data.get("progress")
-        return cls(
-            id=UUID(data["id"]),
-            workflow_id=UUID(data["workflow_id"]),
-            node_id=data["node_id"],
-            filename=data["filename"],
-            content_type=data["content_type"],
-            size_bytes=data["size_bytes"],
-            sha256=data["sha256"],
-            status=DocumentStatus(data["status"]),
-            generation=data["generation"],
-            settings=IndexSettings.from_dict(data["settings"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            page_count=data["page_count"],
-            chunk_count=data["chunk_count"],
-            embedding_model=data["embedding_model"],
-            failed_stage=data["failed_stage"],
-            error=data["error"],
-            progress=DocumentProgress(**progress) if progress else None,
-        )
-
-
-class DocumentReadModel(Protocol):
-    """The `documents` table, as filled by its projection."""
-
-    def get(self, document_id: UUID) -> DocumentView | None: ...
-
-    def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
-        """The workflow's documents that are not removed, oldest first."""
-        ...
-
-    def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
-        """Ids of the node's documents indexed with that model."""
-        ...
 
 
 # ---------------------------------------------------------------- embedders
@@ -230,6 +86,7 @@ class DocumentService:
     def __init__(
         self,
         store: EventStore,
+        workflows: WorkflowService,
         blobs: BlobStore,
         read_model: DocumentReadModel,
         embedders: Embedders,
@@ -237,7 +94,8 @@ class DocumentService:
         sniff: Sniffer,
         max_upload_bytes: int,
     ) -> None:
-        self.store, self.blobs, self.read_model = store, blobs, read_model
+        self.store, self.workflows = store, workflows
+        self.blobs, self.read_model = blobs, read_model
         self.embedders, self.index, self.sniff = embedders, index, sniff
         self.max_upload_bytes = max_upload_bytes
 
@@ -348,7 +206,7 @@ class DocumentService:
     def knowledge_bases(self, workflow_id: UUID) -> dict[str, IndexSettings]:
         """The settings each Knowledge Base of the workflow asks for now, by node id."""
         try:
-            wf = self._workflow(workflow_id)
+            wf = self.workflows.load(workflow_id)
         except NotFound:
             return {}
         return {
@@ -428,7 +286,7 @@ class DocumentService:
     # ---------------------------------------------------------------- mechanics
 
     def _knowledge_base(self, workflow_id: UUID, node_id: str | None) -> Node:
-        wf = self._workflow(workflow_id)
+        wf = self.workflows.load(workflow_id)
         if node_id is None:
             bases = [n for n in wf.nodes.values() if n.kind == NodeKind.KNOWLEDGE_BASE]
             if len(bases) != 1:
@@ -444,15 +302,6 @@ class DocumentService:
         if node.kind != NodeKind.KNOWLEDGE_BASE:
             raise InvalidCommand(f"{node.label} is not a Knowledge Base: documents go to one")
         return node
-
-    def _workflow(self, workflow_id: UUID) -> Workflow:
-        try:
-            wf: Any = self.store.repository.get(workflow_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"there is no workflow {workflow_id}") from None
-        if not isinstance(wf, Workflow) or wf.deleted:
-            raise NotFound(f"there is no workflow {workflow_id}")
-        return wf
 
     def _get(self, document_id: UUID) -> Document | None:
         try:
@@ -474,6 +323,8 @@ class DocumentService:
             if doc is None or (doc.removed and not allow_removed):
                 raise NotFound(f"there is no document {document_id}")
             command(doc)
+            if not doc.pending_events:
+                return doc  # nothing to record
             try:
                 self.store.save(doc)
             except IntegrityError:

@@ -17,14 +17,13 @@ from uuid import UUID
 
 import structlog
 
-from application.documents import (
+from application.document_views import (
     DocumentProgress,
     DocumentReadModel,
-    DocumentService,
     DocumentView,
-    Embedders,
     topic,
 )
+from application.documents import DocumentService, Embedders
 from application.ports import (
     BlobStore,
     Chunker,
@@ -232,7 +231,10 @@ class Ingestion:
         wanted = self.documents.knowledge_bases(workflow_id)
         for view in views:
             settings = wanted.get(view.node_id)
-            if settings is not None:
+            # The row tells which need not be asked; a pending one may have failed since.
+            if settings is not None and (
+                view.status == DocumentStatus.PENDING or view.needs_reindex(settings)
+            ):
                 self.documents.request_reindex(view.id, settings, "settings changed", ACTOR)
 
     # ---------------------------------------------------------------- mechanics

@@ -98,6 +98,22 @@ def clean_filename(name: str | None) -> str:
     return base[:MAX_FILENAME] or "document.pdf"
 
 
+def needs_reindex(
+    settings: IndexSettings, status: str, failed_stage: str | None, wanted: IndexSettings
+) -> bool:
+    """Whether a document indexed with `settings` must be indexed again now that its knowledge
+    base asks for `wanted`: they give other vectors, or a new key may mend a failed embedding."""
+    if status == DocumentStatus.REMOVED:
+        return False
+    if not settings.same_vectors(wanted):
+        return True
+    return (
+        status == DocumentStatus.FAILED
+        and failed_stage == Stage.EMBED
+        and settings.api_key_ref != wanted.api_key_ref
+    )
+
+
 class Document(Aggregate):
     @event("DocumentUploaded")
     def __init__(
@@ -221,17 +237,7 @@ class Document(Aggregate):
         self.last_actor = actor
 
     def needs_reindex(self, wanted: IndexSettings) -> bool:
-        """Whether the knowledge base's settings now call for indexing again: they give other
-        vectors, or a failure to embed may have been mended by a new key."""
-        if self.removed:
-            return False
-        if not self.settings.same_vectors(wanted):
-            return True
-        return (
-            self.status == DocumentStatus.FAILED
-            and self.failed_stage == Stage.EMBED
-            and self.settings.api_key_ref != wanted.api_key_ref
-        )
+        return needs_reindex(self.settings, self.status, self.failed_stage, wanted)
 
     def remove(self, actor: str) -> None:
         if self.removed:

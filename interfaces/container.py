@@ -129,7 +129,7 @@ def build(settings: Settings | None = None) -> Container:
         ProjectionWorker(store, projection, watcher, lock("workflows"), settings.genai_poll_seconds)
     ]
     service = WorkflowService(store, secrets, SqlWorkflowReadModel(engine), settings.server_keys())
-    documents = _documents(settings, store, engine, secrets, bus, watcher, lock, workers)
+    documents = _documents(settings, store, service, engine, secrets, bus, watcher, lock, workers)
     return Container(
         settings,
         store,
@@ -147,6 +147,7 @@ def build(settings: Settings | None = None) -> Container:
 def _documents(
     settings: Settings,
     store: EventStore,
+    workflows: WorkflowService,
     engine: Engine,
     secrets: SqlSecretStore,
     bus: InProcessBus,
@@ -162,6 +163,7 @@ def _documents(
     read_model = SqlDocumentReadModel(engine)
     service = DocumentService(
         store,
+        workflows,
         blobs,
         read_model,
         embedders,

@@ -10,7 +10,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from application.documents import DocumentView
+from application.document_views import DocumentView
 from application.eventstore import EventStore
 from domain.document import Document, DocumentStatus, IndexSettings
 from infrastructure.readmodel.tables import documents

@@ -8,7 +8,8 @@ from uuid import UUID
 import strawberry
 from strawberry.file_uploads import Upload
 
-from application.documents import DocumentService, DocumentView, topic
+from application.document_views import DocumentView, topic
+from application.documents import DocumentService
 from interfaces.graphql.context import Info
 from interfaces.graphql.types import Document
 

@@ -10,8 +10,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from application.documents import DocumentProgress as ProgressView
-from application.documents import DocumentView
+from application.document_views import DocumentProgress as ProgressView
+from application.document_views import DocumentView
 from application.views import HistoryEntry, PublishedInfo, WorkflowView
 from domain import graph
 from domain.components import ComponentSpec as DomainSpec
