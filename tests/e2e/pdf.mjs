@@ -59,11 +59,32 @@ export function makePdf(pages) {
 
 export const ROVER_FACT = "The Zephyr X200 rover's battery lasts 42 hours on a single charge.";
 
-export function roverManual() {
+// Chapters that fill the manual out to a length whose indexing can be watched page by page;
+// none of them mentions the battery, so the question's answer stays on page 1.
+const CHAPTERS = [
+  ["Unpacking", "Lift the rover out of its case by the two grab handles. Keep the foam inserts for shipping."],
+  ["Wheels", "Each of the six wheels has its own motor. Check the tyre treads for stones after every outing."],
+  ["Camera mast", "The mast carries a stereo pair and a thermal camera. Tighten the hinge screw by a quarter turn each season."],
+  ["Radio", "The handset pairs with the rover on channel 7 by default. Change the channel in the settings menu."],
+  ["Navigation", "Waypoints are set on the handset map. The rover avoids obstacles taller than twelve centimetres."],
+  ["Sample arm", "The arm lifts up to two kilograms. Fold it before driving through dense undergrowth."],
+  ["Weather", "The rover is sealed against rain and dust. Do not submerge it deeper than twenty centimetres."],
+  ["Software updates", "Updates arrive over the dock's network cable. The status light blinks blue while one installs."],
+  ["Troubleshooting", "If the rover stops responding, hold the red button for ten seconds to restart it."],
+  ["Warranty", "The warranty covers parts and labour for two years from the date of purchase."],
+];
+
+/** The field manual: the battery fact on page 1, then `pages - 1` pages of other chapters. */
+export function roverManual(pages = 2) {
+  const rest = Array.from({ length: pages - 2 }, (_, i) => {
+    const [title, body] = CHAPTERS[i % CHAPTERS.length];
+    return `Chapter ${i + 3}: ${title}. ${body} ${body} Note ${i + 1} of the field guide for the Zephyr X200 rover.`;
+  });
   return makePdf([
     `Zephyr X200 field manual. ${ROVER_FACT} Charging takes three hours with the supplied dock. ` +
       "The rover weighs 18 kilograms and climbs slopes of up to 30 degrees.",
     "Maintenance. Clean the wheel bearings every 200 kilometres. The camera mast folds flat for transport. " +
       "The rover's radio reaches 5 kilometres in open terrain and 800 metres in forests.",
+    ...rest,
   ]);
 }

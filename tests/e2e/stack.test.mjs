@@ -1,10 +1,11 @@
-// The journey of issue 5: create a stack, drag the four components, connect them, configure
-// the LLM as extractive, upload a PDF and watch it index, build, chat and see a streamed,
-// cited answer, open history, view an old version, roll back.
+// The journey of issue 5: create a stack, drag the four components, connect them, rename
+// nodes, configure the LLM as extractive, upload a PDF and watch it index page by page and
+// passage by passage, build, chat and see a streamed, cited answer, open history, view an old
+// version, roll back.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { connect, createStack, eventually, nodeIdOf, openBrowser, screenshot, startApp } from "./helpers.mjs";
-import { roverManual } from "./pdf.mjs";
+import { makePdf, roverManual } from "./pdf.mjs";
 
 let app;
 let browser;
@@ -78,9 +79,26 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await page.getByRole("button", { name: "Fit View" }).click();
   await screenshot(page, "04-builder-connected");
 
-  // Configure the LLM: a key is stored and shown only by its hint; then the offline provider.
+  // Rename a node in place by double-clicking its title; the canvas keeps its zoom.
+  const viewport = page.locator(".react-flow__viewport");
+  const zoomBefore = await viewport.getAttribute("style");
+  const kbNode = page.locator(`.react-flow__node[data-id="${ids.KNOWLEDGE_BASE}"]`);
+  await kbNode.getByText("Knowledge Base", { exact: true }).dblclick();
+  await kbNode.getByRole("textbox", { name: "Node name" }).fill("Rover field manual");
+  await kbNode.getByRole("textbox", { name: "Node name" }).press("Enter");
+  await kbNode.getByText("Rover field manual", { exact: true }).waitFor();
+  await kbNode.getByText("Knowledge Base", { exact: true }).waitFor(); // the kind, under the new name
+  assert.equal(await viewport.getAttribute("style"), zoomBefore, "a double-click on a title does not zoom");
+
+  // Configure the LLM: renamed from its panel's title, a key stored and shown only by its
+  // hint, then the offline provider.
   await page.locator(`.react-flow__node[data-id="${ids.LLM_ENGINE}"]`).click();
   const settings = page.getByRole("region", { name: /Settings of/ });
+  await settings.getByRole("button", { name: "Rename node LLM Engine" }).click();
+  await settings.getByRole("textbox", { name: "Node name" }).fill("Answer writer");
+  await settings.getByRole("textbox", { name: "Node name" }).press("Enter");
+  await page.locator(`.react-flow__node[data-id="${ids.LLM_ENGINE}"]`).getByText("Answer writer", { exact: true }).waitFor();
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
   await settings.getByLabel("Provider").selectOption("openai");
   await settings.getByLabel("Model").fill("gpt-4o-mini");
   await settings.getByLabel("API key").fill("sk-test-secret-9876");
@@ -93,15 +111,57 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await settings.getByText("All changes saved").waitFor();
   await page.locator(`.react-flow__node[data-id="${ids.LLM_ENGINE}"]`).getByText("Extractive (offline)").waitFor();
 
-  // Upload a PDF to the knowledge base and watch it index.
-  await page.locator(`.react-flow__node[data-id="${ids.KNOWLEDGE_BASE}"]`).click();
-  await page.getByLabel("Upload PDF documents").setInputFiles({ name: "rover-manual.pdf", mimeType: "application/pdf", buffer: roverManual() });
+  // Upload a 12-page PDF to the knowledge base and watch it index: the progress bar reports
+  // the pages read, then the passages embedded, and only moves forward.
+  await kbNode.click();
+  await page.getByRole("region", { name: "Settings of Rover field manual" }).waitFor();
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      for (const bar of document.querySelectorAll('[data-testid="document-row"] [role="progressbar"]')) {
+        const status = bar.closest('[data-testid="document-row"]').dataset.status; // UPLOADING, then PENDING
+        const seen = { status, label: bar.getAttribute("aria-label"), value: Number(bar.getAttribute("aria-valuenow")) };
+        const last = window.__progress.findLast((p) => p.status === status);
+        if (last?.label !== seen.label || last?.value !== seen.value) window.__progress.push(seen);
+      }
+    }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["aria-label", "aria-valuenow"] });
+  });
+  await page.getByLabel("Upload PDF documents").setInputFiles({ name: "rover-manual.pdf", mimeType: "application/pdf", buffer: roverManual(12) });
   const row = page.getByTestId("document-row").filter({ hasText: "rover-manual.pdf" });
   await row.waitFor();
-  await screenshot(page, "06-config-kb-uploading");
+  // Caught mid-way when it can be (the first embedding loads the model); indexed otherwise.
+  await page.waitForFunction(
+    () => /Embedding \d+ of/.test(document.querySelector('[data-testid="document-progress"]')?.textContent ?? "") || document.querySelector('[data-status="INDEXED"]'),
+    null,
+    { timeout: 180_000 },
+  );
+  await screenshot(page, "06-config-kb-indexing");
   await page.locator('[data-testid="document-row"][data-status="INDEXED"]').waitFor({ timeout: 180_000 });
-  await row.getByText(/2 pages · \d+ passages?/).waitFor();
+  await row.getByText(/12 pages · \d+ passages/).waitFor();
+  const progress = await page.evaluate(() => window.__progress);
+  const seen = progress.map((p) => `${p.status} ${p.value}% ${p.label}`).join(" | ");
+  const indexing = progress.filter((p) => p.status === "PENDING");
+  const labels = indexing.map((p) => p.label.replace("rover-manual.pdf: ", ""));
+  const firstPassage = labels.findIndex((l) => /^Embedding \d+ of \d+ passages$/.test(l));
+  assert.ok(labels.some((l) => /^Reading page \d+ of 12$/.test(l)), `pages reported: ${seen}`);
+  assert.ok(firstPassage > labels.findIndex((l) => l.startsWith("Reading page")), `passages reported after pages: ${seen}`);
+  const values = indexing.map((p) => p.value);
+  assert.deepEqual(values, [...values].sort((a, b) => a - b), `the bar only moves forward: ${seen}`);
   await screenshot(page, "07-config-kb-indexed");
+
+  // A PDF without text fails where it failed, with why; Retry indexes it again (and it fails
+  // again, as it must); then it is removed.
+  await page.getByLabel("Upload PDF documents").setInputFiles({ name: "scanned.pdf", mimeType: "application/pdf", buffer: makePdf(["", ""]) });
+  const scanned = page.locator('[data-testid="document-row"]').filter({ hasText: "scanned.pdf" });
+  await page.locator('[data-testid="document-row"][data-status="FAILED"]').filter({ hasText: "scanned.pdf" }).waitFor({ timeout: 60_000 });
+  await scanned.getByText("Couldn't read the text of the PDF").waitFor();
+  await screenshot(page, "07a-config-kb-failed");
+  const reindexed = page.waitForResponse((r) => r.url().endsWith("/graphql") && (r.request().postData() ?? "").includes("reindexDocument"));
+  await scanned.getByRole("button", { name: "Retry scanned.pdf" }).click();
+  assert.equal((await (await reindexed).json()).data.reindexDocument.status, "PENDING");
+  await scanned.getByRole("button", { name: "Retry scanned.pdf" }).waitFor({ timeout: 60_000 });
+  await scanned.getByRole("button", { name: "Remove scanned.pdf" }).click();
+  await eventually(async () => (await scanned.count()) === 0, { message: "the failed document removed" });
 
   // Build: publish.
   await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });

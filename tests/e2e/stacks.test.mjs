@@ -1,4 +1,5 @@
-// My Stacks: create, rename and delete from the cards; the empty state comes back.
+// My Stacks: create, describe (from the builder's header), edit and delete from the cards;
+// the empty state comes back.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { openBrowser, screenshot, startApp } from "./helpers.mjs";
@@ -16,7 +17,7 @@ after(async () => {
   await app?.stop();
 });
 
-test("stacks are created, renamed and deleted from My Stacks", async () => {
+test("stacks are created, described, edited and deleted from My Stacks", async () => {
   const { page } = browser;
   await page.goto(app.baseUrl + "/");
   await page.getByText("Build your first stack").waitFor();
@@ -30,14 +31,26 @@ test("stacks are created, renamed and deleted from My Stacks", async () => {
   await name.fill("Policies");
   await page.getByRole("button", { name: "Create stack" }).click();
   await page.waitForURL(/\/stacks\//);
+
+  // The builder's header describes it, under its name.
+  await page.getByRole("button", { name: "Add a description" }).click();
+  await page.getByRole("dialog").getByRole("textbox", { name: "Description" }).fill("Answers questions about leave.");
+  await screenshot(page, "18-builder-description");
+  await page.getByRole("dialog").getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Edit description: Answers questions about leave." }).waitFor();
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
   await page.getByRole("link", { name: "Back to My Stacks" }).click();
 
   const cards = page.getByRole("list", { name: "Stacks" });
   await cards.getByRole("link", { name: "Policies" }).waitFor();
-  await page.getByRole("button", { name: "Rename Policies" }).click();
+  await cards.getByText("Answers questions about leave.").waitFor();
+  await page.getByRole("button", { name: "Edit Policies" }).click();
   await page.getByRole("textbox", { name: "Name", exact: true }).fill("HR policies");
+  await page.getByRole("textbox", { name: "Description" }).fill("Answers questions about leave and expenses.");
+  await screenshot(page, "19-edit-stack-dialog");
   await page.getByRole("button", { name: "Save" }).click();
   await cards.getByRole("link", { name: "HR policies" }).waitFor();
+  await cards.getByText("Answers questions about leave and expenses.").waitFor();
   await screenshot(page, "17-my-stacks-renamed");
 
   await page.getByRole("button", { name: "Delete HR policies" }).click();

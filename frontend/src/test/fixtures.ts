@@ -12,6 +12,7 @@ export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
     valid: false,
     issues: [],
     published: [],
+    latestPublished: null,
     ...partial,
   };
 }

@@ -55,7 +55,7 @@ function Builder({ workflowId }: { workflowId: string }) {
   const [historyOpen, setHistoryOpen] = useState(false);
   const [chatOpen, setChatOpen] = useState(false);
   const deleted = useCanvasStore((s) => s.deleted);
-  const latestPublished = useCanvasStore((s) => s.server?.published.at(-1)?.number ?? null);
+  const latestPublished = useCanvasStore((s) => s.server?.latestPublished ?? null);
   const setPreview = useCanvasStore((s) => s.setPreview);
   useTitle(useCanvasStore((s) => s.server?.name));
 

@@ -1,18 +1,20 @@
 import { Hammer, MousePointerClick, Rocket } from "lucide-react";
 import { fullTime, timeAgo } from "../../ui/time";
-import { useCanvasStore } from "./store";
+import { selectDescription, selectName, useCanvasStore } from "./store";
 
 /** The right panel when no node is selected: what this stack is and how to go on. */
 export function StackOverview() {
   const server = useCanvasStore((s) => s.server);
+  const name = useCanvasStore(selectName);
+  const description = useCanvasStore(selectDescription);
   const nodeCount = useCanvasStore((s) => s.nodes.length);
   const edgeCount = useCanvasStore((s) => s.edges.length);
   if (!server) return null;
   const published = [...server.published].reverse();
   return (
     <div className="flex h-full flex-col overflow-y-auto px-5 py-4">
-      <h2 className="text-[15px] font-semibold text-slate-900">{server.name}</h2>
-      <p className="mt-1 text-sm text-slate-500">{server.description || "No description."}</p>
+      <h2 className="text-[15px] font-semibold text-slate-900">{name}</h2>
+      <p className="mt-1 text-sm whitespace-pre-line text-slate-500">{description || "No description."}</p>
       <dl className="mt-4 grid grid-cols-3 gap-2 text-center">
         {[
           ["Nodes", nodeCount],

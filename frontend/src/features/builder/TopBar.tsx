@@ -1,6 +1,6 @@
 import { useReactFlow } from "@xyflow/react";
-import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Pencil } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
+import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare } from "lucide-react";
+import { useState } from "react";
 import { Link } from "react-router";
 import { useLinkStatus } from "../../api/connection";
 import { Badge } from "../../ui/Badge";
@@ -8,60 +8,8 @@ import { Button } from "../../ui/Button";
 import { cx } from "../../ui/cx";
 import { Logo } from "../../ui/Logo";
 import { timeAgo } from "../../ui/time";
-import { useCommands } from "./context";
+import { DescriptionEditor, NameEditor } from "./StackTitle";
 import { useCanvasStore } from "./store";
-
-function NameEditor() {
-  const name = useCanvasStore((s) => s.server?.name ?? "");
-  const pendingName = useCanvasStore((s) => s.pending.findLast((op) => op.type === "rename"));
-  const shown = pendingName && pendingName.type === "rename" ? pendingName.name : name;
-  const commands = useCommands();
-  const [editing, setEditing] = useState(false);
-  const [value, setValue] = useState(shown);
-  const input = useRef<HTMLInputElement>(null);
-
-  useEffect(() => {
-    if (editing) input.current?.select();
-  }, [editing]);
-
-  function commit() {
-    setEditing(false);
-    const next = value.trim();
-    if (next && next !== shown) void commands.rename(next);
-  }
-
-  if (editing) {
-    return (
-      <input
-        ref={input}
-        aria-label="Stack name"
-        className="h-8 w-72 rounded-lg border border-brand-400 px-2 text-[15px] font-semibold text-slate-900 ring-3 ring-brand-500/15 outline-none"
-        value={value}
-        maxLength={200}
-        onChange={(e) => setValue(e.target.value)}
-        onBlur={commit}
-        onKeyDown={(e) => {
-          if (e.key === "Enter") commit();
-          if (e.key === "Escape") setEditing(false);
-        }}
-      />
-    );
-  }
-  return (
-    <button
-      type="button"
-      onClick={() => {
-        setValue(shown);
-        setEditing(true);
-      }}
-      className="group flex h-8 min-w-0 items-center gap-1.5 rounded-lg px-2 text-[15px] font-semibold text-slate-900 hover:bg-slate-100"
-      aria-label={`Rename stack ${shown}`}
-    >
-      <span className="truncate">{shown || "Untitled"}</span>
-      <Pencil className="size-3.5 text-slate-400 opacity-0 group-hover:opacity-100" aria-hidden />
-    </button>
-  );
-}
 
 function SaveStatus() {
   const saving = useCanvasStore((s) => s.pending.length > 0);
@@ -166,16 +114,21 @@ export function TopBar({
       </Link>
       <Logo compact />
       <div className="h-6 w-px bg-slate-200" aria-hidden />
-      <NameEditor />
-      {published ? (
-        <Badge tone="green" className="hidden sm:inline-flex">
-          <span title={`Published ${timeAgo(published.publishedAt)}`}>Published v{published.number}</span>
-        </Badge>
-      ) : (
-        <Badge className="hidden sm:inline-flex">Draft</Badge>
-      )}
-      <div className="ml-2 hidden md:block">
-        <SaveStatus />
+      <div className="flex min-w-0 flex-col items-start">
+        <div className="flex max-w-full min-w-0 items-center gap-2">
+          <NameEditor />
+          {published ? (
+            <Badge tone="green" className="hidden sm:inline-flex">
+              <span title={`Published ${timeAgo(published.publishedAt)}`}>Published v{published.number}</span>
+            </Badge>
+          ) : (
+            <Badge className="hidden sm:inline-flex">Draft</Badge>
+          )}
+          <div className="ml-1 hidden md:block">
+            <SaveStatus />
+          </div>
+        </div>
+        <DescriptionEditor />
       </div>
       <div className="ml-auto flex items-center gap-2">
         <IssuesMenu />

@@ -105,6 +105,21 @@ describe("canvasReducer", () => {
     expect(node.data.config).toEqual({ provider: "gemini" });
   });
 
+  it("renames a node at once, marks it saving, and puts the old name back if refused", () => {
+    let state = loaded();
+    const before = state.nodes[0];
+    state = canvasReducer(state, { type: "opStarted", op: { opId: "r", type: "relabelNode", nodeId: "llm", label: "Answer writer" } });
+    const llmNode = state.nodes.find((n) => n.id === "llm")!;
+    expect(llmNode.data).toMatchObject({ label: "Answer writer", saving: true });
+    expect(llmNode.ariaLabel).toBe("Answer writer");
+    expect(state.nodes[0]).toBe(before);
+    // A refetch from before the rename lands: the new name stays drawn.
+    state = canvasReducer(state, { type: "loaded", workflow: snapshot({ version: 2, nodes: [query, llm] }) });
+    expect(state.nodes[1].data.label).toBe("Answer writer");
+    state = canvasReducer(state, { type: "opFailed", opId: "r" });
+    expect(state.nodes[1].data).toMatchObject({ label: "LLM Engine", saving: false });
+  });
+
   it("ignores remove changes from the canvas: deletions go through commands", () => {
     const state = loaded();
     const next = canvasReducer(state, { type: "nodesChanged", changes: [{ type: "remove", id: "q" }] });
@@ -139,5 +154,17 @@ describe("applyPending", () => {
     ]);
     expect(out.edges).toEqual([]);
     expect(out.name).toBe("Renamed");
+  });
+
+  it("draws the last description and node label still in flight", () => {
+    const s = snapshot({ description: "old", nodes: [query, llm] });
+    const out = applyPending(s, [
+      { opId: "1", type: "describe", description: "first" },
+      { opId: "2", type: "relabelNode", nodeId: "q", label: "Question" },
+      { opId: "3", type: "describe", description: "" },
+    ]);
+    expect(out.description).toBe("");
+    expect(out.nodes.map((n) => n.label)).toEqual(["Question", "LLM Engine"]);
+    expect(s.description).toBe("old");
   });
 });

@@ -28,11 +28,13 @@ export type StackFlowEdge = Edge<{ invalid?: boolean; diff?: DiffMark }>;
 export type PendingOp =
   | { opId: string; type: "addNode"; node: GraphNode }
   | { opId: string; type: "moveNode"; nodeId: string; position: XY }
+  | { opId: string; type: "relabelNode"; nodeId: string; label: string }
   | { opId: string; type: "configureNode"; nodeId: string; patch: Config }
   | { opId: string; type: "removeNode"; nodeId: string }
   | { opId: string; type: "connect"; edge: GraphEdge }
   | { opId: string; type: "disconnect"; edgeId: string }
-  | { opId: string; type: "rename"; name: string };
+  | { opId: string; type: "rename"; name: string }
+  | { opId: string; type: "describe"; description: string };
 
 export interface WorkflowEventSummary {
   workflowId: string;
@@ -81,7 +83,7 @@ export const initialCanvasState: CanvasState = {
 export function applyPending(server: Snapshot, pending: readonly PendingOp[]): Snapshot {
   let nodes = server.nodes;
   let edges = server.edges;
-  let name = server.name;
+  let { name, description } = server;
   for (const op of pending) {
     switch (op.type) {
       case "addNode":
@@ -89,6 +91,9 @@ export function applyPending(server: Snapshot, pending: readonly PendingOp[]): S
         break;
       case "moveNode":
         nodes = nodes.map((n) => (n.id === op.nodeId ? { ...n, position: op.position } : n));
+        break;
+      case "relabelNode":
+        nodes = nodes.map((n) => (n.id === op.nodeId ? { ...n, label: op.label } : n));
         break;
       case "configureNode":
         nodes = nodes.map((n) => (n.id === op.nodeId ? { ...n, config: mergeConfig(n.config, op.patch) } : n));
@@ -106,9 +111,12 @@ export function applyPending(server: Snapshot, pending: readonly PendingOp[]): S
       case "rename":
         name = op.name;
         break;
+      case "describe":
+        description = op.description;
+        break;
     }
   }
-  return { ...server, name, nodes, edges };
+  return { ...server, name, description, nodes, edges };
 }
 
 /** Nodes whose content awaits the server (a move is not worth a spinner). */
@@ -116,7 +124,7 @@ function touchedNodeIds(pending: readonly PendingOp[]): Set<string> {
   const ids = new Set<string>();
   for (const op of pending) {
     if (op.type === "addNode") ids.add(op.node.id);
-    else if (op.type === "configureNode") ids.add(op.nodeId);
+    else if (op.type === "configureNode" || op.type === "relabelNode") ids.add(op.nodeId);
   }
   return ids;
 }

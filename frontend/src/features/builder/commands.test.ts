@@ -1,42 +1,10 @@
-import type { Client } from "urql";
 import { CombinedError } from "urql";
-import { describe, expect, it, vi } from "vitest";
-import type { WorkflowGraphFragment } from "../../gql/graphql";
+import { describe, expect, it } from "vitest";
+import { fakeClient, workflow } from "../../test/fakeClient";
 import { useToasts } from "../../ui/toasts";
 import { createCommands } from "./commands";
+import { toSnapshot } from "./graph";
 import { createCanvasStore } from "./store";
-
-function workflow(version: number, nodeIds: string[] = [], name = "Stack"): WorkflowGraphFragment {
-  return {
-    id: "wf",
-    name,
-    description: "",
-    version,
-    updatedAt: "2026-01-01T00:00:00Z",
-    nodes: nodeIds.map((id) => ({ id, kind: "USER_QUERY", label: "User Query", position: { x: 0, y: 0 }, config: {} })),
-    edges: [],
-    validation: { valid: false, issues: [] },
-    publishedVersions: [],
-  };
-}
-
-type Reply = { data?: Record<string, unknown>; error?: CombinedError };
-
-/** A client whose answers the test scripts, recording what was sent and in what order. */
-function fakeClient(replies: Array<(vars: Record<string, unknown>) => Promise<Reply> | Reply>, refreshed = workflow(9)) {
-  const sent: Array<{ op: string; vars: Record<string, unknown> }> = [];
-  const client = {
-    mutation: (doc: { definitions: Array<{ name?: { value: string } }> }, vars: Record<string, unknown>) => ({
-      toPromise: async () => {
-        sent.push({ op: doc.definitions[0].name?.value ?? "?", vars });
-        const reply = replies.shift();
-        return reply ? await reply(vars) : { error: new CombinedError({ graphQLErrors: [{ message: "no reply scripted" }] }) };
-      },
-    }),
-    query: vi.fn(() => ({ toPromise: async () => ({ data: { workflow: refreshed } }) })),
-  };
-  return { client: client as unknown as Client, sent, query: client.query };
-}
 
 function conflict() {
   return new CombinedError({ graphQLErrors: [{ message: "version moved", extensions: { code: "CONFLICT" } }] });
@@ -47,7 +15,7 @@ function setup(version = 3) {
   store.getState().dispatch({ type: "reset", workflowId: "wf" });
   store.getState().dispatch({
     type: "loaded",
-    workflow: { ...workflow(version), nodes: [], edges: [], valid: false, issues: [], published: [] },
+    workflow: { ...workflow(version), nodes: [], edges: [], valid: false, issues: [], published: [], latestPublished: null },
   });
   return store;
 }
@@ -111,5 +79,42 @@ describe("canvas commands", () => {
     expect(JSON.stringify(store.getState().pending)).not.toContain("sk-1234");
     await done;
     expect(sent[0].vars.config).toEqual({ apiKey: "sk-1234" });
+  });
+
+  it("renames a node: drawn at once, sent with the version it was made on, confirmed by the answer", async () => {
+    const store = setup(3);
+    const { client, sent } = fakeClient([
+      (v) => {
+        const answer = workflow(4, ["n1"]);
+        answer.nodes[0].label = v.label as string;
+        return { data: { relabelNode: answer } };
+      },
+    ]);
+    store.getState().dispatch({ type: "loaded", workflow: toSnapshot(workflow(3, ["n1"])) });
+    const commands = createCommands(client, store, "wf");
+    const done = commands.relabelNode("n1", "Customer question");
+    expect(store.getState().nodes[0].data.label).toBe("Customer question");
+    expect(await done).toBe(true);
+    expect(sent).toEqual([{ op: "RelabelNode", vars: { workflowId: "wf", nodeId: "n1", label: "Customer question", expectedVersion: 3 } }]);
+    expect(store.getState().server?.nodes[0].label).toBe("Customer question");
+    expect(store.getState().pending).toEqual([]);
+  });
+
+  it("changes the description optimistically and puts it back when the server refuses", async () => {
+    const store = setup(3);
+    const tooLong = new CombinedError({ graphQLErrors: [{ message: "the description is longer than 2000 characters", extensions: { code: "BAD_USER_INPUT" } }] });
+    const { client, sent } = fakeClient([() => ({ data: { describeWorkflow: workflow(4, [], "Stack", "Answers from the manual") } }), () => ({ error: tooLong })]);
+    const commands = createCommands(client, store, "wf");
+    const first = commands.describe("Answers from the manual");
+    expect(store.getState().pending).toMatchObject([{ type: "describe", description: "Answers from the manual" }]);
+    expect(await first).toBe(true);
+    expect(store.getState().server?.description).toBe("Answers from the manual");
+    expect(await commands.describe("x".repeat(2001))).toBe(false);
+    expect(sent.map((s) => [s.op, s.vars.expectedVersion])).toEqual([
+      ["DescribeWorkflowInBuilder", 3],
+      ["DescribeWorkflowInBuilder", 4],
+    ]);
+    expect(store.getState().server?.description).toBe("Answers from the manual");
+    expect(useToasts.getState().toasts.at(-1)?.title).toBe("Couldn't change the description: the description is longer than 2000 characters");
   });
 });

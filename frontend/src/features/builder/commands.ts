@@ -7,8 +7,10 @@ import {
   AddNodeMutation,
   ConfigureNodeMutation,
   ConnectNodesMutation,
+  DescribeWorkflowMutation,
   DisconnectNodesMutation,
   MoveNodeMutation,
+  RelabelNodeMutation,
   RemoveNodeMutation,
   RenameWorkflowMutation,
   WorkflowQuery,
@@ -22,11 +24,13 @@ type Sent = Promise<{ workflow: WorkflowGraphFragment | null | undefined; error?
 const ACTIONS: Record<PendingOp["type"], string> = {
   addNode: "add the node",
   moveNode: "move the node",
+  relabelNode: "rename the node",
   configureNode: "save the settings",
   removeNode: "delete the node",
   connect: "connect the nodes",
   disconnect: "remove the connection",
   rename: "rename the stack",
+  describe: "change the description",
 };
 
 function unwrap<T>(result: OperationResult<T>, pick: (data: T) => WorkflowGraphFragment): Awaited<Sent> {
@@ -93,6 +97,16 @@ export function createCommands(client: Client, store: Store, workflowId: string)
         unwrap(await client.mutation(MoveNodeMutation, { workflowId, nodeId, position: rounded }).toPromise(), (d) => d.moveNode),
       );
     },
+    relabelNode(nodeId: string, label: string) {
+      return run({ opId: newId("op"), type: "relabelNode", nodeId, label }, async () =>
+        unwrap(
+          await client
+            .mutation(RelabelNodeMutation, { workflowId, nodeId, label, expectedVersion: expectedVersion() })
+            .toPromise(),
+          (d) => d.relabelNode,
+        ),
+      );
+    },
     /**
      * Sends only the keys that changed (null removes one; a stored secret is kept by omitting it).
      * `shownPatch` is what the canvas draws meanwhile: new secrets masked, never held as typed.
@@ -140,6 +154,16 @@ export function createCommands(client: Client, store: Store, workflowId: string)
         unwrap(
           await client.mutation(RenameWorkflowMutation, { id: workflowId, name, expectedVersion: expectedVersion() }).toPromise(),
           (d) => d.renameWorkflow,
+        ),
+      );
+    },
+    describe(description: string) {
+      return run({ opId: newId("op"), type: "describe", description }, async () =>
+        unwrap(
+          await client
+            .mutation(DescribeWorkflowMutation, { id: workflowId, description, expectedVersion: expectedVersion() })
+            .toPromise(),
+          (d) => d.describeWorkflow,
         ),
       );
     },

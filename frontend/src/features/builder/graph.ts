@@ -51,6 +51,8 @@ export interface Snapshot {
   valid: boolean;
   issues: Issue[];
   published: Published[];
+  /** The number of the latest published version, if any: what Chat answers with. */
+  latestPublished: number | null;
 }
 
 export function asConfig(value: unknown): Config {
@@ -86,6 +88,7 @@ export function toSnapshot(wf: WorkflowGraphFragment): Snapshot {
       edgeId: i.edgeId ?? null,
     })),
     published: wf.publishedVersions.map((p) => ({ ...p })),
+    latestPublished: wf.latestPublishedVersion ?? null,
   };
 }
 

@@ -39,6 +39,7 @@ export const WorkflowGraphFragment = graphql(`
       publishedAt
       note
     }
+    latestPublishedVersion
   }
 `);
 
@@ -94,6 +95,14 @@ export const MoveNodeMutation = graphql(`
   }
 `);
 
+export const RelabelNodeMutation = graphql(`
+  mutation RelabelNode($workflowId: UUID!, $nodeId: String!, $label: String!, $expectedVersion: Int) {
+    relabelNode(workflowId: $workflowId, nodeId: $nodeId, label: $label, expectedVersion: $expectedVersion) {
+      ...WorkflowGraph
+    }
+  }
+`);
+
 export const ConfigureNodeMutation = graphql(`
   mutation ConfigureNode($workflowId: UUID!, $nodeId: String!, $config: JSON!, $expectedVersion: Int) {
     configureNode(workflowId: $workflowId, nodeId: $nodeId, config: $config, expectedVersion: $expectedVersion) {
@@ -143,6 +152,14 @@ export const DisconnectNodesMutation = graphql(`
 export const RenameWorkflowMutation = graphql(`
   mutation RenameWorkflowInBuilder($id: UUID!, $name: String!, $expectedVersion: Int) {
     renameWorkflow(id: $id, name: $name, expectedVersion: $expectedVersion) {
+      ...WorkflowGraph
+    }
+  }
+`);
+
+export const DescribeWorkflowMutation = graphql(`
+  mutation DescribeWorkflowInBuilder($id: UUID!, $description: String!, $expectedVersion: Int) {
+    describeWorkflow(id: $id, description: $description, expectedVersion: $expectedVersion) {
       ...WorkflowGraph
     }
   }

@@ -37,3 +37,15 @@ export function selectSelectedNodeId(state: CanvasState): string | null {
   }
   return found;
 }
+
+/** The stack's name as drawn: the last one still being saved, else the server's. */
+export function selectName(state: CanvasState): string {
+  const op = state.pending.findLast((o) => o.type === "rename");
+  return op?.type === "rename" ? op.name : (state.server?.name ?? "");
+}
+
+/** The stack's description as drawn: the last one still being saved, else the server's. */
+export function selectDescription(state: CanvasState): string {
+  const op = state.pending.findLast((o) => o.type === "describe");
+  return op?.type === "describe" ? op.description : (state.server?.description ?? "");
+}

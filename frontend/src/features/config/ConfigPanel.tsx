@@ -2,6 +2,7 @@ import { AlertCircle, Trash2, X } from "lucide-react";
 import { useCallback, useMemo } from "react";
 import { IconButton } from "../../ui/Button";
 import { cx } from "../../ui/cx";
+import { EditableText } from "../../ui/InlineInput";
 import { useCommands } from "../builder/context";
 import type { Config } from "../builder/graph";
 import { KIND_LOOK, KIND_TITLE } from "../builder/nodes/kinds";
@@ -36,7 +37,16 @@ export function ConfigPanel({ nodeId }: { nodeId: string }) {
           <Icon className="size-5" aria-hidden />
         </span>
         <div className="min-w-0 flex-1">
-          <h2 className="truncate text-[15px] font-semibold text-slate-900">{node.data.label}</h2>
+          <h2 className="-mx-1.5 min-w-0">
+            <EditableText
+              value={node.data.label}
+              buttonLabel={`Rename node ${node.data.label}`}
+              fieldLabel="Node name"
+              className="h-7 max-w-full text-[15px] font-semibold text-slate-900"
+              inputClassName="w-full"
+              onSave={(label) => void commands.relabelNode(nodeId, label)}
+            />
+          </h2>
           <p className="text-xs text-slate-500">{spec?.description ?? KIND_TITLE[node.data.kind]}</p>
         </div>
         <IconButton label="Delete node" tone="danger" onClick={() => void commands.removeNode(nodeId)}>

@@ -4,14 +4,14 @@ import { useClient } from "urql";
 import { useShallow } from "zustand/react/shallow";
 import { describeError } from "../../api/errors";
 import { uploadFile, UploadError } from "../../api/upload";
-import { IconButton } from "../../ui/Button";
+import { Button, IconButton } from "../../ui/Button";
 import { cx } from "../../ui/cx";
 import { fileSize } from "../../ui/time";
 import { toast } from "../../ui/toasts";
 import { newId } from "../builder/graph";
 import { useCanvasStore } from "../builder/store";
-import { docsFor, progressOf, useDocuments, type Doc, type Upload } from "./documentsStore";
-import { RemoveDocumentMutation, UploadDocumentMutation } from "./operations";
+import { docsFor, progressOf, uploadsFor, useDocuments, type Doc, type Upload } from "./documentsStore";
+import { ReindexDocumentMutation, RemoveDocumentMutation, UploadDocumentMutation } from "./operations";
 
 const MAX_BYTES = 50 * 1024 * 1024;
 
@@ -44,15 +44,33 @@ function ProgressBar({ percent, tone, label }: { percent: number; tone: "active"
   );
 }
 
-function DocumentRow({ item, onRemove, onDismiss }: { item: Doc | Upload; onRemove?: () => void; onDismiss?: () => void }) {
+function DocumentRow({
+  item,
+  onRemove,
+  onDismiss,
+  onRetry,
+}: {
+  item: Doc | Upload;
+  onRemove?: () => void;
+  onDismiss?: () => void;
+  onRetry?: () => Promise<void>;
+}) {
+  const [retrying, setRetrying] = useState(false);
   const progress = progressOf(item);
   const isUpload = "tempId" in item;
   const name = item.filename;
   const size = isUpload ? item.size : item.sizeBytes;
   const done = !isUpload && item.status === "INDEXED";
   const failed = progress.tone === "failed";
+  const retry =
+    onRetry &&
+    (async () => {
+      setRetrying(true);
+      await onRetry();
+      setRetrying(false);
+    });
   return (
-    <li className="rounded-xl border border-slate-200 bg-white px-3 py-2.5" data-testid="document-row" data-status={isUpload ? "UPLOADING" : item.status}>
+    <li className={cx("rounded-xl border bg-white px-3 py-2.5", failed ? "border-red-200" : "border-slate-200")} data-testid="document-row" data-status={isUpload ? "UPLOADING" : item.status}>
       <div className="flex items-start gap-2.5">
         <span className={cx("mt-0.5 flex size-7 shrink-0 items-center justify-center rounded-lg", failed ? "bg-red-50 text-red-500" : done ? "bg-emerald-50 text-emerald-600" : "bg-slate-100 text-slate-500")}>
           {failed ? <XCircle className="size-4" aria-hidden /> : done ? <CheckCircle2 className="size-4" aria-hidden /> : <FileText className="size-4" aria-hidden />}
@@ -61,7 +79,7 @@ function DocumentRow({ item, onRemove, onDismiss }: { item: Doc | Upload; onRemo
           <p className="truncate text-[13px] font-medium text-slate-800" title={name}>
             {name}
           </p>
-          <p className={cx("text-xs", failed ? "text-red-600" : "text-slate-500")}>
+          <p className={cx("text-xs", failed ? "font-medium text-red-600" : "text-slate-500")} data-testid="document-progress">
             {done
               ? `${plural(item.pageCount, "page")} · ${plural(item.chunkCount, "passage")} · ${fileSize(size)}`
               : `${progress.label}${failed ? "" : ` · ${fileSize(size)}`}`}
@@ -83,6 +101,25 @@ function DocumentRow({ item, onRemove, onDismiss }: { item: Doc | Upload; onRemo
           <ProgressBar percent={progress.percent} tone={progress.tone} label={`${name}: ${progress.label}`} />
         </div>
       )}
+      {(progress.detail || retry) && (
+        <div className="mt-2 pl-[38px]">
+          {progress.detail && (
+            <p className="rounded-lg bg-red-50 px-2.5 py-2 text-xs leading-relaxed text-red-700 ring-1 ring-red-100">{progress.detail}</p>
+          )}
+          {retry && (
+            <Button
+              size="sm"
+              className="mt-2 h-7 px-2.5 text-xs"
+              icon={<RotateCw className="size-3.5" />}
+              loading={retrying}
+              onClick={() => void retry()}
+              aria-label={`Retry ${name}`}
+            >
+              Retry
+            </Button>
+          )}
+        </div>
+      )}
     </li>
   );
 }
@@ -95,7 +132,7 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
   const [over, setOver] = useState(false);
   const workflowId = useCanvasStore((s) => s.workflowId);
   const docs = useDocuments(useShallow((s) => docsFor(s, nodeId)));
-  const uploads = useDocuments(useShallow((s) => s.uploads.filter((u) => u.nodeId === nodeId)));
+  const uploads = useDocuments(useShallow((s) => uploadsFor(s, nodeId)));
   const dispatch = useDocuments((s) => s.dispatch);
 
   async function upload(file: File) {
@@ -123,6 +160,12 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
   function pick(files: FileList | null) {
     for (const file of Array.from(files ?? [])) void upload(file);
     if (input.current) input.current.value = "";
+  }
+
+  async function reindex(doc: Doc) {
+    const result = await client.mutation(ReindexDocumentMutation, { id: doc.id }).toPromise();
+    if (result.error || !result.data) toast.error(result.error ? describeError(result.error, `index “${doc.filename}” again`) : "The retry got no answer.");
+    else dispatch({ type: "changed", doc: result.data.reindexDocument });
   }
 
   async function remove(doc: Doc) {
@@ -180,14 +223,9 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
             <DocumentRow key={u.tempId} item={u} onDismiss={u.error ? () => dispatch({ type: "uploadDismissed", tempId: u.tempId }) : undefined} />
           ))}
           {docs.map((d) => (
-            <DocumentRow key={d.id} item={d} onRemove={() => void remove(d)} />
+            <DocumentRow key={d.id} item={d} onRemove={() => void remove(d)} onRetry={d.status === "FAILED" ? () => reindex(d) : undefined} />
           ))}
         </ul>
-      )}
-      {docs.some((d) => d.status === "FAILED") && (
-        <p className="mt-2 flex items-center gap-1 text-xs text-slate-500">
-          <RotateCw className="size-3" aria-hidden /> Remove a failed file and upload it again to retry.
-        </p>
       )}
     </section>
   );

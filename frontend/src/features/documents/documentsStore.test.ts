@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countFor, docsFor, documentsReducer, initialDocumentsState, progressOf, type Doc } from "./documentsStore";
+import { countFor, docsFor, documentsReducer, initialDocumentsState, instant, progressOf, uploadsFor, type Doc } from "./documentsStore";
 
 function doc(partial: Partial<Doc> = {}): Doc {
   return {
@@ -12,48 +12,130 @@ function doc(partial: Partial<Doc> = {}): Doc {
     pageCount: null,
     chunkCount: null,
     error: null,
+    failedStage: null,
     createdAt: "2026-01-01T00:00:00Z",
+    updatedAt: "2026-01-01T00:00:00.000100+00:00",
+    progress: null,
     ...partial,
   };
+}
+
+type Live = NonNullable<Doc["progress"]>;
+
+function reading(pagesExtracted: number, pageTotal: number): Live {
+  return { stage: "extracting", pagesExtracted, pageTotal, chunksEmbedded: 0, chunkTotal: null, fraction: 0.2 * (pagesExtracted / pageTotal) };
+}
+
+function embedding(chunksEmbedded: number, chunkTotal: number, pageTotal = 100): Live {
+  return { stage: "embedding", pagesExtracted: pageTotal, pageTotal, chunksEmbedded, chunkTotal, fraction: 0.2 + 0.8 * (chunksEmbedded / chunkTotal) };
 }
 
 const start = documentsReducer(initialDocumentsState, { type: "reset", workflowId: "wf" });
 
 describe("documentsReducer", () => {
-  it("follows a document from upload to indexed through documentEvents", () => {
+  it("follows a document from upload to indexed through documentEvents, page by page and passage by passage", () => {
     let s = documentsReducer(start, { type: "uploadStarted", upload: { tempId: "u", nodeId: "kb", filename: "manual.pdf", size: 2048, loaded: 0 } });
     s = documentsReducer(s, { type: "uploadProgress", tempId: "u", loaded: 1024 });
     expect(progressOf(s.uploads[0])).toMatchObject({ tone: "active", label: "Uploading…" });
+    const uploading = progressOf(s.uploads[0]).percent;
     s = documentsReducer(s, { type: "uploadFinished", tempId: "u", doc: doc() });
     expect(s.uploads).toEqual([]);
-    expect(progressOf(s.docs.d1).label).toBe("Reading the PDF…");
-    s = documentsReducer(s, { type: "changed", doc: doc({ pageCount: 3 }) });
-    expect(progressOf(s.docs.d1).percent).toBeGreaterThan(40);
-    s = documentsReducer(s, { type: "changed", doc: doc({ pageCount: 3, chunkCount: 12 }) });
-    expect(progressOf(s.docs.d1).label).toBe("Embedding 12 passages…");
-    s = documentsReducer(s, { type: "changed", doc: doc({ status: "INDEXED", pageCount: 3, chunkCount: 12 }) });
+    expect(progressOf(s.docs.d1)).toMatchObject({ label: "Waiting to be indexed…", tone: "active" });
+
+    const seen: Array<{ label: string; percent: number }> = [];
+    for (const progress of [reading(1, 100), reading(12, 100), reading(100, 100), embedding(0, 310), embedding(40, 310), embedding(310, 310)]) {
+      s = documentsReducer(s, { type: "changed", doc: doc({ progress }) });
+      seen.push(progressOf(s.docs.d1));
+    }
+    expect(seen.map((p) => p.label)).toEqual([
+      "Reading page 1 of 100",
+      "Reading page 12 of 100",
+      "Reading page 100 of 100",
+      "Embedding 0 of 310 passages",
+      "Embedding 40 of 310 passages",
+      "Embedding 310 of 310 passages",
+    ]);
+    const percents = [uploading, ...seen.map((p) => p.percent)];
+    expect(percents).toEqual([...percents].sort((a, b) => a - b)); // the bar only moves forward
+    expect(seen.at(-1)!.percent).toBe(100);
+
+    s = documentsReducer(s, { type: "changed", doc: doc({ status: "INDEXED", pageCount: 100, chunkCount: 310, updatedAt: "2026-01-01T00:00:09.5+00:00" }) });
     expect(progressOf(s.docs.d1)).toEqual({ percent: 100, label: "Ready", tone: "done" });
+    expect(s.docs.d1.progress).toBeNull();
+  });
+
+  it("says a single passage in the singular and copes with a stage it does not know", () => {
+    expect(progressOf(doc({ progress: embedding(0, 1) })).label).toBe("Embedding 0 of 1 passage");
+    expect(progressOf(doc({ progress: { ...embedding(0, 1), chunkTotal: null } })).label).toBe("Splitting into passages…");
+    expect(progressOf(doc({ progress: { ...reading(0, 3), stage: "indexing" } })).label).toBe("Indexing…");
+    expect(progressOf(doc({ progress: reading(0, 3) })).label).toBe("Reading page 1 of 3");
+  });
+
+  it("keeps the live progress when the list, which has none, is loaded again", () => {
+    let s = documentsReducer(start, { type: "changed", doc: doc({ progress: embedding(40, 310) }) });
+    s = documentsReducer(s, { type: "loaded", docs: [doc()] });
+    expect(progressOf(s.docs.d1).label).toBe("Embedding 40 of 310 passages");
   });
 
   it("does not let a late PENDING report undo an INDEXED one", () => {
-    let s = documentsReducer(start, { type: "changed", doc: doc({ status: "INDEXED", pageCount: 3, chunkCount: 12 }) });
+    let s = documentsReducer(start, { type: "changed", doc: doc({ status: "INDEXED", pageCount: 3, chunkCount: 12, updatedAt: "2026-01-01T00:00:05+00:00" }) });
     s = documentsReducer(s, { type: "uploadFinished", tempId: "x", doc: doc() });
+    s = documentsReducer(s, { type: "changed", doc: doc({ progress: embedding(12, 12, 3) }) });
     expect(s.docs.d1.status).toBe("INDEXED");
+    expect(s.docs.d1.progress).toBeNull();
   });
 
-  it("keeps counts already known when a PENDING update lacks them", () => {
-    let s = documentsReducer(start, { type: "changed", doc: doc({ pageCount: 5, chunkCount: 9 }) });
-    s = documentsReducer(s, { type: "changed", doc: doc({ pageCount: null, chunkCount: null }) });
-    expect(s.docs.d1.pageCount).toBe(5);
-    expect(s.docs.d1.chunkCount).toBe(9);
+  it("orders reports to the microsecond, beyond what Date.parse keeps", () => {
+    expect(instant("2026-01-01T00:00:00.000200+00:00")).toBeGreaterThan(instant("2026-01-01T00:00:00.000100+00:00"));
+    expect(instant("2026-01-01T00:00:01+00:00")).toBeGreaterThan(instant("2026-01-01T00:00:00.999999+00:00"));
+    expect(instant("2026-01-01T00:00:00.5Z")).toBe(instant("2026-01-01T00:00:00.500000+00:00"));
   });
 
-  it("shows a failure with its reason", () => {
+  it("shows where a failure happened and why, and a retry takes it back to indexing", () => {
+    const failedAt = "2026-01-01T00:00:03+00:00";
+    let s = documentsReducer(start, {
+      type: "changed",
+      doc: doc({ status: "FAILED", failedStage: "embed", error: "The embedding service refused the key.", updatedAt: failedAt }),
+    });
+    expect(progressOf(s.docs.d1)).toMatchObject({
+      tone: "failed",
+      label: "Couldn't embed the passages",
+      detail: "The embedding service refused the key.",
+    });
+    // reindexDocument's answer: PENDING again, and newer than the failure.
+    s = documentsReducer(s, { type: "changed", doc: doc({ updatedAt: "2026-01-01T00:00:07+00:00" }) });
+    expect(s.docs.d1.status).toBe("PENDING");
+    expect(progressOf(s.docs.d1).label).toBe("Waiting to be indexed…");
+    // A progress report of the failed run, arriving late, changes nothing.
+    s = documentsReducer(s, { type: "changed", doc: doc({ status: "FAILED", failedStage: "embed", error: "x", updatedAt: failedAt }) });
+    expect(s.docs.d1.status).toBe("PENDING");
+  });
+
+  it("shows a failure without a stage, and a refused upload, with their reasons", () => {
     const s = documentsReducer(start, { type: "changed", doc: doc({ status: "FAILED", error: "No text could be extracted" }) });
-    expect(progressOf(s.docs.d1)).toMatchObject({ tone: "failed", label: "No text could be extracted" });
+    expect(progressOf(s.docs.d1)).toMatchObject({ tone: "failed", label: "Indexing failed", detail: "No text could be extracted" });
     const failedUpload = documentsReducer(start, { type: "uploadStarted", upload: { tempId: "u", nodeId: "kb", filename: "a.pdf", size: 1, loaded: 0 } });
     const after = documentsReducer(failedUpload, { type: "uploadFailed", tempId: "u", error: "The file is too large." });
     expect(progressOf(after.uploads[0])).toMatchObject({ tone: "failed", label: "The file is too large." });
+  });
+
+  it("does not bring back a removed document when its indexing still reports progress", () => {
+    let s = documentsReducer(start, { type: "changed", doc: doc({ progress: reading(3, 100) }) });
+    s = documentsReducer(s, { type: "removed", id: "d1" });
+    s = documentsReducer(s, { type: "changed", doc: doc({ progress: reading(50, 100) }) });
+    s = documentsReducer(s, { type: "loaded", docs: [doc()] });
+    expect(s.docs).toEqual({});
+  });
+
+  it("draws an upload once when the server's events about its document beat the upload's answer", () => {
+    let s = documentsReducer(start, { type: "uploadStarted", upload: { tempId: "u", nodeId: "kb", filename: "manual.pdf", size: 2048, loaded: 0 } });
+    s = documentsReducer(s, { type: "changed", doc: doc({ progress: reading(1, 100) }) });
+    expect(uploadsFor(s, "kb")).toHaveLength(1); // still sending: the bytes are the news
+    s = documentsReducer(s, { type: "uploadProgress", tempId: "u", loaded: 2300 });
+    expect(uploadsFor(s, "kb")).toEqual([]);
+    expect(docsFor(s, "kb").map((d) => progressOf(d).label)).toEqual(["Reading page 1 of 100"]);
+    s = documentsReducer(s, { type: "uploadFinished", tempId: "u", doc: doc() });
+    expect(progressOf(s.docs.d1).label).toBe("Reading page 1 of 100");
   });
 
   it("drops removed documents and ignores other workflows", () => {

@@ -16,6 +16,8 @@ export interface DocumentsState {
   workflowId: string | null;
   docs: Record<string, Doc>;
   uploads: Upload[];
+  /** Documents removed here or reported removed: late reports about them are ignored. */
+  removed: Record<string, true>;
 }
 
 export type DocumentsAction =
@@ -29,31 +31,39 @@ export type DocumentsAction =
   | { type: "uploadFailed"; tempId: string; error: string }
   | { type: "uploadDismissed"; tempId: string };
 
-export const initialDocumentsState: DocumentsState = { workflowId: null, docs: {}, uploads: [] };
+export const initialDocumentsState: DocumentsState = { workflowId: null, docs: {}, uploads: [], removed: {} };
 
 const STATUS_RANK: Record<Doc["status"], number> = { PENDING: 0, INDEXED: 1, FAILED: 1, REMOVED: 2 };
 
-/** Keeps the furthest along of two reports on one document: events and answers can cross. */
+/** An ISO timestamp in microseconds: the server's have six decimals, Date.parse keeps three. */
+export function instant(iso: string): number {
+  const fraction = /\.(\d+)/.exec(iso)?.[1] ?? "";
+  return Date.parse(iso) * 1000 + Number(fraction.padEnd(6, "0").slice(3, 6));
+}
+
+/**
+ * Keeps the latest of two reports on one document: events and answers can cross. Every change
+ * of a document (a retry too, which takes it back to PENDING) moves its updatedAt; progress
+ * events carry the updatedAt of the state being indexed, and only they carry progress.
+ */
 function later(current: Doc | undefined, incoming: Doc): Doc {
   if (!current) return incoming;
-  if (STATUS_RANK[incoming.status] < STATUS_RANK[current.status]) return current;
-  if (incoming.status === "PENDING" && current.status === "PENDING") {
-    return {
-      ...incoming,
-      pageCount: incoming.pageCount ?? current.pageCount,
-      chunkCount: Math.max(incoming.chunkCount ?? 0, current.chunkCount ?? 0) || incoming.chunkCount || current.chunkCount,
-    };
+  const age = instant(incoming.updatedAt) - instant(current.updatedAt);
+  if (age < 0) return current;
+  if (age === 0) {
+    if (STATUS_RANK[incoming.status] < STATUS_RANK[current.status]) return current;
+    if (!incoming.progress && current.progress) return { ...incoming, progress: current.progress };
   }
   return incoming;
 }
 
-function upsert(docs: Record<string, Doc>, doc: Doc): Record<string, Doc> {
+function withDoc(state: DocumentsState, doc: Doc): Pick<DocumentsState, "docs" | "removed"> {
+  if (state.removed[doc.id]) return state;
   if (doc.status === "REMOVED") {
-    if (!(doc.id in docs)) return docs;
-    const { [doc.id]: _gone, ...rest } = docs;
-    return rest;
+    const { [doc.id]: _gone, ...docs } = state.docs;
+    return { docs, removed: { ...state.removed, [doc.id]: true } };
   }
-  return { ...docs, [doc.id]: later(docs[doc.id], doc) };
+  return { docs: { ...state.docs, [doc.id]: later(state.docs[doc.id], doc) }, removed: state.removed };
 }
 
 /** Document state for one workflow, fed by the initial query, uploads and documentEvents. */
@@ -61,15 +71,20 @@ export function documentsReducer(state: DocumentsState, action: DocumentsAction)
   switch (action.type) {
     case "reset":
       return { ...initialDocumentsState, workflowId: action.workflowId };
-    case "loaded":
-      return { ...state, docs: action.docs.reduce(upsert, {} as Record<string, Doc>) };
+    case "loaded": {
+      // The whole list as it stands: what it lacks is gone, what it has may be older than ours.
+      const docs: Record<string, Doc> = {};
+      for (const doc of action.docs) {
+        if (!state.removed[doc.id] && doc.status !== "REMOVED") docs[doc.id] = later(state.docs[doc.id], doc);
+      }
+      return { ...state, docs };
+    }
     case "changed":
       if (state.workflowId && action.doc.workflowId !== state.workflowId) return state;
-      return { ...state, docs: upsert(state.docs, action.doc) };
+      return { ...state, ...withDoc(state, action.doc) };
     case "removed": {
-      if (!(action.id in state.docs)) return state;
-      const { [action.id]: _gone, ...rest } = state.docs;
-      return { ...state, docs: rest };
+      const { [action.id]: _gone, ...docs } = state.docs;
+      return { ...state, docs, removed: { ...state.removed, [action.id]: true } };
     }
     case "uploadStarted":
       return { ...state, uploads: [...state.uploads, action.upload] };
@@ -82,7 +97,7 @@ export function documentsReducer(state: DocumentsState, action: DocumentsAction)
       return {
         ...state,
         uploads: state.uploads.filter((u) => u.tempId !== action.tempId),
-        docs: upsert(state.docs, action.doc),
+        ...withDoc(state, action.doc),
       };
     case "uploadFailed":
       return {
@@ -100,6 +115,20 @@ export function docsFor(state: DocumentsState, nodeId: string): Doc[] {
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
+/**
+ * A node's uploads that still need a row of their own. Once its bytes are sent, an upload whose
+ * document the server already reports (its events can beat the upload's own answer) is drawn
+ * as that document only, not twice.
+ */
+export function uploadsFor(state: DocumentsState, nodeId: string): Upload[] {
+  const docs = Object.values(state.docs);
+  return state.uploads.filter(
+    (u) =>
+      u.nodeId === nodeId &&
+      (u.error !== undefined || u.loaded < u.size || !docs.some((d) => d.nodeId === nodeId && d.filename === u.filename && d.sizeBytes === u.size)),
+  );
+}
+
 export function countFor(state: DocumentsState, nodeId: string): number {
   let n = 0;
   for (const doc of Object.values(state.docs)) if (doc.nodeId === nodeId) n++;
@@ -110,29 +139,70 @@ export interface Progress {
   percent: number;
   label: string;
   tone: "active" | "done" | "failed";
+  /** Why it failed, when the label says where. */
+  detail?: string;
+}
+
+/** Where indexing failed (Document.failedStage), as a person would say it. */
+const FAILED_AT: Record<string, string> = {
+  read: "Couldn't read the file",
+  extract: "Couldn't read the text of the PDF",
+  chunk: "Couldn't split the text into passages",
+  embed: "Couldn't embed the passages",
+  index: "Couldn't store the passages",
+};
+
+/** The server's share of the bar: the upload fills the part before it. */
+const SERVER_FROM = 20;
+
+function plural(count: number, word: string): string {
+  return `${word}${count === 1 ? "" : "s"}`;
+}
+
+function indexing(progress: NonNullable<Doc["progress"]>): { label: string; fraction: number } {
+  const { stage, pagesExtracted, pageTotal, chunksEmbedded, chunkTotal, fraction } = progress;
+  if (stage === "extracting" && pageTotal > 0) {
+    return { label: `Reading page ${Math.min(Math.max(pagesExtracted, 1), pageTotal)} of ${pageTotal}`, fraction };
+  }
+  if (stage === "embedding" && chunkTotal != null) {
+    return { label: `Embedding ${chunksEmbedded} of ${chunkTotal} ${plural(chunkTotal, "passage")}`, fraction };
+  }
+  if (stage === "embedding") return { label: "Splitting into passages…", fraction };
+  return { label: "Indexing…", fraction };
 }
 
 /**
- * Where a document is on its way to being searchable. The server reports pages, then passages,
- * while PENDING; the upload itself is measured in bytes.
+ * Where a document is on its way to being searchable: the upload in bytes, then the server's
+ * own progress (pages read, passages embedded) from documentEvents while it is PENDING.
  */
 export function progressOf(item: Doc | Upload): Progress {
   if ("tempId" in item) {
     if (item.error) return { percent: 100, label: item.error, tone: "failed" };
     const fraction = item.size > 0 ? Math.min(item.loaded / item.size, 1) : 0;
-    return { percent: Math.round(5 + fraction * 30), label: fraction < 1 ? "Uploading…" : "Uploaded, waiting for the server…", tone: "active" };
+    return {
+      percent: Math.round(2 + fraction * (SERVER_FROM - 2)),
+      label: fraction < 1 ? "Uploading…" : "Uploaded, waiting for the server…",
+      tone: "active",
+    };
   }
   switch (item.status) {
     case "INDEXED":
       return { percent: 100, label: "Ready", tone: "done" };
     case "FAILED":
-      return { percent: 100, label: item.error ?? "Indexing failed", tone: "failed" };
+      return {
+        percent: 100,
+        label: (item.failedStage && FAILED_AT[item.failedStage]) || "Indexing failed",
+        detail: item.error ?? undefined,
+        tone: "failed",
+      };
     case "REMOVED":
       return { percent: 0, label: "Removed", tone: "failed" };
-    case "PENDING":
-      if (item.chunkCount) return { percent: 85, label: `Embedding ${item.chunkCount} passages…`, tone: "active" };
-      if (item.pageCount) return { percent: 65, label: `Read ${item.pageCount} page${item.pageCount === 1 ? "" : "s"}, splitting…`, tone: "active" };
-      return { percent: 40, label: "Reading the PDF…", tone: "active" };
+    case "PENDING": {
+      if (!item.progress) return { percent: SERVER_FROM, label: "Waiting to be indexed…", tone: "active" };
+      const { label, fraction } = indexing(item.progress);
+      const clamped = Math.min(Math.max(fraction, 0), 1);
+      return { percent: Math.round(SERVER_FROM + clamped * (100 - SERVER_FROM)), label, tone: "active" };
+    }
   }
 }
 

@@ -11,7 +11,17 @@ export const DocumentFieldsFragment = graphql(`
     pageCount
     chunkCount
     error
+    failedStage
     createdAt
+    updatedAt
+    progress {
+      stage
+      pagesExtracted
+      pageTotal
+      chunksEmbedded
+      chunkTotal
+      fraction
+    }
   }
 `);
 
@@ -45,5 +55,13 @@ export const UploadDocumentMutation = graphql(`
 export const RemoveDocumentMutation = graphql(`
   mutation RemoveDocument($id: UUID!) {
     removeDocument(id: $id)
+  }
+`);
+
+export const ReindexDocumentMutation = graphql(`
+  mutation ReindexDocument($id: UUID!) {
+    reindexDocument(id: $id) {
+      ...DocumentFields
+    }
   }
 `);

@@ -1,12 +1,12 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useClient, useMutation } from "urql";
 import { describeError } from "../../api/errors";
 import { Button } from "../../ui/Button";
 import { Dialog } from "../../ui/Dialog";
 import { FieldShell, inputClass } from "../../ui/Field";
 import { cx } from "../../ui/cx";
 import { toast } from "../../ui/toasts";
-import { CreateStackMutation, DeleteStackMutation, RenameStackMutation } from "./operations";
+import { CreateStackMutation, DeleteStackMutation, DescribeStackMutation, RenameStackMutation } from "./operations";
 
 export function CreateStackDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (id: string) => void }) {
   const id = useId();
@@ -82,15 +82,29 @@ export function CreateStackDialog({ open, onClose, onCreated }: { open: boolean;
   );
 }
 
-export function RenameStackDialog({ stack, onClose }: { stack: { id: string; name: string } | null; onClose: () => void }) {
+export interface EditableStack {
+  id: string;
+  name: string;
+  description: string;
+}
+
+/**
+ * A stack's name and description. Only what changed is sent: a rename, then the description,
+ * each its own event in the stack's history. `onSaved` runs once both are answered: the list
+ * must be read again then, as the refetch the rename set off may have read it in between.
+ */
+export function EditStackDialog({ stack, onClose, onSaved }: { stack: EditableStack | null; onClose: () => void; onSaved?: () => void }) {
   const id = useId();
+  const client = useClient();
   const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [{ fetching }, rename] = useMutation(RenameStackMutation);
+  const [description, setDescription] = useState("");
+  const [error, setError] = useState<{ field: "name" | "description"; message: string } | null>(null);
+  const [saving, setSaving] = useState(false);
 
   useEffect(() => {
     if (stack) {
       setName(stack.name);
+      setDescription(stack.description);
       setError(null);
     }
   }, [stack]);
@@ -98,16 +112,28 @@ export function RenameStackDialog({ stack, onClose }: { stack: { id: string; nam
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!stack) return;
-    if (!name.trim()) {
-      setError("The name can't be empty.");
+    const nextName = name.trim();
+    const nextDescription = description.trim();
+    if (!nextName) {
+      setError({ field: "name", message: "The name can't be empty." });
       return;
     }
-    const result = await rename({ id: stack.id, name: name.trim() });
-    if (result.error) {
-      setError(describeError(result.error));
-      return;
+    setSaving(true);
+    setError(null);
+    try {
+      if (nextName !== stack.name) {
+        const result = await client.mutation(RenameStackMutation, { id: stack.id, name: nextName }).toPromise();
+        if (result.error) return setError({ field: "name", message: describeError(result.error) });
+      }
+      if (nextDescription !== stack.description) {
+        const result = await client.mutation(DescribeStackMutation, { id: stack.id, description: nextDescription }).toPromise();
+        if (result.error) return setError({ field: "description", message: describeError(result.error) });
+      }
+    } finally {
+      setSaving(false);
     }
-    toast.success("Stack renamed");
+    toast.success("Stack saved");
+    onSaved?.();
     onClose();
   }
 
@@ -115,21 +141,20 @@ export function RenameStackDialog({ stack, onClose }: { stack: { id: string; nam
     <Dialog
       open={!!stack}
       onClose={onClose}
-      title="Rename stack"
-      size="sm"
+      title="Edit stack"
       footer={
         <>
           <Button variant="ghost" onClick={onClose}>
             Cancel
           </Button>
-          <Button variant="primary" type="submit" form={`${id}-form`} loading={fetching}>
+          <Button variant="primary" type="submit" form={`${id}-form`} loading={saving}>
             Save
           </Button>
         </>
       }
     >
-      <form id={`${id}-form`} onSubmit={submit} noValidate>
-        <FieldShell id={`${id}-name`} label="Name" required error={error ?? undefined}>
+      <form id={`${id}-form`} onSubmit={submit} className="space-y-4" noValidate>
+        <FieldShell id={`${id}-name`} label="Name" required error={error?.field === "name" ? error.message : undefined}>
           <input
             id={`${id}-name`}
             className={inputClass}
@@ -137,7 +162,23 @@ export function RenameStackDialog({ stack, onClose }: { stack: { id: string; nam
             onChange={(e) => setName(e.target.value)}
             autoFocus
             maxLength={200}
-            aria-invalid={error ? true : undefined}
+            aria-invalid={error?.field === "name" ? true : undefined}
+          />
+        </FieldShell>
+        <FieldShell
+          id={`${id}-description`}
+          label="Description"
+          hint="What it answers, for whom."
+          error={error?.field === "description" ? error.message : undefined}
+        >
+          <textarea
+            id={`${id}-description`}
+            className={cx(inputClass, "min-h-24 resize-y")}
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            placeholder="Answers support questions from the X200 manual."
+            maxLength={2000}
+            aria-invalid={error?.field === "description" ? true : undefined}
           />
         </FieldShell>
       </form>

@@ -13,15 +13,15 @@ import { EmptyState, ErrorState } from "../../ui/States";
 import { fullTime, timeAgo } from "../../ui/time";
 import { KIND_LOOK } from "../builder/nodes/kinds";
 import type { NodeKind } from "../builder/graph";
-import { CreateStackDialog, DeleteStackDialog, RenameStackDialog } from "./StackDialogs";
+import { CreateStackDialog, DeleteStackDialog, EditStackDialog } from "./StackDialogs";
 import { StacksQuery } from "./operations";
 
 type Stack = StacksQueryResult["workflows"][number];
 
 const KIND_ORDER: NodeKind[] = ["USER_QUERY", "KNOWLEDGE_BASE", "LLM_ENGINE", "OUTPUT"];
 
-function StackCard({ stack, onRename, onDelete }: { stack: Stack; onRename: () => void; onDelete: () => void }) {
-  const latest = stack.publishedVersions.at(-1);
+function StackCard({ stack, onEdit, onDelete }: { stack: Stack; onEdit: () => void; onDelete: () => void }) {
+  const latest = stack.latestPublishedVersion;
   const kinds = KIND_ORDER.filter((k) => stack.nodes.some((n) => n.kind === k));
   return (
     <li className="group relative flex flex-col rounded-2xl border border-slate-200 bg-white p-5 shadow-xs transition-all hover:-translate-y-0.5 hover:border-slate-300 hover:shadow-md focus-within:ring-3 focus-within:ring-brand-500/20">
@@ -42,7 +42,7 @@ function StackCard({ stack, onRename, onDelete }: { stack: Stack; onRename: () =
             })
           )}
         </div>
-        {latest ? <Badge tone="green">Published v{latest.number}</Badge> : <Badge>Draft</Badge>}
+        {latest ? <Badge tone="green">Published v{latest}</Badge> : <Badge>Draft</Badge>}
       </div>
       <h3 className="text-[15px] font-semibold text-slate-900">
         <Link to={`/stacks/${stack.id}`} className="outline-none after:absolute after:inset-0 after:rounded-2xl">
@@ -57,7 +57,7 @@ function StackCard({ stack, onRename, onDelete }: { stack: Stack; onRename: () =
           Edited {timeAgo(stack.updatedAt)} · {stack.nodes.length} node{stack.nodes.length === 1 ? "" : "s"}
         </span>
         <div className="relative z-10 flex gap-0.5 opacity-60 transition-opacity group-hover:opacity-100 group-focus-within:opacity-100">
-          <IconButton label={`Rename ${stack.name}`} onClick={onRename}>
+          <IconButton label={`Edit ${stack.name}`} onClick={onEdit}>
             <Pencil className="size-3.5" />
           </IconButton>
           <IconButton label={`Delete ${stack.name}`} tone="danger" onClick={onDelete}>
@@ -74,7 +74,7 @@ export function StacksPage() {
   useTitle("My Stacks");
   const [{ data, fetching, error }, refetch] = useQuery({ query: StacksQuery });
   const [creating, setCreating] = useState(false);
-  const [renaming, setRenaming] = useState<Stack | null>(null);
+  const [editing, setEditing] = useState<Stack | null>(null);
   const [deleting, setDeleting] = useState<Stack | null>(null);
   const stacks = [...(data?.workflows ?? [])].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
 
@@ -124,7 +124,7 @@ export function StacksPage() {
         ) : (
           <ul className="grid gap-5 sm:grid-cols-2 lg:grid-cols-3" aria-label="Stacks">
             {stacks.map((stack) => (
-              <StackCard key={stack.id} stack={stack} onRename={() => setRenaming(stack)} onDelete={() => setDeleting(stack)} />
+              <StackCard key={stack.id} stack={stack} onEdit={() => setEditing(stack)} onDelete={() => setDeleting(stack)} />
             ))}
             <li>
               <button
@@ -141,7 +141,7 @@ export function StacksPage() {
       </main>
 
       <CreateStackDialog open={creating} onClose={() => setCreating(false)} onCreated={(id) => navigate(`/stacks/${id}`)} />
-      <RenameStackDialog stack={renaming} onClose={() => setRenaming(null)} />
+      <EditStackDialog stack={editing} onClose={() => setEditing(null)} onSaved={() => refetch({ requestPolicy: "network-only" })} />
       <DeleteStackDialog
         stack={deleting}
         onClose={() => {

@@ -13,11 +13,7 @@ export const StacksQuery = graphql(`
         id
         kind
       }
-      publishedVersions {
-        number
-        workflowVersion
-        publishedAt
-      }
+      latestPublishedVersion
     }
   }
 `);
@@ -40,6 +36,17 @@ export const RenameStackMutation = graphql(`
     renameWorkflow(id: $id, name: $name) {
       id
       name
+      version
+      updatedAt
+    }
+  }
+`);
+
+export const DescribeStackMutation = graphql(`
+  mutation DescribeStack($id: UUID!, $description: String!) {
+    describeWorkflow(id: $id, description: $description) {
+      id
+      description
       version
       updatedAt
     }

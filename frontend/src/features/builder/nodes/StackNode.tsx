@@ -7,6 +7,7 @@ import { keySettings } from "../../config/schemaForm";
 import type { StackFlowNode } from "../canvasReducer";
 import { useSpecs } from "../specs";
 import { KIND_LOOK, KIND_TITLE, PORT_DOT } from "./kinds";
+import { NodeTitle } from "./NodeTitle";
 
 const DIFF_STYLE = {
   added: { ring: "ring-2 ring-emerald-400 border-dashed opacity-80", badge: "bg-emerald-500", text: "Added later" },
@@ -56,7 +57,7 @@ function StackNodeView({ id, data, selected }: NodeProps<StackFlowNode>) {
           <Icon className="size-4.5" aria-hidden />
         </span>
         <div className="min-w-0 flex-1">
-          <p className="truncate text-[13px] font-semibold text-slate-900">{data.label}</p>
+          <NodeTitle nodeId={id} label={data.label} readOnly={data.readOnly} />
           {data.label !== title && <p className="truncate text-[11px] text-slate-500">{title}</p>}
         </div>
         {data.saving && <Loader2 className="size-3.5 animate-spin text-slate-400" aria-label="Saving" />}
