@@ -247,6 +247,9 @@ class FakeServer:
 def _handler_class(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies, like the real APIs
+        # headers and body go out in separate writes: without this, Nagle's algorithm holds
+        # the body back ~40 ms for a delayed ACK on back-to-back keep-alive requests
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._handle()
