@@ -247,3 +247,17 @@ class SearchResult:
 
 class WebSearch(Protocol):
     async def search(self, query: str, api_key: str | None, limit: int) -> list[SearchResult]: ...
+
+
+class Retriever(Protocol):
+    """Finds the passages of a knowledge-base node's documents closest to a query; called
+    from worker threads, never on the event loop."""
+
+    def retrieve(
+        self,
+        workflow_id: Any,
+        node_id: str,
+        query: str,
+        top_k: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[Passage]: ...

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from infrastructure.prices import DEFAULT_PRICES, ModelPrice
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -30,6 +32,17 @@ class Settings(BaseSettings):
     genai_run_projections: bool = True
     genai_log_level: str = "INFO"
     genai_db_pool_size: int = 10
+    genai_llm_timeout: float = Field(
+        default=60.0, description="Seconds an LLM may stay silent before a try counts as failed"
+    )
+    genai_llm_retries: int = Field(default=2, description="Further tries on 429/5xx/timeouts")
+    genai_web_search_url: str = "https://serpapi.com"
+    genai_chat_lease_seconds: float = Field(
+        default=30.0, description="How long a dead process's chats wait before they are failed"
+    )
+    genai_model_prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="USD per million tokens, added to the defaults"
+    )
 
     @property
     def uses_postgres(self) -> bool:
@@ -83,3 +96,22 @@ class Settings(BaseSettings):
             "websearch": self.serpapi_api_key,
         }
         return frozenset(name for name, key in keys.items() if key and key.get_secret_value())
+
+    def model_prices(self) -> dict[str, ModelPrice]:
+        return {
+            **DEFAULT_PRICES,
+            **{k.strip().lower(): v for k, v in self.genai_model_prices.items()},
+        }
+
+    def server_key_values(self) -> dict[str, str]:
+        """The server's own keys by provider, for nodes that give none."""
+        keys = {
+            "openai": self.openai_api_key,
+            "gemini": self.gemini_api_key,
+            "websearch": self.serpapi_api_key,
+        }
+        return {
+            name: key.get_secret_value()
+            for name, key in keys.items()
+            if key and key.get_secret_value()
+        }

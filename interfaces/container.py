@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,26 +12,32 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, text
 
+from application.chat import ChatService, chat_route
 from application.documents import DocumentService, Embedders
+from application.engine import WorkflowEngine
 from application.eventstore import EventStore
 from application.ingestion import Ingestion
 from application.ports import VectorIndex
 from application.workflows import WorkflowService, history_entry
 from domain.workflow import Workflow
 from infrastructure.blobs import FileBlobStore
+from infrastructure.chat_leases import SqlChatLeases
 from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, migrate
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, PostgresListener
 from infrastructure.ingestion import IngestionProjection, IngestionWorker
 from infrastructure.livefeed import LiveFeed
+from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.pdf import extract_pages, sniff_pdf
+from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsProjection
 from infrastructure.secrets import SqlSecretStore, load_or_create_key
 from infrastructure.settings import Settings
+from infrastructure.websearch import SerpApiSearch
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +61,7 @@ class Container:
     listener: PostgresListener | None = None
     feed: LiveFeed | None = None
     started: bool = field(default=False)
+    chats: ChatService | None = None
     documents: DocumentService | None = None
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
@@ -64,16 +72,21 @@ class Container:
                 self.store,
                 self.watcher,
                 self.hub,
-                [_workflow_route] + ([self.documents.live_messages] if self.documents else []),
+                [_workflow_route, chat_route]
+                + ([self.documents.live_messages] if self.documents else []),
                 self.settings.genai_poll_seconds,
             )
             self.feed.start()
         if projections:
             for worker in self.workers:
                 worker.start()
+        if live and self.chats and _running_loop():
+            self.chats.start_background()  # answers run as tasks of the server's loop
         self.started = True
 
     def stop(self) -> None:
+        if self.chats:
+            self.chats.stop()
         for worker in self.workers:
             worker.stop()
         if self.feed:
@@ -130,6 +143,30 @@ def build(settings: Settings | None = None) -> Container:
     ]
     service = WorkflowService(store, secrets, SqlWorkflowReadModel(engine), settings.server_keys())
     documents = _documents(settings, store, service, engine, secrets, bus, watcher, lock, workers)
+    chats_projection = ChatsProjection(SqlTrackingView(engine, "chats"), settings.model_prices())
+    workers.append(
+        ProjectionWorker(
+            store, chats_projection, watcher, lock("chats"), settings.genai_poll_seconds
+        )
+    )
+    chats = ChatService(
+        store,
+        service,
+        SqlChatReadModel(engine),
+        WorkflowEngine(
+            ProviderLLMFactory(
+                timeout=settings.genai_llm_timeout, retries=settings.genai_llm_retries
+            ),
+            secrets,
+            retriever=documents,
+            web_search=SerpApiSearch(settings.genai_web_search_url),
+            server_keys=settings.server_key_values(),
+        ),
+        bus,
+        SqlChatLeases(engine),
+        lease_seconds=settings.genai_chat_lease_seconds,
+        alone=not settings.uses_postgres,
+    )
     return Container(
         settings,
         store,
@@ -140,6 +177,7 @@ def build(settings: Settings | None = None) -> Container:
         service,
         workers,
         listener,
+        chats=chats,
         documents=documents,
     )
 
@@ -159,7 +197,7 @@ def _documents(
     data = settings.data_dir()
     blobs = FileBlobStore(data / "blobs")
     index = _LazyIndex(settings.chroma_url, data / "chroma")
-    embedders = Embedders(DefaultEmbedderFactory(), secrets, _server_keys(settings))
+    embedders = Embedders(DefaultEmbedderFactory(), secrets, settings.server_key_values())
     read_model = SqlDocumentReadModel(engine)
     service = DocumentService(
         store,
@@ -208,9 +246,12 @@ class _LazyIndex:
         return getattr(self._index, name)
 
 
-def _server_keys(settings: Settings) -> dict[str, str]:
-    keys = {"openai": settings.openai_api_key, "gemini": settings.gemini_api_key}
-    return {name: key.get_secret_value() for name, key in keys.items() if key}
+def _running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _conninfo(settings: Settings) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
+from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.documents import (
     DocumentMutations,
     DocumentQueries,
@@ -19,17 +20,17 @@ from interfaces.graphql.workflows import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries):
+class Query(WorkflowQueries, DocumentQueries, ChatQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations, DocumentMutations):
+class Mutation(WorkflowMutations, DocumentMutations, ChatMutations):
     pass
 
 
 @strawberry.type
-class Subscription(WorkflowSubscriptions, DocumentSubscriptions):
+class Subscription(WorkflowSubscriptions, DocumentSubscriptions, ChatSubscriptions):
     pass
 
 

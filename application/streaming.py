@@ -1,0 +1,119 @@
+"""Publishing live chat updates without blocking the event loop.
+
+A bus may do I/O to publish (PostgreSQL NOTIFY), so updates are handed to one thread that
+publishes them in order. When updates arrive faster than they can be published, adjacent
+token deltas of one answer are joined, so a busy server sends fewer, larger deltas rather
+than falling behind; the text a subscriber assembles is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from typing import Any
+
+from application.ports import EventBus
+
+log = logging.getLogger(__name__)
+
+# Keeps a joined delta's NOTIFY payload under PostgreSQL's 8000 bytes even when every
+# character is escaped as \\uXXXX.
+MAX_DELTA = 1000
+
+
+class _Flush:
+    def __init__(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
+        self.loop, self.done = loop, done
+
+    def signal(self) -> None:
+        def resolve() -> None:
+            if not self.done.done():
+                self.done.set_result(None)
+
+        self.loop.call_soon_threadsafe(resolve)
+
+
+_STOP = object()
+
+
+class OffLoopPublisher:
+    def __init__(self, bus: EventBus, max_delta: int = MAX_DELTA) -> None:
+        self.bus, self.max_delta = bus, max_delta
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def send(self, topic: str, message: dict[str, Any]) -> None:
+        """Queues a message; returns at once. Token messages have `kind` "token" and `delta`."""
+        self._ensure_thread()
+        self._queue.put((topic, message))
+
+    async def flush(self) -> None:
+        """Returns once everything sent before has been published."""
+        if self._thread is None:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Flush(loop, done))
+        await done
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(5)
+            self._thread = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="chat-publisher", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in self._joined(batch):
+                if item is _STOP:
+                    return
+                if isinstance(item, _Flush):
+                    item.signal()
+                    continue
+                topic, message = item
+                try:
+                    self.bus.publish(topic, message)
+                except Exception:
+                    log.exception("could not publish a live update on %s", topic)
+
+    def _joined(self, batch: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for item in batch:
+            if isinstance(item, tuple) and item[1].get("kind") == "token":
+                for piece in _pieces(item[1]["delta"], self.max_delta):
+                    last = out[-1] if out else None
+                    if (
+                        isinstance(last, tuple)
+                        and last[0] == item[0]
+                        and last[1].get("kind") == "token"
+                        and last[1].get("messageId") == item[1].get("messageId")
+                        and len(last[1]["delta"]) + len(piece) <= self.max_delta
+                    ):
+                        out[-1] = (last[0], {**last[1], "delta": last[1]["delta"] + piece})
+                    else:
+                        out.append((item[0], {**item[1], "delta": piece}))
+            else:
+                out.append(item)
+        return out
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]

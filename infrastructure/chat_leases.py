@@ -1,0 +1,58 @@
+"""Chat leases in the `chat_leases` table: which process answers which session.
+
+A lease is a row with an owner and an expiry; the owner renews it while it works and
+deletes it when done. A process that dies stops renewing, so its leases expire and its
+sessions can be taken over. Rows rather than PostgreSQL advisory locks: a lock is held by an
+open connection, so thirty chats answered at once would hold thirty connections, and rows
+work the same on the embedded SQLite. The price is that a dead process is noticed only when
+its leases expire (30 s by default), not at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy.exc import IntegrityError
+
+from infrastructure.readmodel.tables import chat_leases as t
+
+
+class SqlChatLeases:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(t).where(t.c.session_id == session_id, t.c.expires_at < now))
+                conn.execute(
+                    insert(t).values(
+                        session_id=session_id,
+                        owner=owner,
+                        expires_at=now + timedelta(seconds=seconds),
+                    )
+                )
+        except IntegrityError:
+            return False  # held, and not expired
+        return True
+
+    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None:
+        if not session_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.owner == owner, t.c.session_id.in_(session_ids))
+                .values(expires_at=datetime.now(UTC) + timedelta(seconds=seconds))
+            )
+
+    def release(self, session_id: UUID, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.session_id == session_id, t.c.owner == owner))
+
+    def clear(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t))

@@ -1,0 +1,96 @@
+"""The ChatSession aggregate's rules: given events, when a command, then events or a refusal."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.chat import ChatSession, answer_id_for
+from domain.errors import InvalidCommand, NotFound
+
+ME = "alice"
+WORKFLOW = uuid.uuid4()
+
+
+def session() -> ChatSession:
+    return ChatSession.start(WORKFLOW, 2, ME)
+
+
+def names(chat: ChatSession) -> list[str]:
+    return [type(e).__name__ for e in chat.collect_events()]
+
+
+def test_starting_a_chat_pins_the_published_version() -> None:
+    chat = session()
+    [started] = chat.collect_events()
+    assert type(started).__name__ == "ChatStarted"
+    assert (started.workflow_id, started.published_version, started.actor) == (WORKFLOW, 2, ME)
+
+
+def test_a_chat_cannot_start_on_version_zero() -> None:
+    with pytest.raises(InvalidCommand):
+        ChatSession.start(WORKFLOW, 0, ME)
+
+
+def test_asking_records_the_question_and_queues_it() -> None:
+    chat = session()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    chat.ask(first, "  What is the warranty?  ", ME)
+    chat.ask(second, "And the price?", ME)
+    assert names(chat) == ["ChatStarted", "UserAsked", "UserAsked"]
+    assert [q.content for q in chat.pending] == ["What is the warranty?", "And the price?"]
+    assert chat.next_question is not None and chat.next_question.id == first
+
+
+def test_an_empty_question_is_refused() -> None:
+    with pytest.raises(InvalidCommand):
+        session().ask(uuid.uuid4(), "   ", ME)
+
+
+def test_an_answer_takes_the_question_off_the_queue_with_a_derived_id() -> None:
+    chat = session()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    chat.ask(first, "one", ME)
+    chat.ask(second, "two", ME)
+    answer = chat.answer(first, "1", [{"chunk": 0}], "m", {"prompt_tokens": 3}, 12, ME)
+    assert answer == answer_id_for(first) != first
+    events = chat.collect_events()
+    answered = events[-1]
+    assert type(answered).__name__ == "AssistantAnswered"
+    assert (answered.message_id, answered.question_id, answered.latency_ms) == (answer, first, 12)
+    assert chat.next_question is not None and chat.next_question.id == second
+
+
+def test_a_failure_ends_the_question_too() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "one", ME)
+    chat.fail(q, "PROVIDER_ERROR", "OpenAI: rate limited (HTTP 429)", ME)
+    assert chat.next_question is None
+    assert names(chat)[-1] == "AnswerFailed"
+
+
+def test_a_question_is_answered_once() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "one", ME)
+    chat.answer(q, "1", [], "m", {}, 1, ME)
+    with pytest.raises(NotFound):
+        chat.answer(q, "again", [], "m", {}, 1, ME)
+    with pytest.raises(NotFound):
+        chat.fail(q, "INTERNAL", "late", ME)
+
+
+def test_replaying_the_events_gives_the_same_queue() -> None:
+    chat = session()
+    a, b = uuid.uuid4(), uuid.uuid4()
+    chat.ask(a, "one", ME)
+    chat.ask(b, "two", ME)
+    chat.answer(a, "1", [], "m", {}, 1, ME)
+    copy = None
+    for e in chat.collect_events():
+        copy = e.mutate(copy)
+    assert isinstance(copy, ChatSession)
+    assert [q.id for q in copy.pending] == [b]
+    assert copy.pending[0].asked_at == chat.pending[0].asked_at
