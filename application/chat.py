@@ -40,7 +40,7 @@ from application.chat_views import (
 from application.engine import Answer, Progress, WorkflowEngine
 from application.eventstore import EventStore
 from application.ports import EventBus, ProviderError, Usage
-from application.streaming import OffLoopPublisher
+from application.streaming import DeltaBatcher, OffLoopPublisher
 from application.workflows import WorkflowService
 from domain.chat import ChatSession, Question, answer_id_for
 from domain.errors import DomainError, InvalidWorkflow, NotFound
@@ -103,12 +103,14 @@ class ChatService:
         *,
         lease_seconds: float = 30.0,
         alone: bool = False,
+        bus_blocks: bool = True,
     ) -> None:
         """`alone`: no other process shares the store (the embedded default), so whatever was
-        waiting when this process started is an orphan at once."""
+        waiting when this process started is an orphan at once. `bus_blocks`: publishing does
+        I/O (PostgreSQL NOTIFY), so it is done off the event loop."""
         self.store, self.workflows, self.read_model = store, workflows, read_model
         self.engine, self.leases = engine, leases
-        self.publisher = OffLoopPublisher(bus)
+        self.publisher = OffLoopPublisher(bus, threaded=bus_blocks)
         self.lease_seconds, self.alone = lease_seconds, alone
         self.owner = f"answerer-{uuid.uuid4().hex[:12]}"
         self.started_at = datetime.now(UTC)
@@ -116,7 +118,6 @@ class ChatService:
         self._graphs = OrderedDict()
         self._workers: dict[UUID, asyncio.Task[None]] = {}
         self._wanted: set[UUID] = set()
-        self._answering: dict[UUID, UUID] = {}  # session → question being answered now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self._stopping = False
@@ -133,17 +134,23 @@ class ChatService:
 
     def ask(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
         """Stores the question only; `send` also starts answering it."""
+        return self._ask(session_id, content, actor)[0]
+
+    async def send(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
+        message, chat = await anyio.to_thread.run_sync(self._ask, session_id, content, actor)
+        self.answer_soon(session_id, chat)
+        return message
+
+    def _ask(
+        self, session_id: UUID, content: str, actor: str
+    ) -> tuple[ChatMessageView, ChatSession]:
         message_id = uuid.uuid4()
         chat = self._change(session_id, lambda c: c.ask(message_id, content, actor))
         question = next(q for q in chat.pending if q.id == message_id)
-        return ChatMessageView(
+        view = ChatMessageView(
             question.id, session_id, "USER", question.content, question.asked_at, status="pending"
         )
-
-    async def send(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
-        message = await anyio.to_thread.run_sync(self.ask, session_id, content, actor)
-        self.answer_soon(session_id)
-        return message
+        return view, chat
 
     # ---------------------------------------------------------------- reads
 
@@ -162,33 +169,45 @@ class ChatService:
 
     # ---------------------------------------------------------------- answering
 
-    def answer_soon(self, session_id: UUID) -> None:
-        """Makes sure this process answers the session's questions (call on the event loop)."""
+    def answer_soon(self, session_id: UUID, latest: ChatSession | None = None) -> None:
+        """Makes sure this process answers the session's questions (call on the event loop).
+        `latest`: the session as this process just saved it, which spares a load."""
         if self._stopping:
             return
         self._loop = asyncio.get_running_loop()
         self._wanted.add(session_id)
         if session_id not in self._workers:
-            self._workers[session_id] = self._loop.create_task(self._work(session_id))
+            self._workers[session_id] = self._loop.create_task(self._work(session_id, latest))
 
-    async def _work(self, session_id: UUID) -> None:
+    async def _work(self, session_id: UUID, latest: ChatSession | None) -> None:
         try:
             while not self._stopping:
-                self._wanted.discard(session_id)
-                claimed = await anyio.to_thread.run_sync(
-                    self.leases.claim, session_id, self.owner, self.lease_seconds
-                )
-                if not claimed:
+                if not await self._lease(self.leases.claim, session_id, self.lease_seconds):
                     return  # another process answers it, and looks again before letting go
                 try:
-                    while not self._stopping and await self._answer_next(session_id):
-                        pass
+                    if latest is not None:
+                        # A stale copy only costs a reload when the answer is saved.
+                        self._wanted.discard(session_id)
+                        chat, latest = latest, None
+                    else:
+                        chat = await self._fresh(session_id)
+                    while not self._stopping:
+                        question = chat.next_question
+                        if question is not None:
+                            chat = await self._answer(chat, question)
+                        elif session_id in self._wanted:  # asked here since we last looked
+                            chat = await self._fresh(session_id)
+                        else:
+                            break
                 finally:
                     if not self._stopping:
-                        await anyio.to_thread.run_sync(self.leases.release, session_id, self.owner)
+                        await self._lease(self.leases.release, session_id)
+                if session_id in self._wanted:
+                    continue
+                if self.alone:
+                    return
                 # A question stored by another process while we held the lease is ours too.
-                chat = await anyio.to_thread.run_sync(self._load, session_id)
-                if chat.next_question is None and session_id not in self._wanted:
+                if not await anyio.to_thread.run_sync(self._moved_on, chat):
                     return
         except asyncio.CancelledError:
             raise
@@ -198,19 +217,22 @@ class ChatService:
             if self._workers.get(session_id) is asyncio.current_task():
                 del self._workers[session_id]
 
-    async def _answer_next(self, session_id: UUID) -> bool:
-        chat = await anyio.to_thread.run_sync(self._load, session_id)
-        question = chat.next_question
-        if question is None:
-            return False
-        self._answering[session_id] = question.id
-        try:
-            await self._answer(chat, question)
-        finally:
-            self._answering.pop(session_id, None)
-        return True
+    async def _lease(self, action: Callable[..., Any], session_id: UUID, *args: Any) -> Any:
+        # Alone, leases live in memory: a thread would cost more than the call.
+        if self.alone:
+            return action(session_id, self.owner, *args)
+        return await anyio.to_thread.run_sync(action, session_id, self.owner, *args)
 
-    async def _answer(self, chat: ChatSession, question: Question) -> None:
+    def _moved_on(self, chat: ChatSession) -> bool:
+        """Whether the session has events after this copy of it."""
+        return any(True for _ in self.store.events.get(chat.id, gt=chat.version, limit=1))
+
+    async def _fresh(self, session_id: UUID) -> ChatSession:
+        self._wanted.discard(session_id)  # before loading: a later ask sets it again
+        return await anyio.to_thread.run_sync(self._load, session_id)
+
+    async def _answer(self, chat: ChatSession, question: Question) -> ChatSession:
+        """Answers the question and records the outcome; returns the session after it."""
         session_id, after = chat.id, chat.version
         answer_id = answer_id_for(question.id)
         topic = chat_topic(session_id)
@@ -225,12 +247,14 @@ class ChatService:
             )
             self.publisher.send(topic, update.to_bus())
 
+        tokens = DeltaBatcher(token)
+
         started = time.perf_counter()
         outcome: Answer | Failure
         try:
             nodes, edges = await self._graph(chat.workflow_id, chat.published_version)
             outcome = await self.engine.run(
-                chat.workflow_id, nodes, edges, question.content, Progress(stage, token)
+                chat.workflow_id, nodes, edges, question.content, Progress(stage, tokens.add)
             )
         except asyncio.CancelledError:
             raise
@@ -239,12 +263,13 @@ class ChatService:
             if outcome.code == "INTERNAL":
                 log.exception("answering question %s failed", question.id)
         latency_ms = round((time.perf_counter() - started) * 1000)
+        tokens.flush()
         await self.publisher.flush()  # the last tokens go out before the stored answer
-        await anyio.to_thread.run_sync(self._record, session_id, question.id, outcome, latency_ms)
+        return await anyio.to_thread.run_sync(self._record, chat, question.id, outcome, latency_ms)
 
     def _record(
-        self, session_id: UUID, question_id: UUID, outcome: Answer | Failure, latency_ms: int
-    ) -> None:
+        self, chat: ChatSession, question_id: UUID, outcome: Answer | Failure, latency_ms: int
+    ) -> ChatSession:
         def record(chat: ChatSession) -> None:
             if all(q.id != question_id for q in chat.pending):
                 return  # failed meanwhile (recovery, shutdown): the late answer is dropped
@@ -261,7 +286,13 @@ class ChatService:
                     ANSWERER,
                 )
 
-        self._change(session_id, record)
+        # Usually nothing happened to the session meanwhile: save it without loading it again.
+        record(chat)
+        try:
+            self.store.save(chat)
+        except IntegrityError:
+            return self._change(chat.id, record)
+        return chat
 
     async def _graph(
         self, workflow_id: UUID, number: int
@@ -332,7 +363,11 @@ class ChatService:
             if self._loop is not None and self._load(session_id).next_question is not None:
                 self._loop.call_soon_threadsafe(self.answer_soon, session_id)
         if failed:
-            log.warning("failed %d question(s) left unanswered by a stopped server", failed)
+            log.warning(
+                "failed %d question(s) left unanswered by a stopped server (sweep by %s)",
+                failed,
+                self.owner,
+            )
         return failed
 
     def _fail_waiting(self, session_id: UUID, which: Callable[[Question], bool]) -> int:

@@ -7,6 +7,7 @@ the LLM's context, the LLM's answer to the Output. What the Output receives is t
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,9 @@ class WorkflowEngine:
             elif item:
                 pieces.append(item)
                 progress.token(item)
+            # A fast stream's chunks may all be buffered already: let the other chats, the
+            # subscribers and the batched deltas' timer run between two.
+            await asyncio.sleep(0)
         return Answer("".join(pieces), tuple(passages), end.model, end.usage)
 
     async def _search(self, node: Node, query: str, progress: Progress) -> list[SearchResult]:

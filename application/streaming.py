@@ -12,6 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from application.ports import EventBus
@@ -39,14 +40,20 @@ _STOP = object()
 
 
 class OffLoopPublisher:
-    def __init__(self, bus: EventBus, max_delta: int = MAX_DELTA) -> None:
-        self.bus, self.max_delta = bus, max_delta
+    """`threaded=False` publishes at once, on the caller's thread: for a bus that only hands
+    messages to this process's subscribers, a thread would only add latency."""
+
+    def __init__(self, bus: EventBus, max_delta: int = MAX_DELTA, threaded: bool = True) -> None:
+        self.bus, self.max_delta, self.threaded = bus, max_delta, threaded
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def send(self, topic: str, message: dict[str, Any]) -> None:
         """Queues a message; returns at once. Token messages have `kind` "token" and `delta`."""
+        if not self.threaded:
+            self.bus.publish(topic, message)
+            return
         self._ensure_thread()
         self._queue.put((topic, message))
 
@@ -117,3 +124,39 @@ class OffLoopPublisher:
 
 def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [text]
+
+
+class DeltaBatcher:
+    """Sends the first delta at once, then what arrives within `interval` seconds as one.
+
+    Each delta a subscriber receives costs a GraphQL execution and a WebSocket frame; a fast
+    provider (a local model, or a busy server catching up) can produce hundreds a second. A
+    person sees no difference between 60 updates a second and 600, the server does. Call
+    on the event loop; `flush()` before the answer is recorded.
+    """
+
+    def __init__(self, send: Callable[[str], None], interval: float = 0.015) -> None:
+        self.send, self.interval = send, interval
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._last = float("-inf")
+
+    def add(self, delta: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timer is None and loop.time() - self._last >= self.interval:
+            self._last = loop.time()
+            self.send(delta)
+            return
+        self._pending.append(delta)
+        if self._timer is None:
+            self._timer = loop.call_at(self._last + self.interval, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._last = asyncio.get_running_loop().time()
+            self.send(text)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench import ingestion
+from bench import chat, ingestion
 
 if __name__ == "__main__":
     ingestion.main([])
+    chat.main([])

@@ -10,6 +10,7 @@ its leases expire (30 s by default), not at once.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -56,3 +57,30 @@ class SqlChatLeases:
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(t))
+
+
+class LocalChatLeases:
+    """Leases for a process that is alone on its store (the embedded default): nobody else
+    can answer, so a set in memory says which sessions are being answered here."""
+
+    def __init__(self) -> None:
+        self._held: set[UUID] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
+        with self._lock:
+            if session_id in self._held:
+                return False
+            self._held.add(session_id)
+            return True
+
+    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None:
+        pass
+
+    def release(self, session_id: UUID, owner: str) -> None:
+        with self._lock:
+            self._held.discard(session_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()

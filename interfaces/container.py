@@ -21,7 +21,7 @@ from application.ports import VectorIndex
 from application.workflows import WorkflowService, history_entry
 from domain.workflow import Workflow
 from infrastructure.blobs import FileBlobStore
-from infrastructure.chat_leases import SqlChatLeases
+from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, migrate
 from infrastructure.embedders import DefaultEmbedderFactory
@@ -163,9 +163,10 @@ def build(settings: Settings | None = None) -> Container:
             server_keys=settings.server_key_values(),
         ),
         bus,
-        SqlChatLeases(engine),
+        SqlChatLeases(engine) if settings.uses_postgres else LocalChatLeases(),
         lease_seconds=settings.genai_chat_lease_seconds,
         alone=not settings.uses_postgres,
+        bus_blocks=settings.uses_postgres,
     )
     return Container(
         settings,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,7 @@ from infrastructure.llm.retry import (
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
 API_VERSION = "v1beta"
+CLIENTS = 32
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -60,6 +63,7 @@ class GeminiLLM:
         self.timeout = timeout
         self.request_timeout = request_timeout
         self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+        self._clients: OrderedDict[tuple[Any, str | None, str | None], genai.Client] = OrderedDict()
 
     def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
         return stream_with_retries(
@@ -87,12 +91,11 @@ class GeminiLLM:
         if not request.api_key:
             # Refused here: the SDK would otherwise pick GEMINI_API_KEY from the environment.
             raise ProviderError("Gemini: no API key was given for this model")
-        sync_client = self._client(request)
-        client = sync_client.aio
+        client = (await self._cached_client(request)).aio
+        chunks = await client.models.generate_content_stream(
+            model=request.model, contents=request.prompt, config=_config(request)
+        )
         try:
-            chunks = await client.models.generate_content_stream(
-                model=request.model, contents=request.prompt, config=_config(request)
-            )
             model, usage, produced, blocked = request.model, Usage(), False, None
             async for chunk in chunks:
                 model = chunk.model_version or model
@@ -112,8 +115,23 @@ class GeminiLLM:
                 raise ProviderError(f"Gemini: the prompt was blocked ({blocked})")
             yield LLMStreamEnd(model=model, usage=usage)
         finally:
-            await client.aclose()
-            sync_client.close()  # the SDK opens a synchronous pool too, unused here
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _cached_client(self, request: LLMRequest) -> genai.Client:
+        """A client per event loop, key and server, kept: making one costs ~65 ms (its
+        connection pools and TLS contexts), more than many answers take. The least recently
+        used ones beyond `CLIENTS` are closed."""
+        key = (asyncio.get_running_loop(), request.api_key, request.base_url or self.base_url)
+        client = self._clients.pop(key, None) or self._client(request)
+        self._clients[key] = client
+        while len(self._clients) > CLIENTS:
+            _, old = self._clients.popitem(last=False)
+            with contextlib.suppress(Exception):
+                await old.aio.aclose()
+                old.close()  # the SDK opens a synchronous pool too, unused here
+        return client
 
 
 def _config(request: LLMRequest) -> types.GenerateContentConfig | None:

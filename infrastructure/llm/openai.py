@@ -3,6 +3,8 @@ reached through a base URL, behind the LLM port."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +45,9 @@ class OpenAILLM:
         self.base_url = base_url
         self.timeout = timeout
         self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+        self._pools: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, openai.DefaultAsyncHttpxClient
+        ] = weakref.WeakKeyDictionary()
 
     def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
         base_url = request.base_url or self.base_url
@@ -67,9 +72,10 @@ class OpenAILLM:
             base_url=base_url or OPENAI_BASE_URL,
             timeout=self.timeout,
             max_retries=0,  # our loop retries, see infrastructure.llm.retry
+            http_client=self._pool(),
         )
-        async with client:
-            chunks = await client.chat.completions.create(**_params(request, base_url))
+        chunks = await client.chat.completions.create(**_params(request, base_url))
+        try:
             model, usage = request.model, Usage()
             async for chunk in chunks:
                 model = chunk.model or model
@@ -82,6 +88,18 @@ class OpenAILLM:
                     if choice.index == 0 and choice.delta and choice.delta.content:
                         yield choice.delta.content
             yield LLMStreamEnd(model=model, usage=usage)
+        finally:
+            await chunks.close()
+
+    def _pool(self) -> openai.DefaultAsyncHttpxClient:
+        """One connection pool per event loop, shared by the per-request SDK clients (which
+        must not close it): a new pool costs ~20 ms (its TLS context), more than a whole
+        answer from a local model, and it opens a new connection each time."""
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None or pool.is_closed:
+            pool = self._pools[loop] = openai.DefaultAsyncHttpxClient()
+        return pool
 
 
 def _params(request: LLMRequest, base_url: str | None) -> dict[str, Any]:

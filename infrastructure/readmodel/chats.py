@@ -11,6 +11,8 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from application.chat_views import ChatMessageView, ChatSessionView, UsageView, passage_of
 from application.ports import Usage
@@ -100,32 +102,28 @@ class ChatsProjection(Projection[SqlTrackingView]):
     def _count_usage(
         self, conn: Connection, workflow_id: UUID, e: ChatSession.AssistantAnswered, tokens: Usage
     ) -> None:
-        day = aware(e.timestamp).astimezone(UTC).date()
         model = (e.model or "unknown")[:200]
-        key = (usage.c.workflow_id == workflow_id) & (usage.c.day == day) & (usage.c.model == model)
         cost = cost_of(self.prices, model, tokens)
-        row = conn.execute(select(usage).where(key)).first()
-        if row is None:
-            conn.execute(
-                insert(usage).values(
-                    workflow_id=workflow_id,
-                    day=day,
-                    model=model,
-                    answers=1,
-                    prompt_tokens=tokens.prompt_tokens,
-                    completion_tokens=tokens.completion_tokens,
-                    cost_usd=cost,
-                )
-            )
-            return
+        upsert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)(usage)
+        u = usage.c
         conn.execute(
-            update(usage)
-            .where(key)
-            .values(
-                answers=row.answers + 1,
-                prompt_tokens=row.prompt_tokens + tokens.prompt_tokens,
-                completion_tokens=row.completion_tokens + tokens.completion_tokens,
-                cost_usd=None if cost is None or row.cost_usd is None else row.cost_usd + cost,
+            upsert.values(
+                workflow_id=workflow_id,
+                day=aware(e.timestamp).astimezone(UTC).date(),
+                model=model,
+                answers=1,
+                prompt_tokens=tokens.prompt_tokens,
+                completion_tokens=tokens.completion_tokens,
+                cost_usd=cost,
+            ).on_conflict_do_update(
+                index_elements=[u.workflow_id, u.day, u.model],
+                set_={
+                    "answers": u.answers + 1,
+                    "prompt_tokens": u.prompt_tokens + tokens.prompt_tokens,
+                    "completion_tokens": u.completion_tokens + tokens.completion_tokens,
+                    # null + anything stays null: a bucket is priced whole or not at all
+                    "cost_usd": u.cost_usd + cost if cost is not None else None,
+                },
             )
         )
 
@@ -135,7 +133,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
 
 def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
     s = chat_sessions.c
-    conn.execute(
+    workflow_id: UUID = conn.execute(
         update(chat_sessions)
         .where(s.id == e.originator_id)
         .values(
@@ -144,9 +142,7 @@ def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
             waiting=s.waiting + waiting,
             last_actor=e.actor,
         )
-    )
-    workflow_id: UUID = conn.execute(
-        select(s.workflow_id).where(s.id == e.originator_id)
+        .returning(s.workflow_id)
     ).scalar_one()
     return workflow_id
 
