@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 ANSWERER = "assistant"  # the actor of answers and failures
 MAX_ATTEMPTS = 30
+MAX_TROUBLES = 3
 GRAPH_CACHE = 256
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
@@ -180,42 +181,55 @@ class ChatService:
             self._workers[session_id] = self._loop.create_task(self._work(session_id, latest))
 
     async def _work(self, session_id: UUID, latest: ChatSession | None) -> None:
+        troubles = 0
         try:
             while not self._stopping:
-                if not await self._lease(self.leases.claim, session_id, self.lease_seconds):
-                    return  # another process answers it, and looks again before letting go
                 try:
-                    if latest is not None:
-                        # A stale copy only costs a reload when the answer is saved.
-                        self._wanted.discard(session_id)
-                        chat, latest = latest, None
-                    else:
-                        chat = await self._fresh(session_id)
-                    while not self._stopping:
-                        question = chat.next_question
-                        if question is not None:
-                            chat = await self._answer(chat, question)
-                        elif session_id in self._wanted:  # asked here since we last looked
-                            chat = await self._fresh(session_id)
-                        else:
-                            break
-                finally:
-                    if not self._stopping:
-                        await self._lease(self.leases.release, session_id)
-                if session_id in self._wanted:
-                    continue
-                if self.alone:
-                    return
-                # A question stored by another process while we held the lease is ours too.
-                if not await anyio.to_thread.run_sync(self._moved_on, chat):
-                    return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("answering chat %s stopped", session_id)
+                    if not await self._round(session_id, latest):
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The store or the read database failed us: try again a little later;
+                    # after that the questions are left to the recovery sweep.
+                    troubles += 1
+                    log.exception("answering chat %s failed (%d)", session_id, troubles)
+                    if troubles == MAX_TROUBLES:
+                        return
+                    await asyncio.sleep(troubles)
+                latest = None
         finally:
             if self._workers.get(session_id) is asyncio.current_task():
                 del self._workers[session_id]
+
+    async def _round(self, session_id: UUID, latest: ChatSession | None) -> bool:
+        """Holds the lease while answering what waits; returns whether to look again."""
+        if not await self._lease(self.leases.claim, session_id, self.lease_seconds):
+            return False  # another process answers it, and looks again before letting go
+        try:
+            if latest is not None:
+                # A stale copy only costs a reload when the answer is saved.
+                self._wanted.discard(session_id)
+                chat = latest
+            else:
+                chat = await self._fresh(session_id)
+            while not self._stopping:
+                question = chat.next_question
+                if question is not None:
+                    chat = await self._answer(chat, question)
+                elif session_id in self._wanted:  # asked here since we last looked
+                    chat = await self._fresh(session_id)
+                else:
+                    break
+        finally:
+            if not self._stopping:
+                await self._lease(self.leases.release, session_id)
+        if session_id in self._wanted:
+            return True
+        if self.alone:
+            return False
+        # A question stored by another process while we held the lease is ours too.
+        return bool(await anyio.to_thread.run_sync(self._moved_on, chat))
 
     async def _lease(self, action: Callable[..., Any], session_id: UUID, *args: Any) -> Any:
         # Alone, leases live in memory: a thread would cost more than the call.
