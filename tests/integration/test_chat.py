@@ -309,3 +309,20 @@ def test_a_question_left_unanswered_by_a_crash_is_failed_at_start_up(
         # and the session goes on
         events = turn(client, gql, s, "Now?")
         assert events[-1]["__typename"] == "ChatMessageAdded"
+
+
+def test_the_chat_read_model_is_rebuilt_from_the_log(
+    client: TestClient, gql: GQL, fake_openai: FakeOpenAIServer
+) -> None:
+    w = published_workflow(gql, fake_llm(fake_openai))
+    s = start_chat(gql, w)
+    turn(client, gql, s, "one")
+    turn(client, gql, s, "two")
+    before = stored(gql, s, 4)
+    usage = wait_for(lambda: (u := gql(USAGE, w=w)["usage"]) and u[0]["answers"] == 2 and u)
+
+    worker = client.app.state.container.worker("chats")  # type: ignore[attr-defined]
+    worker.rebuild()
+
+    assert stored(gql, s, 4) == before
+    assert gql(USAGE, w=w)["usage"] == usage
