@@ -275,11 +275,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp,
         FakeOpenAIServer(reply=reply) as fake,
     ):
-        # The fake's handler writes each chunk with its own send; without TCP_NODELAY the
-        # kernel may hold a small send for the client's delayed ACK (~40 ms), which would
-        # measure the fake rather than either client.
-        fake._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        # and its listen backlog (5) would refuse connections of 32 callers starting at once
+        # The fake's listen backlog (5) would refuse connections of 32 callers starting at
+        # once, which would measure the fake, not either client.
         fake._httpd.socket.listen(256)
         server = Server(Path(tmp) / "data", args.database_url)
         try:
