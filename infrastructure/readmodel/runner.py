@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 import psycopg
 import structlog
+from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.utils import resolve_topic
 from sqlalchemy import Table, delete
 
 from application.eventstore import EventStore
@@ -32,6 +34,17 @@ class TrackedProjection(Protocol):
     def process_event(self, domain_event: Any, tracking: Tracking) -> None: ...
 
     def forget(self) -> None: ...
+
+
+def handled_types(projection: object) -> tuple[type, ...] | None:
+    """The event classes a projection's `process_event` dispatches on (its fallback for
+    `object` aside), or None when it has no such dispatch and must see every event."""
+    getattr(projection, "process_event")  # noqa: B009 (flushes deferred registrations)
+    for klass in type(projection).__mro__:
+        method = klass.__dict__.get("process_event")
+        if isinstance(method, singledispatchmethod):
+            return tuple(t for t in method.dispatcher.registry if t is not object)
+    return None
 
 
 class AdvisoryLock:
@@ -91,6 +104,8 @@ class ProjectionWorker:
         self.lock, self.poll_seconds = lock, poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._handled_types = handled_types(projection)
+        self._topics: dict[str, bool] = {}
         projection.view.ensure(store.name)
 
     @property
@@ -98,7 +113,8 @@ class ProjectionWorker:
         return self.projection.view.max_tracking_id(self.store.name) or 0
 
     def catch_up(self, limit: int | None = None) -> int:
-        """Applies pending events (at most `limit`); returns how many it applied."""
+        """Follows the log past pending events (at most `limit`), applying those the projection
+        handles; returns how many it moved past."""
         done = 0
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
@@ -107,16 +123,38 @@ class ProjectionWorker:
             )
             if not notifications:
                 break
+            skipped = 0
             for n in notifications:
-                event = self.store.mapper.to_domain_event(n)
+                if not self._handles(n.topic):
+                    skipped = n.id  # no decoding, no transaction: the next write jumps over it
+                    done += 1
+                    continue
+                skipped = 0
                 try:
+                    event = self.store.mapper.to_domain_event(n)
                     self.projection.process_event(event, Tracking(self.store.name, n.id))
                 except IntegrityError:
                     # another worker or a rebuild moved the position: start from the stored one
                     self.projection.forget()
+                    skipped = 0
                     break
                 done += 1
+            if skipped:  # the batch ended with events of no interest: record having seen them
+                try:
+                    self.projection.view.insert_tracking(Tracking(self.store.name, skipped))
+                except IntegrityError:
+                    self.projection.forget()
+                    done -= 1  # not recorded: it will be gone through again
         return done
+
+    def _handles(self, topic: str) -> bool:
+        """Whether the projection has a handler for events of this topic (resolved once)."""
+        known = self._topics.get(topic)
+        if known is None:
+            handled = self._handled_types
+            known = handled is None or issubclass(resolve_topic(topic), handled)
+            self._topics[topic] = known
+        return known
 
     def rebuild(self) -> int:
         """Drops the view's rows and replays the whole log into it. Safe while other workers

@@ -13,24 +13,7 @@ from tests.integration.servers import GENAI_STACK
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "schema.graphql"
 
 # Contract parts that open issues add; a break anywhere else fails. Empty once they land.
-PENDING: dict[str, set[str]] = {
-    "issue 4 (chat)": {
-        "MessageRole was removed.",
-        "Source was removed.",
-        "ChatMessage was removed.",
-        "ChatSession was removed.",
-        "ChatMessageAdded was removed.",
-        "ChatThinking was removed.",
-        "ChatToken was removed.",
-        "ChatFailed was removed.",
-        "ChatEvent was removed.",
-        "Field Query.chatSession was removed.",
-        "Field Query.chatSessions was removed.",
-        "Field Mutation.startChat was removed.",
-        "Field Mutation.sendMessage was removed.",
-        "Field Subscription.chatEvents was removed.",
-    },
-}
+PENDING: dict[str, set[str]] = {}
 
 
 def test_the_served_schema_breaks_nothing_of_the_contract() -> None:
