@@ -25,3 +25,13 @@ def test_the_served_schema_breaks_nothing_of_the_contract() -> None:
     allowed = set().union(*PENDING.values()) if PENDING else set()
     unexpected = [b.description for b in breaks if b.description not in allowed]
     assert unexpected == []
+
+
+def test_the_spa_is_built_against_the_served_schema() -> None:
+    """frontend/schema.graphql feeds the SPA's generated types; it must be the served SDL.
+    After a schema change: `genai-stack schema > frontend/schema.graphql`."""
+    served_sdl = subprocess.run(
+        [GENAI_STACK, "schema"], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+    committed = (Path(__file__).resolve().parents[2] / "frontend" / "schema.graphql").read_text()
+    assert committed == served_sdl
