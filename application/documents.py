@@ -247,10 +247,20 @@ class DocumentService:
         query: str,
         top_k: int,
         where: dict[str, Any] | None = None,
+        published: Node | None = None,
     ) -> list[Passage]:
         """The `top_k` passages of the node's indexed documents closest to `query`, closest
-        first. `where` narrows by metadata (`{"page": {"$gte": 4}}`, `{"filename": "a.pdf"}`)."""
-        node = self._knowledge_base(workflow_id, node_id)
+        first. `where` narrows by metadata (`{"page": {"$gte": 4}}`, `{"filename": "a.pdf"}`).
+
+        The documents are indexed under the draft's settings of the node (a change re-embeds
+        them), so those choose the embedder; a chat on a published version whose node has
+        since left the draft passes that node as `published`, and its documents still answer."""
+        try:
+            node = self._knowledge_base(workflow_id, node_id)
+        except NotFound:
+            if published is None or published.id != node_id:
+                raise
+            node = published
         if top_k <= 0 or not query.strip():
             return []
         embedder = self.embedders.for_settings(IndexSettings.of_node(node.config))

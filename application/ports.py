@@ -260,4 +260,8 @@ class Retriever(Protocol):
         query: str,
         top_k: int,
         where: dict[str, Any] | None = None,
-    ) -> list[Passage]: ...
+        published: Any = None,
+    ) -> list[Passage]:
+        """`published`: the node as the chat's published version has it, used when the
+        draft no longer has that node."""
+        ...

@@ -20,7 +20,7 @@ from tests.integration.chat_ops import (
     wait_indexed,
 )
 from tests.integration.gql import GQL
-from tests.integration.workflow_ops import ADD, CONNECT, CREATE, PUBLISH
+from tests.integration.workflow_ops import ADD, CONNECT, CREATE, PUBLISH, REMOVE
 from tests.pdfs import FACTS, multi_page_pdf
 
 pytestmark = pytest.mark.timeout(300)
@@ -80,10 +80,8 @@ def test_upload_publish_chat_streams_an_answer_citing_the_right_page(
 
 
 @pytest.mark.slow
-def test_offline_the_extractive_answerer_quotes_the_page_with_local_embeddings(
-    client: TestClient, gql: GQL
-) -> None:
-    # Everything at its defaults: local embeddings, the extractive provider, no key.
+def _offline_stack(client: TestClient, gql: GQL) -> str:
+    """Everything at its defaults: local embeddings, the extractive provider, no key."""
     w = gql(CREATE, name="Offline")["createWorkflow"]["id"]
     for kind, node_id in (
         ("USER_QUERY", "q"),
@@ -97,7 +95,13 @@ def test_offline_the_extractive_answerer_quotes_the_page_with_local_embeddings(
     document = upload(client, w, "facts.pdf", multi_page_pdf(10))
     wait_indexed(gql, document, timeout=240)
     gql(PUBLISH, w=w)
-    s = start_chat(gql, w)
+    return w
+
+
+def test_offline_the_extractive_answerer_quotes_the_page_with_local_embeddings(
+    client: TestClient, gql: GQL
+) -> None:
+    s = start_chat(gql, _offline_stack(client, gql))
 
     events = turn(client, gql, s, "How many bridges does the Marrow Line night train cross?")
 
@@ -110,6 +114,18 @@ def test_offline_the_extractive_answerer_quotes_the_page_with_local_embeddings(
     assert answer["sources"][0]["page"] == 9
     assert answer["model"] == "extractive"
     assert stored(gql, s, 2)[1]["content"] == answer["content"]
+
+
+def test_a_published_version_keeps_its_knowledge_base_when_the_draft_drops_it(
+    client: TestClient, gql: GQL
+) -> None:
+    w = _offline_stack(client, gql)
+    gql(REMOVE, w=w, n="kb")  # the draft moves on; version 1 still has its knowledge base
+
+    events = turn(client, gql, start_chat(gql, w), "How many bridges does the Marrow Line cross?")
+
+    assert kinds(events)[-1] == "assistant", events[-1]
+    assert events[-1]["message"]["sources"][0]["page"] == 9
 
 
 def test_a_published_graph_without_documents_answers_that_nothing_is_known(

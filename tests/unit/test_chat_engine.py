@@ -51,7 +51,13 @@ class Shelf:
         self.asked: list[tuple[str, str, int]] = []
 
     def retrieve(
-        self, workflow_id: Any, node_id: str, query: str, top_k: int, where: Any = None
+        self,
+        workflow_id: Any,
+        node_id: str,
+        query: str,
+        top_k: int,
+        where: Any = None,
+        published: Any = None,
     ) -> list[Passage]:
         self.asked.append((node_id, query, top_k))
         return self.passages[node_id][:top_k]
