@@ -4,6 +4,7 @@ projection at a time across processes (a PostgreSQL advisory lock), resuming aft
 from __future__ import annotations
 
 import threading
+import time
 import zlib
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -196,10 +197,8 @@ class ProjectionWorker:
                 self._stop.wait(1)
 
     def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
-        """For tests and read-your-writes: blocks until the view has seen notification_id."""
-        deadline = threading.Event()
-        waited = 0.0
-        while self.position < notification_id and waited < timeout:
-            deadline.wait(0.02)
-            waited += 0.02
+        """Blocks until the view has seen notification_id, or timeout seconds have passed."""
+        deadline = time.monotonic() + timeout
+        while self.position < notification_id and time.monotonic() < deadline:
+            time.sleep(0.02)
         return self.position >= notification_id
