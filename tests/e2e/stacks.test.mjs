@@ -1,8 +1,7 @@
 // My Stacks: create, describe (from the builder's header), edit and delete from the cards;
 // the empty state comes back.
-import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { eventually, openBrowser, screenshot, startApp } from "./helpers.mjs";
 
 let app;
 let browser;
@@ -25,7 +24,8 @@ test("stacks are created, described, edited and deleted from My Stacks", async (
   // An empty name is refused with a message, in place.
   await page.getByRole("button", { name: "Create a stack" }).click();
   const name = page.getByRole("textbox", { name: "Name", exact: true });
-  assert.equal(await name.evaluate((el) => el === document.activeElement), true, "the name field has the focus");
+  // the dialog moves the focus once it has opened: give a loaded machine a moment
+  await eventually(() => name.evaluate((el) => el === document.activeElement), { message: "the name field has the focus" });
   await page.getByRole("button", { name: "Create stack" }).click();
   await page.getByText("Give your stack a name.").waitFor();
   await name.fill("Policies");
