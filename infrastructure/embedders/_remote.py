@@ -28,6 +28,27 @@ def server_of(base_url: str | None) -> str | None:
     return f"{host}:{parts.port}" if parts.port else host or None
 
 
+class BatchingEmbedder:
+    """Embeds in batches of `batch_size` through `_embed_batch`; names its vector space by
+    `_model_id`. The providers' adapters differ only in how one batch is asked for."""
+
+    batch_size: int
+    _model_id: str
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for batch in batches(texts, self.batch_size):
+            vectors.extend(self._embed_batch(batch))
+        return vectors
+
+    def _embed_batch(self, batch: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+
 def batches(texts: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(texts), size):
         yield list(texts[start : start + size])

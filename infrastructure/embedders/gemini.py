@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import httpx2
 from google import genai
 from google.genai import errors, types
 
 from application.ports import ProviderError
-from infrastructure.embedders._remote import batches, remote_model_id, scrubbed, server_of
+from infrastructure.embedders._remote import (
+    BatchingEmbedder,
+    remote_model_id,
+    scrubbed,
+    server_of,
+)
 
 # text-embedding-004 was retired in January 2026; gemini-embedding-001 replaced it.
 DEFAULT_MODEL = "gemini-embedding-001"
@@ -18,7 +21,7 @@ DEFAULT_HOST = "generativelanguage.googleapis.com"
 MAX_BATCH = 100
 
 
-class GeminiEmbedder:
+class GeminiEmbedder(BatchingEmbedder):
     """Sync client: embedders run in worker threads. google-genai retries only when
     asked, so `attempts` is passed explicitly (backoff on 408, 429 and 5xx). Every failure
     is a ProviderError whose message never contains the key."""
@@ -52,16 +55,6 @@ class GeminiEmbedder:
             ),
         )
         self._model_id = remote_model_id("gemini", self.model, base_url, DEFAULT_HOST)
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        for batch in batches(texts, self.batch_size):
-            vectors.extend(self._embed_batch(batch))
-        return vectors
 
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:
         try:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import openai
 
 from application.ports import ProviderError
-from infrastructure.embedders._remote import batches, remote_model_id, scrubbed, server_of
+from infrastructure.embedders._remote import (
+    BatchingEmbedder,
+    remote_model_id,
+    scrubbed,
+    server_of,
+)
 
 DEFAULT_MODEL = "text-embedding-3-small"
 DEFAULT_HOST = "api.openai.com"
@@ -20,7 +24,7 @@ DEFAULT_BATCH = 128
 _KEYLESS = "not-needed"
 
 
-class OpenAIEmbedder:
+class OpenAIEmbedder(BatchingEmbedder):
     """Sync client: embedders run in worker threads. Retries are the SDK's own (with
     backoff on 408, 409, 429, 5xx and lost connections), `max_retries` times per batch.
     Every failure is a ProviderError whose message never contains the key."""
@@ -55,16 +59,6 @@ class OpenAIEmbedder:
         self._model_id = remote_model_id(
             "openai", self.model, str(self._client.base_url), DEFAULT_HOST
         )
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        for batch in batches(texts, self.batch_size):
-            vectors.extend(self._embed_batch(batch))
-        return vectors
 
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:
         try:
