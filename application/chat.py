@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 import uuid
 from collections import OrderedDict
@@ -38,7 +37,7 @@ from application.chat_views import (
     passage_of,
 )
 from application.engine import Answer, Progress, WorkflowEngine
-from application.eventstore import EventStore
+from application.eventstore import EventStore, change_with_retry
 from application.ports import EventBus, ProviderError, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from application.workflows import WorkflowService
@@ -428,16 +427,13 @@ class ChatService:
     def _change(self, session_id: UUID, command: Callable[[ChatSession], object]) -> ChatSession:
         """Applies a command to the freshest session, again on a version clash: an answer
         being recorded while a question is asked must not lose either."""
-        for attempt in range(MAX_ATTEMPTS):
-            chat = self._load(session_id)
-            command(chat)
-            try:
-                self.store.save(chat)
-            except IntegrityError:
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            return chat
-        raise RuntimeError(f"chat session {session_id} is too busy to change")
+        return change_with_retry(
+            self.store,
+            lambda: self._load(session_id),
+            command,
+            too_busy=lambda: RuntimeError(f"chat session {session_id} is too busy to change"),
+            attempts=MAX_ATTEMPTS,
+        )
 
 
 def chat_route(event: object) -> list[tuple[str, ChatUpdate]]:

@@ -6,8 +6,6 @@ through the `record_*` methods here, so every change to a Document goes through 
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, count
@@ -18,7 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.document_views import DocumentReadModel, DocumentView, topic
-from application.eventstore import EventStore
+from application.eventstore import EventStore, change_with_retry
 from application.ports import (
     BlobStore,
     Embedder,
@@ -328,20 +326,22 @@ class DocumentService:
         allow_removed: bool = False,
     ) -> Document:
         """Applies a command to the freshest state, again after a version clash."""
-        for attempt in range(MAX_ATTEMPTS):
+
+        def load() -> Document:
             doc = self._get(document_id)
             if doc is None or (doc.removed and not allow_removed):
                 raise NotFound(f"there is no document {document_id}")
-            command(doc)
-            if not doc.pending_events:
-                return doc  # nothing to record
-            try:
-                self.store.save(doc)
-            except IntegrityError:
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
             return doc
-        raise IntegrityError(f"document {document_id} kept changing under the command")
+
+        return change_with_retry(
+            self.store,
+            load,
+            command,
+            too_busy=lambda: IntegrityError(
+                f"document {document_id} kept changing under the command"
+            ),
+            attempts=MAX_ATTEMPTS,
+        )
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -6,18 +6,23 @@ models, the ingestion process and live subscriptions in the order things happene
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from domain.components import NodeKind
 from domain.graph import Edge, Node, Position
 from domain.workflow import PublishedVersion, Workflow
 
 SNAPSHOT_EVERY = 100
+MAX_ATTEMPTS = 60
+
+A = TypeVar("A")
 
 
 class _NodeKindAsStr(Transcoding):
@@ -102,3 +107,31 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def change_with_retry(
+    store: EventStore,
+    load: Callable[[], A],
+    command: Callable[[A], object],
+    *,
+    on_clash: Callable[[], None] = lambda: None,
+    too_busy: Callable[[], Exception],
+    attempts: int = MAX_ATTEMPTS,
+) -> A:
+    """Loads the freshest aggregate, applies the command and saves; on a version clash
+    (someone saved first) calls `on_clash` (which may refuse, e.g. with CONFLICT) and
+    otherwise tries again on the fresh state, with a short jittered pause, so concurrent
+    writers lose nothing. Raises `too_busy()` when every attempt clashed."""
+    for attempt in range(attempts):
+        aggregate = load()
+        command(aggregate)
+        if not getattr(aggregate, "pending_events", True):
+            return aggregate  # nothing to record
+        try:
+            store.save(aggregate)  # type: ignore[arg-type]
+        except IntegrityError:
+            on_clash()
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            continue
+        return aggregate
+    raise too_busy()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
-from application.eventstore import EventStore, event_payload
+from application.eventstore import EventStore, change_with_retry, event_payload
 from application.ports import SecretStore
 from application.views import HistoryEntry, WorkflowReadModel, WorkflowView
 from domain.components import (
@@ -24,8 +21,6 @@ from domain.components import (
 from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
 from domain.graph import Edge, GraphDiff, Node, Position, diff_graphs, validation_issues
 from domain.workflow import Workflow, merge_config
-
-MAX_ATTEMPTS = 60
 
 
 class WorkflowService:
@@ -208,20 +203,23 @@ class WorkflowService:
     ) -> WorkflowView:
         """Applies a command to the freshest state; on a version clash either refuses (the
         caller named the version it saw) or re-applies, so concurrent editors lose nothing."""
-        for attempt in range(MAX_ATTEMPTS):
+
+        def load() -> Workflow:
             wf = self._load(wid)
             if expected is not None and wf.version != expected:
                 raise Conflict(expected, wf.version)
-            command(wf)
-            try:
-                self.store.save(wf)
-            except IntegrityError:
-                if expected is not None:
-                    raise Conflict(expected, self._load(wid).version) from None
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            return WorkflowView.of(wf)
-        raise Conflict(-1, self._load(wid).version)
+            return wf
+
+        def clash() -> None:
+            if expected is not None:
+                raise Conflict(expected, self._load(wid).version)
+
+        def too_busy() -> Exception:
+            current = self._load(wid).version
+            return Conflict(current, current)  # still moving: the caller reloads and retries
+
+        wf = change_with_retry(self.store, load, command, on_clash=clash, too_busy=too_busy)
+        return WorkflowView.of(wf)
 
     def _seal(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """Takes API keys out of a config: stored encrypted, replaced by a reference and a hint."""
