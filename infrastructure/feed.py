@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -27,49 +28,66 @@ SUBSCRIBER_QUEUE = 10_000
 
 
 class Hub:
-    """In-process publish/subscribe for asyncio consumers; publish is safe from any thread."""
+    """In-process publish/subscribe for asyncio consumers; publish is safe from any thread.
+
+    Messages made from stored events carry their notification id (`position`). A subscriber
+    opened with a `floor` (a function that reads the log's current end) sees exactly the events
+    stored after it joined: it registers first, then reads the floor, drops what is at or below
+    it, and only then counts as subscribed. Ephemeral messages have no position and always pass.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = (
-            defaultdict(set)
-        )
+        self._subscribers: dict[str, set[_Subscriber]] = defaultdict(set)
 
-    def deliver(self, topic: str, message: Any) -> None:
+    def deliver(self, topic: str, message: Any, position: int | None = None) -> None:
         with self._lock:
             targets = list(self._subscribers.get(topic, ()))
-        for loop, queue in targets:
+        for subscriber in targets:
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
-                loop.call_soon_threadsafe(_offer, queue, message)
+                subscriber.loop.call_soon_threadsafe(_offer, subscriber.queue, (position, message))
 
     @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Any]]:
-        queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
-        entry = (asyncio.get_running_loop(), queue)
+    async def subscribe(
+        self, topic: str, floor: Callable[[], int] | None = None
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        subscriber = _Subscriber(asyncio.get_running_loop(), asyncio.Queue(SUBSCRIBER_QUEUE))
         with self._lock:
-            self._subscribers[topic].add(entry)
+            self._subscribers[topic].add(subscriber)
         try:
-            yield _drain(queue)
+            after = await asyncio.to_thread(floor) if floor else None
+            subscriber.ready = True
+            yield _drain(subscriber.queue, after)
         finally:
             with self._lock:
-                self._subscribers[topic].discard(entry)
+                self._subscribers[topic].discard(subscriber)
                 if not self._subscribers[topic]:
                     del self._subscribers[topic]
 
     def subscriber_count(self, topic: str) -> int:
+        """Subscribers that are fully joined (their floor read)."""
         with self._lock:
-            return len(self._subscribers.get(topic, ()))
+            return sum(1 for s in self._subscribers.get(topic, ()) if s.ready)
 
 
-def _offer(queue: asyncio.Queue, message: Any) -> None:
+@dataclass(eq=False)
+class _Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
+    ready: bool = False
+
+
+def _offer(queue: asyncio.Queue, item: tuple[int | None, Any]) -> None:
     if queue.full():  # a stalled subscriber loses its oldest messages, not the process
         queue.get_nowait()
-    queue.put_nowait(message)
+    queue.put_nowait(item)
 
 
-async def _drain(queue: asyncio.Queue) -> AsyncIterator[Any]:
+async def _drain(queue: asyncio.Queue, after: int | None) -> AsyncIterator[Any]:
     while True:
-        yield await queue.get()
+        position, message = await queue.get()
+        if after is None or position is None or position > after:
+            yield message
 
 
 class LogWatcher:

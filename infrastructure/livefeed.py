@@ -57,5 +57,5 @@ class LiveFeed:
             event = self.store.mapper.to_domain_event(n)
             for route in self.routers:
                 for topic, message in route(event):
-                    self.hub.deliver(topic, message)
+                    self.hub.deliver(topic, message, position=n.id)
         return len(notifications)

@@ -96,6 +96,11 @@ class Container:
         self.store.close()
         self.engine.dispose()
 
+    def live(self, topic: str):  # type: ignore[no-untyped-def]
+        """This process's messages on `topic` from now on: stored events from after joining
+        (none from before, however late the live feed delivers them), and ephemeral ones."""
+        return self.hub.subscribe(topic, floor=self.store.max_notification_id)
+
     def ready(self) -> bool:
         """Both databases answer."""
         try:

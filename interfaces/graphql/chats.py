@@ -69,7 +69,7 @@ class ChatSubscriptions:
     @strawberry.subscription
     async def chat_events(self, info: Info, session_id: UUID) -> AsyncGenerator[ChatEvent, None]:
         ctx = info.context
-        async with ctx.container.hub.subscribe(chat_topic(session_id)) as updates:
+        async with ctx.container.live(chat_topic(session_id)) as updates:
             # read after subscribing: whatever happens from this version on reaches us
             seen = await ctx.run(_chats(info).version_of, session_id)
             async for update in ordered_updates(updates, seen):

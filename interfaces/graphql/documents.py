@@ -66,6 +66,6 @@ class DocumentSubscriptions:
     async def document_events(
         self, info: Info, workflow_id: UUID
     ) -> AsyncGenerator[Document, None]:
-        async with info.context.container.hub.subscribe(topic(workflow_id)) as messages:
+        async with info.context.container.live(topic(workflow_id)) as messages:
             async for message in messages:
                 yield Document.of(DocumentView.from_message(message))

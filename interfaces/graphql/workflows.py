@@ -265,6 +265,6 @@ class WorkflowSubscriptions:
     async def workflow_events(
         self, info: Info, workflow_id: UUID
     ) -> AsyncGenerator[WorkflowEvent, None]:
-        async with info.context.container.hub.subscribe(f"workflow:{workflow_id}") as entries:
+        async with info.context.container.live(f"workflow:{workflow_id}") as entries:
             async for entry in entries:
                 yield WorkflowEvent.of(entry)
