@@ -177,8 +177,8 @@ class WorkflowEngine:
             api_key=await self._key(node, "apiKey", provider),
             base_url=config.get("baseUrl") or None,
         )
-        try:
-            llm = self.llms.for_provider(provider)
+        try:  # off the loop: the first use of a provider imports its SDK, about a second
+            llm = await asyncio.to_thread(self.llms.for_provider, provider)
         except ValueError as e:
             raise InvalidWorkflow(f"{node.label}: {e}") from None
         progress.stage("generating")

@@ -28,7 +28,16 @@ def serve(
     configure_logging(settings.genai_log_level)
     mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
     typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", ws="websockets")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets",
+        # the socket's frames are small GraphQL results (a few tokens each): compressing
+        # them costs the server more CPU than it saves bandwidth
+        ws_per_message_deflate=False,
+    )
 
 
 @app.command()

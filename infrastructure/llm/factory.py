@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 
 from application.ports import LLM
@@ -10,7 +11,8 @@ from application.ports import LLM
 class ProviderLLMFactory:
     """One adapter per provider, made on first use: the SDKs take about a second each to
     import, which the server's start and keyless setups need not pay. Adapters keep no
-    state between requests, so one is shared. `adapters` replaces or adds providers."""
+    state between requests, so one is shared. `adapters` replaces or adds providers.
+    Safe from several threads: each adapter is made once."""
 
     def __init__(
         self,
@@ -42,6 +44,7 @@ class ProviderLLMFactory:
             "extractive": extractive_llm,
         }
         self._made = {name.strip().lower(): llm for name, llm in (adapters or {}).items()}
+        self._lock = threading.Lock()
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -49,9 +52,13 @@ class ProviderLLMFactory:
 
     def for_provider(self, provider: str) -> LLM:
         key = provider.strip().lower()
-        if key not in self._made:
-            if key not in self._builders:
-                known = ", ".join(self.providers)
-                raise ValueError(f"unknown LLM provider {provider!r} (known: {known})")
-            self._made[key] = self._builders[key]()
-        return self._made[key]
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        if key not in self._builders:
+            known = ", ".join(self.providers)
+            raise ValueError(f"unknown LLM provider {provider!r} (known: {known})")
+        with self._lock:
+            if key not in self._made:
+                self._made[key] = self._builders[key]()
+            return self._made[key]

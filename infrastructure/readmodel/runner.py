@@ -120,7 +120,7 @@ class ProjectionWorker:
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
             notifications = self.store.recorder.select_notifications(
-                start=self.position + 1, limit=batch
+                start=self.projection.view.last_seen() + 1, limit=batch
             )
             if not notifications:
                 break

@@ -70,6 +70,12 @@ class SqlTrackingView(TrackingRecorder):
             ).scalar()
         return self._seen
 
+    def last_seen(self) -> int:
+        """The position this writer last read or wrote, read from the table when it has none:
+        a writer that follows the log alone need not ask the database where it is each time
+        (if someone else moved it, the writer's next compare-and-set fails and it reads again)."""
+        return self._seen if self._seen is not None else (self.max_tracking_id("") or 0)
+
     def has_tracking_id(self, application_name: str, notification_id: int | None) -> bool:
         if notification_id is None:
             return True

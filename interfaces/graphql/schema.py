@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as max_aliases
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth
 
 from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.documents import (
@@ -34,14 +45,32 @@ class Subscription(WorkflowSubscriptions, DocumentSubscriptions, ChatSubscriptio
     pass
 
 
+class CachedParse(ParserCache):
+    """Parses each distinct document once. A document that does not parse is left to
+    strawberry's own parse, which reports the error like any other (with its code)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+# The limits' rules are made once, so that one document validates to one cached result: a
+# chat's subscription and its many sendMessage calls are parsed and validated once each.
+LIMITS = [max_depth(12, None, None), max_aliases(50)]
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     extensions=[
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=50),
         lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: CachedParse(maxsize=256),
+        lambda: AddValidationRules(LIMITS),
+        lambda: ValidationCache(maxsize=256),  # after the rules: they are part of its key
     ],
 )
