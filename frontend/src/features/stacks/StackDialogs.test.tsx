@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { fakeClient, type Reply } from "../../test/fakeClient";
 import { EditStackDialog } from "./StackDialogs";
 
-const stack = { id: "wf", name: "Policies", description: "HR answers." };
+const stack = { id: "wf", name: "Policies", description: "HR answers.", version: 7 };
 
 function setup(replies: Array<() => Reply>) {
   const { client, sent } = fakeClient(replies);
@@ -19,7 +19,7 @@ function setup(replies: Array<() => Reply>) {
   return { sent, onClose, onSaved, user: userEvent.setup() };
 }
 
-const ok = (field: string) => () => ({ data: { [field]: { id: "wf" } } });
+const ok = (field: string, version = 8) => () => ({ data: { [field]: { id: "wf", version } } });
 
 describe("EditStackDialog", () => {
   it("sends only the description when only it changed", async () => {
@@ -28,21 +28,34 @@ describe("EditStackDialog", () => {
     await user.clear(description);
     await user.type(description, "Answers HR questions from the 2026 handbook. ");
     await user.click(screen.getByRole("button", { name: "Save" }));
-    expect(sent).toEqual([{ op: "DescribeStack", vars: { id: "wf", description: "Answers HR questions from the 2026 handbook." } }]);
+    expect(sent).toEqual([{ op: "DescribeStack", vars: { id: "wf", description: "Answers HR questions from the 2026 handbook.", expectedVersion: 7 } }]);
     expect(onSaved).toHaveBeenCalledTimes(1);
     expect(onClose).toHaveBeenCalled();
   });
 
-  it("renames, then describes, when both changed; a cleared description is sent empty", async () => {
-    const { user, sent } = setup([ok("renameWorkflow"), ok("describeWorkflow")]);
+  it("renames, then describes on the rename's version, when both changed; a cleared description is sent empty", async () => {
+    const { user, sent } = setup([ok("renameWorkflow", 8), ok("describeWorkflow", 9)]);
     await user.clear(screen.getByRole("textbox", { name: "Name" }));
     await user.type(screen.getByRole("textbox", { name: "Name" }), "HR policies");
     await user.clear(screen.getByRole("textbox", { name: "Description" }));
     await user.click(screen.getByRole("button", { name: "Save" }));
     expect(sent.map((s) => [s.op, s.vars])).toEqual([
-      ["RenameStack", { id: "wf", name: "HR policies" }],
-      ["DescribeStack", { id: "wf", description: "" }],
+      ["RenameStack", { id: "wf", name: "HR policies", expectedVersion: 7 }],
+      ["DescribeStack", { id: "wf", description: "", expectedVersion: 8 }],
     ]);
+  });
+
+  it("on CONFLICT, says the stack changed elsewhere, saves nothing more and reads the list again", async () => {
+    const moved = new CombinedError({ graphQLErrors: [{ message: "workflow is at version 9, not 7", extensions: { code: "CONFLICT" } }] });
+    const { user, sent, onClose, onSaved } = setup([() => ({ error: moved })]);
+    await user.clear(screen.getByRole("textbox", { name: "Name" }));
+    await user.type(screen.getByRole("textbox", { name: "Name" }), "HR policies");
+    await user.clear(screen.getByRole("textbox", { name: "Description" }));
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    expect(sent.map((s) => s.op)).toEqual(["RenameStack"]);
+    expect(screen.getByText(/changed elsewhere since you opened it/)).toBeTruthy();
+    expect(onSaved).toHaveBeenCalledTimes(1);
+    expect(onClose).not.toHaveBeenCalled();
   });
 
   it("refuses an empty name in place and says what the server refused", async () => {

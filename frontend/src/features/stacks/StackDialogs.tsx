@@ -1,6 +1,6 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
-import { useClient, useMutation } from "urql";
-import { describeError } from "../../api/errors";
+import { useClient, useMutation, type CombinedError } from "urql";
+import { describeError, errorCode } from "../../api/errors";
 import { Button } from "../../ui/Button";
 import { Dialog } from "../../ui/Dialog";
 import { FieldShell, inputClass } from "../../ui/Field";
@@ -86,13 +86,19 @@ export interface EditableStack {
   id: string;
   name: string;
   description: string;
+  version: number;
 }
 
 /**
  * A stack's name and description. Only what changed is sent: a rename, then the description,
- * each its own event in the stack's history. `onSaved` runs once both are answered: the list
- * must be read again then, as the refetch the rename set off may have read it in between.
+ * each its own event in the stack's history. Each names the version it was made on (the one
+ * the dialog opened with, then the rename's), so an edit made meanwhile elsewhere is not
+ * overwritten: the server answers CONFLICT, the dialog says so and the list is read again.
+ * `onSaved` runs once both are answered: the list must be read again then, as the refetch the
+ * rename set off may have read it in between.
  */
+const CHANGED_ELSEWHERE = "This stack was changed elsewhere since you opened it, so nothing more was saved. Close and edit it again to see the change.";
+
 export function EditStackDialog({ stack, onClose, onSaved }: { stack: EditableStack | null; onClose: () => void; onSaved?: () => void }) {
   const id = useId();
   const client = useClient();
@@ -120,14 +126,24 @@ export function EditStackDialog({ stack, onClose, onSaved }: { stack: EditableSt
     }
     setSaving(true);
     setError(null);
+    let expectedVersion = stack.version;
+    const refused = (field: "name" | "description", error: CombinedError) => {
+      if (errorCode(error) === "CONFLICT") {
+        setError({ field, message: CHANGED_ELSEWHERE });
+        onSaved?.(); // read the list again: reopening the dialog shows the other edit
+      } else {
+        setError({ field, message: describeError(error) });
+      }
+    };
     try {
       if (nextName !== stack.name) {
-        const result = await client.mutation(RenameStackMutation, { id: stack.id, name: nextName }).toPromise();
-        if (result.error) return setError({ field: "name", message: describeError(result.error) });
+        const result = await client.mutation(RenameStackMutation, { id: stack.id, name: nextName, expectedVersion }).toPromise();
+        if (result.error) return refused("name", result.error);
+        expectedVersion = result.data?.renameWorkflow.version ?? expectedVersion + 1;
       }
       if (nextDescription !== stack.description) {
-        const result = await client.mutation(DescribeStackMutation, { id: stack.id, description: nextDescription }).toPromise();
-        if (result.error) return setError({ field: "description", message: describeError(result.error) });
+        const result = await client.mutation(DescribeStackMutation, { id: stack.id, description: nextDescription, expectedVersion }).toPromise();
+        if (result.error) return refused("description", result.error);
       }
     } finally {
       setSaving(false);

@@ -32,8 +32,8 @@ export const CreateStackMutation = graphql(`
 `);
 
 export const RenameStackMutation = graphql(`
-  mutation RenameStack($id: UUID!, $name: String!) {
-    renameWorkflow(id: $id, name: $name) {
+  mutation RenameStack($id: UUID!, $name: String!, $expectedVersion: Int) {
+    renameWorkflow(id: $id, name: $name, expectedVersion: $expectedVersion) {
       id
       name
       version
@@ -43,8 +43,8 @@ export const RenameStackMutation = graphql(`
 `);
 
 export const DescribeStackMutation = graphql(`
-  mutation DescribeStack($id: UUID!, $description: String!) {
-    describeWorkflow(id: $id, description: $description) {
+  mutation DescribeStack($id: UUID!, $description: String!, $expectedVersion: Int) {
+    describeWorkflow(id: $id, description: $description, expectedVersion: $expectedVersion) {
       id
       description
       version
