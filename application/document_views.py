@@ -149,6 +149,10 @@ class DocumentReadModel(Protocol):
         """The workflow's documents that are not removed, oldest first."""
         ...
 
+    def list_for_workflows(self, workflow_ids: list[UUID]) -> dict[UUID, list[DocumentView]]:
+        """The same for several workflows at once (each one's list, empty when it has none)."""
+        ...
+
     def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
         """Ids of the node's documents indexed with that model."""
         ...

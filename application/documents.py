@@ -226,6 +226,9 @@ class DocumentService:
     def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
         return self.read_model.list_for_workflow(workflow_id)
 
+    def list_for_workflows(self, workflow_ids: list[UUID]) -> dict[UUID, list[DocumentView]]:
+        return self.read_model.list_for_workflows(workflow_ids)
+
     def live_messages(self, event: Any) -> list[tuple[str, dict[str, Any]]]:
         """A stored Document event as the `documentEvents` subscription shows it."""
         if not isinstance(event, Document.Event):

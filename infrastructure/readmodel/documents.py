@@ -81,14 +81,20 @@ class SqlDocumentReadModel:
         return None if row is None else _view(row)
 
     def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
+        return self.list_for_workflows([workflow_id])[workflow_id]
+
+    def list_for_workflows(self, workflow_ids: list[UUID]) -> dict[UUID, list[DocumentView]]:
+        found: dict[UUID, list[DocumentView]] = {w: [] for w in workflow_ids}
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(documents)
-                .where(documents.c.workflow_id == workflow_id)
+                .where(documents.c.workflow_id.in_(workflow_ids))
                 .where(documents.c.status != DocumentStatus.REMOVED.value)
                 .order_by(documents.c.created_at, documents.c.id)
             ).all()
-        return [_view(r) for r in rows]
+        for row in rows:
+            found[row.workflow_id].append(_view(row))
+        return found
 
     def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
         with self.engine.connect() as conn:

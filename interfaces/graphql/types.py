@@ -230,9 +230,7 @@ class Workflow:
 
     @strawberry.field(description="The workflow's documents, removed ones excepted.")
     async def documents(self, info: Info) -> list[Document]:
-        service = info.context.container.documents
-        assert service is not None
-        return [Document.of(d) for d in await info.context.run(service.list_for_workflow, self.id)]
+        return [Document.of(d) for d in await info.context.documents_of.load(self.id)]
 
     @classmethod
     def of(cls, v: WorkflowView) -> Workflow:

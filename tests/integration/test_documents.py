@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from application.ports import BlobTooLarge
@@ -103,6 +104,35 @@ def test_the_same_file_twice_in_a_workflow_is_one_document(client: TestClient, g
     wait_for_status(gql, first["id"])
     listed = gql("query($w: UUID!) { workflow(id: $w) { documents { id } } }", w=wid)
     assert listed["workflow"]["documents"] == [{"id": first["id"]}]
+
+
+def test_the_workflows_list_reads_every_workflows_documents_in_one_query(
+    client: TestClient, gql: GQL
+) -> None:
+    ids = [new_workflow(gql, f"Stack {i}") for i in range(3)]
+    for wid in ids[:2]:
+        add_knowledge_base(gql, wid)
+    first = upload(client, ids[0], pdfs.multi_page_pdf(1), "one.pdf")
+    second = upload(client, ids[1], pdfs.multi_page_pdf(2), "two.pdf")
+    wait_for_status(gql, first["id"])
+    wait_for_status(gql, second["id"])
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM documents" in statement:
+            statements.append(statement)
+
+    engine = client.app.state.container.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        listed = gql("{ workflows { id documents { filename } } }")["workflows"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    documents = {w["id"]: [d["filename"] for d in w["documents"]] for w in listed}
+    assert documents == {ids[0]: ["one.pdf"], ids[1]: ["two.pdf"], ids[2]: []}
+    assert len(statements) == 1, statements
 
 
 def test_removing_a_document_deletes_its_vectors(client: TestClient, gql: GQL) -> None:
