@@ -1,5 +1,5 @@
-"""The FastAPI application: /graphql (queries, mutations, uploads, subscriptions), /healthz,
-/readyz, /metrics, and the built SPA at /."""
+"""The FastAPI application: /graphql (queries, mutations, uploads, subscriptions, and GraphiQL
+for a browser), /healthz, /readyz, /metrics, and the built SPA at /."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
@@ -27,6 +27,19 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
+
+
+class GraphiQLRouter(GraphQLRouter):
+    """Serves the GraphiQL page built with the SPA, which needs no CDN (a machine running
+    GenAI Stack may be offline); strawberry's own page, whose scripts come from unpkg and
+    jsdelivr, only when the web app is not built."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        # read on each request: a rebuild renames the assets the page refers to
+        page = SPA_DIR / "graphiql.html"
+        if page.is_file():
+            return HTMLResponse(page.read_text(encoding="utf-8"))
+        return await super().render_graphql_ide(request)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -50,7 +63,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def context() -> Context:
         return Context(app.state.container)
 
-    router = GraphQLRouter(
+    router = GraphiQLRouter(
         schema,
         context_getter=context,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
