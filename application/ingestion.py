@@ -36,6 +36,7 @@ from application.ports import (
     VectorIndex,
 )
 from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.errors import NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -217,6 +218,13 @@ class Ingestion:
         doc = self.documents.load(document_id)
         if doc is not None and doc.removed:
             self._purge(doc)
+
+    def forget_workflow(self, workflow_id: UUID) -> None:
+        """A deleted workflow's documents are removed, each as its own event, whose handling
+        then deletes its vectors. Idempotent: one removed already is passed over."""
+        for view in self.read_model.list_for_workflow(workflow_id):
+            with contextlib.suppress(NotFound):
+                self.documents.remove(view.id, ACTOR)
 
     def reconcile(self, workflow_id: UUID, node_id: str | None = None) -> None:
         """The workflow's knowledge bases (or just `node_id`) may have changed: documents

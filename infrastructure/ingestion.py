@@ -77,6 +77,12 @@ class IngestionProjection(Projection[SqlTrackingView]):
         self.ingestion.reconcile(domain_event.originator_id)
         self.view.insert_tracking(tracking)
 
+    @process_event.register(Workflow.WorkflowDeleted)
+    def _workflow_deleted(self, domain_event: Any, tracking: Tracking) -> None:
+        self._documents_caught_up(tracking.notification_id)
+        self.ingestion.forget_workflow(domain_event.originator_id)
+        self.view.insert_tracking(tracking)
+
     def forget(self) -> None:
         pass  # keeps nothing between events
 

@@ -162,6 +162,28 @@ def test_removing_a_document_deletes_its_vectors(client: TestClient, gql: GQL) -
     assert wait_for_status(gql, back["id"])["status"] == "INDEXED"
 
 
+def test_deleting_a_workflow_removes_its_documents_and_their_vectors(
+    client: TestClient, gql: GQL
+) -> None:
+    wid, kept = new_workflow(gql), new_workflow(gql, "Kept")
+    add_knowledge_base(gql, wid)
+    add_knowledge_base(gql, kept)
+    doc = upload(client, wid, pdfs.multi_page_pdf(2))
+    other = upload(client, kept, pdfs.multi_page_pdf(2))
+    assert wait_for_status(gql, doc["id"])["status"] == "INDEXED"
+    assert wait_for_status(gql, other["id"])["status"] == "INDEXED"
+    assert vectors(client, LOCAL_MODEL, doc["id"]) > 0
+
+    assert gql("mutation($id: UUID!) { deleteWorkflow(id: $id) }", id=wid)["deleteWorkflow"]
+
+    assert wait_for_status(gql, doc["id"], ("REMOVED",))["status"] == "REMOVED"
+    settle(client)
+    assert vectors(client, LOCAL_MODEL, doc["id"]) == 0
+    assert vectors(client, LOCAL_MODEL, other["id"]) > 0  # another workflow's are left alone
+    still = gql("query($id: UUID!) { document(id: $id) { status } }", id=other["id"])["document"]
+    assert still == {"status": "INDEXED"}
+
+
 # ---------------------------------------------------------------- refusals
 
 
