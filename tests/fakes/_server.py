@@ -37,7 +37,7 @@ class RecordedRequest:
 class Failure:
     """A scripted misbehaviour for one request; build one with the class methods."""
 
-    kind: Literal["http", "hang", "cut"]
+    kind: Literal["http", "hang", "cut", "stream_error"]
     status: int = 500
     message: str = "The fake server failed on purpose."
     retry_after: float | None = None
@@ -64,6 +64,12 @@ class Failure:
         """Streaming only: send `after_chunks` chunks, then drop the connection."""
         return cls("cut", chunks=after_chunks)
 
+    @classmethod
+    def stream_error(cls, after_chunks: int, message: str = "") -> Failure:
+        """Streaming only: send `after_chunks` chunks, then the provider's error as an event
+        of the stream (as a provider overloaded mid-answer does), and end the stream."""
+        return cls("stream_error", chunks=after_chunks, message=message or "Overloaded mid-stream.")
+
 
 class ConnectionCut(Exception):
     """Raised inside a handler to drop the connection mid-response."""
@@ -75,6 +81,7 @@ class Exchange:
     def __init__(self, handler: BaseHTTPRequestHandler, request: RecordedRequest) -> None:
         self._handler = handler
         self.request = request
+        self.stream_failure: Failure | None = None  # a scripted error event mid-stream
 
     def send_json(
         self, status: int, payload: Any, headers: Mapping[str, str] | None = None
@@ -187,9 +194,13 @@ class FakeServer:
     def stream_pieces(self, exchange: Exchange, pieces: Iterable[bytes], cut: int | None) -> None:
         """Writes SSE pieces with the configured delay; drops the link after `cut` pieces."""
         exchange.start_stream()
+        failure = exchange.stream_failure
         for count, piece in enumerate(pieces):
             if cut is not None and count >= cut:
                 raise ConnectionCut
+            if failure is not None and count >= failure.chunks:
+                exchange.write(self.stream_error_event(failure.message))
+                break
             if count:
                 self.sleep(self.token_delay)
             exchange.write(piece)
@@ -203,6 +214,10 @@ class FakeServer:
 
     def error_body(self, status: int, message: str) -> Any:
         """The provider's JSON error body."""
+        raise NotImplementedError
+
+    def stream_error_event(self, message: str) -> bytes:
+        """The SSE event by which the provider reports an error in the middle of a stream."""
         raise NotImplementedError
 
     def check_key(self, exchange: Exchange) -> bool:
@@ -238,6 +253,8 @@ class FakeServer:
                     raise ConnectionCut
             if failure.kind == "cut":
                 cut = failure.chunks
+            if failure.kind == "stream_error":
+                exchange.stream_failure = failure
         if not self.check_key(exchange):
             return
         if not self.route(exchange, cut):

@@ -103,6 +103,9 @@ class FakeOpenAIServer(FakeServer):
             }
         }
 
+    def stream_error_event(self, message: str) -> bytes:
+        return b"data: " + json.dumps(self.error_body(500, message)).encode() + b"\n\n"
+
     def check_key(self, exchange: Exchange) -> bool:
         if self.api_key is None:
             return True

@@ -267,6 +267,21 @@ async def test_openai_wire_request_asks_for_streamed_usage(fake_openai: FakeOpen
     assert sent.body["max_tokens"] == 50  # what compatible servers understand
 
 
+async def test_an_openai_error_event_mid_stream_ends_in_provider_error_with_its_message(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    case = _openai_case(fake_openai)
+    fake_openai.fail_next(Failure.stream_error(after_chunks=3, message="The model is overloaded."))
+    received: list[str] = []
+    with pytest.raises(ProviderError) as failed:
+        async for item in case.llm().stream(case.request()):
+            if isinstance(item, str):
+                received.append(item)
+    assert "The model is overloaded." in str(failed.value)
+    assert received and REPLY.startswith("".join(received))
+    assert len(fake_openai.chat_requests()) == 1  # shown text is never repeated by a retry
+
+
 async def test_openai_compatible_server_without_key_gets_a_placeholder() -> None:
     with FakeOpenAIServer(reply="Local model here.") as server:
         llm = OpenAILLM(**FAST)
