@@ -184,7 +184,10 @@ class ChatService:
         try:
             while not self._stopping:
                 try:
-                    if not await self._round(session_id, latest):
+                    # No await between the last look at `_wanted` and leaving `_workers`
+                    # (the finally below): a question asked after that look finds no worker
+                    # and starts one; one asked before it is seen here.
+                    if not await self._round(session_id, latest) and session_id not in self._wanted:
                         return
                 except asyncio.CancelledError:
                     raise

@@ -3,6 +3,7 @@ against the fake provider servers, failures, queueing, usage and recovery."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -218,6 +219,38 @@ def test_a_second_message_waits_for_the_first_answer(client: TestClient, gql: GQ
         "Answer to first",
         "Answer to second",
     ]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_question_asked_as_the_answerer_finishes_is_answered_not_left_waiting(
+    client: TestClient, gql: GQL, fake_openai: FakeOpenAIServer
+) -> None:
+    """The answerer's last look for more work (on PostgreSQL, a read of the log) may miss a
+    question stored a moment later, whose `send` then finds the answerer still registered:
+    it must be answered at once, not left for the recovery sweep to fail."""
+    chats = client.app.state.container.chats  # type: ignore[attr-defined]
+    s = start_chat(gql, published_workflow(gql, fake_llm(fake_openai)))
+    look_once = chats._moved_on
+    loop = client.portal.call(asyncio.get_running_loop)  # type: ignore[union-attr]
+
+    def look_then_a_question_arrives(chat: object) -> bool:
+        moved = look_once(chat)
+        chats._moved_on = look_once  # only the first time
+        _, latest = chats._ask(uuid.UUID(s), "second", "local")  # stored after the look
+        loop.call_soon_threadsafe(chats.answer_soon, uuid.UUID(s), latest)
+        return moved
+
+    chats._moved_on = look_then_a_question_arrives
+    with ChatWatcher(client, s) as watcher:
+        gql(SEND, s=s, c="first")
+        events = watcher.until_final(answers=2)
+    assert [e["message"]["role"] for e in events if e["__typename"] == "ChatMessageAdded"] == [
+        "USER",
+        "ASSISTANT",
+        "USER",
+        "ASSISTANT",
+    ]  # within seconds: left waiting, the second would be failed by the sweep after 30 s
+    assert not any(e["__typename"] == "ChatFailed" for e in events)
 
 
 def test_starting_a_chat_takes_the_latest_published_version_or_the_one_named(
