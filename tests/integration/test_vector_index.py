@@ -98,6 +98,28 @@ def test_a_chunk_may_have_no_metadata(index: ChromaVectorIndex) -> None:
     assert (hit.id, hit.metadata) == ("bare:0", {})
 
 
+def test_chunks_indexed_with_their_text_in_chromas_documents_still_answer(
+    index: ChromaVectorIndex,
+) -> None:
+    """Earlier versions kept the text in `documents` (full-text indexed, never searched):
+    an index written then still answers with it until it is rebuilt."""
+    collection = index._collection(MODEL, create=True)
+    assert collection is not None
+    collection.upsert(
+        ids=["old:0"],
+        embeddings=[unit(1, 0)],
+        documents=["kept the old way"],
+        metadatas=[{"document_id": "old", "page": 2}],
+    )
+    index.upsert(MODEL, [IndexedChunk("new:0", "kept the new way", unit(1, 1), {"page": 3})])
+
+    hits = index.query(MODEL, unit(1, 0), top_k=2, where={})
+    assert [(h.text, h.metadata) for h in hits] == [
+        ("kept the old way", {"document_id": "old", "page": 2}),
+        ("kept the new way", {"page": 3}),
+    ]
+
+
 def test_filters_on_one_key_several_keys_lists_and_operators(index: ChromaVectorIndex) -> None:
     index.upsert(MODEL, three_documents())
 
