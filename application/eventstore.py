@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
+from domain.chat import ChatSession, Question
 from domain.components import NodeKind
 from domain.graph import Edge, Node, Position
 from domain.workflow import PublishedVersion, Workflow
@@ -60,7 +61,7 @@ def _published(data: Mapping[str, Any]) -> PublishedVersion:
 
 class EventStore(Application[Any]):
     name = "genai"
-    snapshotting_intervals = {Workflow: SNAPSHOT_EVERY}  # noqa: RUF012
+    snapshotting_intervals = {Workflow: SNAPSHOT_EVERY, ChatSession: SNAPSHOT_EVERY}  # noqa: RUF012
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env=env)
@@ -73,6 +74,7 @@ class EventStore(Application[Any]):
         transcoder.register(_dataclass_transcoding(Node, lambda d: Node(**d)))
         transcoder.register(_dataclass_transcoding(Edge, lambda d: Edge(**d)))
         transcoder.register(_dataclass_transcoding(PublishedVersion, _published))
+        transcoder.register(_dataclass_transcoding(Question, lambda d: Question(**d)))
 
     def on_saved(self, listener: Callable[[int], None]) -> None:
         """Calls listener(max notification id) after each save in this process."""
