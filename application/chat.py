@@ -35,6 +35,7 @@ from application.chat_views import (
     UsageView,
     chat_topic,
     passage_of,
+    web_source_of,
 )
 from application.engine import Answer, Progress, WorkflowEngine
 from application.eventstore import EventStore, change_with_retry
@@ -300,6 +301,7 @@ class ChatService:
                     asdict(outcome.usage),
                     latency_ms,
                     ANSWERER,
+                    web_sources=[asdict(r) for r in outcome.web_sources],
                 )
 
         # Usually nothing happened to the session meanwhile: save it without loading it again.
@@ -463,6 +465,7 @@ def chat_route(event: object) -> list[tuple[str, ChatUpdate]]:
             model=event.model,
             usage=Usage(**event.usage),
             latency_ms=event.latency_ms,
+            web_sources=tuple(web_source_of(w) for w in event.web_sources),
         )
         update = ChatUpdate("message", event.originator_id, event.originator_version, True, message)
     elif isinstance(event, ChatSession.AnswerFailed):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from application.ports import Passage, Usage
+from application.ports import Passage, SearchResult, Usage
 
 Role = Literal["USER", "ASSISTANT"]
 # A user message waits for its answer, has it, or its answer failed.
@@ -35,6 +35,7 @@ class ChatMessageView:
     status: Status = "answered"
     error_code: str | None = None
     error_message: str | None = None
+    web_sources: tuple[SearchResult, ...] = ()  # web pages a web search gave the answer
 
 
 @dataclass(frozen=True)
@@ -131,4 +132,13 @@ def passage_of(data: dict[str, Any]) -> Passage:
         chunk=int(data["chunk"]),
         score=float(data["score"]),
         text=str(data["text"]),
+    )
+
+
+def web_source_of(data: dict[str, Any]) -> SearchResult:
+    """A web page as recorded in an AssistantAnswered event."""
+    return SearchResult(
+        title=str(data.get("title") or ""),
+        url=str(data.get("url") or ""),
+        snippet=str(data.get("snippet") or ""),
     )

@@ -42,6 +42,7 @@ class Answer:
     sources: tuple[Passage, ...] = ()
     model: str = ""
     usage: Usage = field(default_factory=Usage)
+    web_sources: tuple[SearchResult, ...] = ()  # the web results the prompt was given
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class WorkflowEngine:
             # A fast stream's chunks may all be buffered already: let the other chats, the
             # subscribers and the batched deltas' timer run between two.
             await asyncio.sleep(0)
-        return Answer("".join(pieces), tuple(passages), end.model, end.usage)
+        return Answer("".join(pieces), tuple(passages), end.model, end.usage, tuple(web))
 
     async def _search(self, node: Node, query: str, progress: Progress) -> list[SearchResult]:
         if self.web_search is None:
@@ -246,4 +247,5 @@ def _combined(answers: list[Answer]) -> Answer:
             prompt_tokens=sum(a.usage.prompt_tokens for a in answers),
             completion_tokens=sum(a.usage.completion_tokens for a in answers),
         ),
+        web_sources=tuple(r for a in answers for r in a.web_sources),
     )

@@ -8,7 +8,8 @@ were asked; each ends in exactly one answer or one failure.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -89,7 +90,10 @@ class ChatSession(Aggregate):
         usage: dict[str, int],
         latency_ms: int,
         actor: str,
+        web_sources: Sequence[dict[str, Any]] = (),
     ) -> UUID:
+        """`sources` are the document passages the answer was given, `web_sources` the web
+        pages (title, url, snippet) a web search put in its prompt."""
         self._pending(question_id)
         answer_id = answer_id_for(question_id)
         self.trigger_event(
@@ -102,6 +106,7 @@ class ChatSession(Aggregate):
             usage=usage,
             latency_ms=max(0, latency_ms),
             actor=actor,
+            web_sources=list(web_sources),
         )
         return answer_id
 
@@ -114,6 +119,16 @@ class ChatSession(Aggregate):
         usage: dict[str, int]
         latency_ms: int
         actor: str
+        web_sources: list[dict[str, Any]] = field(default_factory=list)
+
+        # Version 1, stored before answers cited web pages, has no web_sources. The mapper
+        # sets a stored event's state on the object without running its constructor, so a
+        # default alone would leave the attribute missing: the upcast fills it in.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["web_sources"] = []
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)

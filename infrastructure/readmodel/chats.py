@@ -14,7 +14,13 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from application.chat_views import ChatMessageView, ChatSessionView, UsageView, passage_of
+from application.chat_views import (
+    ChatMessageView,
+    ChatSessionView,
+    UsageView,
+    passage_of,
+    web_source_of,
+)
 from application.ports import Usage
 from domain.chat import ChatSession
 from infrastructure.prices import ModelPrice, cost_of
@@ -62,6 +68,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
                     role="USER",
                     content=e.content,
                     sources=[],
+                    web_sources=[],
                     created_at=e.timestamp,
                     status="pending",
                 )
@@ -80,6 +87,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
                     role="ASSISTANT",
                     content=e.content,
                     sources=e.sources,
+                    web_sources=e.web_sources,
                     created_at=e.timestamp,
                     reply_to=e.question_id,
                     model=e.model,
@@ -248,4 +256,5 @@ def message_view(row: Any) -> ChatMessageView:
         status=row.status,
         error_code=row.error_code,
         error_message=row.error_message,
+        web_sources=tuple(web_source_of(w) for w in row.web_sources or []),
     )

@@ -100,6 +100,8 @@ chat_messages = Table(
     Column("status", String(16), nullable=False),
     Column("error_code", String(50), nullable=True),
     Column("error_message", Text, nullable=True),
+    # An answer's web pages; null in rows written before answers cited them (migration 0004).
+    Column("web_sources", Json, nullable=True),
     Index("ix_chat_messages_session_seq", "session_id", "seq"),
 )
 

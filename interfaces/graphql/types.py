@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from application.chat_views import ChatMessageView, ChatSessionView, ChatUpdate, UsageView
 from application.document_views import DocumentProgress as ProgressView
 from application.document_views import DocumentView
-from application.ports import Passage
+from application.ports import Passage, SearchResult
 from application.views import HistoryEntry, PublishedInfo, WorkflowView
 from domain import graph
 from domain.components import ComponentSpec as DomainSpec
@@ -345,6 +345,19 @@ class Source:
         )
 
 
+@strawberry.type(description="A web page a web search gave the answer, as the search found it.")
+class WebSource:
+    title: str = strawberry.field(description="The page's title.")
+    url: str = strawberry.field(
+        description="The page's address, as the search returned it (not checked to be http(s))."
+    )
+    snippet: str = strawberry.field(description="The words of the page the search quoted.")
+
+    @classmethod
+    def of(cls, r: SearchResult) -> WebSource:
+        return cls(title=r.title, url=r.url, snippet=r.snippet)
+
+
 @strawberry.type
 class TokenUsage:
     prompt_tokens: int
@@ -372,6 +385,10 @@ class ChatMessage:
         description="A question is pending, answered or failed; an answer is answered."
     )
     error: ChatError | None
+    web_sources: list[WebSource] = strawberry.field(
+        description="The web pages the answer was given by a web search; empty for questions "
+        "and for answers without one."
+    )
 
     @classmethod
     def of(cls, m: ChatMessageView) -> ChatMessage:
@@ -393,6 +410,7 @@ class ChatMessage:
             error=ChatError(code=m.error_code, message=m.error_message or "")
             if m.error_code
             else None,
+            web_sources=[WebSource.of(r) for r in m.web_sources],
         )
 
 

@@ -13,7 +13,7 @@ from tests.integration.ws import InProcessSubscription
 
 MESSAGE_FIELDS = """id role content status createdAt replyTo model latencyMs
   usage { promptTokens completionTokens } error { code message }
-  sources { documentId filename page chunk score text }"""
+  sources { documentId filename page chunk score text } webSources { title url snippet }"""
 
 START = """mutation($w: UUID!, $v: Int) { startChat(workflowId: $w, publishedVersion: $v) {
   id workflowId publishedVersion createdAt messages { id } } }"""

@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from application.eventstore import EventStore
+from domain.chat import ChatSession
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.container import build
@@ -76,6 +79,8 @@ def test_an_answer_streams_then_is_stored_with_model_usage_and_latency(
     assert stored_answer["model"] == "gpt-4o-mini"
     assert stored_answer["usage"] == {"promptTokens": 6, "completionTokens": 6}
     assert stored_answer["latencyMs"] >= 0
+    # no web search: no web pages, live or stored, on the answer or the question
+    assert answer["webSources"] == stored_answer["webSources"] == question["webSources"] == []
 
 
 def test_sending_returns_the_stored_question_at_once(
@@ -114,6 +119,81 @@ def test_the_prompt_template_gets_the_web_results_as_context(
     assert prompt.startswith("Context:\n[W1] Result 1 for tidal power (https://example.test/1)")
     assert "About tidal power: finding 5." in prompt
     assert prompt.endswith("---\nQ: tidal power")
+
+
+def test_an_answer_with_web_search_cites_the_web_pages_it_was_given(
+    settings: Settings, fake_openai: FakeOpenAIServer, fake_search: FakeSearchServer
+) -> None:
+    fake_search.results = [
+        {
+            "title": "Tidal power",
+            "link": "https://encyclopedia.test/wiki/Tidal_power",
+            "snippet": "Tidal power converts the energy of tides into electricity.",
+        },
+        {
+            "title": "La Rance",
+            "link": "http://rance.test/station?lang=en",
+            "snippet": "The first tidal power station, opened in 1966.",
+        },
+    ]
+    pages = [
+        {"title": r["title"], "url": r["link"], "snippet": r["snippet"]}
+        for r in fake_search.results
+    ]
+    with app_with(settings, genai_web_search_url=fake_search.url) as (client, gql):
+        llm = fake_llm(fake_openai, webSearch=True, webSearchApiKey="serp-key-123456")
+        s = start_chat(gql, published_workflow(gql, llm))
+        events = turn(client, gql, s, "tidal power")
+        question, answer = stored(gql, s, 2)
+
+        assert events[-1]["message"]["webSources"] == pages  # the live ChatMessageAdded
+        assert answer["webSources"] == pages
+        assert answer["sources"] == []  # no knowledge base: no document passages
+        assert events[0]["message"]["webSources"] == question["webSources"] == []
+
+        client.app.state.container.worker("chats").rebuild()  # type: ignore[attr-defined]
+        assert stored(gql, s, 2) == [question, answer]
+
+
+def test_an_answer_stored_before_answers_cited_web_pages_still_loads(
+    client: TestClient, gql: GQL, fake_openai: FakeOpenAIServer
+) -> None:
+    container = client.app.state.container  # type: ignore[attr-defined]
+    s = start_chat(gql, published_workflow(gql, fake_llm(fake_openai)))
+    question = container.chats.ask(uuid.UUID(s), "Asked last year", "local")  # not answered
+    chat = container.store.repository.get(uuid.UUID(s))
+    chat.answer(question.id, "Answered last year", [], "gpt-4o-mini", {}, 9, "assistant")
+    [answered] = chat.collect_events()
+
+    with ChatWatcher(client, s) as watcher:
+        container.store.recorder.insert_events([stored_as_version_1(container.store, answered)])
+        container.watcher.poke()  # written behind the store's back: wake the followers
+        [live] = watcher.until_final()
+
+    assert (live["message"]["content"], live["message"]["webSources"]) == (
+        "Answered last year",
+        [],
+    )
+    _, answer = stored(gql, s, 2)
+    assert (answer["content"], answer["webSources"]) == ("Answered last year", [])
+    loaded = container.store.repository.get(uuid.UUID(s))
+    assert (loaded.answered, loaded.pending) == (1, [])
+    [old] = [e for e in container.store.events.get(uuid.UUID(s)) if e.originator_version == 3]
+    assert old.web_sources == []
+
+
+def stored_as_version_1(store: EventStore, event: ChatSession.AssistantAnswered) -> StoredEvent:
+    """The event as the code before web sources stored it: no web_sources, no class_version."""
+    record = store.mapper.to_stored_event(event)
+    state = store.mapper.transcoder.decode(record.state)
+    assert state.pop("class_version") == 2
+    del state["web_sources"]
+    return StoredEvent(
+        originator_id=record.originator_id,
+        originator_version=record.originator_version,
+        topic=record.topic,
+        state=store.mapper.transcoder.encode(state),
+    )
 
 
 def test_a_rate_limit_is_retried_and_the_answer_arrives(

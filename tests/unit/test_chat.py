@@ -5,6 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
 
 from domain.chat import ChatSession, answer_id_for
 from domain.errors import InvalidCommand, NotFound
@@ -94,3 +101,50 @@ def test_replaying_the_events_gives_the_same_queue() -> None:
     assert isinstance(copy, ChatSession)
     assert [q.id for q in copy.pending] == [b]
     assert copy.pending[0].asked_at == chat.pending[0].asked_at
+
+
+def test_an_answer_keeps_the_web_pages_it_was_given() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "tidal power", ME)
+    page = {"title": "Tidal power", "url": "https://w.test/tide", "snippet": "Tides."}
+    chat.answer(q, "It works.", [], "m", {}, 1, ME, web_sources=[page])
+    answered = chat.collect_events()[-1]
+    assert answered.web_sources == [page]
+
+
+def mapper() -> Mapper:
+    transcoder = JSONTranscoder()
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DatetimeAsISO())
+    return Mapper(transcoder=transcoder)
+
+
+def test_an_answer_stored_before_web_pages_were_cited_loads_with_none() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "one", ME)
+    chat.answer(q, "1", [{"chunk": 0}], "m", {}, 1, ME)
+    events = chat.collect_events()
+    records = [mapper().to_stored_event(e) for e in events]
+    # What the code before web sources stored: version 1 of the event, without the field.
+    state = mapper().transcoder.decode(records[-1].state)
+    assert state.pop("class_version") == 2
+    del state["web_sources"]
+    records[-1] = StoredEvent(
+        records[-1].originator_id,
+        records[-1].originator_version,
+        records[-1].topic,
+        mapper().transcoder.encode(state),
+    )
+
+    loaded = [mapper().to_domain_event(r) for r in records]
+
+    old = loaded[-1]
+    assert isinstance(old, ChatSession.AssistantAnswered)
+    assert (old.content, old.sources, old.web_sources) == ("1", [{"chunk": 0}], [])
+    copy = None
+    for e in loaded:
+        copy = e.mutate(copy)
+    assert isinstance(copy, ChatSession)
+    assert (copy.answered, copy.pending) == (1, [])

@@ -13,7 +13,7 @@ import pytest
 from application.chat import ordered_updates
 from application.chat_views import ChatUpdate
 from application.engine import Progress, WorkflowEngine, fill_prompt
-from application.ports import LLMRequest, LLMStreamEnd, Passage, Usage
+from application.ports import LLMRequest, LLMStreamEnd, Passage, SearchResult, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from domain.components import DEFAULT_PROMPT, NodeKind
 from domain.errors import InvalidWorkflow
@@ -123,7 +123,34 @@ def test_without_a_knowledge_base_the_question_goes_alone() -> None:
         engine, nodes, [edge("q", "llm", "query"), edge("llm", "out", "answer")], "Hi?"
     )
     assert llm.requests[0].prompt == "Hi?"
-    assert stages == ["generating"] and answer.sources == ()
+    assert stages == ["generating"] and answer.sources == () and answer.web_sources == ()
+
+
+class Web:
+    """A web search over fixed results."""
+
+    def __init__(self, results: list[SearchResult]) -> None:
+        self.results = results
+
+    async def search(self, query: str, api_key: str | None, limit: int) -> list[SearchResult]:
+        return self.results[:limit]
+
+
+def test_an_answer_carries_the_web_results_its_prompt_was_given() -> None:
+    page = SearchResult("Warranty terms", "https://maker.test/warranty", "Two years.")
+    llm = EchoLLM()
+    engine = WorkflowEngine(Factory(llm), NoSecrets(), web_search=Web([page]))  # type: ignore[arg-type]
+    nodes = [
+        node("q", NodeKind.USER_QUERY),
+        node("llm", NodeKind.LLM_ENGINE, webSearch=True, prompt="{context}|{query}"),
+        node("out", NodeKind.OUTPUT),
+    ]
+    answer, stages, _ = run(
+        engine, nodes, [edge("q", "llm", "query"), edge("llm", "out", "answer")], "warranty?"
+    )
+    assert stages == ["searching", "generating"]
+    assert llm.requests[0].prompt.startswith("[W1] Warranty terms (https://maker.test/warranty)")
+    assert (answer.web_sources, answer.sources) == ((page,), ())
 
 
 def test_two_knowledge_bases_share_the_context() -> None:

@@ -3,6 +3,7 @@ import { memo, useState } from "react";
 import { cx } from "../../ui/cx";
 import type { ChatItem, Message } from "./chatReducer";
 import { Markdown } from "./Markdown";
+import { WebSources } from "./WebSources";
 
 function Sources({ sources }: { sources: Message["sources"] }) {
   const [open, setOpen] = useState(false);
@@ -91,6 +92,7 @@ export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatIte
           <Markdown>{message.content}</Markdown>
         </div>
         <Sources sources={message.sources} />
+        <WebSources sources={message.webSources} />
       </div>
     </div>
   );

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { chatReducer, initialChatState, sessionTitle, stageLabel, type ChatState, type Message } from "./chatReducer";
 
 function message(partial: Partial<Message>): Message {
-  return { id: "m", role: "USER", content: "", createdAt: "2026-01-01T00:00:00Z", sources: [], ...partial };
+  return { id: "m", role: "USER", content: "", createdAt: "2026-01-01T00:00:00Z", sources: [], webSources: [], ...partial };
 }
 
 const opened: ChatState = chatReducer(initialChatState, { type: "opened", sessionId: "s1", messages: [] });

@@ -14,6 +14,11 @@ export const ChatMessageFieldsFragment = graphql(`
       score
       text
     }
+    webSources {
+      title
+      url
+      snippet
+    }
   }
 `);
 
