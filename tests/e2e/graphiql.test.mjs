@@ -3,7 +3,7 @@
 // subscription started in it receives the event of a mutation made elsewhere.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { eventually, openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { eventually, gql as request, openBrowser, screenshot, startApp } from "./helpers.mjs";
 
 let app;
 let browser;
@@ -26,15 +26,8 @@ after(async () => {
   await app?.stop();
 });
 
-async function gql(query, variables) {
-  const res = await fetch(`${app.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
+function gql(query, variables) {
+  return request(app.baseUrl, query, variables);
 }
 
 /** What a Monaco editor shows (it draws spaces as no-break spaces). */

@@ -175,6 +175,18 @@ export async function createStack(page, baseUrl, name, description = "") {
   return page.url();
 }
 
+/** A GraphQL request to the app over HTTP; throws on errors, returns `data`. */
+export async function gql(baseUrl, query, variables) {
+  const res = await fetch(`${baseUrl}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
 export async function eventually(check, { timeout = 10_000, interval = 100, message = "condition" } = {}) {
   const deadline = Date.now() + timeout;
   let last;

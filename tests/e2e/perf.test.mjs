@@ -2,7 +2,7 @@
 // and the drag is sent once, when it ends.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { gql as request, openBrowser, screenshot, startApp } from "./helpers.mjs";
 
 let app;
 let browser;
@@ -17,15 +17,8 @@ after(async () => {
   await app?.stop();
 });
 
-async function gql(query, variables) {
-  const res = await fetch(`${app.baseUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "apollo-require-preflight": "true" },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
+function gql(query, variables) {
+  return request(app.baseUrl, query, variables);
 }
 
 /** 75 copies of the four-node stack on a grid: 300 nodes, 300 edges. */
