@@ -22,6 +22,18 @@ export const ChatMessageFieldsFragment = graphql(`
   }
 `);
 
+export const ChatSessionFieldsFragment = graphql(`
+  fragment ChatSessionFields on ChatSession {
+    id
+    workflowId
+    publishedVersion
+    createdAt
+    messages {
+      ...ChatMessageFields
+    }
+  }
+`);
+
 export const ChatSessionsQuery = graphql(`
   query ChatSessions($workflowId: UUID!) {
     chatSessions(workflowId: $workflowId) {
@@ -40,13 +52,7 @@ export const ChatSessionsQuery = graphql(`
 export const ChatSessionQuery = graphql(`
   query ChatSession($id: UUID!) {
     chatSession(id: $id) {
-      id
-      workflowId
-      publishedVersion
-      createdAt
-      messages {
-        ...ChatMessageFields
-      }
+      ...ChatSessionFields
     }
   }
 `);
@@ -54,13 +60,7 @@ export const ChatSessionQuery = graphql(`
 export const StartChatMutation = graphql(`
   mutation StartChat($workflowId: UUID!) {
     startChat(workflowId: $workflowId) {
-      id
-      workflowId
-      publishedVersion
-      createdAt
-      messages {
-        ...ChatMessageFields
-      }
+      ...ChatSessionFields
     }
   }
 `);
