@@ -26,8 +26,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -39,10 +37,10 @@ import openai
 import websockets
 
 from tests.fakes import FakeOpenAIServer
+from tests.integration.servers import running
 
 GOAL_OVERHEAD_P50_MS = 15.0
 PROTOCOL = "graphql-transport-ws"
-GENAI_STACK = str(Path(sys.executable).parent / "genai-stack")
 
 CREATE = "mutation($n: String!) { createWorkflow(name: $n) { id } }"
 ADD = """mutation($w: UUID!, $k: NodeKind!, $id: String!, $c: JSON) {
@@ -76,55 +74,17 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
-class Server:
-    """`genai-stack serve` in its own process, on a temporary data directory."""
-
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "OPENAI_API_KEY", "GEMINI_API_KEY", "SERPAPI_API_KEY")
-        }
-        env.update({"GENAI_DATA_DIR": str(data_dir), "GENAI_LOG_LEVEL": "WARNING"})
-        if database_url:
-            env["DATABASE_URL"] = database_url
-        self.log = open(data_dir.parent / "serve.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [GENAI_STACK, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 90
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: see {self.log.name}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the server did not start: see {self.log.name}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    """The server's environment: a temporary data directory, no key of this shell's."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "OPENAI_API_KEY", "GEMINI_API_KEY", "SERPAPI_API_KEY")
+    }
+    env.update({"GENAI_DATA_DIR": str(data_dir), "GENAI_LOG_LEVEL": "WARNING"})
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
 
 
 class Api:
@@ -278,10 +238,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # The fake's listen backlog (5) would refuse connections of 32 callers starting at
         # once, which would measure the fake, not either client.
         fake._httpd.socket.listen(256)
-        server = Server(Path(tmp) / "data", args.database_url)
-        try:
-            idle = rss_mb(server.process.pid)
-            api = Api(server.base)
+        with running(server_env(Path(tmp) / "data", args.database_url), Path(tmp)) as (
+            base,
+            server,
+        ):
+            idle = rss_mb(server.pid)
+            api = Api(base)
             workflow = await api.workflow(fake)
             direct = Direct(fake)
             chat = await Chat.open(api, workflow)
@@ -308,8 +270,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
             result["memory_mb"] = {
                 "idle": idle,
-                "after": rss_mb(server.process.pid),
-                "peak": rss_mb(server.process.pid, "VmHWM"),
+                "after": rss_mb(server.pid),
+                "peak": rss_mb(server.pid, "VmHWM"),
             }
             p50 = result["sequential"]["overhead_ms"]["p50"]
             result["goal"] = {
@@ -318,8 +280,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             await api.http.aclose()
             return result
-        finally:
-            server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 from infrastructure.settings import Settings
 from tests.fakes import Failure, FakeOpenAIServer
 from tests.integration.chat_ops import EVENTS, SEND, SESSION, START, fake_llm, is_final
-from tests.integration.servers import GENAI_STACK, free_port
+from tests.integration.servers import env_for, running
 from tests.integration.workflow_ops import ADD, CONNECT, CREATE, PUBLISH
 from tests.integration.ws import next_payload, subscribe
 
@@ -33,48 +31,11 @@ pytestmark = [
 LEASE = 1.0
 
 
-@contextmanager
-def server(settings: Settings, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`genai-stack serve` on a free port, with its process (a test may kill it)."""
-    port = free_port()
+def server(settings: Settings) -> AbstractContextManager[tuple[str, subprocess.Popen[bytes]]]:
+    """`genai-stack serve` on PostgreSQL with short chat leases, with its process."""
     assert settings.database_url
-    environment = {
-        **os.environ,
-        "GENAI_DATA_DIR": str(settings.genai_data_dir),
-        "DATABASE_URL": settings.database_url,
-        "GENAI_POLL_SECONDS": "0.2",
-        "GENAI_CHAT_LEASE_SECONDS": str(LEASE),
-        **env,
-    }
-    log = open(Path(settings.genai_data_dir).parent / f"serve-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [GENAI_STACK, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"server exited: see {log.name}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"server did not start: see {log.name}"
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        log.close()
+    env = env_for(settings, GENAI_CHAT_LEASE_SECONDS=str(LEASE))
+    return running(env, Path(settings.genai_data_dir).parent)
 
 
 def call(base: str, query: str, **variables: Any) -> dict[str, Any]:
