@@ -14,11 +14,11 @@ import json
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -143,7 +143,7 @@ class FakeServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever,
@@ -162,7 +162,7 @@ class FakeServer:
             self._thread = None
         self._httpd.server_close()
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -259,6 +259,31 @@ class FakeServer:
             return
         if not self.route(exchange, cut):
             exchange.send_json(404, self.error_body(404, f"No route for {exchange.request.path}."))
+
+
+Reply = str | Callable[["RecordedRequest"], str]
+
+
+class FakeModelServer(FakeServer):
+    """A fake model provider: chat replies (fixed, or made from the request), embeddings of
+    `embedding_dim` dimensions, and, when `api_key` is set, refusal of any other key."""
+
+    default_reply = "Hello from a fake model server."
+
+    def __init__(
+        self,
+        reply: Reply | None = None,
+        token_delay: float = 0.0,
+        embedding_dim: int = 64,
+        api_key: str | None = None,
+    ) -> None:
+        super().__init__(token_delay=token_delay)
+        self.reply: Reply = self.default_reply if reply is None else reply
+        self.embedding_dim = embedding_dim
+        self.api_key = api_key
+
+    def reply_for(self, request: RecordedRequest) -> str:
+        return self.reply(request) if callable(self.reply) else self.reply
 
 
 def _handler_class(fake: FakeServer) -> type[BaseHTTPRequestHandler]:

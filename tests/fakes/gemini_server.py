@@ -34,14 +34,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes._server import Exchange, FakeServer, RecordedRequest, words
+from tests.fakes._server import Exchange, FakeModelServer, RecordedRequest, words
 from tests.fakes.embedding import hashed_embedding
 from tests.fakes.openai_server import split_reply
-
-Reply = str | Callable[[RecordedRequest], str]
 
 _ROUTE = re.compile(r"^/v1beta/models/(?P<model>[^/:]+):(?P<method>[A-Za-z]+)$")
 
@@ -70,22 +68,8 @@ def _parts_text(content: Any) -> list[str]:
     return [p["text"] for p in content.get("parts", []) if isinstance(p, dict) and "text" in p]
 
 
-class FakeGeminiServer(FakeServer):
-    def __init__(
-        self,
-        reply: Reply = "Hello from the fake Gemini server.",
-        token_delay: float = 0.0,
-        embedding_dim: int = 64,
-        api_key: str | None = None,
-    ) -> None:
-        super().__init__(token_delay=token_delay)
-        self.reply = reply
-        self.embedding_dim = embedding_dim
-        self.api_key = api_key
-
-    def __enter__(self) -> FakeGeminiServer:
-        self.start()
-        return self
+class FakeGeminiServer(FakeModelServer):
+    default_reply = "Hello from the fake Gemini server."
 
     def generate_requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -135,7 +119,7 @@ class FakeGeminiServer(FakeServer):
 
     def _generate(self, exchange: Exchange, model: str, cut: int | None, stream: bool) -> None:
         request = exchange.request
-        text = self.reply(request) if callable(self.reply) else self.reply
+        text = self.reply_for(request)
         prompt, completion = words(prompt_text(request)), words(text)
         usage = {
             "promptTokenCount": prompt,

@@ -33,13 +33,11 @@ import json
 import re
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes._server import Exchange, FakeServer, RecordedRequest, words
+from tests.fakes._server import Exchange, FakeModelServer, RecordedRequest, words
 from tests.fakes.embedding import hashed_embedding
-
-Reply = str | Callable[[RecordedRequest], str]
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -66,23 +64,9 @@ def prompt_text(request: RecordedRequest) -> str:
     return "\n".join(parts)
 
 
-class FakeOpenAIServer(FakeServer):
-    def __init__(
-        self,
-        reply: Reply = "Hello from the fake OpenAI server.",
-        token_delay: float = 0.0,
-        embedding_dim: int = 64,
-        api_key: str | None = None,
-    ) -> None:
-        super().__init__(token_delay=token_delay)
-        self.reply = reply
-        self.embedding_dim = embedding_dim
-        self.api_key = api_key
-        self._ids = 0
-
-    def __enter__(self) -> FakeOpenAIServer:
-        self.start()
-        return self
+class FakeOpenAIServer(FakeModelServer):
+    default_reply = "Hello from the fake OpenAI server."
+    _ids = 0  # completions made, for their ids
 
     @property
     def base_url(self) -> str:
@@ -127,14 +111,11 @@ class FakeOpenAIServer(FakeServer):
 
     # ------------------------------------------------------------ chat
 
-    def _reply_for(self, request: RecordedRequest) -> str:
-        return self.reply(request) if callable(self.reply) else self.reply
-
     def _chat(self, exchange: Exchange, cut: int | None) -> None:
         request = exchange.request
         body = request.body or {}
         model = str(body.get("model", "gpt-fake"))
-        text = self._reply_for(request)
+        text = self.reply_for(request)
         usage = _usage(words(prompt_text(request)), words(text))
         with self._lock:
             self._ids += 1

@@ -29,10 +29,6 @@ class FakeSearchServer(FakeServer):
         self.results = results
         self.api_key = api_key
 
-    def __enter__(self) -> FakeSearchServer:
-        self.start()
-        return self
-
     def error_body(self, status: int, message: str) -> Any:
         return {"error": message}
 
