@@ -60,42 +60,25 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _asked(self, e: ChatSession.UserAsked, tracking: Tracking) -> None:
         with self.view.transaction(tracking) as conn:
-            conn.execute(
-                insert(chat_messages).values(
-                    id=e.message_id,
-                    session_id=e.originator_id,
-                    seq=e.originator_version,
-                    role="USER",
-                    content=e.content,
-                    sources=[],
-                    web_sources=[],
-                    created_at=e.timestamp,
-                    status="pending",
-                )
-            )
+            _add_message(conn, e, "USER", "pending")
             _touch(conn, e, messages=1, waiting=1)
 
     @process_event.register
     def _answered(self, e: ChatSession.AssistantAnswered, tracking: Tracking) -> None:
         tokens = Usage(**e.usage)
         with self.view.transaction(tracking) as conn:
-            conn.execute(
-                insert(chat_messages).values(
-                    id=e.message_id,
-                    session_id=e.originator_id,
-                    seq=e.originator_version,
-                    role="ASSISTANT",
-                    content=e.content,
-                    sources=e.sources,
-                    web_sources=e.web_sources,
-                    created_at=e.timestamp,
-                    reply_to=e.question_id,
-                    model=e.model,
-                    prompt_tokens=tokens.prompt_tokens,
-                    completion_tokens=tokens.completion_tokens,
-                    latency_ms=e.latency_ms,
-                    status="answered",
-                )
+            _add_message(
+                conn,
+                e,
+                "ASSISTANT",
+                "answered",
+                sources=e.sources,
+                web_sources=e.web_sources,
+                reply_to=e.question_id,
+                model=e.model,
+                prompt_tokens=tokens.prompt_tokens,
+                completion_tokens=tokens.completion_tokens,
+                latency_ms=e.latency_ms,
             )
             _settle(conn, e.question_id, "answered")
             workflow_id = _touch(conn, e, messages=1, waiting=-1)
@@ -137,6 +120,23 @@ class ChatsProjection(Projection[SqlTrackingView]):
 
     def forget(self) -> None:
         pass  # keeps nothing between events
+
+
+def _add_message(conn: Connection, e: Any, role: str, status: str, **details: Any) -> None:
+    """The message an asked or answered event carries, as the row `seq` = its version."""
+    row = {"sources": [], "web_sources": [], **details}
+    conn.execute(
+        insert(chat_messages).values(
+            id=e.message_id,
+            session_id=e.originator_id,
+            seq=e.originator_version,
+            role=role,
+            content=e.content,
+            created_at=e.timestamp,
+            status=status,
+            **row,
+        )
+    )
 
 
 def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
