@@ -14,11 +14,10 @@ from google.genai import errors, types
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
 from infrastructure.llm.retry import (
-    RetryPolicy,
+    RetryingLLM,
     Trouble,
     is_retryable_status,
     retry_after_seconds,
-    stream_with_retries,
 )
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
@@ -42,13 +41,13 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 _TRANSPORT_ERRORS = _transport_errors()
 
 
-class GeminiLLM:
-    """Streams `generate_content_stream`; one client per request, since keys come per request.
-
-    `timeout` is the longest silence allowed (before the first delta or between two);
-    `request_timeout` caps a whole request, because the SDK's own timeout covers the entire
-    stream rather than each read. `retries`/`backoff` as for OpenAILLM.
+class GeminiLLM(RetryingLLM):
+    """Streams `generate_content_stream`; clients are kept per key and server (a new one costs
+    ~65 ms). Timeouts and retries as RetryingLLM; `request_timeout` caps a whole request,
+    because the SDK's own timeout covers the entire stream rather than each read.
     """
+
+    provider = "Gemini"
 
     def __init__(
         self,
@@ -59,21 +58,12 @@ class GeminiLLM:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
     ) -> None:
-        self.base_url = base_url
-        self.timeout = timeout
+        super().__init__(base_url, timeout, retries, backoff, max_backoff)
         self.request_timeout = request_timeout
-        self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
         self._clients: OrderedDict[tuple[Any, str | None, str | None], genai.Client] = OrderedDict()
 
-    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
-        return stream_with_retries(
-            lambda: self._once(request),
-            _classify,
-            provider="Gemini",
-            policy=self.policy,
-            timeout=self.timeout,
-            secrets=(request.api_key,),
-        )
+    def _classify(self, exc: BaseException) -> Trouble | None:
+        return _classify(exc)
 
     def _client(self, request: LLMRequest) -> genai.Client:
         options = types.HttpOptions(

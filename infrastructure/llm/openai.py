@@ -13,11 +13,10 @@ import openai
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
 from infrastructure.llm.retry import (
-    RetryPolicy,
+    RetryingLLM,
     Trouble,
     is_retryable_status,
     retry_after_seconds,
-    stream_with_retries,
 )
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -25,14 +24,11 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 KEYLESS_PLACEHOLDER = "not-needed"
 
 
-class OpenAILLM:
-    """Streams a chat completion; one client per request, since keys come per request.
+class OpenAILLM(RetryingLLM):
+    """Streams a chat completion; one SDK client per request (keys come per request) over one
+    shared connection pool. Timeouts and retries as RetryingLLM."""
 
-    `timeout` is the longest silence allowed (before the first delta or between two);
-    `retries` is how many further tries a 408/429/5xx, a timeout or a lost connection
-    gets before anything was streamed, waiting `backoff` seconds, doubling each time.
-    `base_url` is the default server; a request's own `base_url` wins over it.
-    """
+    provider = "OpenAI"
 
     def __init__(
         self,
@@ -42,28 +38,14 @@ class OpenAILLM:
         backoff: float = 0.5,
         max_backoff: float = 8.0,
     ) -> None:
-        self.base_url = base_url
-        self.timeout = timeout
-        self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+        super().__init__(base_url, timeout, retries, backoff, max_backoff)
         self._pools: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.DefaultAsyncHttpxClient
         ] = weakref.WeakKeyDictionary()
 
-    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+    async def _once(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
         base_url = request.base_url or self.base_url
         api_key = request.api_key or (KEYLESS_PLACEHOLDER if base_url else None)
-        return stream_with_retries(
-            lambda: self._once(request, api_key, base_url),
-            _classify,
-            provider="OpenAI",
-            policy=self.policy,
-            timeout=self.timeout,
-            secrets=(request.api_key,),
-        )
-
-    async def _once(
-        self, request: LLMRequest, api_key: str | None, base_url: str | None
-    ) -> AsyncIterator[str | LLMStreamEnd]:
         if not api_key:
             raise ProviderError("OpenAI: no API key was given for this model")
         client = openai.AsyncOpenAI(
@@ -99,6 +81,9 @@ class OpenAILLM:
             yield LLMStreamEnd(model=model, usage=usage)
         finally:
             await chunks.close()
+
+    def _classify(self, exc: BaseException) -> Trouble | None:
+        return _classify(exc)
 
     def _pool(self) -> openai.DefaultAsyncHttpxClient:
         """One connection pool per event loop, shared by the per-request SDK clients (which

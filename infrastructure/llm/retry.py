@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from application.ports import ProviderError
+from application.ports import LLMRequest, LLMStreamEnd, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +159,44 @@ async def stream_with_retries(
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class RetryingLLM:
+    """The LLM port for a provider whose one try is `_once(request)` and whose SDK errors
+    `_classify` names: each answer is streamed through `stream_with_retries`.
+
+    `timeout` is the longest silence allowed (before the first delta or between two);
+    `retries` is how many further tries a 408/429/5xx, a timeout or a lost connection
+    gets before anything was streamed, waiting `backoff` seconds, doubling each time.
+    `base_url` is the default server; a request's own `base_url` wins over it.
+    """
+
+    provider = "LLM"
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
+
+    def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        return stream_with_retries(
+            lambda: self._once(request),
+            self._classify,
+            provider=self.provider,
+            policy=self.policy,
+            timeout=self.timeout,
+            secrets=(request.api_key,),
+        )
+
+    def _once(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+        raise NotImplementedError
+
+    def _classify(self, exc: BaseException) -> Trouble | None:
+        raise NotImplementedError
