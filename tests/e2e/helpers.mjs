@@ -6,10 +6,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
+
 export const REPO = resolve(here, "..", "..");
 export const SCREENSHOTS = join(here, "screenshots");
 const CHROMIUM = "/usr/bin/chromium";
@@ -173,6 +175,23 @@ export async function createStack(page, baseUrl, name, description = "") {
   await page.waitForURL(/\/stacks\//);
   await page.locator(".react-flow").waitFor();
   return page.url();
+}
+
+/**
+ * The app and one browser for a test file: started before its tests, stopped after them.
+ * Read `session.app` and `session.browser` inside the tests.
+ */
+export function appAndBrowser() {
+  const session = { app: undefined, browser: undefined };
+  before(async () => {
+    session.app = await startApp();
+    session.browser = await openBrowser();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.app?.stop();
+  });
+  return session;
 }
 
 /** A GraphQL request to the app over HTTP; throws on errors, returns `data`. */

@@ -1,24 +1,13 @@
 // The canvas stays smooth with 300 nodes: it opens quickly, a drag keeps a good frame rate,
 // and the drag is sent once, when it ends.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { gql as request, openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { test } from "node:test";
+import { appAndBrowser, gql as request, screenshot } from "./helpers.mjs";
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const session = appAndBrowser();
 
 function gql(query, variables) {
-  return request(app.baseUrl, query, variables);
+  return request(session.app.baseUrl, query, variables);
 }
 
 /** 75 copies of the four-node stack on a grid: 300 nodes, 300 edges. */
@@ -44,7 +33,7 @@ function bigGraph() {
 }
 
 test("a 300-node canvas opens fast and drags smoothly", async () => {
-  const { page } = browser;
+  const { page } = session.browser;
   const { createWorkflow } = await gql(`mutation { createWorkflow(name: "Three hundred nodes") { id } }`);
   const { nodes, edges } = bigGraph();
   await gql(`mutation($id: UUID!, $nodes: JSON!, $edges: JSON!) { importGraph(workflowId: $id, nodes: $nodes, edges: $edges) { version } }`, {
@@ -55,7 +44,7 @@ test("a 300-node canvas opens fast and drags smoothly", async () => {
   const before = (await gql(`query($id: UUID!) { workflowHistory(id: $id) { version } }`, { id: createWorkflow.id })).workflowHistory.length;
 
   const started = Date.now();
-  await page.goto(`${app.baseUrl}/stacks/${createWorkflow.id}`);
+  await page.goto(`${session.app.baseUrl}/stacks/${createWorkflow.id}`);
   await page.locator(".react-flow__node").first().waitFor();
   const openMs = Date.now() - started;
   assert.ok(openMs < 8_000, `opened in ${openMs} ms`);

@@ -3,22 +3,11 @@
 // passage by passage, build, chat and see a streamed, cited answer, open history, view an old
 // version, roll back.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { connect, createStack, eventually, nodeIdOf, openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { test } from "node:test";
+import { appAndBrowser, connect, createStack, eventually, nodeIdOf, screenshot } from "./helpers.mjs";
 import { makePdf, roverManual } from "./pdf.mjs";
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const session = appAndBrowser();
 
 // Drop points inside the canvas (about 770 × 840 at 1440 × 900), zoomed out twice so that
 // four 240-wide nodes fit side by side.
@@ -30,7 +19,7 @@ const KINDS = [
 ];
 
 test("builds a PDF question-answering stack and chats with it", async () => {
-  const { page } = browser;
+  const { page } = session.browser;
   // What the server pushes on the socket, in order: streamed tokens must come before the
   // stored answer. (The page may render both in one frame when the answer is short.)
   const chatFrames = [];
@@ -42,7 +31,7 @@ test("builds a PDF question-answering stack and chats with it", async () => {
     }),
   );
 
-  await page.goto(app.baseUrl + "/");
+  await page.goto(session.app.baseUrl + "/");
   await page.getByRole("heading", { name: "My Stacks" }).waitFor();
   await screenshot(page, "01-my-stacks-empty");
 
@@ -223,5 +212,5 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await page.getByRole("list", { name: "Stacks" }).getByText("Published v1").waitFor();
   await screenshot(page, "13-my-stacks");
 
-  assert.deepEqual(browser.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
+  assert.deepEqual(session.browser.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
 });

@@ -1,24 +1,13 @@
 // My Stacks: create, describe (from the builder's header), edit and delete from the cards;
 // the empty state comes back.
-import { after, before, test } from "node:test";
-import { eventually, openBrowser, screenshot, startApp } from "./helpers.mjs";
+import { test } from "node:test";
+import { appAndBrowser, eventually, screenshot } from "./helpers.mjs";
 
-let app;
-let browser;
-
-before(async () => {
-  app = await startApp();
-  browser = await openBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await app?.stop();
-});
+const session = appAndBrowser();
 
 test("stacks are created, described, edited and deleted from My Stacks", async () => {
-  const { page } = browser;
-  await page.goto(app.baseUrl + "/");
+  const { page } = session.browser;
+  await page.goto(session.app.baseUrl + "/");
   await page.getByText("Build your first stack").waitFor();
 
   // An empty name is refused with a message, in place.
@@ -59,8 +48,8 @@ test("stacks are created, described, edited and deleted from My Stacks", async (
   await page.getByText("Build your first stack").waitFor();
 
   // An address that names no stack says so instead of showing a blank page.
-  await page.goto(app.baseUrl + "/stacks/00000000-0000-0000-0000-000000000000");
+  await page.goto(session.app.baseUrl + "/stacks/00000000-0000-0000-0000-000000000000");
   await page.getByText("This stack doesn't exist").waitFor();
-  await page.goto(app.baseUrl + "/no/such/page");
+  await page.goto(session.app.baseUrl + "/no/such/page");
   await page.getByText("Page not found").waitFor();
 });
