@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -19,6 +20,16 @@ from domain import graph
 from domain.components import ComponentSpec as DomainSpec
 from domain.errors import ValidationIssue as DomainIssue
 from interfaces.graphql.context import Info
+
+T = TypeVar("T")
+
+
+def copied(cls: type[T], source: object, **given: Any) -> T:
+    """The GraphQL object `cls` for an application view or domain value: each of its fields
+    not `given` is the source's attribute of the same name."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # strawberry types are dataclasses
+    names = [f.name for f in fields if f.init and f.name not in given]
+    return cls(**given, **{name: getattr(source, name) for name in names})
 
 
 @strawberry.enum
@@ -54,13 +65,8 @@ class Node:
 
     @classmethod
     def of(cls, n: graph.Node) -> Node:
-        return cls(
-            id=n.id,
-            kind=NodeKind(n.kind.value),
-            label=n.label,
-            position=Position(x=n.position.x, y=n.position.y),
-            config=n.config,
-        )
+        position = Position(x=n.position.x, y=n.position.y)
+        return copied(cls, n, kind=NodeKind(n.kind.value), position=position)
 
 
 @strawberry.type
@@ -73,13 +79,7 @@ class Edge:
 
     @classmethod
     def of(cls, e: graph.Edge) -> Edge:
-        return cls(
-            id=e.id,
-            source=e.source,
-            target=e.target,
-            source_handle=e.source_handle,
-            target_handle=e.target_handle,
-        )
+        return copied(cls, e)
 
 
 @strawberry.type
@@ -91,7 +91,7 @@ class ValidationIssue:
 
     @classmethod
     def of(cls, i: DomainIssue) -> ValidationIssue:
-        return cls(code=i.code, message=i.message, node_id=i.node_id, edge_id=i.edge_id)
+        return copied(cls, i)
 
 
 @strawberry.type
@@ -111,12 +111,7 @@ class PublishedVersion:
 
     @classmethod
     def of(cls, p: PublishedInfo) -> PublishedVersion:
-        return cls(
-            number=p.number,
-            workflow_version=p.workflow_version,
-            published_at=p.published_at,
-            note=p.note,
-        )
+        return copied(cls, p)
 
 
 @strawberry.enum
@@ -138,14 +133,7 @@ class DocumentProgress:
 
     @classmethod
     def of(cls, p: ProgressView) -> DocumentProgress:
-        return cls(
-            stage=p.stage,
-            pages_extracted=p.pages_extracted,
-            page_total=p.page_total,
-            chunks_embedded=p.chunks_embedded,
-            chunk_total=p.chunk_total,
-            fraction=p.fraction,
-        )
+        return copied(cls, p)
 
 
 @strawberry.type
@@ -175,22 +163,10 @@ class Document:
 
     @classmethod
     def of(cls, d: DocumentView) -> Document:
-        return cls(
-            id=d.id,
-            workflow_id=d.workflow_id,
-            node_id=d.node_id,
-            filename=d.filename,
-            size_bytes=d.size_bytes,
+        return copied(
+            cls,
+            d,
             status=DocumentStatus(d.status.value),
-            page_count=d.page_count,
-            chunk_count=d.chunk_count,
-            error=d.error,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-            content_type=d.content_type,
-            sha256=d.sha256,
-            embedding_model=d.embedding_model,
-            failed_stage=d.failed_stage,
             progress=DocumentProgress.of(d.progress) if d.progress else None,
         )
 
@@ -234,15 +210,7 @@ class Workflow:
 
     @classmethod
     def of(cls, v: WorkflowView) -> Workflow:
-        return cls(
-            view=v,
-            id=v.id,
-            name=v.name,
-            description=v.description,
-            version=v.version,
-            created_at=v.created_at,
-            updated_at=v.updated_at,
-        )
+        return copied(cls, v, view=v)
 
 
 @strawberry.type(
@@ -258,14 +226,7 @@ class WorkflowEvent:
 
     @classmethod
     def of(cls, h: HistoryEntry) -> WorkflowEvent:
-        return cls(
-            workflow_id=h.workflow_id,
-            version=h.version,
-            type=h.type,
-            timestamp=h.timestamp,
-            actor=h.actor,
-            data=h.data,
-        )
+        return copied(cls, h)
 
 
 @strawberry.type
@@ -305,10 +266,10 @@ class ComponentSpec:
     @classmethod
     def of(cls, s: DomainSpec) -> ComponentSpec:
         schema: dict[str, Any] = s.config_schema
-        return cls(
+        return copied(
+            cls,
+            s,
             kind=NodeKind(s.kind.value),
-            title=s.title,
-            description=s.description,
             config_schema=schema,
             inputs=list(s.inputs),
             outputs=list(s.outputs),
@@ -335,14 +296,7 @@ class Source:
 
     @classmethod
     def of(cls, p: Passage) -> Source:
-        return cls(
-            document_id=UUID(p.document_id),
-            filename=p.filename,
-            page=p.page,
-            chunk=p.chunk,
-            score=p.score,
-            text=p.text,
-        )
+        return copied(cls, p, document_id=UUID(p.document_id))
 
 
 @strawberry.type(description="A web page a web search gave the answer, as the search found it.")
@@ -355,7 +309,7 @@ class WebSource:
 
     @classmethod
     def of(cls, r: SearchResult) -> WebSource:
-        return cls(title=r.title, url=r.url, snippet=r.snippet)
+        return copied(cls, r)
 
 
 @strawberry.type
@@ -435,14 +389,7 @@ class ChatSession:
 
     @classmethod
     def of(cls, s: ChatSessionView) -> ChatSession:
-        return cls(
-            id=s.id,
-            workflow_id=s.workflow_id,
-            published_version=s.published_version,
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-            messages=[ChatMessage.of(m) for m in s.messages],
-        )
+        return copied(cls, s, messages=[ChatMessage.of(m) for m in s.messages])
 
 
 @strawberry.type
@@ -512,12 +459,4 @@ class UsageEntry:
 
     @classmethod
     def of(cls, u: UsageView) -> UsageEntry:
-        return cls(
-            workflow_id=u.workflow_id,
-            day=u.day,
-            model=u.model,
-            answers=u.answers,
-            prompt_tokens=u.prompt_tokens,
-            completion_tokens=u.completion_tokens,
-            cost_usd=u.cost_usd,
-        )
+        return copied(cls, u)
