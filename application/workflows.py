@@ -30,9 +30,12 @@ class WorkflowService:
         secrets: SecretStore,
         read_model: WorkflowReadModel,
         server_keys: frozenset[str] = frozenset(),
+        caught_up: Callable[[], object] = lambda: None,
     ) -> None:
+        """`caught_up` waits (briefly) until the read model holds every event stored so far:
+        lists come from it, and must show a change the client has just made."""
         self.store, self.secrets, self.read_model = store, secrets, read_model
-        self.server_keys = server_keys
+        self.server_keys, self.caught_up = server_keys, caught_up
 
     # ---------------------------------------------------------------- commands
 
@@ -150,6 +153,7 @@ class WorkflowService:
         return list(COMPONENTS.values())
 
     def list_all(self) -> list[WorkflowView]:
+        self.caught_up()
         return self.read_model.list_workflows()
 
     def get(self, wid: UUID, version: int | None = None) -> WorkflowView | None:

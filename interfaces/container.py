@@ -146,7 +146,13 @@ def build(settings: Settings | None = None) -> Container:
     workers = [
         ProjectionWorker(store, projection, watcher, lock("workflows"), settings.genai_poll_seconds)
     ]
-    service = WorkflowService(store, secrets, SqlWorkflowReadModel(engine), settings.server_keys())
+    service = WorkflowService(
+        store,
+        secrets,
+        SqlWorkflowReadModel(engine),
+        settings.server_keys(),
+        caught_up=workers[0].caught_up,
+    )
     documents = _documents(settings, store, service, engine, secrets, bus, watcher, lock, workers)
     chats_projection = ChatsProjection(SqlTrackingView(engine, "chats"), settings.model_prices())
     workers.append(

@@ -23,6 +23,8 @@ from infrastructure.readmodel.tracking import SqlTrackingView
 log = structlog.get_logger(__name__)
 
 BATCH = 200
+# How long a list query waits for its read model to hold what was stored before it.
+FRESH_READ_SECONDS = 2.0
 
 
 class TrackedProjection(Protocol):
@@ -195,6 +197,11 @@ class ProjectionWorker:
                 log.exception("projection failed; retrying", projection=self.projection.name)
                 self.projection.forget()
                 self._stop.wait(1)
+
+    def caught_up(self, timeout: float = FRESH_READ_SECONDS) -> bool:
+        """Waits until the view holds every event stored so far (in any process), for
+        `timeout` seconds at most, so that a client reads its own writes in a list."""
+        return self.wait_until(self.store.max_notification_id(), timeout)
 
     def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
         """Blocks until the view has seen notification_id, or timeout seconds have passed."""

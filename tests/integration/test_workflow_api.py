@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import threading
 
+import pytest
+from starlette.testclient import TestClient
+
+from infrastructure.settings import Settings
+from interfaces.app import create_app
 from tests.integration.gql import GQL, GraphQLError
 from tests.integration.workflow_ops import (
     ADD,
@@ -227,3 +232,22 @@ def test_components_describe_the_four_kinds(gql: GQL) -> None:
         "chunkOverlap",
         "topK",
     }
+
+
+def test_the_list_shows_a_change_its_client_just_made(settings: Settings) -> None:
+    """`workflows` reads the read model, which a projection fills after the command returns:
+    the query waits for it to hold what was stored before, so a list refetched after a
+    rename or a delete does not show the old stack."""
+    with TestClient(create_app(settings.model_copy(update={"genai_run_projections": False}))) as c:
+        gql = GQL(c)
+        worker = c.app.state.container.worker("workflows")  # type: ignore[attr-defined]
+        w = gql(CREATE, name="Before")["createWorkflow"]["id"]
+        worker.catch_up()
+        gql(RENAME, w=w, name="After")
+        late = threading.Timer(0.3, worker.catch_up)  # the projection, a little behind
+        late.start()
+        try:
+            listed = gql("{ workflows { id name } }")["workflows"]
+        finally:
+            late.join()
+        assert listed == [{"id": w, "name": "After"}]
