@@ -105,11 +105,14 @@ class ChatService:
         lease_seconds: float = 30.0,
         alone: bool = False,
         bus_blocks: bool = True,
+        caught_up: Callable[[], object] = lambda: None,
     ) -> None:
         """`alone`: no other process shares the store (the embedded default), so whatever was
         waiting when this process started is an orphan at once. `bus_blocks`: publishing does
-        I/O (PostgreSQL NOTIFY), so it is done off the event loop."""
+        I/O (PostgreSQL NOTIFY), so it is done off the event loop. `caught_up` waits (briefly)
+        until the read model holds every event stored so far, so reads show one's own writes."""
         self.store, self.workflows, self.read_model = store, workflows, read_model
+        self.caught_up = caught_up
         self.engine, self.leases = engine, leases
         self.publisher = OffLoopPublisher(bus, threaded=bus_blocks)
         self.lease_seconds, self.alone = lease_seconds, alone
@@ -156,9 +159,11 @@ class ChatService:
     # ---------------------------------------------------------------- reads
 
     def get(self, session_id: UUID) -> ChatSessionView | None:
+        self.caught_up()
         return self.read_model.get_session(session_id)
 
     def sessions(self, workflow_id: UUID) -> list[ChatSessionView]:
+        self.caught_up()
         return self.read_model.list_sessions(workflow_id)
 
     def usage(self, workflow_id: UUID | None) -> list[UsageView]:

@@ -155,11 +155,10 @@ def build(settings: Settings | None = None) -> Container:
     )
     documents = _documents(settings, store, service, engine, secrets, bus, watcher, lock, workers)
     chats_projection = ChatsProjection(SqlTrackingView(engine, "chats"), settings.model_prices())
-    workers.append(
-        ProjectionWorker(
-            store, chats_projection, watcher, lock("chats"), settings.genai_poll_seconds
-        )
+    chats_worker = ProjectionWorker(
+        store, chats_projection, watcher, lock("chats"), settings.genai_poll_seconds
     )
+    workers.append(chats_worker)
     chats = ChatService(
         store,
         service,
@@ -178,6 +177,7 @@ def build(settings: Settings | None = None) -> Container:
         lease_seconds=settings.genai_chat_lease_seconds,
         alone=not settings.uses_postgres,
         bus_blocks=settings.uses_postgres,
+        caught_up=chats_worker.caught_up,
     )
     return Container(
         settings,

@@ -4,6 +4,7 @@ against the fake provider servers, failures, queueing, usage and recovery."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -439,3 +440,19 @@ def test_the_chat_read_model_is_rebuilt_from_the_log(
 
     assert stored(gql, s, 4) == before
     assert gql(USAGE, w=w)["usage"] == usage
+
+
+def test_the_session_list_shows_a_chat_its_client_just_started(
+    settings: Settings, fake_openai: FakeOpenAIServer
+) -> None:
+    with app_with(settings, genai_run_projections=False) as (client, gql):
+        worker = client.app.state.container.worker("chats")  # type: ignore[attr-defined]
+        w = published_workflow(gql, fake_llm(fake_openai))
+        s = start_chat(gql, w)
+        late = threading.Timer(0.3, worker.catch_up)  # the projection, a little behind
+        late.start()
+        try:
+            listed = gql(SESSIONS, w=w)["chatSessions"]
+        finally:
+            late.join()
+        assert [session["id"] for session in listed] == [s]
