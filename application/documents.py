@@ -91,11 +91,14 @@ class DocumentService:
         index: VectorIndex,
         sniff: Sniffer,
         max_upload_bytes: int,
+        caught_up: Callable[[], object] = lambda: None,
     ) -> None:
+        """`caught_up` waits (briefly) until the read model holds every event stored so far,
+        so that a list shows the client's own uploads and removals."""
         self.store, self.workflows = store, workflows
         self.blobs, self.read_model = blobs, read_model
         self.embedders, self.index, self.sniff = embedders, index, sniff
-        self.max_upload_bytes = max_upload_bytes
+        self.max_upload_bytes, self.caught_up = max_upload_bytes, caught_up
 
     # ---------------------------------------------------------------- commands
 
@@ -223,10 +226,8 @@ class DocumentService:
         doc = self._get(document_id)
         return None if doc is None else DocumentView.of(doc)
 
-    def list_for_workflow(self, workflow_id: UUID) -> list[DocumentView]:
-        return self.read_model.list_for_workflow(workflow_id)
-
     def list_for_workflows(self, workflow_ids: list[UUID]) -> dict[UUID, list[DocumentView]]:
+        self.caught_up()
         return self.read_model.list_for_workflows(workflow_ids)
 
     def live_messages(self, event: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -211,6 +211,11 @@ def _documents(
     index = _LazyIndex(settings.chroma_url, data / "chroma")
     embedders = Embedders(DefaultEmbedderFactory(), secrets, settings.server_key_values())
     read_model = SqlDocumentReadModel(engine)
+    poll = settings.genai_poll_seconds
+    documents_view = SqlTrackingView(engine, "documents")
+    projection = DocumentsProjection(documents_view, store)
+    documents_worker = ProjectionWorker(store, projection, watcher, lock("documents"), poll)
+    workers.append(documents_worker)
     service = DocumentService(
         store,
         workflows,
@@ -220,11 +225,8 @@ def _documents(
         index,
         sniff_pdf,
         settings.max_upload_mb * 1024 * 1024,
+        caught_up=documents_worker.caught_up,
     )
-    poll = settings.genai_poll_seconds
-    documents_view = SqlTrackingView(engine, "documents")
-    projection = DocumentsProjection(documents_view, store)
-    workers.append(ProjectionWorker(store, projection, watcher, lock("documents"), poll))
     ingestion = IngestionProjection(
         SqlTrackingView(engine, "ingestion"),
         Ingestion(service, read_model, blobs, extract_pages, chunk_pages, embedders, index, bus),
