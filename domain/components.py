@@ -49,6 +49,7 @@ _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
             "title": "Embedder",
             "description": "Turns passages into vectors. Local runs on this server, no key.",
             "enum": ["local", "openai", "gemini"],
+            "x-enum-titles": {"local": "Local", "openai": "OpenAI", "gemini": "Gemini"},
             "default": "local",
         },
         "embeddingModel": {
@@ -105,6 +106,11 @@ _LLM_ENGINE_SCHEMA: dict[str, Any] = {
             "title": "Provider",
             "description": "Extractive answers offline by quoting your documents.",
             "enum": ["openai", "gemini", "extractive"],
+            "x-enum-titles": {
+                "openai": "OpenAI",
+                "gemini": "Gemini",
+                "extractive": "Extractive (offline)",
+            },
             "default": "extractive",
         },
         "model": {

@@ -13,9 +13,12 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import undo
+from domain.changes import Delta, EdgeChange, Graph, NodeChange, apply, diff, node_edges, relative
 from domain.components import COMPONENTS, config_problems, parse_kind
 from domain.errors import InvalidCommand, InvalidWorkflow, NotFound, ValidationIssue
 from domain.graph import Edge, Node, Position, resolve_ports, validation_issues
+from domain.undo import Step
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -55,6 +58,13 @@ def merge_config(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[s
 
 
 class Workflow(Aggregate):
+    # Version 2 of the state adds the undo and redo stacks (a snapshot of version 1 has none).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["undo_steps"], state["redo_steps"] = {}, {}
+
     @event("WorkflowCreated")
     def __init__(self, name: str, description: str, actor: str) -> None:
         self.name, self.description = name, description
@@ -63,6 +73,8 @@ class Workflow(Aggregate):
         self.published: list[PublishedVersion] = []
         self.deleted = False
         self.last_actor = actor
+        self.undo_steps: undo.Stacks = {}
+        self.redo_steps: undo.Stacks = {}
 
     @classmethod
     def create(cls, name: str, description: str, actor: str) -> Workflow:
@@ -79,7 +91,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowRenamed")
     def _renamed(self, name: str, actor: str) -> None:
-        self.name, self.last_actor = name, actor
+        self._change("WorkflowRenamed", Delta(name=(self.name, name)), actor)
 
     def describe(self, description: str, actor: str) -> None:
         self._described(
@@ -88,7 +100,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowDescribed")
     def _described(self, description: str, actor: str) -> None:
-        self.description, self.last_actor = description, actor
+        self._change("WorkflowDescribed", Delta(description=(self.description, description)), actor)
 
     # ---------------------------------------------------------------- nodes
 
@@ -121,10 +133,10 @@ class Workflow(Aggregate):
         config: dict[str, Any],
         actor: str,
     ) -> None:
-        self.nodes[node_id] = Node.from_dict(
+        node = Node.from_dict(
             {"id": node_id, "kind": kind, "label": label, "position": position, "config": config}
         )
-        self.last_actor = actor
+        self._change("NodeAdded", Delta(nodes=(NodeChange(None, node),)), actor)
 
     def move_node(self, node_id: str, position: Position, actor: str) -> None:
         self._node(node_id)
@@ -132,9 +144,8 @@ class Workflow(Aggregate):
 
     @event("NodeMoved")
     def _node_moved(self, node_id: str, position: dict[str, float], actor: str) -> None:
-        node = self.nodes[node_id]
-        self.nodes[node_id] = _replace(node, position=Position(position["x"], position["y"]))
-        self.last_actor = actor
+        moved = Position(position["x"], position["y"])
+        self._change("NodeMoved", self._node_delta(node_id, position=moved), actor)
 
     def relabel_node(self, node_id: str, label: str, actor: str) -> None:
         self._node(node_id)
@@ -142,8 +153,7 @@ class Workflow(Aggregate):
 
     @event("NodeRelabelled")
     def _node_relabelled(self, node_id: str, label: str, actor: str) -> None:
-        self.nodes[node_id] = _replace(self.nodes[node_id], label=label)
-        self.last_actor = actor
+        self._change("NodeRelabelled", self._node_delta(node_id, label=label), actor)
 
     def configure_node(self, node_id: str, patch: Mapping[str, Any], actor: str) -> None:
         node = self._node(node_id)
@@ -153,8 +163,7 @@ class Workflow(Aggregate):
 
     @event("NodeConfigured")
     def _node_configured(self, node_id: str, config: dict[str, Any], actor: str) -> None:
-        self.nodes[node_id] = _replace(self.nodes[node_id], config=config)
-        self.last_actor = actor
+        self._change("NodeConfigured", self._node_delta(node_id, config=config), actor)
 
     def remove_node(self, node_id: str, actor: str) -> None:
         self._node(node_id)
@@ -162,11 +171,11 @@ class Workflow(Aggregate):
 
     @event("NodeRemoved")
     def _node_removed(self, node_id: str, actor: str) -> None:
-        del self.nodes[node_id]
-        # its edges go with it
-        for edge_id in [i for i, e in self.edges.items() if node_id in (e.source, e.target)]:
-            del self.edges[edge_id]
-        self.last_actor = actor
+        gone = Delta(
+            nodes=(NodeChange(self.nodes[node_id], None),),
+            edges=node_edges(node_id, self.edges.values()),  # its edges go with it
+        )
+        self._change("NodeRemoved", gone, actor)
 
     # ---------------------------------------------------------------- edges
 
@@ -195,8 +204,8 @@ class Workflow(Aggregate):
     def _connected(
         self, edge_id: str, source: str, target: str, handles: dict[str, str], actor: str
     ) -> None:
-        self.edges[edge_id] = Edge(edge_id, source, target, handles["source"], handles["target"])
-        self.last_actor = actor
+        edge = Edge(edge_id, source, target, handles["source"], handles["target"])
+        self._change("NodesConnected", Delta(edges=(EdgeChange(None, edge),)), actor)
 
     def disconnect(self, edge_id: str, actor: str) -> None:
         if edge_id not in self.edges:
@@ -205,8 +214,9 @@ class Workflow(Aggregate):
 
     @event("NodesDisconnected")
     def _disconnected(self, edge_id: str, actor: str) -> None:
-        del self.edges[edge_id]
-        self.last_actor = actor
+        self._change(
+            "NodesDisconnected", Delta(edges=(EdgeChange(self.edges[edge_id], None),)), actor
+        )
 
     # ---------------------------------------------------------------- whole graphs
 
@@ -226,8 +236,7 @@ class Workflow(Aggregate):
     def _graph_imported(
         self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], actor: str
     ) -> None:
-        self._set_graph(nodes, edges)
-        self.last_actor = actor
+        self._replace_graph("GraphImported", self._graph_from(nodes, edges), actor)
 
     def validate(self, server_keys: frozenset[str] = frozenset()) -> list[ValidationIssue]:
         return validation_issues(self.nodes, self.edges, server_keys)
@@ -280,22 +289,121 @@ class Workflow(Aggregate):
         return self.published[number - 1]
 
     def roll_back(self, to_version: int, earlier: Workflow, actor: str) -> None:
-        """Restores the graph of `earlier` (this workflow as it stood at to_version)."""
+        """Restores all that `earlier` (this workflow as it stood at to_version) held: its
+        graph, labels, configs, name and description."""
         if earlier.id != self.id or earlier.version != to_version or to_version >= self.version:
             raise InvalidCommand(f"version {to_version} is not an earlier version of this workflow")
         self._rolled_back(
             to_version,
             [n.to_dict() for n in earlier.nodes.values()],
             [e.to_dict() for e in earlier.edges.values()],
+            earlier.name,
+            earlier.description,
             actor,
         )
 
-    @event("WorkflowRolledBack")
+    class WorkflowRolledBack(Aggregate.Event):
+        to_version: int
+        nodes: list[dict[str, Any]]
+        edges: list[dict[str, Any]]
+        name: str | None
+        description: str | None
+        actor: str
+
+        # Version 2 restores the name and description too; a version 1 rollback left them.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["name"] = state["description"] = None
+
+    @event(WorkflowRolledBack)
     def _rolled_back(
-        self, to_version: int, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], actor: str
+        self,
+        to_version: int,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        name: str | None,
+        description: str | None,
+        actor: str,
     ) -> None:
-        self._set_graph(nodes, edges)
-        self.last_actor = actor
+        graph = self._graph_from(nodes, edges, name, description)
+        self._replace_graph("WorkflowRolledBack", graph, actor, {"to_version": to_version})
+
+    # ---------------------------------------------------------------- undo and redo
+
+    def undo_step(self, actor: str) -> Step | None:
+        """The actor's latest change not taken back yet, if any."""
+        return undo.top(self.undo_steps, actor)
+
+    def redo_step(self, actor: str) -> Step | None:
+        """The actor's latest change taken back, if they have made none since."""
+        return undo.top(self.redo_steps, actor)
+
+    def undo(self, actor: str) -> None:
+        """Takes back the actor's latest change, as it applies to the workflow now: what
+        others changed since, elsewhere, stays."""
+        step = self.undo_step(actor)
+        if step is None:
+            raise InvalidCommand("there is no change of yours to undo")
+        self._undone(step.version, relative(step.delta.reversed(), self._graph()).to_dict(), actor)
+
+    @event("ChangeUndone")
+    def _undone(self, change: int, delta: dict[str, Any], actor: str) -> None:
+        self._apply(Delta.from_dict(delta), actor)
+        undo.move(self.undo_steps, self.redo_steps, actor, change)
+
+    def redo(self, actor: str) -> None:
+        """Makes the actor's latest undone change again, as it applies to the workflow now."""
+        step = self.redo_step(actor)
+        if step is None:
+            raise InvalidCommand("there is no undone change of yours to redo")
+        self._redone(step.version, relative(step.delta, self._graph()).to_dict(), actor)
+
+    @event("ChangeRedone")
+    def _redone(self, change: int, delta: dict[str, Any], actor: str) -> None:
+        self._apply(Delta.from_dict(delta), actor)
+        undo.move(self.redo_steps, self.undo_steps, actor, change)
+
+    def delta_of(self, event: Aggregate.Event) -> Delta:
+        """What `event` changes in this workflow as it stands just before the event (what
+        history describes). Publishing, creating and deleting change no graph."""
+        d = event.__dict__
+        match type(event).__name__:
+            case "WorkflowRenamed":
+                return Delta(name=(self.name, d["name"]))
+            case "WorkflowDescribed":
+                return Delta(description=(self.description, d["description"]))
+            case "NodeAdded":
+                node = Node.from_dict({**d, "id": d["node_id"]})
+                return Delta(nodes=(NodeChange(None, node),))
+            case "NodeMoved":
+                position = Position(d["position"]["x"], d["position"]["y"])
+                return self._node_delta(d["node_id"], position=position)
+            case "NodeRelabelled":
+                return self._node_delta(d["node_id"], label=d["label"])
+            case "NodeConfigured":
+                return self._node_delta(d["node_id"], config=d["config"])
+            case "NodeRemoved":
+                node_id = d["node_id"]
+                return Delta(
+                    nodes=(NodeChange(self.nodes[node_id], None),),
+                    edges=node_edges(node_id, self.edges.values()),
+                )
+            case "NodesConnected":
+                h = d["handles"]
+                edge = Edge(d["edge_id"], d["source"], d["target"], h["source"], h["target"])
+                return Delta(edges=(EdgeChange(None, edge),))
+            case "NodesDisconnected":
+                return Delta(edges=(EdgeChange(self.edges[d["edge_id"]], None),))
+            case "GraphImported":
+                return diff(self._graph(), self._graph_from(d["nodes"], d["edges"]))
+            case "WorkflowRolledBack":
+                graph = self._graph_from(d["nodes"], d["edges"], d["name"], d["description"])
+                return diff(self._graph(), graph)
+            case "ChangeUndone" | "ChangeRedone":
+                return Delta.from_dict(d["delta"])
+        return Delta()
 
     def delete(self, actor: str) -> None:
         self._deleted(actor)
@@ -318,9 +426,52 @@ class Workflow(Aggregate):
         if problems:
             raise InvalidCommand(f"node {node_id!r}: " + "; ".join(problems))
 
-    def _set_graph(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
-        self.nodes = {n["id"]: Node.from_dict(n) for n in nodes}
-        self.edges = {e["id"]: Edge.from_dict(e) for e in edges}
+    def _graph(self) -> Graph:
+        """The workflow's own dicts (not copies): applying a delta to it changes this workflow."""
+        return Graph(self.nodes, self.edges, self.name, self.description)
+
+    def _apply(self, delta: Delta, actor: str) -> None:
+        graph = self._graph()
+        apply(delta, graph)
+        self.name, self.description = graph.name, graph.description
+        self.last_actor = actor
+
+    def _change(
+        self, kind: str, delta: Delta, actor: str, about: dict[str, Any] | None = None
+    ) -> None:
+        """Every edit goes through here: applied, and put on its actor's undo stack (a new
+        change of theirs ends what they could redo)."""
+        self._apply(delta, actor)
+        if delta.empty:
+            return  # nothing to take back
+        undo.push(self.undo_steps, actor, Step(self.version + 1, kind, delta, about or {}))
+        self.redo_steps.pop(actor, None)
+
+    def _node_delta(self, node_id: str, **changes: Any) -> Delta:
+        node = self.nodes[node_id]
+        changed = replace(node, **changes)
+        return Delta(nodes=(NodeChange(node, changed),)) if changed != node else Delta()
+
+    def _graph_from(
+        self,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Graph:
+        """A whole graph as an event holds it; a name or description not given is kept."""
+        return Graph(
+            {n["id"]: Node.from_dict(n) for n in nodes},
+            {e["id"]: Edge.from_dict(e) for e in edges},
+            self.name if name is None else name,
+            self.description if description is None else description,
+        )
+
+    def _replace_graph(
+        self, kind: str, graph: Graph, actor: str, about: dict[str, Any] | None = None
+    ) -> None:
+        self._change(kind, diff(self._graph(), graph), actor, about)
+        self.nodes, self.edges = graph.nodes, graph.edges  # in the order given
 
 
 def _position(position: Position) -> dict[str, float]:
@@ -328,10 +479,6 @@ def _position(position: Position) -> dict[str, float]:
     if not (abs(x) < 1e7 and abs(y) < 1e7):  # also refuses NaN and infinities
         raise InvalidCommand("a position must be finite and within ±10,000,000")
     return {"x": x, "y": y}
-
-
-def _replace(node: Node, **changes: Any) -> Node:
-    return replace(node, **changes)
 
 
 def _checked_edges(nodes: Mapping[str, Node], edges: list[Edge]) -> list[Edge]:

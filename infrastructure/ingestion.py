@@ -72,6 +72,8 @@ class IngestionProjection(Projection[SqlTrackingView]):
     @process_event.register(Workflow.NodeAdded)
     @process_event.register(Workflow.GraphImported)
     @process_event.register(Workflow.WorkflowRolledBack)
+    @process_event.register(Workflow.ChangeUndone)  # e.g. a chunk size set back
+    @process_event.register(Workflow.ChangeRedone)
     def _graph_replaced(self, domain_event: Any, tracking: Tracking) -> None:
         self._documents_caught_up(tracking.notification_id)
         self.ingestion.reconcile(domain_event.originator_id)
