@@ -323,9 +323,9 @@ def _setting(node: Node, key: str, old: Mapping[str, Any], new: Mapping[str, Any
 def _words(prop: Mapping[str, Any], value: Any) -> str | None:
     if value is None:
         return None
-    titles = prop.get("x-enum-titles") or {}
-    if isinstance(value, str) and value in titles:
-        return str(titles[value])
+    for option in prop.get("oneOf") or ():  # a choice's own title
+        if option.get("const") == value and "title" in option:
+            return str(option["title"])
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
