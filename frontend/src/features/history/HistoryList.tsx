@@ -1,4 +1,4 @@
-import { Check, Eye, FileText, FileWarning, Move, Pencil, Plus, Rocket, RotateCcw, Trash2, Undo2 } from "lucide-react";
+import { Check, Eye, FileText, FileWarning, Move, Pencil, Plus, Redo2, Rocket, RotateCcw, Trash2, Undo2 } from "lucide-react";
 import { useMemo, useState, type ReactNode } from "react";
 import { Badge } from "../../ui/Badge";
 import { Spinner } from "../../ui/Spinner";
@@ -14,6 +14,7 @@ const TONE: Record<Tone, { dot: string; icon: ReactNode }> = {
   publish: { dot: "bg-brand-600", icon: <Rocket className="size-3 text-white" aria-hidden /> },
   rollback: { dot: "bg-amber-500", icon: <RotateCcw className="size-3 text-white" aria-hidden /> },
   undo: { dot: "bg-violet-500", icon: <Undo2 className="size-3 text-white" aria-hidden /> },
+  redo: { dot: "bg-violet-500", icon: <Redo2 className="size-3 text-white" aria-hidden /> },
   document: { dot: "bg-teal-500", icon: <FileText className="size-3 text-white" aria-hidden /> },
   failed: { dot: "bg-red-500", icon: <FileWarning className="size-3 text-white" aria-hidden /> },
 };
@@ -210,7 +211,9 @@ function DocumentRow({ entry }: { entry: HistoryEntry }) {
     <div className="flex items-start gap-3 px-2 py-2" aria-label={`Document: ${entry.summary}`} role="group">
       <Dot tone={tone} />
       <span className="min-w-0 flex-1">
-        <span className={cx("block text-[13px] leading-snug break-words", tone === "failed" ? "text-red-700" : "text-slate-700")}>{entry.summary}</span>
+        <span className={cx("line-clamp-3 text-[13px] leading-snug break-words", tone === "failed" ? "text-red-700" : "text-slate-700")} title={entry.summary}>
+          {entry.summary}
+        </span>
         <span className="mt-1 block text-[11px] text-slate-500" title={fullTime(entry.timestamp)}>
           {entry.publishedVersion ? `v${entry.publishedVersion}` : "draft"} · after change {entry.version} · {entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
         </span>

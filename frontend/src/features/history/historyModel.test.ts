@@ -49,7 +49,7 @@ describe("history model", () => {
   it("gives each kind of entry a tone", () => {
     expect(toneOf(entry({ version: 1, type: "NodeRemoved" }))).toBe("remove");
     expect(toneOf(entry({ version: 1, type: "WorkflowPublished" }))).toBe("publish");
-    expect(toneOf(entry({ version: 1, type: "ChangeRedone" }))).toBe("undo");
+    expect(toneOf(entry({ version: 1, type: "ChangeRedone" }))).toBe("redo");
     expect(toneOf(entry({ version: 1, type: "NodeMoved" }))).toBe("move");
     expect(toneOf(entry({ version: 1, type: "DocumentFailed", documentId: "d" }))).toBe("failed");
     expect(toneOf(entry({ version: 1, type: "DocumentGenerationBuilt", documentId: "d" }))).toBe("document");

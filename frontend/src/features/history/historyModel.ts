@@ -60,12 +60,13 @@ export function detailLines(entry: HistoryEntry): string[] {
   return lines;
 }
 
-export type Tone = "create" | "edit" | "remove" | "move" | "publish" | "rollback" | "undo" | "document" | "failed";
+export type Tone = "create" | "edit" | "remove" | "move" | "publish" | "rollback" | "undo" | "redo" | "document" | "failed";
 
 export function toneOf(entry: HistoryEntry): Tone {
   const { type } = entry;
   if (isDocument(entry)) return type.includes("Failed") ? "failed" : type.includes("Removed") ? "remove" : "document";
-  if (type === "ChangeUndone" || type === "ChangeRedone") return "undo";
+  if (type === "ChangeUndone") return "undo";
+  if (type === "ChangeRedone") return "redo";
   if (type.includes("Published")) return "publish";
   if (type.includes("RolledBack")) return "rollback";
   if (type.includes("Moved")) return "move";
