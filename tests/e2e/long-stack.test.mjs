@@ -50,9 +50,9 @@ test("a stack past 300 changes opens, edits, diffs and rolls back", async () => 
   const history = page.getByRole("region", { name: "History" });
   const changes = history.getByRole("list", { name: "Changes" });
   await changes.getByText("Renamed node “LLM Engine” → “Answer writer”").waitFor({ timeout: 20_000 });
-  assert.equal(await changes.getByRole("listitem").count(), 100);
+  assert.equal(await changes.locator(":scope > li").count(), 100);
   await history.getByRole("button", { name: /^Show older \(\d+ more\)$/ }).click();
-  assert.equal(await changes.getByRole("listitem").count(), 200);
+  assert.equal(await changes.locator(":scope > li").count(), 200);
   await history.getByRole("button", { name: /^Layout \(320\)$/ }).waitFor();
   await screenshot(page, "long-01-history");
 
@@ -91,7 +91,7 @@ test("a stack past 300 changes opens, edits, diffs and rolls back", async () => 
     ],
   );
   await history.getByRole("button", { name: /^All \(\d+\)$/ }).click();
-  await changes.getByText(/^Rolled back to change 3 \(draft\): 2 nodes changed$/).waitFor();
+  await changes.getByText(/^Rolled back to change 3 \(draft\): 1 node changed$/).waitFor();
   await screenshot(page, "long-03-rolled-back");
 
   // Undo takes the rollback back.
