@@ -33,7 +33,7 @@ from application.describe import (
     step_summary,
     summary,
 )
-from application.eventstore import EventStore, event_payload
+from application.eventstore import EventStore
 from application.views import ChangeCategory, HistoryEntry
 from domain.changes import Delta, EdgeChange, Graph, NodeChange, diff
 from domain.errors import NotFound
@@ -136,7 +136,7 @@ def replay(events: Iterable[Any], names: dict[str, str] | None = None) -> list[H
                 type=kind,
                 timestamp=event.timestamp,
                 actor=getattr(event, "actor", None),
-                data=event_payload(event),
+                event=event,
                 summary=words.summary,
                 changes=words.changes,
                 category=words.category,
@@ -170,7 +170,7 @@ class LiveHistory:
             type=type(event).__name__,
             timestamp=event.timestamp,
             actor=getattr(event, "actor", None),
-            data=event_payload(event),
+            event=event,
             summary=words.summary,
             changes=words.changes,
             category=words.category,
@@ -202,7 +202,8 @@ def document_entries(
                 type=type(event).__name__,
                 timestamp=event.timestamp,
                 actor=getattr(event, "actor", None),
-                data={**event_payload(event), "filename": first.filename},
+                event=event,
+                filename=first.filename,
                 summary=document_summary(event, filename, node),
                 category=ChangeCategory.DOCUMENTS,
                 published=current.published if current else None,

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.describe import FieldChange, names_of, step_summary
+from application.eventstore import event_payload
 from domain.changes import Graph, diff, unbuilt
 from domain.graph import Edge, Node
 from domain.workflow import PublishedVersion, Workflow
@@ -112,7 +113,7 @@ class HistoryEntry:
     type: str
     timestamp: datetime
     actor: str | None
-    data: dict[str, Any]
+    event: Any  # the stored event; its data is read only when asked for
     summary: str = ""
     changes: tuple[FieldChange, ...] = ()
     category: ChangeCategory = ChangeCategory.STRUCTURE
@@ -120,6 +121,15 @@ class HistoryEntry:
     undone: bool = False
     document_id: UUID | None = None
     document_version: int | None = field(default=None)
+    filename: str | None = None  # a document's
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's own data, as recorded (a document's names its file too)."""
+        data = event_payload(self.event)
+        if self.document_id is not None:
+            data.setdefault("filename", self.filename)
+        return data
 
     @property
     def id(self) -> str:

@@ -52,6 +52,7 @@ class ChangeCategory(enum.Enum):
     "in words."
 )
 class WorkflowEvent:
+    entry: strawberry.Private[HistoryEntry]
     id: str = strawberry.field(description="Unique within the history: change-17, document-….")
     workflow_id: UUID
     version: int = strawberry.field(
@@ -61,7 +62,6 @@ class WorkflowEvent:
     type: str = strawberry.field(description="The event's class name, e.g. NodeAdded.")
     timestamp: datetime
     actor: str | None
-    data: JSON
     summary: str = strawberry.field(
         description="What happened, in words, e.g. Knowledge Base: Passages per question 4 → 3."
     )
@@ -74,11 +74,16 @@ class WorkflowEvent:
     undone: bool = strawberry.field(description="Taken back by an undo (and not redone).")
     document_id: UUID | None = strawberry.field(description="Set on a document's events.")
 
+    @strawberry.field(description="The event's own data, as recorded.")
+    def data(self) -> JSON:
+        return self.entry.data
+
     @classmethod
     def of(cls, h: HistoryEntry) -> WorkflowEvent:
         return copied(
             cls,
             h,
+            entry=h,
             changes=[FieldChange.of(c) for c in h.changes],
             category=ChangeCategory(h.category.value),
             published_version=h.published,
