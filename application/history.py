@@ -129,21 +129,23 @@ def replay(events: Iterable[Any], names: dict[str, str] | None = None) -> list[H
         wf = event.mutate(wf)
         assert isinstance(wf, Workflow)
         said[wf.version] = (words.summary, words.category)
-        entries.append(
-            HistoryEntry(
-                workflow_id=event.originator_id,
-                version=event.originator_version,
-                type=kind,
-                timestamp=event.timestamp,
-                actor=getattr(event, "actor", None),
-                event=event,
-                summary=words.summary,
-                changes=words.changes,
-                category=words.category,
-                published=len(wf.published) or None,
-            )
-        )
+        entries.append(_entry(event, words, wf))
     return [replace(e, undone=True) if e.version in undone else e for e in entries]
+
+
+def _entry(event: Any, words: Described, after: Workflow) -> HistoryEntry:
+    return HistoryEntry(
+        workflow_id=event.originator_id,
+        version=event.originator_version,
+        type=type(event).__name__,
+        timestamp=event.timestamp,
+        actor=getattr(event, "actor", None),
+        event=event,
+        summary=words.summary,
+        changes=words.changes,
+        category=words.category,
+        published=len(after.published) or None,
+    )
 
 
 class LiveHistory:
@@ -164,18 +166,7 @@ class LiveHistory:
         self._cache[wid] = after
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
-        return HistoryEntry(
-            workflow_id=wid,
-            version=version,
-            type=type(event).__name__,
-            timestamp=event.timestamp,
-            actor=getattr(event, "actor", None),
-            event=event,
-            summary=words.summary,
-            changes=words.changes,
-            category=words.category,
-            published=len(after.published) or None,
-        )
+        return _entry(event, words, after)
 
 
 # ---------------------------------------------------------------- documents

@@ -3,33 +3,15 @@
 // "changes not built" marker; and undo / redo by keys and buttons, surviving a reload.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { appAndBrowser, eventually, gql, screenshot } from "./helpers.mjs";
+import { appAndBrowser, eventually, gql, screenshot, wiredStack as makeWiredStack } from "./helpers.mjs";
 import { makePdf } from "./pdf.mjs";
 
 const session = appAndBrowser();
 
 const GRAPH = `id version unpublishedChanges nodes { id label position { x y } config } edges { id source target }`;
 
-const NODES = [
-  { id: "q", kind: "USER_QUERY", position: { x: 0, y: 160 } },
-  { id: "kb", kind: "KNOWLEDGE_BASE", position: { x: 300, y: 0 } },
-  { id: "llm", kind: "LLM_ENGINE", position: { x: 620, y: 160 } },
-  { id: "out", kind: "OUTPUT", position: { x: 940, y: 160 } },
-];
-const EDGES = [
-  { source: "q", target: "kb" },
-  { source: "q", target: "llm" },
-  { source: "kb", target: "llm" },
-  { source: "llm", target: "out" },
-];
-
 /** A wired stack made through the API, as another client would. */
-async function wiredStack(name) {
-  const { baseUrl } = session.app;
-  const id = (await gql(baseUrl, `mutation($n: String!) { createWorkflow(name: $n, description: "Answers from the rover manual") { id } }`, { n: name })).createWorkflow.id;
-  await gql(baseUrl, `mutation($w: UUID!, $n: JSON!, $e: JSON!) { importGraph(workflowId: $w, nodes: $n, edges: $e) { id } }`, { w: id, n: NODES, e: EDGES });
-  return id;
-}
+const wiredStack = (name) => makeWiredStack(session.app.baseUrl, name, "Answers from the rover manual");
 
 async function workflow(id) {
   return (await gql(session.app.baseUrl, `query($w: UUID!) { workflow(id: $w) { ${GRAPH} } }`, { w: id })).workflow;

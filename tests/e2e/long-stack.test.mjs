@@ -3,29 +3,16 @@
 // takes the rollback back.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { appAndBrowser, eventually, gql, screenshot } from "./helpers.mjs";
+import { appAndBrowser, gql, screenshot, wiredStack } from "./helpers.mjs";
 
 const session = appAndBrowser();
 
-const NODES = [
-  { id: "q", kind: "USER_QUERY", position: { x: 0, y: 160 } },
-  { id: "kb", kind: "KNOWLEDGE_BASE", position: { x: 300, y: 0 } },
-  { id: "llm", kind: "LLM_ENGINE", position: { x: 620, y: 160 } },
-  { id: "out", kind: "OUTPUT", position: { x: 940, y: 160 } },
-];
-const EDGES = [
-  { source: "q", target: "kb" },
-  { source: "q", target: "llm" },
-  { source: "kb", target: "llm" },
-  { source: "llm", target: "out" },
-];
 const MOVES = 320;
 
 test("a stack past 300 changes opens, edits, diffs and rolls back", async () => {
   const { baseUrl } = session.app;
   const { page } = session.browser;
-  const id = (await gql(baseUrl, `mutation { createWorkflow(name: "Long-lived stack") { id } }`)).createWorkflow.id;
-  await gql(baseUrl, `mutation($w: UUID!, $n: JSON!, $e: JSON!) { importGraph(workflowId: $w, nodes: $n, edges: $e) { id } }`, { w: id, n: NODES, e: EDGES });
+  const id = await wiredStack(baseUrl, "Long-lived stack");
   await gql(baseUrl, `mutation($w: UUID!) { configureNode(workflowId: $w, nodeId: "kb", config: {topK: 6}) { id } }`, { w: id });
   const move = `mutation($w: UUID!, $x: Float!) { moveNode(workflowId: $w, nodeId: "kb", position: {x: $x, y: 0}) { version } }`;
   let version = 0;

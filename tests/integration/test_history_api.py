@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 from starlette.testclient import TestClient
 
 from application.eventstore import EventStore
@@ -25,6 +23,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     wait_for_status,
 )
 from tests.integration.gql import GQL, GraphQLError
+from tests.integration.old_events import stored_as_version_1
 from tests.integration.workflow_ops import (
     CONFIGURE,
     CONNECT,
@@ -59,17 +58,6 @@ DESCRIBE = (
     """mutation($w: UUID!, $d: String!) { describeWorkflow(id: $w, description: $d) { version } }"""
 )
 KEY = "sk-live-abcdefgh5678"
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
-        yield c
-
-
-@pytest.fixture
-def gql(client: TestClient) -> GQL:
-    return GQL(client)
 
 
 def history(gql: GQL, w: str, docs: bool = False) -> list[dict[str, Any]]:
@@ -252,21 +240,6 @@ def test_a_rollback_restores_all_a_version_held_as_one_event(gql: GQL) -> None:
     ]
 
 
-def stored_as_version_1(store: EventStore, event: Any) -> StoredEvent:
-    """A rollback as the code before this one stored it: no name, description or
-    class_version."""
-    record = store.mapper.to_stored_event(event)
-    state = store.mapper.transcoder.decode(record.state)
-    assert state.pop("class_version") == 2
-    del state["name"], state["description"]
-    return StoredEvent(
-        originator_id=record.originator_id,
-        originator_version=record.originator_version,
-        topic=record.topic,
-        state=store.mapper.transcoder.encode(state),
-    )
-
-
 def test_a_rollback_stored_before_it_restored_names_still_loads(
     client: TestClient, gql: GQL
 ) -> None:
@@ -277,7 +250,8 @@ def test_a_rollback_stored_before_it_restored_names_still_loads(
     assert isinstance(wf, Workflow)
     wf.roll_back(3, store.repository.get(uuid.UUID(w), version=3), "local")
     [rolled] = wf.collect_events()
-    store.recorder.insert_events([stored_as_version_1(store, rolled)])
+    # as the code before this one stored it: no name, no description, no class_version
+    store.recorder.insert_events([stored_as_version_1(store, rolled, "name", "description")])
 
     loaded = gql(GET, w=w)["workflow"]
     assert (loaded["version"], loaded["name"]) == (11, "Kept")  # the old event kept the name

@@ -11,22 +11,14 @@ from application.views import ChangeCategory, HistoryEntry
 from domain.document import Document, IndexSettings, Stage
 from domain.graph import Node, Position
 from domain.workflow import Workflow
+from tests.unit.test_workflow import ME, SECRET, new_workflow
+from tests.unit.test_workflow import wired as wired_workflow
 
-ME, YOU = "alice", "bob"
-SECRET = {"secretRef": "sec_1", "hint": "…wxyz"}
+YOU = "bob"
 
 
 def wired() -> Workflow:
-    wf = Workflow.create("Support bot", "", ME)
-    wf.add_node("q", "USER_QUERY", Position(0, 0), ME)
-    wf.add_node("kb", "KNOWLEDGE_BASE", Position(200, 0), ME)
-    wf.add_node("llm", "LLM_ENGINE", Position(400, 0), ME)
-    wf.add_node("out", "OUTPUT", Position(600, 0), ME)
-    wf.connect("e1", "q", "kb", ME)
-    wf.connect("e2", "q", "llm", ME)
-    wf.connect("e3", "kb", "llm", ME)
-    wf.connect("e4", "llm", "out", ME)
-    return wf
+    return wired_workflow(new_workflow())
 
 
 def history(wf: Workflow) -> list[HistoryEntry]:
@@ -90,7 +82,7 @@ def test_choices_read_in_words_and_a_key_only_as_changed() -> None:
         for change in entry.changes:
             if change.field == "config.apiKey":
                 assert change.before is None and change.after is None
-        assert "wxyz" not in str(entry.changes) + entry.summary
+        assert "abcd" not in str(entry.changes) + entry.summary
         assert "9876" not in str(entry.changes) + entry.summary
 
 
@@ -103,7 +95,7 @@ def test_a_long_text_is_said_to_have_changed() -> None:
     assert prompt.summary == "LLM Engine: Prompt changed"
     assert prompt.changes[0].after == "Just answer {query} " * 5
     assert described.summary == "Described the stack"
-    assert texts(described) == ["Description set"]
+    assert texts(described) == ["Description changed"]
     assert texts(redescribed) == ["Description changed"]
 
 

@@ -11,22 +11,14 @@ from domain.errors import InvalidCommand
 from domain.graph import Edge, Node, Position
 from domain.undo import UNDO_DEPTH
 from domain.workflow import Workflow
+from tests.unit.test_workflow import ME, SECRET, new_workflow
+from tests.unit.test_workflow import wired as wired_workflow
 
-ME, YOU = "alice", "bob"
-SECRET = {"secretRef": "sec_1", "hint": "…abcd"}
+YOU = "bob"
 
 
 def wired() -> Workflow:
-    wf = Workflow.create("Support bot", "answers from the manual", ME)
-    wf.add_node("q", "USER_QUERY", Position(0, 0), ME)
-    wf.add_node("kb", "KNOWLEDGE_BASE", Position(200, 0), ME)
-    wf.add_node("llm", "LLM_ENGINE", Position(400, 0), ME)
-    wf.add_node("out", "OUTPUT", Position(600, 0), ME)
-    wf.connect("e1", "q", "kb", ME)
-    wf.connect("e2", "q", "llm", ME)
-    wf.connect("e3", "kb", "llm", ME)
-    wf.connect("e4", "llm", "out", ME)
-    return wf
+    return wired_workflow(new_workflow())
 
 
 def state(wf: Workflow) -> dict[str, Any]:
