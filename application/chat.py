@@ -97,7 +97,9 @@ class AnsweringGraph:
     def check(self) -> None:
         if self.issues:
             words = " ".join(i.message for i in self.issues)
-            raise InvalidWorkflow(f"The draft cannot answer until it is fixed: {words}", self.issues)
+            raise InvalidWorkflow(
+                f"The draft cannot answer until it is fixed: {words}", self.issues
+            )
 
 
 def failure_of(error: BaseException) -> Failure:

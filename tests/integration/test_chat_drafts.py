@@ -28,7 +28,14 @@ from tests.integration.chat_ops import (
     turn,
 )
 from tests.integration.gql import GQL, GraphQLError
-from tests.integration.workflow_ops import CONFIGURE, DISCONNECT, GET, PUBLISH, wait_for
+from tests.integration.workflow_ops import (
+    CONFIGURE,
+    CONNECT,
+    DISCONNECT,
+    GET,
+    PUBLISH,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -129,11 +136,7 @@ def test_a_draft_that_does_not_validate_fails_the_answer_with_its_issues_and_rec
     # the published version is untouched, and once the draft is mended the preview answers
     published = turn(client, gql, start_chat(gql, w), "And you?")
     assert published[-1]["__typename"] == "ChatMessageAdded"
-    gql(
-        "mutation($w: UUID!) { connectNodes(workflowId: $w, source: \"llm\", target: \"out\") "
-        "{ version } }",
-        w=w,
-    )
+    gql(CONNECT, w=w, s="llm", t="out", id="e-llm-out")
     mended = turn(client, gql, s, "Now?")
     assert mended[-1]["__typename"] == "ChatMessageAdded"
     assert answered_by(mended[-1]["message"]) == (version_of(gql, w), None)

@@ -48,6 +48,7 @@ export function chatMessage(partial: Partial<Message> = {}): Message {
     sources: [],
     webSources: [],
     status: "answered",
+    replyTo: null,
     error: null,
     workflowVersion: null,
     publishedVersion: null,

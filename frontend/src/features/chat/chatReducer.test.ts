@@ -59,6 +59,21 @@ describe("chatReducer", () => {
     expect(s.items.map((i) => i.kind)).toEqual(["message", "failure"]);
   });
 
+  it("is not left waiting when the answer came over the socket before the reply to sendMessage", () => {
+    let s = chatReducer(opened, { type: "event", event: { __typename: "ChatMessageAdded", sessionId: "s1", message: message({ id: "u1", status: "pending" }) } });
+    s = chatReducer(s, { type: "event", event: { __typename: "ChatToken", sessionId: "s1", messageId: "a1", delta: "Quick" } });
+    s = chatReducer(s, { type: "event", event: { __typename: "ChatMessageAdded", sessionId: "s1", message: message({ id: "a1", role: "ASSISTANT", replyTo: "u1", content: "Quick." }) } });
+    s = chatReducer(s, { type: "sent", message: message({ id: "u1", status: "pending" }) });
+    expect(s.waiting).toBe(false);
+    expect(s.items.map((i) => i.id)).toEqual(["u1", "a1"]);
+  });
+
+  it("keeps what streamed before the reply to sendMessage", () => {
+    let s = chatReducer(opened, { type: "event", event: { __typename: "ChatToken", sessionId: "s1", messageId: "a1", delta: "Early" } });
+    s = chatReducer(s, { type: "sent", message: message({ id: "u1", status: "pending" }) });
+    expect([s.waiting, s.streaming?.content]).toEqual([true, "Early"]);
+  });
+
   it("ignores another session's events", () => {
     const s = chatReducer(opened, { type: "event", event: { __typename: "ChatToken", sessionId: "other", messageId: "x", delta: "no" } });
     expect(s).toBe(opened);

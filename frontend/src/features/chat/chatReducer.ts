@@ -113,8 +113,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const waiting = lastIsUnanswered(opened.items);
       return { ...opened, waiting, joinedLate: waiting };
     }
-    case "sent":
-      return { ...state, items: upsertMessage(state.items, action.message), waiting: true, thinking: null, streaming: null, joinedLate: false };
+    case "sent": {
+      // The answer may have come over the socket before the reply to sendMessage did.
+      const items = upsertMessage(state.items, action.message);
+      const question = action.message.id;
+      const settled = items.some((i) => (i.kind === "message" && i.message.replyTo === question) || i.id === failureId(question));
+      return { ...state, items, waiting: !settled, joinedLate: false };
+    }
     case "sendFailed":
       return { ...state, waiting: false, items: [...state.items, { kind: "failure", id: `failure-${state.items.length}`, code: "SEND", text: action.text }] };
     case "synced":

@@ -20,6 +20,7 @@ export const ChatMessageFieldsFragment = graphql(`
       snippet
     }
     status
+    replyTo
     error {
       code
       message
