@@ -70,7 +70,7 @@ export default function ChatModal({ workflowId, target, onTarget, onClose, lates
       <div className="flex h-full min-h-0 border-t border-slate-100">
         <nav aria-label="Chat sessions" className="flex w-60 shrink-0 flex-col border-r border-slate-100 bg-slate-50/70">
           <div className="p-3">
-            <Button className="w-full" icon={<MessageSquarePlus className="size-4" />} onClick={() => onTarget({ kind: "new", mode })}>
+            <Button className="w-full" icon={<MessageSquarePlus className="size-4" />} onClick={() => onTarget({ kind: "new", mode }, { replace: target.kind === "new" })}>
               New chat
             </Button>
           </div>
