@@ -8,6 +8,7 @@ import { ErrorState } from "../../ui/States";
 import { useTitle } from "../../ui/useTitle";
 import { ConfigPanel } from "../config/ConfigPanel";
 import { useChatTarget } from "../chat/useChatTarget";
+import { UploadGuard } from "../documents/UploadGuard";
 import { HistoryPanel } from "../history/HistoryPanel";
 import { PreviewBanner } from "../history/PreviewBanner";
 import { Canvas } from "./Canvas";
@@ -113,6 +114,7 @@ function Builder({ workflowId }: { workflowId: string }) {
             />
           </div>
         </div>
+        <UploadGuard />
         {chat && (
           <Suspense fallback={null}>
             <ChatModal
