@@ -53,6 +53,10 @@ def _before_drafts(state: dict[str, Any]) -> None:
     state["draft"] = False  # every session was on a published version then
 
 
+def _before_answered_by(state: dict[str, Any]) -> None:
+    state["workflow_version"] = state["published_version"] = None  # not known
+
+
 class ChatSession(Aggregate):
     # Version 1 of the state (snapshots taken before draft previews) has no draft flag.
     class_version = 2
@@ -173,9 +177,7 @@ class ChatSession(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["web_sources"] = []
 
-        @staticmethod
-        def upcast_v2_v3(state: dict[str, Any]) -> None:
-            state["workflow_version"] = state["published_version"] = None
+        upcast_v2_v3 = staticmethod(_before_answered_by)
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)
@@ -217,10 +219,7 @@ class ChatSession(Aggregate):
 
         # Version 1, stored before failures recorded the graph that gave them, has neither.
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["workflow_version"] = state["published_version"] = None
+        upcast_v1_v2 = staticmethod(_before_answered_by)
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)
