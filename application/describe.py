@@ -182,7 +182,7 @@ def step_summary(
     """What undoing (or redoing) a step takes back, as its history entry said it."""
     about = {}
     if "to_version" in step.about:
-        about["target"] = change_label(int(step.about["to_version"]), published)
+        about["target"] = version_label(int(step.about["to_version"]), published)
     return summary(step.type, step.delta, {**names, **names_in(step.delta)}, about)
 
 
@@ -192,10 +192,11 @@ def in_force(version: int, published: Sequence[PublishedVersion]) -> int | None:
     return numbers[-1] if numbers else None
 
 
-def change_label(version: int, published: Sequence[PublishedVersion]) -> str:
-    """A change as a sentence names it: change 13 (v1), change 4 (draft)."""
+def version_label(version: int, published: Sequence[PublishedVersion]) -> str:
+    """A version as people number it: the published version in force, then the change
+    (v2 · change 17; Draft · change 4 before the first Build), as chats name theirs."""
     number = in_force(version, published)
-    return f"change {version} ({'draft' if number is None else f'v{number}'})"
+    return f"{'Draft' if number is None else f'v{number}'} · change {version}"
 
 
 def names_of(nodes: Mapping[str, Node]) -> dict[str, str]:

@@ -21,17 +21,16 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.describe import (
     FieldChange,
-    change_label,
     delta_changes,
     edge_change,
     humanize,
-    in_force,
     names_in,
     names_of,
     node_changes,
     quoted,
     step_summary,
     summary,
+    version_label,
 )
 from application.eventstore import EventStore
 from application.views import ChangeCategory, HistoryEntry
@@ -90,7 +89,7 @@ def describe(
     elif kind == "WorkflowPublished":
         about.update(number=event.number, note=event.note)
     elif kind == "WorkflowRolledBack" and wf is not None:
-        about["target"] = change_label(event.to_version, wf.published)
+        about["target"] = version_label(event.to_version, wf.published)
     elif kind in UNDO_TYPES and wf is not None:
         about["undone"], category = undone or _from_stack(wf, event, names)
     return Described(
@@ -263,12 +262,6 @@ class Comparison:
     nodes: tuple[NodeDiff, ...]
     edges: tuple[EdgeDiff, ...]
     stack: tuple[FieldChange, ...]
-
-
-def version_label(version: int, published: Sequence[PublishedVersion]) -> str:
-    """A version as people number it: v2 · change 17, or draft · change 4."""
-    number = in_force(version, published)
-    return f"{'draft' if number is None else f'v{number}'} · change {version}"
 
 
 def compare(old: Workflow, new: Workflow, published: Sequence[PublishedVersion]) -> Comparison:

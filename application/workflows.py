@@ -294,7 +294,9 @@ def _string(data: Mapping[str, Any], key: str, what: str, *, optional: bool = Fa
     if value is None and optional:
         return ""
     if not isinstance(value, str):
-        raise InvalidCommand(f"{what}: {key} must be a string" + ("" if optional else ", and given"))
+        raise InvalidCommand(
+            f"{what}: {key} must be a string" + ("" if optional else ", and given")
+        )
     return value
 
 

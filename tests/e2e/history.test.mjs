@@ -111,9 +111,9 @@ test("the history reads in words, by kind, with documents, and compares two vers
   await history.getByRole("button", { name: "Compare", exact: true }).click();
   await changes.getByRole("button", { name: /^Change 2: Imported a graph/ }).click();
   const banner = page.getByRole("status").filter({ hasText: "read-only" });
-  await banner.getByText("draft · change 2").waitFor();
+  await banner.getByText("Draft · change 2").waitFor();
   await banner.getByRole("button", { name: "Compare with now" }).click();
-  await dialog.getByText("draft · change 2", { exact: false }).first().waitFor();
+  await dialog.getByText("Draft · change 2", { exact: false }).first().waitFor();
   await dialog.getByTestId("comparison").getByRole("group", { name: "Knowledge Base: changed" }).waitFor();
   await screenshot(page, "history-04-compare-with-now");
   await dialog.getByRole("button", { name: "Close" }).last().click();

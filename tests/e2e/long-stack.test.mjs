@@ -48,7 +48,7 @@ test("a stack past 300 changes opens, edits, diffs and rolls back", async () => 
   const setting = changes.getByRole("button", { name: /^Change 3: Knowledge Base: Passages per question 4 → 6/ });
   await setting.click();
   const banner = page.getByRole("status").filter({ hasText: "read-only" });
-  await banner.getByText("draft · change 3").waitFor();
+  await banner.getByText("Draft · change 3").waitFor();
   await banner.getByRole("button", { name: "Compare with now" }).click();
   const dialog = page.getByRole("dialog", { name: "Compare versions" });
   const comparison = dialog.getByTestId("comparison");
@@ -64,7 +64,7 @@ test("a stack past 300 changes opens, edits, diffs and rolls back", async () => 
   // Roll back to it: all it held comes back, as one more change.
   await banner.getByRole("button", { name: "Roll back to this version" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
-  await page.getByText("Rolled back to draft · change 3").first().waitFor();
+  await page.getByText("Rolled back to Draft · change 3").first().waitFor();
   await llm.getByText("LLM Engine", { exact: true }).first().waitFor();
   const wf = (await gql(baseUrl, `query($w: UUID!) { workflow(id: $w) { version nodes { id label position { x } } } }`, { w: id })).workflow;
   assert.equal(wf.version, MOVES + 6);
@@ -78,12 +78,12 @@ test("a stack past 300 changes opens, edits, diffs and rolls back", async () => 
     ],
   );
   await history.getByRole("button", { name: /^All \(\d+\)$/ }).click();
-  await changes.getByText(/^Rolled back to change 3 \(draft\): 1 node changed$/).waitFor();
+  await changes.getByText(/^Rolled back to Draft · change 3: 1 node changed$/).waitFor();
   await screenshot(page, "long-03-rolled-back");
 
   // Undo takes the rollback back.
   await page.keyboard.press("Control+z");
   await llm.getByText("Answer writer", { exact: true }).waitFor();
-  await changes.getByText(/^Undid: Rolled back to change 3/).waitFor();
+  await changes.getByText(/^Undid: Rolled back to Draft · change 3/).waitFor();
   assert.deepEqual(session.browser.errors.filter((e) => !/WebSocket|Failed to load resource/.test(e)), []);
 });

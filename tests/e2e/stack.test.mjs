@@ -201,9 +201,9 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await page.getByRole("button", { name: "Roll back to this version" }).click();
   await screenshot(page, "11-rollback-confirm");
   await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
-  await page.getByText("Rolled back to draft · change 5").first().waitFor();
+  await page.getByText("Rolled back to Draft · change 5").first().waitFor();
   await eventually(async () => (await page.locator(".react-flow__edge").count()) === 0, { message: "the canvas as it stood at version 5" });
-  await history.getByText(/^Rolled back to change 5 \(draft\)/).first().waitFor();
+  await history.getByText(/^Rolled back to Draft · change 5/).first().waitFor();
   await screenshot(page, "12-rolled-back");
 
   // My Stacks lists it as a published card.

@@ -10,11 +10,11 @@ from application.eventstore import EventStore
 
 
 def stored_as_version_1(store: EventStore, event: Any, *added: str) -> StoredEvent:
-    """`event` as the code before its version 2 stored it: without the fields version 2
+    """`event` as the code before its version 2 stored it: without the fields later versions
     added, and without a class_version."""
     record = store.mapper.to_stored_event(event)
     state = store.mapper.transcoder.decode(record.state)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") > 1
     for name in added:
         del state[name]
     return StoredEvent(

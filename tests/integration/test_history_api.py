@@ -169,7 +169,7 @@ def test_two_versions_compare_field_by_field(gql: GQL) -> None:
     gql(REMOVE, w=w, n="out")
     gql(RENAME, w=w, name="Smaller")
     d = gql(DIFF, w=w, a=9, b=13)["workflowDiff"]
-    assert (d["fromLabel"], d["toLabel"]) == ("draft · change 9", "draft · change 13")
+    assert (d["fromLabel"], d["toLabel"]) == ("Draft · change 9", "Draft · change 13")
     assert d["stackChanges"] == [
         {
             "field": "name",
@@ -229,7 +229,7 @@ def test_a_rollback_restores_all_a_version_held_as_one_event(gql: GQL) -> None:
     rolled = history(gql, w)[-1]
     assert rolled["type"] == "WorkflowRolledBack" and rolled["category"] == "VERSIONS"
     assert rolled["summary"] == (
-        "Rolled back to change 9 (draft): 2 nodes changed, renamed “Manual Q&A”, "
+        "Rolled back to Draft · change 9: 2 nodes changed, renamed “Manual Q&A”, "
         "description changed"
     )
     assert [c["text"] for c in rolled["changes"]] == [
@@ -259,7 +259,7 @@ def test_a_rollback_stored_before_it_restored_names_still_loads(
     [old] = [e for e in store.events.get(uuid.UUID(w)) if e.originator_version == 11]
     assert (old.name, old.description) == (None, None)
     assert history(gql, w)[-1]["summary"] == (
-        "Rolled back to change 3 (draft): 2 nodes removed, 4 connections removed"
+        "Rolled back to Draft · change 3: 2 nodes removed, 4 connections removed"
     )
 
 

@@ -158,7 +158,7 @@ def test_an_import_and_a_rollback_tally_what_they_changed() -> None:
         "Removed Output",
     ]
     assert rolled.summary == (
-        "Rolled back to change 3 (draft): 1 node added, 1 node removed, 1 node changed, "
+        "Rolled back to Draft · change 3: 1 node added, 1 node removed, 1 node changed, "
         "renamed “Support bot”"
     )
     assert rolled.category == ChangeCategory.VERSIONS
@@ -293,4 +293,4 @@ def test_a_comparison_lists_nodes_field_by_field_and_edges_by_their_nodes() -> N
         "Disconnected User Query → Knowledge Base",
         "Disconnected Knowledge Base → Writer",
     ]
-    assert (result.from_label, result.to_label) == ("draft · change 9", "draft · change 11")
+    assert (result.from_label, result.to_label) == ("Draft · change 9", "Draft · change 11")

@@ -1,4 +1,5 @@
 import { NO_UNDO, type Snapshot } from "../features/builder/graph";
+import type { Message } from "../features/chat/chatReducer";
 import type { HistoryEntry } from "../features/history/historyModel";
 
 export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
@@ -73,3 +74,20 @@ export function historyEntry(partial: Partial<HistoryEntry> & { version: number 
   };
 }
 
+/** A chat message as the ChatMessageFields fragment gives it: an answered question unless told. */
+export function chatMessage(partial: Partial<Message> = {}): Message {
+  return {
+    id: "m",
+    role: "USER",
+    content: "",
+    createdAt: "2026-01-01T00:00:00Z",
+    sources: [],
+    webSources: [],
+    status: "answered",
+    replyTo: null,
+    error: null,
+    workflowVersion: null,
+    publishedVersion: null,
+    ...partial,
+  };
+}

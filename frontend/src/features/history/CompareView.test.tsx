@@ -5,7 +5,7 @@ import { CompareView } from "./CompareDialog";
 const diff = {
   fromVersion: 5,
   toVersion: 17,
-  fromLabel: "draft · change 5",
+  fromLabel: "Draft · change 5",
   toLabel: "v2 · change 17",
   stackChanges: [{ field: "name", label: "Name", before: "Rover", after: "Rover helper", text: "Renamed “Rover” → “Rover helper”" }],
   nodeChanges: [
@@ -37,7 +37,7 @@ describe("CompareView", () => {
   it("puts two versions side by side, field by field", () => {
     render(<CompareView diff={diff} />);
     const view = screen.getByTestId("comparison");
-    expect(view.textContent).toContain("draft · change 5");
+    expect(view.textContent).toContain("Draft · change 5");
     expect(view.textContent).toContain("v2 · change 17");
     const llm = screen.getByRole("group", { name: "LLM Engine: changed" });
     const provider = llm.querySelector('[data-field="config.provider"]');

@@ -43,7 +43,7 @@ describe("HistoryList", () => {
   it("reads each change in words with one numbering, newest first", () => {
     const { list } = setup();
     const rows = within(list()).getAllByRole("listitem");
-    expect(rows.map((r) => r.textContent?.split("v1 ·")[0].split("draft ·")[0])).toEqual([
+    expect(rows.map((r) => r.textContent?.split("v1 ·")[0].split("Draft ·")[0])).toEqual([
       "Undid: Moved Output",
       "Moved Outputundone",
       "Couldn't index “scan.pdf”: no text",
@@ -52,7 +52,7 @@ describe("HistoryList", () => {
       "Created “Rover”",
     ]);
     expect(within(list()).getByRole("button", { name: "Change 4: Moved Output, undone" }).textContent).toContain("v1 · change 4");
-    expect(within(list()).getByRole("button", { name: "Change 1: Created “Rover”" }).textContent).toContain("draft · change 1");
+    expect(within(list()).getByRole("button", { name: "Change 1: Created “Rover”" }).textContent).toContain("Draft · change 1");
     expect(within(list()).getByRole("group", { name: /Document: Couldn't index/ }).textContent).toContain("v1 · after change 3");
   });
 

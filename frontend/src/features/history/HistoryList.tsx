@@ -215,7 +215,7 @@ function DocumentRow({ entry }: { entry: HistoryEntry }) {
           {entry.summary}
         </span>
         <span className="mt-1 block text-[11px] text-slate-500" title={fullTime(entry.timestamp)}>
-          {entry.publishedVersion ? `v${entry.publishedVersion}` : "draft"} · after change {entry.version} · {entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
+          {entry.publishedVersion ? `v${entry.publishedVersion}` : "Draft"} · after change {entry.version} · {entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
         </span>
       </span>
     </div>

@@ -21,7 +21,7 @@ const published = [
 describe("history model", () => {
   it("numbers changes one way: the published version in force, then the change", () => {
     expect(versionLabel(17, 2)).toBe("v2 · change 17");
-    expect(versionLabel(4, null)).toBe("draft · change 4");
+    expect(versionLabel(4, null)).toBe("Draft · change 4");
     expect([9, 10, 14, 15, 99].map((v) => publishedAt(v, published))).toEqual([null, 1, 1, 2, 2]);
     expect(builtAt(published).get(15)).toBe(2);
   });

@@ -20,7 +20,7 @@ export const PAGE = 100;
 
 /** A change as people number it: the published version in force, then the change. */
 export function versionLabel(version: number, publishedVersion: number | null | undefined): string {
-  return `${publishedVersion ? `v${publishedVersion}` : "draft"} · change ${version}`;
+  return `${publishedVersion != null ? `v${publishedVersion}` : "Draft"} · change ${version}`;
 }
 
 /** The published version in force at a change, from the stack's published versions. */
