@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from domain.components import COMPONENTS
-from domain.graph import Edge, Node
+from domain.graph import Edge, Node, Position
 
 Text = tuple[str, str]  # (before, after)
 
@@ -126,6 +126,55 @@ def diff(old: Graph, new: Graph) -> Delta:
         (old.name, new.name) if old.name != new.name else None,
         (old.description, new.description) if old.description != new.description else None,
     )
+
+
+def of_event(graph: Graph, event_type: str, d: Mapping[str, Any]) -> Delta:
+    """What a workflow event of that type, with data `d`, changes in the graph as it stands
+    just before it. Publishing, creating and deleting change no graph."""
+    match event_type:
+        case "WorkflowRenamed" if d["name"] != graph.name:
+            return Delta(name=(graph.name, d["name"]))
+        case "WorkflowDescribed" if d["description"] != graph.description:
+            return Delta(description=(graph.description, d["description"]))
+        case "NodeAdded":
+            return Delta(nodes=(NodeChange(None, Node.from_dict({**d, "id": d["node_id"]})),))
+        case "NodeMoved":
+            position = Position(d["position"]["x"], d["position"]["y"])
+            return _node_delta(graph, d["node_id"], position=position)
+        case "NodeRelabelled":
+            return _node_delta(graph, d["node_id"], label=d["label"])
+        case "NodeConfigured":
+            return _node_delta(graph, d["node_id"], config=d["config"])
+        case "NodeRemoved":
+            node_id = d["node_id"]
+            return Delta(
+                nodes=(NodeChange(graph.nodes[node_id], None),),
+                edges=node_edges(node_id, graph.edges.values()),  # its edges go with it
+            )
+        case "NodesConnected":
+            h = d["handles"]
+            edge = Edge(d["edge_id"], d["source"], d["target"], h["source"], h["target"])
+            return Delta(edges=(EdgeChange(None, edge),))
+        case "NodesDisconnected":
+            return Delta(edges=(EdgeChange(graph.edges[d["edge_id"]], None),))
+        case "GraphImported" | "WorkflowRolledBack":  # a rollback restores the names too
+            name, description = d.get("name"), d.get("description")
+            new = Graph(
+                {n["id"]: Node.from_dict(n) for n in d["nodes"]},
+                {e["id"]: Edge.from_dict(e) for e in d["edges"]},
+                graph.name if name is None else name,
+                graph.description if description is None else description,
+            )
+            return diff(graph, new)
+        case "ChangeUndone" | "ChangeRedone":
+            return Delta.from_dict(d["delta"])
+    return Delta()
+
+
+def _node_delta(graph: Graph, node_id: str, **changes: Any) -> Delta:
+    node = graph.nodes[node_id]
+    changed = replace(node, **changes)
+    return Delta(nodes=(NodeChange(node, changed),)) if changed != node else Delta()
 
 
 def apply(delta: Delta, graph: Graph) -> None:

@@ -7,14 +7,14 @@ events' mutators, re-run on replay, so they only change state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import undo
-from domain.changes import Delta, EdgeChange, Graph, NodeChange, apply, diff, node_edges, relative
+from domain.changes import Delta, Graph, apply, of_event, relative
 from domain.components import COMPONENTS, config_problems, parse_kind
 from domain.errors import InvalidCommand, InvalidWorkflow, NotFound, ValidationIssue
 from domain.graph import Edge, Node, Position, resolve_ports, validation_issues
@@ -91,7 +91,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowRenamed")
     def _renamed(self, name: str, actor: str) -> None:
-        self._change("WorkflowRenamed", Delta(name=(self.name, name)), actor)
+        self._record("WorkflowRenamed", actor, name=name)
 
     def describe(self, description: str, actor: str) -> None:
         self._described(
@@ -100,7 +100,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowDescribed")
     def _described(self, description: str, actor: str) -> None:
-        self._change("WorkflowDescribed", Delta(description=(self.description, description)), actor)
+        self._record("WorkflowDescribed", actor, description=description)
 
     # ---------------------------------------------------------------- nodes
 
@@ -133,10 +133,15 @@ class Workflow(Aggregate):
         config: dict[str, Any],
         actor: str,
     ) -> None:
-        node = Node.from_dict(
-            {"id": node_id, "kind": kind, "label": label, "position": position, "config": config}
+        self._record(
+            "NodeAdded",
+            actor,
+            node_id=node_id,
+            kind=kind,
+            label=label,
+            position=position,
+            config=config,
         )
-        self._change("NodeAdded", Delta(nodes=(NodeChange(None, node),)), actor)
 
     def move_node(self, node_id: str, position: Position, actor: str) -> None:
         self._node(node_id)
@@ -144,8 +149,7 @@ class Workflow(Aggregate):
 
     @event("NodeMoved")
     def _node_moved(self, node_id: str, position: dict[str, float], actor: str) -> None:
-        moved = Position(position["x"], position["y"])
-        self._change("NodeMoved", self._node_delta(node_id, position=moved), actor)
+        self._record("NodeMoved", actor, node_id=node_id, position=position)
 
     def relabel_node(self, node_id: str, label: str, actor: str) -> None:
         self._node(node_id)
@@ -153,7 +157,7 @@ class Workflow(Aggregate):
 
     @event("NodeRelabelled")
     def _node_relabelled(self, node_id: str, label: str, actor: str) -> None:
-        self._change("NodeRelabelled", self._node_delta(node_id, label=label), actor)
+        self._record("NodeRelabelled", actor, node_id=node_id, label=label)
 
     def configure_node(self, node_id: str, patch: Mapping[str, Any], actor: str) -> None:
         node = self._node(node_id)
@@ -163,7 +167,7 @@ class Workflow(Aggregate):
 
     @event("NodeConfigured")
     def _node_configured(self, node_id: str, config: dict[str, Any], actor: str) -> None:
-        self._change("NodeConfigured", self._node_delta(node_id, config=config), actor)
+        self._record("NodeConfigured", actor, node_id=node_id, config=config)
 
     def remove_node(self, node_id: str, actor: str) -> None:
         self._node(node_id)
@@ -171,11 +175,7 @@ class Workflow(Aggregate):
 
     @event("NodeRemoved")
     def _node_removed(self, node_id: str, actor: str) -> None:
-        gone = Delta(
-            nodes=(NodeChange(self.nodes[node_id], None),),
-            edges=node_edges(node_id, self.edges.values()),  # its edges go with it
-        )
-        self._change("NodeRemoved", gone, actor)
+        self._record("NodeRemoved", actor, node_id=node_id)
 
     # ---------------------------------------------------------------- edges
 
@@ -204,8 +204,9 @@ class Workflow(Aggregate):
     def _connected(
         self, edge_id: str, source: str, target: str, handles: dict[str, str], actor: str
     ) -> None:
-        edge = Edge(edge_id, source, target, handles["source"], handles["target"])
-        self._change("NodesConnected", Delta(edges=(EdgeChange(None, edge),)), actor)
+        self._record(
+            "NodesConnected", actor, edge_id=edge_id, source=source, target=target, handles=handles
+        )
 
     def disconnect(self, edge_id: str, actor: str) -> None:
         if edge_id not in self.edges:
@@ -214,9 +215,7 @@ class Workflow(Aggregate):
 
     @event("NodesDisconnected")
     def _disconnected(self, edge_id: str, actor: str) -> None:
-        self._change(
-            "NodesDisconnected", Delta(edges=(EdgeChange(self.edges[edge_id], None),)), actor
-        )
+        self._record("NodesDisconnected", actor, edge_id=edge_id)
 
     # ---------------------------------------------------------------- whole graphs
 
@@ -238,7 +237,7 @@ class Workflow(Aggregate):
     def _graph_imported(
         self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], actor: str
     ) -> None:
-        self._replace_graph("GraphImported", self._graph_from(nodes, edges), actor)
+        self._record("GraphImported", actor, nodes=nodes, edges=edges)
 
     def validate(self, server_keys: frozenset[str] = frozenset()) -> list[ValidationIssue]:
         return validation_issues(self.nodes, self.edges, server_keys)
@@ -329,8 +328,15 @@ class Workflow(Aggregate):
         description: str | None,
         actor: str,
     ) -> None:
-        graph = self._graph_from(nodes, edges, name, description)
-        self._replace_graph("WorkflowRolledBack", graph, actor, {"to_version": to_version})
+        self._record(
+            "WorkflowRolledBack",
+            actor,
+            to_version=to_version,
+            nodes=nodes,
+            edges=edges,
+            name=name,
+            description=description,
+        )
 
     # ---------------------------------------------------------------- undo and redo
 
@@ -370,42 +376,7 @@ class Workflow(Aggregate):
     def delta_of(self, event: Aggregate.Event) -> Delta:
         """What `event` changes in this workflow as it stands just before the event (what
         history describes). Publishing, creating and deleting change no graph."""
-        d = event.__dict__
-        match type(event).__name__:
-            case "WorkflowRenamed":
-                return Delta(name=(self.name, d["name"]))
-            case "WorkflowDescribed":
-                return Delta(description=(self.description, d["description"]))
-            case "NodeAdded":
-                node = Node.from_dict({**d, "id": d["node_id"]})
-                return Delta(nodes=(NodeChange(None, node),))
-            case "NodeMoved":
-                position = Position(d["position"]["x"], d["position"]["y"])
-                return self._node_delta(d["node_id"], position=position)
-            case "NodeRelabelled":
-                return self._node_delta(d["node_id"], label=d["label"])
-            case "NodeConfigured":
-                return self._node_delta(d["node_id"], config=d["config"])
-            case "NodeRemoved":
-                node_id = d["node_id"]
-                return Delta(
-                    nodes=(NodeChange(self.nodes[node_id], None),),
-                    edges=node_edges(node_id, self.edges.values()),
-                )
-            case "NodesConnected":
-                h = d["handles"]
-                edge = Edge(d["edge_id"], d["source"], d["target"], h["source"], h["target"])
-                return Delta(edges=(EdgeChange(None, edge),))
-            case "NodesDisconnected":
-                return Delta(edges=(EdgeChange(self.edges[d["edge_id"]], None),))
-            case "GraphImported":
-                return diff(self._graph(), self._graph_from(d["nodes"], d["edges"]))
-            case "WorkflowRolledBack":
-                graph = self._graph_from(d["nodes"], d["edges"], d["name"], d["description"])
-                return diff(self._graph(), graph)
-            case "ChangeUndone" | "ChangeRedone":
-                return Delta.from_dict(d["delta"])
-        return Delta()
+        return of_event(self._graph(), type(event).__name__, event.__dict__)
 
     def delete(self, actor: str) -> None:
         self._deleted(actor)
@@ -438,42 +409,19 @@ class Workflow(Aggregate):
         self.name, self.description = graph.name, graph.description
         self.last_actor = actor
 
-    def _change(
-        self, kind: str, delta: Delta, actor: str, about: dict[str, Any] | None = None
-    ) -> None:
-        """Every edit goes through here: applied, and put on its actor's undo stack (a new
-        change of theirs ends what they could redo)."""
+    def _record(self, event_type: str, actor: str, /, **data: Any) -> None:
+        """Every edit's mutator: what its event changes is applied, and put on its actor's
+        undo stack (a new change of theirs ends what they could redo)."""
+        delta = of_event(self._graph(), event_type, data)
         self._apply(delta, actor)
+        if "nodes" in data:  # a whole graph (import, rollback): in the order it gives
+            self.nodes = {n["id"]: self.nodes[n["id"]] for n in data["nodes"]}
+            self.edges = {e["id"]: self.edges[e["id"]] for e in data["edges"]}
         if delta.empty:
             return  # nothing to take back
-        undo.push(self.undo_steps, actor, Step(self.version + 1, kind, delta, about or {}))
+        about = {"to_version": data["to_version"]} if "to_version" in data else {}
+        undo.push(self.undo_steps, actor, Step(self.version + 1, event_type, delta, about))
         self.redo_steps.pop(actor, None)
-
-    def _node_delta(self, node_id: str, **changes: Any) -> Delta:
-        node = self.nodes[node_id]
-        changed = replace(node, **changes)
-        return Delta(nodes=(NodeChange(node, changed),)) if changed != node else Delta()
-
-    def _graph_from(
-        self,
-        nodes: list[dict[str, Any]],
-        edges: list[dict[str, Any]],
-        name: str | None = None,
-        description: str | None = None,
-    ) -> Graph:
-        """A whole graph as an event holds it; a name or description not given is kept."""
-        return Graph(
-            {n["id"]: Node.from_dict(n) for n in nodes},
-            {e["id"]: Edge.from_dict(e) for e in edges},
-            self.name if name is None else name,
-            self.description if description is None else description,
-        )
-
-    def _replace_graph(
-        self, kind: str, graph: Graph, actor: str, about: dict[str, Any] | None = None
-    ) -> None:
-        self._change(kind, diff(self._graph(), graph), actor, about)
-        self.nodes, self.edges = graph.nodes, graph.edges  # in the order given
 
 
 def _position(position: Position) -> dict[str, float]:
