@@ -51,16 +51,10 @@ class Shelf:
         self.asked: list[tuple[str, str, int]] = []
 
     def retrieve(
-        self,
-        workflow_id: Any,
-        node_id: str,
-        query: str,
-        top_k: int,
-        where: Any = None,
-        published: Any = None,
+        self, workflow_id: Any, node: Node, query: str, top_k: int, where: Any = None
     ) -> list[Passage]:
-        self.asked.append((node_id, query, top_k))
-        return self.passages[node_id][:top_k]
+        self.asked.append((node.id, query, top_k))
+        return self.passages[node.id][:top_k]
 
 
 class NoSecrets:
