@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from domain.document import Document, DocumentStatus, IndexSettings, Stage, wanted_settings
