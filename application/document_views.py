@@ -104,10 +104,6 @@ class DocumentView:
     def error(self) -> str | None:
         return self.shown.error if self.shown else None
 
-    @property
-    def request(self) -> int:
-        return self.shown.request if self.shown else 0
-
     def is_live(self, index: DocumentIndex) -> bool:
         """Whether the published version answers from this generation."""
         return self.published is not None and index.key == self.published.key
