@@ -20,8 +20,25 @@ export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
 export const LLM_SCHEMA = {
   type: "object",
   properties: {
-    provider: { type: "string", title: "Provider", enum: ["openai", "gemini", "extractive"], default: "extractive" },
-    model: { type: "string", title: "Model", "x-show-if": { provider: ["openai", "gemini"] } },
+    provider: {
+      type: "string",
+      title: "Provider",
+      description: "Who writes the answer.",
+      enum: ["openai", "gemini", "extractive"],
+      oneOf: [
+        { const: "openai", title: "OpenAI", description: "OpenAI's models." },
+        { const: "gemini", title: "Gemini", description: "Google's Gemini models." },
+        { const: "extractive", title: "Extractive (offline)", description: "Quotes your documents, offline." },
+      ],
+      default: "extractive",
+    },
+    model: {
+      type: "string",
+      title: "Model",
+      description: "The provider's model name.",
+      "x-show-if": { provider: ["openai", "gemini"] },
+      "x-hint-by": { provider: { openai: "e.g. gpt-4o-mini", gemini: "e.g. gemini-2.5-flash" } },
+    },
     apiKey: {
       type: "string",
       title: "API key",

@@ -7,6 +7,7 @@ import { Spinner } from "../../ui/Spinner";
 import { ErrorState } from "../../ui/States";
 import { useTitle } from "../../ui/useTitle";
 import { ConfigPanel } from "../config/ConfigPanel";
+import { UploadGuard } from "../documents/UploadGuard";
 import { HistoryPanel } from "../history/HistoryPanel";
 import { PreviewBanner } from "../history/PreviewBanner";
 import { Canvas } from "./Canvas";
@@ -111,6 +112,7 @@ function Builder({ workflowId }: { workflowId: string }) {
             />
           </div>
         </div>
+        <UploadGuard />
         {chatOpen && (
           <Suspense fallback={null}>
             <ChatModal open={chatOpen} onClose={() => setChatOpen(false)} workflowId={workflowId} latestPublished={latestPublished} onBuild={() => void build()} />
