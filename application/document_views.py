@@ -8,13 +8,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.document import (
-    Document,
-    DocumentIndex,
-    DocumentStatus,
-    IndexSettings,
-    follows,
-)
+from domain.document import Document, DocumentIndex, DocumentStatus, follows
+from domain.knowledge_base import IndexSettings
 
 
 def topic(workflow_id: UUID) -> str:

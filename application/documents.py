@@ -32,16 +32,10 @@ from application.ports import (
 )
 from application.workflows import WorkflowService
 from domain.components import NodeKind
-from domain.document import (
-    Document,
-    DocumentStatus,
-    IndexSettings,
-    Stage,
-    answering_settings,
-    asked_settings,
-)
+from domain.document import Document, DocumentStatus, Stage
 from domain.errors import InvalidCommand, NotFound
 from domain.graph import Node
+from domain.knowledge_base import IndexSettings, answering_settings, asked_settings
 from domain.workflow import Workflow
 
 PDF = "application/pdf"

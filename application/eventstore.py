@@ -17,8 +17,9 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 
 from domain.chat import ChatSession, Question
 from domain.components import NodeKind
-from domain.document import DocumentIndex, DocumentStatus, IndexSettings
+from domain.document import DocumentIndex, DocumentStatus
 from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion, Workflow
 
 SNAPSHOT_EVERY = 100

@@ -37,8 +37,9 @@ from application.ports import (
     ProviderError,
     VectorIndex,
 )
-from domain.document import Document, DocumentIndex, DocumentStatus, IndexSettings, Stage
+from domain.document import Document, DocumentIndex, DocumentStatus, Stage
 from domain.errors import NotFound
+from domain.knowledge_base import IndexSettings
 
 log = structlog.get_logger(__name__)
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from application.ingestion import IngestionReport, index_document
 from application.ports import Embedder
-from domain.document import DocumentIndex, IndexSettings
+from domain.document import DocumentIndex
+from domain.knowledge_base import IndexSettings
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from infrastructure.vector_index import ChromaVectorIndex

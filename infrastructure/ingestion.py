@@ -19,7 +19,8 @@ from eventsourcing.projection import Projection
 from application.eventstore import EventStore
 from application.ingestion import Ingestion
 from application.ports import VectorIndex
-from domain.document import Document, DocumentIndex, IndexSettings
+from domain.document import Document, DocumentIndex
+from domain.knowledge_base import IndexSettings
 from domain.workflow import Workflow
 from infrastructure.feed import LogWatcher
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker

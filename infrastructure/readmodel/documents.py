@@ -12,7 +12,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from application.document_views import DocumentView
 from application.eventstore import EventStore
-from domain.document import Document, DocumentIndex, DocumentStatus, IndexSettings
+from domain.document import Document, DocumentIndex, DocumentStatus
+from domain.knowledge_base import IndexSettings
 from infrastructure.readmodel.tables import documents
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware

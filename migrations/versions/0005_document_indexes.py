@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.document import DocumentIndex, DocumentStatus, IndexSettings
+from domain.document import DocumentIndex, DocumentStatus
+from domain.knowledge_base import IndexSettings
 
 revision = "0005"
 down_revision = "0004"

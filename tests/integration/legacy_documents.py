@@ -14,7 +14,8 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from starlette.testclient import TestClient
 
 from application.ports import IndexedChunk
-from domain.document import Document, IndexSettings
+from domain.document import Document
+from domain.knowledge_base import IndexSettings
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from tests.fakes import FakeOpenAIServer, hashed_embedding

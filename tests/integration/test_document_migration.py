@@ -13,7 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, insert
 
 import migrations
-from domain.document import DocumentStatus, IndexSettings
+from domain.document import DocumentStatus
+from domain.knowledge_base import IndexSettings
 from infrastructure.database import create_read_engine, migrate
 from infrastructure.readmodel.documents import SqlDocumentReadModel
 from infrastructure.readmodel.tables import documents

@@ -10,7 +10,8 @@ import pytest
 
 from application.document_views import DocumentView
 from application.eventstore import EventStore
-from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.document import Document, DocumentStatus, Stage
+from domain.knowledge_base import IndexSettings
 from infrastructure.settings import Settings
 
 LOCAL = IndexSettings("local", "all-MiniLM-L6-v2", 1000, 150)

@@ -7,17 +7,10 @@ from uuid import uuid4
 
 import pytest
 
-from domain.document import (
-    Document,
-    DocumentStatus,
-    IndexSettings,
-    Stage,
-    answering_settings,
-    asked_settings,
-    clean_filename,
-)
+from domain.document import Document, DocumentStatus, Stage, clean_filename
 from domain.errors import InvalidCommand, NotFound
 from domain.graph import Position
+from domain.knowledge_base import IndexSettings, answering_settings, asked_settings
 from domain.workflow import Workflow
 
 SHA = "ab" * 32

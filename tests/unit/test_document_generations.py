@@ -16,7 +16,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.document import Document, DocumentStatus, IndexSettings, Stage, wanted_settings
+from domain.document import Document, DocumentStatus, Stage, wanted_settings
+from domain.knowledge_base import IndexSettings
 
 POOL = [
     IndexSettings("local", "all-MiniLM-L6-v2", 1000, 150),
