@@ -135,6 +135,20 @@ def follows(
     return has == (draft, published) and not to_request and not to_drop
 
 
+def _upcast_outcome(state: dict[str, Any]) -> None:
+    """An outcome (DocumentIndexed, DocumentFailed) of version 1, stored before generations,
+    named its request `generation` and no key: it was the outcome for the one index."""
+    state["request"] = state.pop("generation")
+    state["key"] = None
+
+
+def _apply_outcome(event: Any, aggregate: Aggregate, **changes: Any) -> None:
+    assert isinstance(aggregate, Document)
+    key = event.key or aggregate.settings.key
+    aggregate.indexes[key] = replace(aggregate.indexes[key], **changes)
+    aggregate.last_actor = event.actor
+
+
 class Document(Aggregate):
     @event("DocumentUploaded")
     def __init__(
@@ -261,29 +275,21 @@ class Document(Aggregate):
         embedding_model: str
         actor: str
 
-        # Version 1, stored before generations, named its request `generation` and had no key:
-        # it indexed the document's one index, in place, with vectors of the old layout.
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["request"] = state.pop("generation")
-            state["key"] = None
+        upcast_v1_v2 = staticmethod(_upcast_outcome)
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Document)
-            key = self.key or aggregate.settings.key
-            aggregate.indexes[key] = replace(
-                aggregate.indexes[key],
+            _apply_outcome(
+                self,
+                aggregate,
                 status=DocumentStatus.INDEXED,
                 page_count=self.page_count,
                 chunk_count=self.chunk_count,
                 embedding_model=self.embedding_model,
                 failed_stage=None,
                 error=None,
-                legacy=self.key is None,
+                legacy=self.key is None,  # version 1 wrote the vectors in the old layout
             )
-            aggregate.last_actor = self.actor
 
     def mark_failed(self, key: str, request: int, stage: Stage, reason: str, actor: str) -> bool:
         """Records a failure, with a reason written for a person; False as in mark_indexed."""
@@ -307,25 +313,19 @@ class Document(Aggregate):
         reason: str
         actor: str
 
-        class_version = 2  # version 1: as DocumentIndexed's
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["request"] = state.pop("generation")
-            state["key"] = None
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_upcast_outcome)
 
         def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Document)
-            key = self.key or aggregate.settings.key
-            aggregate.indexes[key] = replace(
-                aggregate.indexes[key],
+            _apply_outcome(
+                self,
+                aggregate,
                 status=DocumentStatus.FAILED,
                 page_count=None,
                 chunk_count=None,
                 failed_stage=self.stage,
                 error=self.reason,
             )
-            aggregate.last_actor = self.actor
 
     def _standing(self, key: str, request: int) -> DocumentIndex | None:
         index = self.indexes.get(key)
