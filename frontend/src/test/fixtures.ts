@@ -1,4 +1,5 @@
 import type { Snapshot } from "../features/builder/graph";
+import type { Message } from "../features/chat/chatReducer";
 
 export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -53,3 +54,21 @@ export const LLM_SCHEMA = {
     webSearchApiKey: { type: "string", title: "Web search API key", format: "password", "x-secret": true, "x-show-if": { webSearch: [true] } },
   },
 };
+
+/** A chat message as the ChatMessageFields fragment gives it: an answered question unless told. */
+export function chatMessage(partial: Partial<Message> = {}): Message {
+  return {
+    id: "m",
+    role: "USER",
+    content: "",
+    createdAt: "2026-01-01T00:00:00Z",
+    sources: [],
+    webSources: [],
+    status: "answered",
+    replyTo: null,
+    error: null,
+    workflowVersion: null,
+    publishedVersion: null,
+    ...partial,
+  };
+}
