@@ -153,7 +153,7 @@ documents = Table(
     Column("embedding_model", String(300), nullable=True),
     Column("failed_stage", String(20), nullable=True),
     Column("error", Text, nullable=True),
-    # What its knowledge base asks for, and each generation's state (migration 0005).
+    # What its knowledge base asks for, and each generation's state (migration 0006).
     Column("draft_settings", Json, nullable=True),
     Column("published_settings", Json, nullable=True),
     Column("indexes", Json, nullable=False),

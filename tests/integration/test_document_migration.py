@@ -1,4 +1,4 @@
-"""Migration 0005 gives each document row written before index generations its one index,
+"""Migration 0006 gives each document row written before index generations its one index,
 on SQLite and PostgreSQL: the read table answers retrieval for it at once, before any event
 is projected again."""
 
@@ -55,13 +55,13 @@ def old_row(workflow_id: uuid.UUID, status: DocumentStatus) -> dict[str, object]
 def test_rows_written_before_generations_get_their_one_index(settings: Settings) -> None:
     settings.data_dir().mkdir(parents=True, exist_ok=True)
     engine = create_read_engine(settings.read_database_url())
-    upgrade_to(engine, "0004")
+    upgrade_to(engine, "0005")
     workflow_id = uuid.uuid4()
     indexed, removed = (
         old_row(workflow_id, DocumentStatus.INDEXED),
         old_row(workflow_id, DocumentStatus.REMOVED),
     )
-    # (the table as revision 0004 left it: the columns of today but the three new ones)
+    # (the table as revision 0005 left it: the columns of today but the three new ones)
     with engine.begin() as conn:
         conn.execute(insert(documents), [indexed, removed])
 

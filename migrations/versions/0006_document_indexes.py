@@ -5,8 +5,8 @@ Rows written before hold the one index a document had: it becomes its only gener
 marked legacy when indexed (its vectors keep the layout they were written in). The
 published version's settings are not known yet: the ingestion fills them in.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from domain.document import DocumentIndex, DocumentStatus
 from domain.knowledge_base import IndexSettings
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
