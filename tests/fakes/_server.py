@@ -151,6 +151,7 @@ class FakeServer:
         self.requests: list[RecordedRequest] = []
         self._failures: deque[Failure] = deque()
         self._gates: list[Gate] = []
+        self._stream_gates: deque[tuple[Gate, int]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
@@ -213,6 +214,14 @@ class FakeServer:
             self._gates.append(gate)
         return gate
 
+    def hold_stream(self, after_pieces: int = 1) -> Gate:
+        """Holds the next streamed answer after its first `after_pieces` pieces until the gate
+        is released: a test can see what the client made of them while the rest waits."""
+        gate = Gate(lambda _: True, 1)
+        with self._lock:
+            self._stream_gates.append((gate, after_pieces))
+        return gate
+
     def requests_to(self, path_part: str) -> list[RecordedRequest]:
         """The recorded requests whose path contains `path_part`."""
         with self._lock:
@@ -227,7 +236,11 @@ class FakeServer:
         """Writes SSE pieces with the configured delay; drops the link after `cut` pieces."""
         exchange.start_stream()
         failure = exchange.stream_failure
+        with self._lock:
+            gate, after = self._stream_gates.popleft() if self._stream_gates else (None, 0)
         for count, piece in enumerate(pieces):
+            if gate is not None and count == after:
+                self._wait_at(gate)
             if cut is not None and count >= cut:
                 raise ConnectionCut
             if failure is not None and count >= failure.chunks:
@@ -275,14 +288,17 @@ class FakeServer:
                         return gate
         return None
 
+    def _wait_at(self, gate: Gate) -> None:
+        gate.arrived.set()
+        while not gate.released.wait(0.05):
+            if self._stopping.is_set():
+                raise ConnectionCut
+
     def _dispatch(self, exchange: Exchange) -> None:
         self._record(exchange.request)
         gate = self._held_by(exchange.request)
         if gate is not None:
-            gate.arrived.set()
-            while not gate.released.wait(0.05):
-                if self._stopping.is_set():
-                    raise ConnectionCut
+            self._wait_at(gate)
         failure = self._take_failure()
         cut: int | None = None
         if failure is not None:
