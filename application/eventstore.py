@@ -17,7 +17,9 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording,
 
 from domain.chat import ChatSession, Question
 from domain.components import NodeKind
+from domain.document import DocumentIndex, DocumentStatus
 from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion, Workflow
 
 SNAPSHOT_EVERY = 100
@@ -53,6 +55,10 @@ def _dataclass_transcoding(cls: type, factory: Callable[[Mapping[str, Any]], Any
     return AsDict()
 
 
+def _document_index(data: Mapping[str, Any]) -> DocumentIndex:
+    return DocumentIndex(**{**data, "status": DocumentStatus(data["status"])})
+
+
 def _published(data: Mapping[str, Any]) -> PublishedVersion:
     return PublishedVersion(
         **{**data, "nodes": tuple(data["nodes"]), "edges": tuple(data["edges"])}
@@ -75,6 +81,8 @@ class EventStore(Application[Any]):
         transcoder.register(_dataclass_transcoding(Edge, lambda d: Edge(**d)))
         transcoder.register(_dataclass_transcoding(PublishedVersion, _published))
         transcoder.register(_dataclass_transcoding(Question, lambda d: Question(**d)))
+        transcoder.register(_dataclass_transcoding(IndexSettings, IndexSettings.from_dict))
+        transcoder.register(_dataclass_transcoding(DocumentIndex, _document_index))
 
     def on_saved(self, listener: Callable[[int], None]) -> None:
         """Calls listener(max notification id) after each save in this process."""

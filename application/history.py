@@ -183,6 +183,8 @@ def document_entries(
     times = list(itertools.accumulate((c.timestamp for c in changes), max))
     entries = []
     for event in events:
+        if type(event).__name__ in UNTOLD:
+            continue
         at = max(bisect.bisect_right(times, event.timestamp) - 1, 0)
         current = changes[at] if changes else None
         entries.append(
@@ -204,9 +206,14 @@ def document_entries(
     return entries
 
 
+# What a document records for its own bookkeeping, and the workflow's entries already tell.
+UNTOLD = {"DocumentSettingsChanged"}
+
+
 def document_summary(event: Any, filename: str, node: str) -> str:
     """A document event in words; a kind of event this code does not know reads by its name."""
     d = event.__dict__
+    reason = f" ({d['reason']})" if d.get("reason") else ""
     match type(event).__name__:
         case "DocumentUploaded":
             return f"Uploaded {filename} to {node}"
@@ -216,9 +223,10 @@ def document_summary(event: Any, filename: str, node: str) -> str:
             return f"Indexed {filename}: {counts}"
         case "DocumentFailed":
             return f"Couldn't index {filename}: {d.get('reason') or 'no reason given'}"
-        case "DocumentReindexRequested":
-            reason = d.get("reason")
-            return f"Indexing {filename} again" + (f" ({reason})" if reason else "")
+        case "DocumentIndexRequested" | "DocumentReindexRequested":
+            return f"Indexing {filename} again{reason}"
+        case "DocumentIndexDropped":
+            return f"Dropped an index of {filename} no version uses{reason}"
         case "DocumentRemoved":
             return f"Removed {filename}"
     name = type(event).__name__

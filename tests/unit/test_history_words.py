@@ -235,20 +235,15 @@ def test_a_change_that_changes_nothing_says_so() -> None:
 def test_documents_events_read_in_words_at_the_change_then_current() -> None:
     wf = wired()
     changes = history(wf)
+    first = IndexSettings.of_node({})
     doc = Document.upload(
-        uuid.uuid4(),
-        wf.id,
-        "kb",
-        "manual.pdf",
-        "application/pdf",
-        10,
-        "a" * 64,
-        IndexSettings.of_node({}),
-        ME,
+        uuid.uuid4(), wf.id, "kb", "manual.pdf", "application/pdf", 10, "a" * 64, first, ME
     )
-    doc.mark_indexed(1, 12, 34, "local/x", "ingestion")
-    doc.reindex(IndexSettings.of_node({}), "settings changed", "ingestion")
-    doc.mark_failed(2, Stage.EXTRACT, "no text in the PDF", "ingestion")
+    doc.mark_indexed(first.key, 1, 12, 34, "local/x", "ingestion")
+    smaller = IndexSettings.of_node({"chunkSize": 500})
+    doc.index_for(smaller, first, "settings changed", "ingestion")  # the draft's, beside
+    doc.mark_failed(smaller.key, 2, Stage.EXTRACT, "no text in the PDF", "ingestion")
+    doc.index_for(smaller, None, "not published", "ingestion")  # the first one is dropped
     doc.remove(ME)
 
     class DocumentGenerationBuilt(Document.Event):  # another kind, described by its name
@@ -262,12 +257,13 @@ def test_documents_events_read_in_words_at_the_change_then_current() -> None:
         "Indexed “manual.pdf”: 12 pages, 34 passages",
         "Indexing “manual.pdf” again (settings changed)",
         "Couldn't index “manual.pdf”: no text in the PDF",
+        "Dropped an index of “manual.pdf” no version uses (not published)",
         "Removed “manual.pdf”",
         "Generation built: “manual.pdf”",
     ]
     assert {e.category for e in entries} == {ChangeCategory.DOCUMENTS}
     assert {e.version for e in entries} == {9}  # after the last change
-    assert len({e.id for e in entries}) == 6
+    assert len({e.id for e in entries}) == 7  # its settings' bookkeeping is not told
 
 
 def test_a_comparison_lists_nodes_field_by_field_and_edges_by_their_nodes() -> None:
