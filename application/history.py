@@ -35,6 +35,7 @@ from application.describe import (
 from application.eventstore import EventStore
 from application.views import ChangeCategory, HistoryEntry
 from domain.changes import Delta, EdgeChange, Graph, NodeChange, diff
+from domain.document import IndexSettings
 from domain.errors import NotFound
 from domain.undo import Step
 from domain.workflow import PublishedVersion, Workflow
@@ -182,7 +183,9 @@ def document_entries(
     node = names.get(getattr(first, "node_id", ""), "the knowledge base")
     times = list(itertools.accumulate((c.timestamp for c in changes), max))
     entries = []
+    asked = _Asked()
     for event in events:
+        which = asked.which(event)
         if type(event).__name__ in UNTOLD:
             continue
         at = max(bisect.bisect_right(times, event.timestamp) - 1, 0)
@@ -196,7 +199,7 @@ def document_entries(
                 actor=getattr(event, "actor", None),
                 event=event,
                 filename=first.filename,
-                summary=document_summary(event, filename, node),
+                summary=document_summary(event, filename, node, which),
                 category=ChangeCategory.DOCUMENTS,
                 published=current.published if current else None,
                 document_id=event.originator_id,
@@ -210,8 +213,37 @@ def document_entries(
 UNTOLD = {"DocumentSettingsChanged"}
 
 
-def document_summary(event: Any, filename: str, node: str) -> str:
-    """A document event in words; a kind of event this code does not know reads by its name."""
+class _Asked:
+    """Which settings a document's knowledge base asks for, in the draft and in the published
+    version, as its events go: an index (a generation) is then said to be the draft's or the
+    published version's when the two differ."""
+
+    def __init__(self) -> None:
+        self.draft: str | None = None
+        self.published: str | None = None
+
+    def which(self, event: Any) -> str:
+        d = event.__dict__
+        match type(event).__name__:
+            case "DocumentUploaded":
+                self.draft = _key(d["settings"])
+            case "DocumentSettingsChanged":
+                self.draft, self.published = _key(d["draft"]), _key(d["published"])
+        key = _key(d["settings"]) if "settings" in d else d.get("key")
+        if key is None or self.published is None or self.draft == self.published:
+            return ""
+        if key == self.published:
+            return " for the published version"
+        return " for the draft" if key == self.draft else ""
+
+
+def _key(settings: Mapping[str, Any] | None) -> str | None:
+    return None if settings is None else IndexSettings.from_dict(settings).key
+
+
+def document_summary(event: Any, filename: str, node: str, which: str = "") -> str:
+    """A document event in words; a kind of event this code does not know reads by its name.
+    `which` says whose index it is, when the draft and the published version differ."""
     d = event.__dict__
     reason = f" ({d['reason']})" if d.get("reason") else ""
     match type(event).__name__:
@@ -220,10 +252,12 @@ def document_summary(event: Any, filename: str, node: str) -> str:
         case "DocumentIndexed":
             pages, passages = d.get("page_count"), d.get("chunk_count")
             counts = f"{_plural(pages, 'page')}, {_plural(passages, 'passage')}"
-            return f"Indexed {filename}: {counts}"
+            return f"Indexed {filename}{which}: {counts}"
         case "DocumentFailed":
-            return f"Couldn't index {filename}: {d.get('reason') or 'no reason given'}"
-        case "DocumentIndexRequested" | "DocumentReindexRequested":
+            return f"Couldn't index {filename}{which}: {d.get('reason') or 'no reason given'}"
+        case "DocumentIndexRequested":
+            return f"Indexing {filename}{which}{reason}"
+        case "DocumentReindexRequested":
             return f"Indexing {filename} again{reason}"
         case "DocumentIndexDropped":
             return f"Dropped an index of {filename} no version uses{reason}"

@@ -255,8 +255,8 @@ def test_documents_events_read_in_words_at_the_change_then_current() -> None:
     assert [e.summary for e in entries] == [
         "Uploaded “manual.pdf” to Rover manual",
         "Indexed “manual.pdf”: 12 pages, 34 passages",
-        "Indexing “manual.pdf” again (settings changed)",
-        "Couldn't index “manual.pdf”: no text in the PDF",
+        "Indexing “manual.pdf” for the draft (settings changed)",
+        "Couldn't index “manual.pdf” for the draft: no text in the PDF",
         "Dropped an index of “manual.pdf” no version uses (not published)",
         "Removed “manual.pdf”",
         "Generation built: “manual.pdf”",
