@@ -21,6 +21,7 @@ from eventsourcing.application import (
     Application,
     ProjectorFunction,
     Repository,
+    project_aggregate,
 )
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, IntegrityError, StoredEvent
@@ -97,7 +98,7 @@ class CheckedSnapshotRepository(Repository[UUID]):
         another type (None aside): what a snapshot of an older layout decodes into."""
         shape = self._shapes.get(type(aggregate))
         if shape is None:
-            created = next(iter(self.event_store.get(aggregate.id, lte=1))).mutate(None)
+            created = project_aggregate(None, self.event_store.get(aggregate.id, lte=1))
             shape = {
                 name: None if value is None else type(value)
                 for name, value in vars(created).items()
@@ -161,7 +162,7 @@ def _replay_taking_snapshots(
     aggregate: Any = None
     stored: list[StoredEvent] = []
     for event in store.events.get(aggregate_id):
-        aggregate = event.mutate(aggregate)
+        aggregate = project_aggregate(aggregate, [event])
         interval = store.snapshotting_intervals.get(type(aggregate))
         if interval and aggregate.version % interval == 0:
             snapshot_class = getattr(type(aggregate), "Snapshot", Snapshot)
