@@ -172,7 +172,10 @@ def _replay_taking_snapshots(
 
 
 def _replace_snapshots(
-    store: Application[UUID], aggregate_id: UUID, stored: list[StoredEvent], delete: Callable[[UUID], int]
+    store: Application[UUID],
+    aggregate_id: UUID,
+    stored: list[StoredEvent],
+    delete: Callable[[UUID], int],
 ) -> int:
     deleted = 0
     for _ in range(3):

@@ -179,8 +179,7 @@ class WorkflowEdits(RuleBasedStateMachine):
         self.recorded(view, state)
 
     @precondition(
-        lambda self: self.room()
-        and any(n["kind"] in PATCHES for n in self.now.nodes.values())
+        lambda self: self.room() and any(n["kind"] in PATCHES for n in self.now.nodes.values())
     )
     @rule(data=st.data(), times=st.integers(1, 10))
     def configure(self, data: st.DataObject, times: int) -> None:
@@ -352,9 +351,10 @@ class WorkflowEdits(RuleBasedStateMachine):
                 {"name": state.name, "description": state.description, **state.graph()},
             )
         published = from_snapshots["versions"][0]["publishedVersions"]
-        assert_same_json([{**p, "publishedAt": None} for p in published], [
-            {**p, "publishedAt": None} for p in self.published
-        ])
+        assert_same_json(
+            [{**p, "publishedAt": None} for p in published],
+            [{**p, "publishedAt": None} for p in self.published],
+        )
         history = from_snapshots["history"]
         assert [e["version"] for e in history] == list(range(1, self.version + 1))
 
@@ -382,9 +382,7 @@ def sample_versions(last: int) -> list[int]:
 
 def ask(gql: GQL, workflow_id: str, versions: list[int], pairs: list[tuple[int, int]]) -> Any:
     return {
-        "versions": [
-            gql(GET, w=workflow_id, v=v)["workflow"] for v in [None, *versions]
-        ],
+        "versions": [gql(GET, w=workflow_id, v=v)["workflow"] for v in [None, *versions]],
         "diffs": [gql(DIFF, w=workflow_id, a=a, b=b)["workflowDiff"] for a, b in pairs],
         "history": gql(HISTORY, w=workflow_id)["workflowHistory"],
     }
