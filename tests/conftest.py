@@ -10,12 +10,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
 from infrastructure.settings import Settings
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.chroma_server"]
+# the property tests' comparison helpers assert there: show the difference when they fail
+pytest.register_assert_rewrite("tests.integration.reopen")
 
 PG_ADMIN = os.environ.get("GENAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -26,20 +28,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # Property-based tests draw the same examples on every run (derandomize), so a run cannot
-# flake and a failure is found again by running again; `HYPOTHESIS_PROFILE=explore` draws
-# new ones on each run, when looking for bugs on purpose.
+# flake and a failure is found again by running again; they report the failing example as
+# found, since shrinking a long stateful run can outlast the test's timeout.
+# `HYPOTHESIS_PROFILE=explore` draws new examples on each run and shrinks what fails.
 hypothesis_settings.register_profile(
     "repeatable",
     derandomize=True,
     database=None,
     deadline=None,
     print_blob=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 hypothesis_settings.register_profile(
     "explore",
     parent=hypothesis_settings.get_profile("repeatable"),
     derandomize=False,
+    phases=list(Phase),
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
