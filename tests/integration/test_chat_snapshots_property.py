@@ -271,4 +271,4 @@ def published_pipeline(workflows: Any) -> UUID:
 @pytest.mark.slow
 def test_a_chat_reads_the_same_from_its_snapshots_as_from_a_full_replay(backend: str) -> None:
     machine = type(f"ConversationOn{backend}", (Conversation,), {"backend": backend})
-    run_state_machine_as_test(machine, settings=property_settings(examples=6, steps=100))
+    run_state_machine_as_test(machine, settings=property_settings(examples=5, steps=100))
