@@ -46,8 +46,13 @@ def snapshot_deleter(recorder: AggregateRecorder) -> Callable[[UUID], int]:
 
         def delete_sqlite(aggregate_id: UUID) -> int:
             with recorder.datastore.transaction(commit=True) as curs:
+                # the library's cursor does not tell how many rows a statement changed
+                curs.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE originator_id = ?", (aggregate_id.hex,)
+                )
+                count = int(curs.fetchone()[0])
                 curs.execute(f"DELETE FROM {table} WHERE originator_id = ?", (aggregate_id.hex,))
-                return int(curs.rowcount)
+                return count
 
         return delete_sqlite
     raise NotImplementedError(f"cannot delete snapshots from a {type(recorder).__name__}")

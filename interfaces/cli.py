@@ -87,7 +87,7 @@ def rebuild_snapshots() -> None:
     finally:
         container.stop()
     for kind, replayed in sorted(counts.aggregates.items()):
-        typer.echo(f"{kind}: {replayed} replayed, {counts.written[kind]} snapshots written")
+        typer.echo(f"{kind}: replayed {replayed}, snapshots written {counts.written[kind]}")
     typer.echo(f"snapshots deleted: {counts.deleted}")
 
 
