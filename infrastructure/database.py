@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 import migrations
 
 SCHEMA_LOCK = zlib.crc32(b"genai:schema")
+MIGRATIONS_LOCK = 724501
 
 
 def create_read_engine(url: str, pool_size: int = 10) -> Engine:
@@ -55,6 +56,6 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(724501)")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATIONS_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
