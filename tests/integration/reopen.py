@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from hypothesis import settings as hypothesis_settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from starlette.testclient import TestClient
 
 from application.eventstore import EventStore
@@ -28,11 +29,6 @@ T = TypeVar("T")
 
 MAX_EVENTS = 400
 READ_MODELS = ("workflows", "documents", "chats")  # not the ingestion: it would act
-
-
-def property_settings(examples: int, steps: int) -> hypothesis_settings:
-    """The loaded profile (repeatable unless told otherwise) with this test's budget."""
-    return hypothesis_settings(max_examples=examples, stateful_step_count=steps)
 
 
 @contextmanager
@@ -99,3 +95,36 @@ class Builder:
 
     def close(self) -> None:
         self._stack.close()
+
+
+class OnAFreshStore(RuleBasedStateMachine):
+    """A state machine whose every run builds a history on a fresh store of `backend`, and
+    checks it through the API at the end of the run."""
+
+    backend = "sqlite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.builder = Builder(self.backend)
+
+    def happened(self) -> bool:
+        """Whether the run did anything (hypothesis gives up on some before their first step)."""
+        raise NotImplementedError
+
+    def check_through_the_api(self) -> None:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        try:
+            if self.happened():
+                self.check_through_the_api()
+        finally:
+            self.builder.close()
+
+
+def run_on(machine: type[OnAFreshStore], backend: str, examples: int, steps: int) -> None:
+    """Runs the machine on the backend: `examples` runs of `steps` steps, in the loaded
+    profile (repeatable unless told otherwise)."""
+    on_backend = type(f"{machine.__name__}On{backend}", (machine,), {"backend": backend})
+    budget = hypothesis_settings(max_examples=examples, stateful_step_count=steps)
+    run_state_machine_as_test(on_backend, settings=budget)

@@ -15,13 +15,7 @@ from uuid import UUID
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from application.eventstore import SNAPSHOT_EVERY
 from domain.document import Document, DocumentStatus, IndexSettings, Stage
@@ -30,11 +24,11 @@ from domain.graph import Position
 from tests.integration.documents_client import DOCUMENT_FIELDS
 from tests.integration.reopen import (
     MAX_EVENTS,
-    Builder,
+    OnAFreshStore,
     assert_same_json,
     both_ways,
     expected_snapshots,
-    property_settings,
+    run_on,
     snapshot_versions,
 )
 
@@ -78,12 +72,9 @@ class Doc:
         }
 
 
-class DocumentHistory(RuleBasedStateMachine):
-    backend = "sqlite"
-
+class DocumentHistory(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        self.builder = Builder(self.backend)
         container = self.builder.container
         assert container.documents is not None
         self.documents, self.store = container.documents, container.store
@@ -112,12 +103,19 @@ class DocumentHistory(RuleBasedStateMachine):
         )
         self.docs.append(Doc(view.id, 1, view.settings))
 
+    @initialize(data=st.data(), cycles=st.integers(50, 150))
+    def a_long_life(self, data: st.DataObject, cycles: int) -> None:
+        """The first document goes past a snapshot or three before anything else happens."""
+        succeed = data.draw(st.lists(st.booleans(), min_size=cycles, max_size=cycles))
+        self.index_again_and_again(data, succeed)
+
     @precondition(lambda self: self.live())
-    @rule(data=st.data(), cycles=st.integers(1, 25), succeed=st.lists(st.booleans(), min_size=25))
-    def index_again_and_again(self, data: st.DataObject, cycles: int, succeed: list[bool]) -> None:
-        """Asks to index again, and records an outcome, `cycles` times."""
+    @rule(data=st.data(), succeed=st.lists(st.booleans(), min_size=1, max_size=25))
+    def index_again_and_again(self, data: st.DataObject, succeed: list[bool]) -> None:
+        """Asks to index again and records an outcome, once for each of `succeed`: a
+        success or a failure."""
         doc = data.draw(st.sampled_from(self.live()))
-        for ok in succeed[:cycles]:
+        for ok in succeed:
             if doc.version + 2 > MAX_EVENTS:
                 return
             self.reindex(doc)
@@ -219,23 +217,20 @@ class DocumentHistory(RuleBasedStateMachine):
                 "error": loaded.error,
             } == doc.api()
 
-    def teardown(self) -> None:
-        if all(d.version == 1 for d in self.docs):  # nothing happened but the upload
-            self.builder.close()
-            return
-        try:
-            for doc in self.docs:
-                assert snapshot_versions(self.store, doc.id) == expected_snapshots(
-                    doc.version, SNAPSHOT_EVERY
-                )
-            from_snapshots, replayed = both_ways(self.builder.settings, self.ask_the_api)
-            assert_same_json(from_snapshots, replayed)
-            for doc, shown in zip(self.docs, from_snapshots["documents"], strict=True):
-                assert_same_json({k: shown[k] for k in doc.api()}, doc.api())
-            listed = [d["id"] for d in from_snapshots["listed"]]
-            assert sorted(listed) == sorted(str(d.id) for d in self.docs if d.status != "REMOVED")
-        finally:
-            self.builder.close()
+    def happened(self) -> bool:
+        return any(d.version > 1 for d in self.docs)  # more than the upload
+
+    def check_through_the_api(self) -> None:
+        for doc in self.docs:
+            assert snapshot_versions(self.store, doc.id) == expected_snapshots(
+                doc.version, SNAPSHOT_EVERY
+            )
+        from_snapshots, replayed = both_ways(self.builder.settings, self.ask_the_api)
+        assert_same_json(from_snapshots, replayed)
+        for doc, shown in zip(self.docs, from_snapshots["documents"], strict=True):
+            assert_same_json({k: shown[k] for k in doc.api()}, doc.api())
+        listed = [d["id"] for d in from_snapshots["listed"]]
+        assert sorted(listed) == sorted(str(d.id) for d in self.docs if d.status != "REMOVED")
 
     def ask_the_api(self, gql: Any) -> dict[str, Any]:
         return {
@@ -258,5 +253,4 @@ def pending_outcome() -> dict[str, Any]:
 def test_documents_read_the_same_from_their_snapshots_as_from_a_full_replay(
     backend: str,
 ) -> None:
-    machine = type(f"DocumentHistoryOn{backend}", (DocumentHistory,), {"backend": backend})
-    run_state_machine_as_test(machine, settings=property_settings(examples=4, steps=60))
+    run_on(DocumentHistory, backend, examples=3, steps=40)

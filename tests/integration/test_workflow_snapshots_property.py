@@ -16,13 +16,7 @@ from typing import Any
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import invariant, precondition, rule
 
 from application.eventstore import SNAPSHOT_EVERY
 from domain.components import COMPONENTS, NodeKind
@@ -32,11 +26,11 @@ from domain.workflow import Workflow
 from tests.integration.gql import GQL
 from tests.integration.reopen import (
     MAX_EVENTS,
-    Builder,
+    OnAFreshStore,
     assert_same_json,
     both_ways,
     expected_snapshots,
-    property_settings,
+    run_on,
     snapshot_versions,
 )
 from tests.integration.workflow_ops import DIFF, GET, HISTORY
@@ -108,12 +102,9 @@ def node(node_id: str, kind: str, x: float, y: float, label: str | None = None) 
     }
 
 
-class WorkflowEdits(RuleBasedStateMachine):
-    backend = "sqlite"
-
+class WorkflowEdits(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        self.builder = Builder(self.backend)
         self.service = self.builder.container.workflows
         self.id = self.service.create("A stack", "", ACTOR).id
         self.states: list[State | None] = [None, State("A stack", "")]  # by version
@@ -323,20 +314,12 @@ class WorkflowEdits(RuleBasedStateMachine):
         if back >= 1:
             check_loaded(repository.get(self.id, version=back), self.states[back])
 
-    def teardown(self) -> None:
-        if self.version == 1:  # an example hypothesis gave up on before its first step
-            self.builder.close()
-            return
-        try:
-            store = self.builder.container.store
-            assert snapshot_versions(store, self.id) == expected_snapshots(
-                self.version, SNAPSHOT_EVERY
-            )
-            self.compare_through_the_api()
-        finally:
-            self.builder.close()
+    def happened(self) -> bool:
+        return self.version > 1
 
-    def compare_through_the_api(self) -> None:
+    def check_through_the_api(self) -> None:
+        store = self.builder.container.store
+        assert snapshot_versions(store, self.id) == expected_snapshots(self.version, SNAPSHOT_EVERY)
         versions = sample_versions(self.version)
         pairs = [(a, b) for a, b in zip(versions, versions[::-1], strict=True) if a != b]
         from_snapshots, replayed = both_ways(
@@ -392,5 +375,4 @@ def ask(gql: GQL, workflow_id: str, versions: list[int], pairs: list[tuple[int, 
 def test_a_workflow_reads_the_same_from_its_snapshots_as_from_a_full_replay(
     backend: str,
 ) -> None:
-    machine = type(f"WorkflowEditsOn{backend}", (WorkflowEdits,), {"backend": backend})
-    run_state_machine_as_test(machine, settings=property_settings(examples=5, steps=100))
+    run_on(WorkflowEdits, backend, examples=5, steps=100)
