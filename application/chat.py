@@ -1,4 +1,10 @@
-"""Chat use cases: start a session on a published version, ask, and answer in the background.
+"""Chat use cases: start a session on a published version or on the draft, ask, and answer in
+the background.
+
+A published session answers from the graph its version pinned (kept in memory: it never
+changes); a draft session loads the draft for each question and answers from it as it stands
+then, or fails the answer with INVALID_WORKFLOW if it does not validate. Either way the answer
+records the workflow version whose graph gave it.
 
 `send` stores the question and returns; the answer runs as an asyncio task of this process.
 Questions of a session are answered one at a time, oldest first (a second message waits for
@@ -42,9 +48,9 @@ from application.eventstore import EventStore, change_with_retry
 from application.ports import EventBus, ProviderError, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from application.workflows import WorkflowService
-from domain.chat import ChatSession, Question, answer_id_for
-from domain.errors import DomainError, InvalidWorkflow, NotFound
-from domain.graph import Edge, Node
+from domain.chat import AnsweredBy, ChatSession, Question, answer_id_for
+from domain.errors import DomainError, InvalidCommand, InvalidWorkflow, NotFound
+from domain.graph import Edge, Node, ValidationIssue
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,23 @@ class ChatLeases(Protocol):
 class Failure:
     code: str
     message: str
+
+
+@dataclass(frozen=True)
+class AnsweringGraph:
+    """The graph that answers a question, and the version it stands at."""
+
+    by: AnsweredBy
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    issues: tuple[ValidationIssue, ...] = ()  # a draft's, which stop it answering
+
+    def check(self) -> None:
+        if self.issues:
+            words = " ".join(i.message for i in self.issues)
+            raise InvalidWorkflow(
+                f"The draft cannot answer until it is fixed: {words}", self.issues
+            )
 
 
 def failure_of(error: BaseException) -> Failure:
@@ -118,8 +141,7 @@ class ChatService:
         self.lease_seconds, self.alone = lease_seconds, alone
         self.owner = f"answerer-{uuid.uuid4().hex[:12]}"
         self.started_at = datetime.now(UTC)
-        self._graphs: OrderedDict[tuple[UUID, int], tuple[tuple[Node, ...], tuple[Edge, ...]]]
-        self._graphs = OrderedDict()
+        self._graphs: OrderedDict[tuple[UUID, int], AnsweringGraph] = OrderedDict()
         self._workers: dict[UUID, asyncio.Task[None]] = {}
         self._wanted: set[UUID] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,12 +150,23 @@ class ChatService:
 
     # ---------------------------------------------------------------- commands
 
-    def start(self, workflow_id: UUID, number: int | None, actor: str) -> ChatSessionView:
-        published = self.workflows.load(workflow_id).published_version(number)
-        chat = ChatSession.start(workflow_id, published.number, actor)
+    def start(
+        self, workflow_id: UUID, number: int | None, actor: str, *, draft: bool = False
+    ) -> ChatSessionView:
+        """A session on published version `number` (the latest when None), or on the draft."""
+        workflow = self.workflows.load(workflow_id)
+        if draft and number is not None:
+            raise InvalidCommand("a draft chat answers from the draft: give no published version")
+        pinned = None if draft else workflow.published_version(number).number
+        chat = ChatSession.start(workflow_id, pinned, actor)
         self.store.save(chat)
         return ChatSessionView(
-            chat.id, workflow_id, published.number, chat.created_on, chat.modified_on
+            chat.id,
+            workflow_id,
+            chat.published_version,
+            chat.created_on,
+            chat.modified_on,
+            draft=chat.draft,
         )
 
     def ask(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
@@ -273,10 +306,17 @@ class ChatService:
 
         started = time.perf_counter()
         outcome: Answer | Failure
+        by = AnsweredBy()  # unknown until the graph is loaded
         try:
-            nodes, edges = await self._graph(chat.workflow_id, chat.published_version)
+            graph = await self._graph(chat)
+            by = graph.by
+            graph.check()
             outcome = await self.engine.run(
-                chat.workflow_id, nodes, edges, question.content, Progress(stage, tokens.add)
+                chat.workflow_id,
+                graph.nodes,
+                graph.edges,
+                question.content,
+                Progress(stage, tokens.add),
             )
         except asyncio.CancelledError:
             raise
@@ -287,16 +327,23 @@ class ChatService:
         latency_ms = round((time.perf_counter() - started) * 1000)
         tokens.flush()
         await self.publisher.flush()  # the last tokens go out before the stored answer
-        return await anyio.to_thread.run_sync(self._record, chat, question.id, outcome, latency_ms)
+        return await anyio.to_thread.run_sync(
+            self._record, chat, question.id, outcome, latency_ms, by
+        )
 
     def _record(
-        self, chat: ChatSession, question_id: UUID, outcome: Answer | Failure, latency_ms: int
+        self,
+        chat: ChatSession,
+        question_id: UUID,
+        outcome: Answer | Failure,
+        latency_ms: int,
+        by: AnsweredBy,
     ) -> ChatSession:
         def record(chat: ChatSession) -> None:
             if all(q.id != question_id for q in chat.pending):
                 return  # failed meanwhile (recovery, shutdown): the late answer is dropped
             if isinstance(outcome, Failure):
-                chat.fail(question_id, outcome.code, outcome.message, ANSWERER)
+                chat.fail(question_id, outcome.code, outcome.message, ANSWERER, by)
             else:
                 chat.answer(
                     question_id,
@@ -307,6 +354,7 @@ class ChatService:
                     latency_ms,
                     ANSWERER,
                     web_sources=[asdict(r) for r in outcome.web_sources],
+                    by=by,
                 )
 
         # Usually nothing happened to the session meanwhile: save it without loading it again.
@@ -317,16 +365,21 @@ class ChatService:
             return self._change(chat.id, record)
         return chat
 
-    async def _graph(
-        self, workflow_id: UUID, number: int
-    ) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
-        """The published graph; a published version never changes, so it is kept."""
-        key = (workflow_id, number)
+    async def _graph(self, chat: ChatSession) -> AnsweringGraph:
+        """The draft as it stands now, or the published graph, which never changes and so is
+        kept."""
+        if chat.draft:
+            wf = await anyio.to_thread.run_sync(self.workflows.load, chat.workflow_id)
+            issues = wf.validate(self.workflows.server_keys)
+            nodes, edges = tuple(wf.nodes.values()), tuple(wf.edges.values())
+            return AnsweringGraph(AnsweredBy(wf.version), nodes, edges, tuple(issues))
+        key = (chat.workflow_id, chat.published_version)
         graph = self._graphs.get(key)
         if graph is None:
-            wf = await anyio.to_thread.run_sync(self.workflows.load, workflow_id)
-            published = wf.published_version(number)
-            graph = self._graphs[key] = (published.nodes, published.edges)
+            wf = await anyio.to_thread.run_sync(self.workflows.load, chat.workflow_id)
+            published = wf.published_version(chat.published_version)
+            by = AnsweredBy(published.workflow_version, published.number)
+            graph = self._graphs[key] = AnsweringGraph(by, published.nodes, published.edges)
             if len(self._graphs) > GRAPH_CACHE:
                 self._graphs.popitem(last=False)
         return graph
@@ -471,6 +524,8 @@ def chat_route(event: object) -> list[tuple[str, ChatUpdate]]:
             usage=Usage(**event.usage),
             latency_ms=event.latency_ms,
             web_sources=tuple(web_source_of(w) for w in event.web_sources),
+            workflow_version=event.workflow_version,
+            published_version=event.published_version,
         )
         update = ChatUpdate("message", event.originator_id, event.originator_version, True, message)
     elif isinstance(event, ChatSession.AnswerFailed):
@@ -483,6 +538,8 @@ def chat_route(event: object) -> list[tuple[str, ChatUpdate]]:
             code=event.code,
             error=event.message,
             question_id=event.question_id,
+            workflow_version=event.workflow_version,
+            published_version=event.published_version,
         )
     else:
         return []

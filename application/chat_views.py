@@ -36,16 +36,21 @@ class ChatMessageView:
     error_code: str | None = None
     error_message: str | None = None
     web_sources: tuple[SearchResult, ...] = ()  # web pages a web search gave the answer
+    # The graph that answered (an answer) or failed (a failed question): the workflow
+    # version it stood at and, in a published session, the published number.
+    workflow_version: int | None = None
+    published_version: int | None = None
 
 
 @dataclass(frozen=True)
 class ChatSessionView:
     id: UUID
     workflow_id: UUID
-    published_version: int
+    published_version: int  # 0 for a draft session
     created_at: datetime
     updated_at: datetime
     messages: tuple[ChatMessageView, ...] = ()
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class ChatUpdate:
     code: str = ""
     error: str = ""
     question_id: UUID | None = None
+    workflow_version: int | None = None  # a failure's, as in ChatMessageView
+    published_version: int | None = None
 
     def to_bus(self) -> dict[str, Any]:
         """The JSON form of an ephemeral update."""

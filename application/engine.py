@@ -194,7 +194,8 @@ class WorkflowEngine:
             # A fast stream's chunks may all be buffered already: let the other chats, the
             # subscribers and the batched deltas' timer run between two.
             await asyncio.sleep(0)
-        return Answer("".join(pieces), tuple(passages), end.model, end.usage, tuple(web))
+        sources = tuple(passages) if end.cited is None else tuple(passages[i] for i in end.cited)
+        return Answer("".join(pieces), sources, end.model, end.usage, tuple(web))
 
     async def _search(self, node: Node, query: str, progress: Progress) -> list[SearchResult]:
         if self.web_search is None:

@@ -218,6 +218,9 @@ class Usage:
 class LLMStreamEnd:
     model: str
     usage: Usage = field(default_factory=Usage)
+    # The passages the answer cites (indexes into the request's), in the order of its
+    # citation numbers; None when the provider cites by the context's own numbering.
+    cited: tuple[int, ...] | None = None
 
 
 class ProviderError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
@@ -115,8 +116,10 @@ class WorkflowService:
         actor: str,
         expected: int | None = None,
     ) -> WorkflowView:
-        parsed_nodes = [self._imported_node(n) for n in nodes]
-        parsed_edges = [_imported_edge(e) for e in edges]
+        if not isinstance(nodes, list) or not isinstance(edges, list):
+            raise InvalidCommand("nodes and edges must be lists")
+        parsed_nodes = [self._imported_node(n, i) for i, n in enumerate(nodes, start=1)]
+        parsed_edges = [_imported_edge(e, i) for i, e in enumerate(edges, start=1)]
         return self._change(
             wid, expected, lambda wf: wf.import_graph(parsed_nodes, parsed_edges, actor)
         )
@@ -243,28 +246,68 @@ class WorkflowService:
                 raise InvalidCommand(f"{name}: unknown secret reference")
         return sealed
 
-    def _imported_node(self, data: Mapping[str, Any]) -> Node:
-        try:
-            spec = COMPONENTS[parse_kind(data["kind"])]
-            config = merge_config(spec.defaults(), self._seal(data.get("config") or {}))
-            return Node.from_dict(
-                {**data, "label": data.get("label") or spec.title, "config": config}
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise InvalidCommand(f"an imported node is malformed: {e!r}") from None
-
-
-def _imported_edge(data: Mapping[str, Any]) -> Edge:
-    try:
-        return Edge(
-            data["id"],
-            data["source"],
-            data["target"],
-            data.get("source_handle") or data.get("sourceHandle") or "",
-            data.get("target_handle") or data.get("targetHandle") or "",
+    def _imported_node(self, data: object, place: int) -> Node:
+        """A node of an imported graph; `id`, `label`, `position` and `config` may be left out."""
+        what = f"imported node {place}"
+        if not isinstance(data, Mapping):
+            raise InvalidCommand(f"{what} must be an object")
+        kind = parse_kind(_string(data, "kind", what))
+        spec = COMPONENTS[kind]
+        config = data.get("config")
+        if config is not None and not isinstance(config, Mapping):
+            raise InvalidCommand(f"{what}: config must be an object")
+        position = data.get("position")
+        if position is None:
+            position = {"x": 260.0 * (place - 1), "y": 0.0}  # side by side, in the given order
+        if not isinstance(position, Mapping) or not all(
+            _is_number(position.get(axis)) for axis in ("x", "y")
+        ):
+            raise InvalidCommand(f"{what}: position must be {{x, y}} with numbers")
+        return Node(
+            id=_string(data, "id", what, optional=True) or _new_id(kind.value.lower()),
+            kind=kind,
+            label=_string(data, "label", what, optional=True) or spec.title,
+            position=Position(float(position["x"]), float(position["y"])),
+            config=merge_config(spec.defaults(), self._seal(config or {})),
         )
-    except (KeyError, TypeError) as e:
-        raise InvalidCommand(f"an imported edge is malformed: {e!r}") from None
+
+
+def _imported_edge(data: object, place: int) -> Edge:
+    """An edge of an imported graph; `id` and the handles may be left out."""
+    what = f"imported edge {place}"
+    if not isinstance(data, Mapping):
+        raise InvalidCommand(f"{what} must be an object")
+
+    def handle(snake: str, camel: str) -> str:
+        value = data.get(snake) if data.get(snake) is not None else data.get(camel)
+        if value is not None and not isinstance(value, str):
+            raise InvalidCommand(f"{what}: {camel} must be a string")
+        return value or ""
+
+    return Edge(
+        _string(data, "id", what, optional=True) or _new_id("edge"),
+        _string(data, "source", what),
+        _string(data, "target", what),
+        handle("source_handle", "sourceHandle"),
+        handle("target_handle", "targetHandle"),
+    )
+
+
+def _string(data: Mapping[str, Any], key: str, what: str, *, optional: bool = False) -> str:
+    value = data.get(key)
+    if value is None and optional:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidCommand(f"{what}: {key} must be a string" + ("" if optional else ", and given"))
+    return value
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def history_entry(event: Any) -> HistoryEntry:

@@ -1,8 +1,12 @@
-"""The ChatSession aggregate: a conversation with one published version of a workflow.
+"""The ChatSession aggregate: a conversation with one published version of a workflow, or
+with its draft.
 
-A session is pinned to the version it was started on, so republishing the workflow never
-changes the answers of a conversation under way. Questions are answered in the order they
-were asked; each ends in exactly one answer or one failure.
+A published session is pinned to the version it was started on, so republishing the workflow
+never changes the answers of a conversation under way. A draft session (a preview before
+publishing) answers each question from the draft as it stands when the question is answered.
+Either way every answer and failure records the workflow version whose graph answered it.
+Questions are answered in the order they were asked; each ends in exactly one answer or one
+failure.
 """
 
 from __future__ import annotations
@@ -44,20 +48,55 @@ class Question:
             object.__setattr__(self, "asked_at", datetime.fromisoformat(str(self.asked_at)))
 
 
+@dataclass(frozen=True)
+class AnsweredBy:
+    """The graph that answered (or failed) a question: the workflow version (its event count)
+    it stood at, and for a published session the published number."""
+
+    workflow_version: int | None = None  # None: not known (recorded before versions were)
+    published_version: int | None = None  # None: the draft answered
+
+
+def _before_drafts(state: dict[str, Any]) -> None:
+    state["draft"] = False  # every session was on a published version then
+
+
+def _before_answered_by(state: dict[str, Any]) -> None:
+    state["workflow_version"] = state["published_version"] = None  # not known
+
+
 class ChatSession(Aggregate):
-    @event("ChatStarted")
-    def __init__(self, workflow_id: UUID, published_version: int, actor: str) -> None:
+    # Version 1 of the state (snapshots taken before draft previews) has no draft flag.
+    class_version = 2
+    upcast_v1_v2 = staticmethod(_before_drafts)
+
+    class ChatStarted(Aggregate.Created):
+        workflow_id: UUID
+        published_version: int  # 0 for a draft session
+        actor: str
+        draft: bool
+
+        # Version 1, stored before draft previews, has no draft flag.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_before_drafts)
+
+    @event(ChatStarted)
+    def __init__(self, workflow_id: UUID, published_version: int, actor: str, draft: bool) -> None:
         self.workflow_id, self.published_version = workflow_id, published_version
+        self.draft = draft
         self.pending: list[Question] = []
         self.answered = 0
         self.failed = 0
         self.last_actor = actor
 
     @classmethod
-    def start(cls, workflow_id: UUID, published_version: int, actor: str) -> ChatSession:
+    def start(cls, workflow_id: UUID, published_version: int | None, actor: str) -> ChatSession:
+        """A session on a published version (1, 2, …), or on the draft when None."""
+        if published_version is None:
+            return cls(workflow_id, 0, actor, True)
         if published_version < 1:
-            raise InvalidCommand("a chat starts on a published version (1, 2, …)")
-        return cls(workflow_id, published_version, actor)
+            raise InvalidCommand("a chat starts on a published version (1, 2, …) or the draft")
+        return cls(workflow_id, published_version, actor, False)
 
     # ---------------------------------------------------------------- asking
 
@@ -99,9 +138,11 @@ class ChatSession(Aggregate):
         latency_ms: int,
         actor: str,
         web_sources: Sequence[dict[str, Any]] = (),
+        by: AnsweredBy = AnsweredBy(),
     ) -> UUID:
         """`sources` are the document passages the answer was given, `web_sources` the web
-        pages (title, url, snippet) a web search put in its prompt."""
+        pages (title, url, snippet) a web search put in its prompt, `by` the graph that
+        answered."""
         self._pending(question_id)
         answer_id = answer_id_for(question_id)
         self.trigger_event(
@@ -115,6 +156,8 @@ class ChatSession(Aggregate):
             latency_ms=max(0, latency_ms),
             actor=actor,
             web_sources=list(web_sources),
+            workflow_version=by.workflow_version,
+            published_version=by.published_version,
         )
         return answer_id
 
@@ -128,15 +171,21 @@ class ChatSession(Aggregate):
         latency_ms: int
         actor: str
         web_sources: list[dict[str, Any]] = field(default_factory=list)
+        workflow_version: int | None = None  # see AnsweredBy
+        published_version: int | None = None
 
-        # Version 1, stored before answers cited web pages, has no web_sources. The mapper
-        # sets a stored event's state on the object without running its constructor, so a
-        # default alone would leave the attribute missing: the upcast fills it in.
-        class_version = 2
+        # Version 1, stored before answers cited web pages, has no web_sources; version 2,
+        # stored before answers recorded the graph that gave them, has no workflow_version
+        # or published_version. The mapper sets a stored event's state on the object without
+        # running its constructor, so a default alone would leave the attribute missing: the
+        # upcasts fill them in.
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["web_sources"] = []
+
+        upcast_v2_v3 = staticmethod(_before_answered_by)
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)
@@ -144,7 +193,15 @@ class ChatSession(Aggregate):
             aggregate.answered += 1
             aggregate.last_actor = self.actor
 
-    def fail(self, question_id: UUID, code: str, message: str, actor: str) -> UUID:
+    def fail(
+        self,
+        question_id: UUID,
+        code: str,
+        message: str,
+        actor: str,
+        by: AnsweredBy = AnsweredBy(),
+    ) -> UUID:
+        """`by`: the graph that failed, when it was loaded (not for an interrupted answer)."""
         self._pending(question_id)
         answer_id = answer_id_for(question_id)
         self.trigger_event(
@@ -154,6 +211,8 @@ class ChatSession(Aggregate):
             code=code,
             message=message,
             actor=actor,
+            workflow_version=by.workflow_version,
+            published_version=by.published_version,
         )
         return answer_id
 
@@ -163,6 +222,12 @@ class ChatSession(Aggregate):
         code: str
         message: str
         actor: str
+        workflow_version: int | None = None  # see AnsweredBy
+        published_version: int | None = None
+
+        # Version 1, stored before failures recorded the graph that gave them, has neither.
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_before_answered_by)
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)

@@ -40,6 +40,11 @@ def _secret(title: str, description: str) -> dict[str, Any]:
     }
 
 
+def _option(value: str, title: str, description: str) -> dict[str, str]:
+    """A choice of an enum as a form shows it (JSON Schema's labelled `oneOf` of `const`s)."""
+    return {"const": value, "title": title, "description": description}
+
+
 _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -47,8 +52,19 @@ _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
         "embedder": {
             "type": "string",
             "title": "Embedder",
-            "description": "Turns passages into vectors. Local runs on this server, no key.",
+            "description": "Turns passages into vectors.",
             "enum": ["local", "openai", "gemini"],
+            "oneOf": [
+                _option(
+                    "local", "Local", "all-MiniLM-L6-v2 on this server: no key, nothing leaves it."
+                ),
+                _option(
+                    "openai",
+                    "OpenAI",
+                    "OpenAI's embeddings, or an OpenAI-compatible server by its base URL.",
+                ),
+                _option("gemini", "Gemini", "Google's Gemini embeddings; needs a Gemini API key."),
+            ],
             "default": "local",
         },
         "embeddingModel": {
@@ -61,6 +77,12 @@ _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
         "apiKey": {
             **_secret("API key", "Key of the embedding provider; the server's key if empty."),
             "x-show-if": {"embedder": ["openai", "gemini"]},
+            "x-hint-by": {
+                "embedder": {
+                    "openai": "Your OpenAI API key; the server's key if empty.",
+                    "gemini": "Your Gemini API key; the server's key if empty.",
+                }
+            },
         },
         "baseUrl": {
             "type": "string",
@@ -103,21 +125,50 @@ _LLM_ENGINE_SCHEMA: dict[str, Any] = {
         "provider": {
             "type": "string",
             "title": "Provider",
-            "description": "Extractive answers offline by quoting your documents.",
+            "description": "Who writes the answer.",
             "enum": ["openai", "gemini", "extractive"],
+            "oneOf": [
+                _option(
+                    "openai",
+                    "OpenAI",
+                    "OpenAI's models, or any OpenAI-compatible server (Ollama, vLLM, LM Studio) "
+                    "by its base URL.",
+                ),
+                _option("gemini", "Gemini", "Google's Gemini models; needs a Gemini API key."),
+                _option(
+                    "extractive",
+                    "Extractive (offline)",
+                    "No model and no key: answers by quoting the passages of your documents "
+                    "that match the question.",
+                ),
+            ],
             "default": "extractive",
         },
         "model": {
             "type": "string",
             "title": "Model",
-            "description": "e.g. gpt-4o-mini, gemini-2.5-flash, llama3.1 (with a base URL)",
+            "description": "The provider's model name.",
             "maxLength": 200,
             "examples": ["gpt-4o-mini", "gpt-4.1", "gemini-2.5-flash", "gemini-2.5-pro"],
             "x-show-if": {"provider": ["openai", "gemini"]},
+            "x-hint-by": {
+                "provider": {
+                    "openai": "e.g. gpt-4o-mini or gpt-4.1; with a base URL, the server's own "
+                    "name (llama3.1).",
+                    "gemini": "e.g. gemini-2.5-flash or gemini-2.5-pro.",
+                }
+            },
         },
         "apiKey": {
             **_secret("API key", "Key of the LLM provider; the server's key if empty."),
             "x-show-if": {"provider": ["openai", "gemini"]},
+            "x-hint-by": {
+                "provider": {
+                    "openai": "Your OpenAI API key; the server's key if empty. A local server "
+                    "with a base URL needs none.",
+                    "gemini": "Your Gemini API key; the server's key if empty.",
+                }
+            },
         },
         "baseUrl": {
             "type": "string",

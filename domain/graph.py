@@ -201,13 +201,15 @@ def validation_issues(
 
 def _count_issues(nodes: Mapping[str, Node]) -> list[ValidationIssue]:
     issues = []
-    for kind, title in ((NodeKind.USER_QUERY, "User Query"), (NodeKind.OUTPUT, "Output")):
+    for kind, title in ((NodeKind.USER_QUERY, "a User Query"), (NodeKind.OUTPUT, "an Output")):
         of_kind = [n for n in nodes.values() if n.kind == kind]
         if not of_kind:
-            issues.append(ValidationIssue(f"MISSING_{kind.value}", f"Add a {title} node."))
+            issues.append(ValidationIssue(f"MISSING_{kind.value}", f"Add {title} node."))
         issues += [
             ValidationIssue(
-                f"EXTRA_{kind.value}", f"A workflow has exactly one {title}: remove one.", n.id
+                f"EXTRA_{kind.value}",
+                f"A workflow has exactly one {title.split(' ', 1)[1]}: remove one.",
+                n.id,
             )
             for n in of_kind[1:]
         ]
@@ -255,6 +257,15 @@ def _has_key(
     return is_secret_reference(config.get(field_name)) or provider in keys
 
 
+PROVIDER_NAMES = {"openai": "OpenAI", "gemini": "Gemini", "extractive": "Extractive"}
+
+
+def _key_of(provider: str) -> str:
+    """ "an OpenAI API key", "a Gemini API key": the provider's own name, with its article."""
+    name = PROVIDER_NAMES.get(provider, provider)
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} API key"
+
+
 def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIssue]:
     c, issues = node.config, []
     if node.kind == NodeKind.LLM_ENGINE:
@@ -269,7 +280,7 @@ def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIs
             if not keyless and not _has_key(c, "apiKey", provider, server_keys):
                 issues.append(
                     ValidationIssue(
-                        "MISSING_API_KEY", f"{node.label}: give a {provider} API key.", node.id
+                        "MISSING_API_KEY", f"{node.label}: give {_key_of(provider)}.", node.id
                     )
                 )
         if c.get("webSearch") and not _has_key(c, "webSearchApiKey", "websearch", server_keys):
@@ -284,7 +295,7 @@ def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIs
         if embedder != "local" and not keyless and not _has_key(c, "apiKey", embedder, server_keys):
             issues.append(
                 ValidationIssue(
-                    "MISSING_API_KEY", f"{node.label}: give a {embedder} API key.", node.id
+                    "MISSING_API_KEY", f"{node.label}: give {_key_of(embedder)}.", node.id
                 )
             )
     return issues

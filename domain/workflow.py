@@ -225,6 +225,8 @@ class Workflow(Aggregate):
             if n.id in scratch:
                 raise InvalidCommand(f"there is already a node {n.id!r}")
             self._check_config(n.id, n.kind, n.config)
+            _text(n.label, "the label", MAX_LABEL)
+            _position(n.position)
             scratch[n.id] = n
         checked = _checked_edges(scratch, edges)
         self._graph_imported([n.to_dict() for n in nodes], [e.to_dict() for e in checked], actor)

@@ -151,16 +151,23 @@ def best_quotes(query: str, passages: Sequence[Passage], limit: int = 3) -> list
 
 
 def citation(number: int, passage: Passage) -> str:
-    """`[1] manual.pdf, p. 3`; numbers follow the order of the request's passages."""
+    """`[1] manual.pdf, p. 3`: the number is the passage's place among the answer's sources."""
     page = f", p. {passage.page}" if passage.page is not None else ""
     return f"[{number}] {passage.filename}{page}"
 
 
-def compose_answer(query: str, passages: Sequence[Passage], limit: int = 3) -> str:
-    """The answer in markdown: one blockquote per passage quoted, each followed by its
-    citation, passages in order of their best sentence."""
+@dataclass(frozen=True)
+class ExtractiveAnswer:
+    text: str  # markdown
+    cited: tuple[int, ...]  # the passages quoted (0-based, into the request's), in citation order
+
+
+def compose(query: str, passages: Sequence[Passage], limit: int = 3) -> ExtractiveAnswer:
+    """The answer in markdown: one blockquote per passage quoted, in order of their best
+    sentence, each ending in its citation; citations are numbered 1, 2, 3 in the order
+    they appear, and only the passages quoted are the answer's sources."""
     if not passages:
-        return NOTHING_RELEVANT
+        return ExtractiveAnswer(NOTHING_RELEVANT, ())
     quotes = best_quotes(query, passages, limit)
     intro = INTRO
     if not quotes:
@@ -169,25 +176,29 @@ def compose_answer(query: str, passages: Sequence[Passage], limit: int = 3) -> s
         opening = split_sentences(passages[closest].text)[:2]
         quotes = [Quote(closest, i, s, 0.0) for i, s in enumerate(opening)]
         if not quotes:
-            return NOTHING_RELEVANT
-    order: list[int] = []
-    for quote in quotes:
-        if quote.passage not in order:
-            order.append(quote.passage)
+            return ExtractiveAnswer(NOTHING_RELEVANT, ())
+    order = list(dict.fromkeys(quote.passage for quote in quotes))
     sections = [intro]
-    for p in order:
+    for number, p in enumerate(order, start=1):
         mine = sorted((q for q in quotes if q.passage == p), key=lambda q: q.position)
         text = mine[0].sentence
         for previous, quote in zip(mine, mine[1:], strict=False):
             gap = " " if quote.position == previous.position + 1 else " … "
             text += gap + quote.sentence
-        sections.append(f"> {_inline(text)}\n\n{citation(p + 1, passages[p])}")
-    return "\n\n".join(sections)
+        sections.append(f"> {_inline(text)}\n>\n> — {citation(number, passages[p])}")
+    return ExtractiveAnswer("\n\n".join(sections), tuple(order))
+
+
+def compose_answer(query: str, passages: Sequence[Passage], limit: int = 3) -> str:
+    return compose(query, passages, limit).text
 
 
 def _inline(text: str) -> str:
-    # A quoted sentence starting like a heading or list item would change the markdown.
-    return re.sub(r"^([#>*+-]|\d+[.)])", r"\\\1", text)
+    """A quoted sentence that starts like a heading, a quote or a list item would change the
+    markdown: its marker is escaped. CommonMark escapes punctuation only, so an ordered
+    item's `1.` or `1)` is kept plain by escaping the dot or parenthesis, not the digit."""
+    text = re.sub(r"^([#>*+-])", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
 
 
 def deltas(text: str) -> list[str]:
@@ -202,8 +213,8 @@ class ExtractiveLLM:
         self.max_quotes = max_quotes
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
-        answer = compose_answer(request.query, request.passages, self.max_quotes)
-        for piece in deltas(answer):
+        answer = compose(request.query, request.passages, self.max_quotes)
+        for piece in deltas(answer.text):
             yield piece
             await asyncio.sleep(0)  # let the chat's other tasks run between deltas
-        yield LLMStreamEnd(model=request.model or "extractive", usage=Usage())
+        yield LLMStreamEnd(model=request.model or "extractive", usage=Usage(), cited=answer.cited)

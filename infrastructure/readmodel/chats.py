@@ -49,6 +49,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
                     id=e.originator_id,
                     workflow_id=e.workflow_id,
                     published_version=e.published_version,
+                    draft=e.draft,
                     created_at=e.timestamp,
                     updated_at=e.timestamp,
                     message_count=0,
@@ -79,6 +80,8 @@ class ChatsProjection(Projection[SqlTrackingView]):
                 prompt_tokens=tokens.prompt_tokens,
                 completion_tokens=tokens.completion_tokens,
                 latency_ms=e.latency_ms,
+                workflow_version=e.workflow_version,
+                published_version=e.published_version,
             )
             _settle(conn, e.question_id, "answered")
             workflow_id = _touch(conn, e, messages=1, waiting=-1)
@@ -87,7 +90,15 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _failed(self, e: ChatSession.AnswerFailed, tracking: Tracking) -> None:
         with self.view.transaction(tracking) as conn:
-            _settle(conn, e.question_id, "failed", e.code, e.message)
+            _settle(
+                conn,
+                e.question_id,
+                "failed",
+                e.code,
+                e.message,
+                workflow_version=e.workflow_version,
+                published_version=e.published_version,
+            )
             _touch(conn, e, messages=0, waiting=-1)
 
     def _count_usage(
@@ -156,12 +167,18 @@ def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
 
 
 def _settle(
-    conn: Connection, question_id: UUID, status: str, code: str | None = None, error: str = ""
+    conn: Connection,
+    question_id: UUID,
+    status: str,
+    code: str | None = None,
+    error: str = "",
+    **failed_by: int | None,
 ) -> None:
+    """Marks a question answered or failed; a failed one keeps the versions that failed it."""
     conn.execute(
         update(chat_messages)
         .where(chat_messages.c.id == question_id)
-        .values(status=status, error_code=code, error_message=error or None)
+        .values(status=status, error_code=code, error_message=error or None, **failed_by)
     )
 
 
@@ -237,6 +254,7 @@ def _session(row: Any, messages: list[ChatMessageView]) -> ChatSessionView:
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
         messages=tuple(messages),
+        draft=row.draft,
     )
 
 
@@ -257,4 +275,6 @@ def message_view(row: Any) -> ChatMessageView:
         error_code=row.error_code,
         error_message=row.error_message,
         web_sources=tuple(web_source_of(w) for w in row.web_sources or []),
+        workflow_version=row.workflow_version,
+        published_version=row.published_version,
     )

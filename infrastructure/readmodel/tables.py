@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -73,13 +75,15 @@ chat_sessions = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("workflow_id", Uuid, nullable=False, index=True),
-    Column("published_version", Integer, nullable=False),
+    Column("published_version", Integer, nullable=False),  # 0 for a draft session
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("message_count", Integer, nullable=False),
     # questions with neither an answer nor a failure yet
     Column("waiting", Integer, nullable=False, index=True),
     Column("last_actor", String(200), nullable=True),
+    # a preview of the draft (migration 0005; false in rows written before it)
+    Column("draft", Boolean, nullable=False, server_default=false()),
 )
 
 chat_messages = Table(
@@ -102,6 +106,10 @@ chat_messages = Table(
     Column("error_message", Text, nullable=True),
     # An answer's web pages; null in rows written before answers cited them (migration 0004).
     Column("web_sources", Json, nullable=True),
+    # The graph that gave an answer or failed a question: the workflow version and, in a
+    # published session, the published number (migration 0005; null when not recorded).
+    Column("workflow_version", Integer, nullable=True),
+    Column("published_version", Integer, nullable=True),
     Index("ix_chat_messages_session_seq", "session_id", "seq"),
 )
 

@@ -48,12 +48,21 @@ class ChatQueries:
 
 @strawberry.type
 class ChatMutations:
-    @strawberry.mutation(description="Without publishedVersion: the latest published version.")
+    @strawberry.mutation(
+        description="Without publishedVersion: the latest published version. With draft: a "
+        "preview of the draft, which needs no published version (and takes none)."
+    )
     async def start_chat(
-        self, info: Info, workflow_id: UUID, published_version: int | None = None
+        self,
+        info: Info,
+        workflow_id: UUID,
+        published_version: int | None = None,
+        draft: bool = False,
     ) -> ChatSession:
         ctx = info.context
-        view = await ctx.run(_chats(info).start, workflow_id, published_version, ctx.actor)
+        view = await ctx.run(
+            _chats(info).start, workflow_id, published_version, ctx.actor, draft=draft
+        )
         return ChatSession.of(view)
 
     @strawberry.mutation(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import strawberry
 import structlog
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from application.ports import BlobTooLarge, ProviderError, UnsupportedMediaType
 from domain.errors import Conflict, InvalidCommand, InvalidWorkflow, NotFound
@@ -79,3 +81,17 @@ class ErrorCodes(MaskErrors):
                 )
             )
         return processed
+
+
+class Schema(strawberry.Schema):
+    """Logs a refused request as what it is: an expected outcome (CONFLICT, INVALID_WORKFLOW,
+    BAD_USER_INPUT…) is one line without a traceback; an unexpected error is logged, with
+    its traceback, once, by ErrorCodes."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            code = code_of(error)
+            if code != "INTERNAL":
+                log.info("request refused", code=code, reason=error.message, path=error.path)

@@ -22,7 +22,7 @@ from interfaces.graphql.documents import (
     DocumentQueries,
     DocumentSubscriptions,
 )
-from interfaces.graphql.errors import ErrorCodes
+from interfaces.graphql.errors import ErrorCodes, Schema
 from interfaces.graphql.workflows import (
     WorkflowMutations,
     WorkflowQueries,
@@ -62,7 +62,7 @@ class CachedParse(ParserCache):
 # chat's subscription and its many sendMessage calls are parsed and validated once each.
 LIMITS = [max_depth(12, None, None), max_aliases(50)]
 
-schema = strawberry.Schema(
+schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

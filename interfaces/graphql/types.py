@@ -343,6 +343,15 @@ class ChatMessage:
         description="The web pages the answer was given by a web search; empty for questions "
         "and for answers without one."
     )
+    workflow_version: int | None = strawberry.field(
+        description="The workflow version (its change number) whose graph gave this answer, or "
+        "failed this question; null for a question not answered yet and for messages stored "
+        "before versions were recorded."
+    )
+    published_version: int | None = strawberry.field(
+        description="The published version that gave this answer, or failed this question; "
+        "null in a draft session (the draft answered) and where workflowVersion is null."
+    )
 
     @classmethod
     def of(cls, m: ChatMessageView) -> ChatMessage:
@@ -365,6 +374,8 @@ class ChatMessage:
             if m.error_code
             else None,
             web_sources=[WebSource.of(r) for r in m.web_sources],
+            workflow_version=m.workflow_version,
+            published_version=m.published_version,
         )
 
 
@@ -381,11 +392,16 @@ class ChatSession:
     id: UUID
     workflow_id: UUID
     published_version: int = strawberry.field(
-        description="The published version that answers in this session."
+        description="The published version that answers in this session; 0 for a draft "
+        "session, where the draft answers each question as it stands then."
     )
     created_at: datetime
     updated_at: datetime
     messages: list[ChatMessage]
+    draft: bool = strawberry.field(
+        description="A preview of the draft: each question is answered from the unpublished "
+        "graph as it stands when it is answered (no Build needed)."
+    )
 
     @classmethod
     def of(cls, s: ChatSessionView) -> ChatSession:
@@ -422,6 +438,12 @@ class ChatFailed:
     code: str
     message: str
     question_id: UUID | None = strawberry.field(description="The question left unanswered.")
+    workflow_version: int | None = strawberry.field(
+        description="The workflow version whose graph failed, as ChatMessage.workflowVersion."
+    )
+    published_version: int | None = strawberry.field(
+        description="As ChatMessage.publishedVersion: null when the draft failed."
+    )
 
 
 ChatEvent = Annotated[
@@ -442,6 +464,8 @@ def chat_event(u: ChatUpdate) -> ChatMessageAdded | ChatThinking | ChatToken | C
         code=u.code,
         message=u.error,
         question_id=u.question_id,
+        workflow_version=u.workflow_version,
+        published_version=u.published_version,
     )
 
 

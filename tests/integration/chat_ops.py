@@ -13,15 +13,17 @@ from tests.integration.ws import InProcessSubscription
 
 MESSAGE_FIELDS = """id role content status createdAt replyTo model latencyMs
   usage { promptTokens completionTokens } error { code message }
-  sources { documentId filename page chunk score text } webSources { title url snippet }"""
+  sources { documentId filename page chunk score text } webSources { title url snippet }
+  workflowVersion publishedVersion"""
 
-START = """mutation($w: UUID!, $v: Int) { startChat(workflowId: $w, publishedVersion: $v) {
-  id workflowId publishedVersion createdAt messages { id } } }"""
+START = """mutation($w: UUID!, $v: Int, $d: Boolean! = false) {
+  startChat(workflowId: $w, publishedVersion: $v, draft: $d) {
+  id workflowId publishedVersion draft createdAt messages { id } } }"""
 SEND = f"""mutation($s: UUID!, $c: String!) {{ sendMessage(sessionId: $s, content: $c) {{
   {MESSAGE_FIELDS} }} }}"""
-SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion
+SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion draft
   messages {{ {MESSAGE_FIELDS} }} }} }}"""
-SESSIONS = """query($w: UUID!) { chatSessions(workflowId: $w) { id publishedVersion
+SESSIONS = """query($w: UUID!) { chatSessions(workflowId: $w) { id publishedVersion draft
   messages { id role status } } }"""
 USAGE = """query($w: UUID) { usage(workflowId: $w) { workflowId day model answers promptTokens
   completionTokens costUsd } }"""
@@ -30,7 +32,8 @@ EVENTS = f"""subscription($s: UUID!) {{ chatEvents(sessionId: $s) {{
   ... on ChatMessageAdded {{ sessionId message {{ {MESSAGE_FIELDS} }} }}
   ... on ChatThinking {{ sessionId stage }}
   ... on ChatToken {{ sessionId messageId delta }}
-  ... on ChatFailed {{ sessionId failedId: messageId questionId code error: message }} }} }}"""
+  ... on ChatFailed {{ sessionId failedId: messageId questionId code error: message
+    workflowVersion publishedVersion }} }} }}"""
 # ChatFailed's `message` (String!) and `messageId` (UUID) clash with ChatMessageAdded's `message`
 # and ChatToken's `messageId` (UUID!) in one selection, so GraphQL wants them aliased.
 UPLOAD = """mutation($w: UUID!, $f: Upload!, $n: String) { uploadDocument(workflowId: $w,
@@ -52,6 +55,18 @@ def published_workflow(
     name: str = "Chat test",
 ) -> str:
     """User Query → (Knowledge Base →) LLM Engine → Output, published; returns its id."""
+    w = draft_workflow(gql, llm, knowledge_base, name)
+    gql(PUBLISH, w=w)
+    return w
+
+
+def draft_workflow(
+    gql: GQL,
+    llm: dict[str, Any],
+    knowledge_base: dict[str, Any] | None = None,
+    name: str = "Chat test",
+) -> str:
+    """The graph of `published_workflow`, never published; returns its id."""
     w = gql(CREATE, name=name)["createWorkflow"]["id"]
     nodes = [("USER_QUERY", "q", None), ("LLM_ENGINE", "llm", llm), ("OUTPUT", "out", None)]
     edges = [("q", "llm", "e-q-llm"), ("llm", "out", "e-llm-out")]
@@ -62,12 +77,13 @@ def published_workflow(
         gql(ADD, w=w, kind=kind, x=0, y=0, id=node_id, config=config)
     for source, target, edge in edges:
         gql(CONNECT, w=w, s=source, t=target, id=edge)
-    gql(PUBLISH, w=w)
     return w
 
 
-def start_chat(gql: GQL, workflow_id: str, version: int | None = None) -> str:
-    return gql(START, w=workflow_id, v=version)["startChat"]["id"]
+def start_chat(
+    gql: GQL, workflow_id: str, version: int | None = None, *, draft: bool = False
+) -> str:
+    return gql(START, w=workflow_id, v=version, d=draft)["startChat"]["id"]
 
 
 def upload(client: TestClient, workflow_id: str, filename: str, data: bytes) -> str:

@@ -171,12 +171,10 @@ def test_an_answer_stored_before_answers_cited_web_pages_still_loads(
         container.watcher.poke()  # written behind the store's back: wake the followers
         [live] = watcher.until_final()
 
-    assert (live["message"]["content"], live["message"]["webSources"]) == (
-        "Answered last year",
-        [],
-    )
+    old_fields = ("content", "webSources", "workflowVersion", "publishedVersion")
+    assert [live["message"][f] for f in old_fields] == ["Answered last year", [], None, None]
     _, answer = stored(gql, s, 2)
-    assert (answer["content"], answer["webSources"]) == ("Answered last year", [])
+    assert [answer[f] for f in old_fields] == ["Answered last year", [], None, None]
     loaded = container.store.repository.get(uuid.UUID(s))
     assert (loaded.answered, loaded.pending) == (1, [])
     [old] = [e for e in container.store.events.get(uuid.UUID(s)) if e.originator_version == 3]
@@ -184,11 +182,13 @@ def test_an_answer_stored_before_answers_cited_web_pages_still_loads(
 
 
 def stored_as_version_1(store: EventStore, event: ChatSession.AssistantAnswered) -> StoredEvent:
-    """The event as the code before web sources stored it: no web_sources, no class_version."""
+    """The event as the code before web sources stored it: no web_sources (nor the versions
+    that came later), no class_version."""
     record = store.mapper.to_stored_event(event)
     state = store.mapper.transcoder.decode(record.state)
-    assert state.pop("class_version") == 2
-    del state["web_sources"]
+    assert state.pop("class_version") == 3
+    for name in ("web_sources", "workflow_version", "published_version"):
+        del state[name]
     return StoredEvent(
         originator_id=record.originator_id,
         originator_version=record.originator_version,

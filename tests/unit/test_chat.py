@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import (
     DatetimeAsISO,
     JSONTranscoder,
@@ -13,7 +14,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from domain.chat import ChatSession, answer_id_for
+from domain.chat import AnsweredBy, ChatSession, answer_id_for
 from domain.errors import InvalidCommand, NotFound
 
 ME = "alice"
@@ -38,6 +39,32 @@ def test_starting_a_chat_pins_the_published_version() -> None:
 def test_a_chat_cannot_start_on_version_zero() -> None:
     with pytest.raises(InvalidCommand):
         ChatSession.start(WORKFLOW, 0, ME)
+
+
+def test_a_draft_chat_starts_without_any_published_version() -> None:
+    chat = ChatSession.start(WORKFLOW, None, ME)
+    [started] = chat.collect_events()
+    assert (started.draft, started.published_version) == (True, 0)
+    assert chat.draft is True
+    assert session().draft is False
+
+
+def test_answers_and_failures_record_the_graph_that_gave_them() -> None:
+    chat = ChatSession.start(WORKFLOW, None, ME)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    chat.ask(a, "one", ME)
+    chat.ask(b, "two", ME)
+    chat.answer(a, "1", [], "m", {}, 1, ME, by=AnsweredBy(17))
+    chat.fail(b, "INVALID_WORKFLOW", "Add a Output node.", ME, AnsweredBy(18))
+    answered, failed = chat.collect_events()[-2:]
+    assert (answered.workflow_version, answered.published_version) == (17, None)
+    assert (failed.workflow_version, failed.published_version) == (18, None)
+
+    published = session()
+    published.ask(a, "one", ME)
+    published.answer(a, "1", [], "m", {}, 1, ME, by=AnsweredBy(13, 2))
+    answered = published.collect_events()[-1]
+    assert (answered.workflow_version, answered.published_version) == (13, 2)
 
 
 def test_asking_records_the_question_and_queues_it() -> None:
@@ -120,31 +147,98 @@ def mapper() -> Mapper:
     return Mapper(transcoder=transcoder)
 
 
+def as_stored_before(record: StoredEvent, version: int, *fields: str) -> StoredEvent:
+    """The record as older code stored it: event class `version`, without `fields`."""
+    state = mapper().transcoder.decode(record.state)
+    if version == 1:
+        state.pop("class_version")
+    else:
+        state["class_version"] = version
+    for name in fields:
+        del state[name]
+    return StoredEvent(
+        record.originator_id,
+        record.originator_version,
+        record.topic,
+        mapper().transcoder.encode(state),
+    )
+
+
+def replayed(records: list[StoredEvent]) -> ChatSession:
+    copy = None
+    for r in records:
+        copy = mapper().to_domain_event(r).mutate(copy)
+    assert isinstance(copy, ChatSession)
+    return copy
+
+
 def test_an_answer_stored_before_web_pages_were_cited_loads_with_none() -> None:
     chat = session()
     q = uuid.uuid4()
     chat.ask(q, "one", ME)
     chat.answer(q, "1", [{"chunk": 0}], "m", {}, 1, ME)
-    events = chat.collect_events()
-    records = [mapper().to_stored_event(e) for e in events]
-    # What the code before web sources stored: version 1 of the event, without the field.
-    state = mapper().transcoder.decode(records[-1].state)
-    assert state.pop("class_version") == 2
-    del state["web_sources"]
-    records[-1] = StoredEvent(
-        records[-1].originator_id,
-        records[-1].originator_version,
-        records[-1].topic,
-        mapper().transcoder.encode(state),
-    )
+    records = [mapper().to_stored_event(e) for e in chat.collect_events()]
+    assert mapper().transcoder.decode(records[-1].state)["class_version"] == 3
+    # What the code before web sources stored: version 1 of the event, without the fields.
+    fields = ("web_sources", "workflow_version", "published_version")
+    records[-1] = as_stored_before(records[-1], 1, *fields)
 
-    loaded = [mapper().to_domain_event(r) for r in records]
-
-    old = loaded[-1]
+    old = mapper().to_domain_event(records[-1])
     assert isinstance(old, ChatSession.AssistantAnswered)
     assert (old.content, old.sources, old.web_sources) == ("1", [{"chunk": 0}], [])
-    copy = None
-    for e in loaded:
-        copy = e.mutate(copy)
-    assert isinstance(copy, ChatSession)
+    assert (old.workflow_version, old.published_version) == (None, None)
+    copy = replayed(records)
     assert (copy.answered, copy.pending) == (1, [])
+
+
+def test_events_stored_before_drafts_and_recorded_versions_load() -> None:
+    chat = session()
+    a, b = uuid.uuid4(), uuid.uuid4()
+    chat.ask(a, "one", ME)
+    chat.ask(b, "two", ME)
+    chat.answer(a, "1", [], "m", {}, 1, ME, web_sources=[{"title": "t"}], by=AnsweredBy(9, 2))
+    chat.fail(b, "PROVIDER_ERROR", "rate limited", ME, AnsweredBy(9, 2))
+    started, asked_a, asked_b, answered, failed = (
+        mapper().to_stored_event(e) for e in chat.collect_events()
+    )
+    records = [
+        as_stored_before(started, 1, "draft"),
+        asked_a,
+        asked_b,
+        as_stored_before(answered, 2, "workflow_version", "published_version"),
+        as_stored_before(failed, 1, "workflow_version", "published_version"),
+    ]
+
+    events = [mapper().to_domain_event(r) for r in records]
+    assert events[0].draft is False
+    assert (events[3].web_sources, events[3].workflow_version) == ([{"title": "t"}], None)
+    assert (events[4].code, events[4].workflow_version, events[4].published_version) == (
+        "PROVIDER_ERROR",
+        None,
+        None,
+    )
+    copy = replayed(records)
+    assert (copy.draft, copy.published_version, copy.answered, copy.failed) == (False, 2, 1, 1)
+
+
+def test_a_snapshot_taken_before_drafts_loads_as_a_published_session() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "one", ME)
+    chat.answer(q, "1", [], "m", {}, 1, ME)
+    record = mapper().to_stored_event(Snapshot.take(chat))
+    snapshot = mapper().transcoder.decode(record.state)
+    assert snapshot["state"].pop("class_version") == 2
+    del snapshot["state"]["draft"]  # the aggregate's state as older code snapshotted it
+    old = StoredEvent(
+        record.originator_id,
+        record.originator_version,
+        record.topic,
+        mapper().transcoder.encode(snapshot),
+    )
+
+    loaded = mapper().to_domain_event(old).mutate(None)
+
+    assert isinstance(loaded, ChatSession)
+    assert (loaded.draft, loaded.published_version, loaded.version) == (False, 2, 3)
+    assert (loaded.answered, loaded.pending) == (1, [])

@@ -111,6 +111,32 @@ def test_the_published_graph_runs_in_order_and_fills_the_template() -> None:
     assert (answer.sources, answer.model, answer.usage) == ((MANUAL,), "echo-1", Usage(7, 4))
 
 
+def test_an_answer_that_cites_some_passages_has_those_as_its_sources_in_citation_order() -> None:
+    faq = Passage("d2", "faq.pdf", None, 0, 0.8, "Returns take 30 days.")
+    spec = Passage("d3", "spec.pdf", 1, 0, 0.7, "It weighs 2 kg.")
+
+    class Citing(EchoLLM):
+        async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
+            yield "quoted"
+            yield LLMStreamEnd(model="extractive", cited=(2, 0))
+
+    engine = WorkflowEngine(Factory(Citing()), NoSecrets(), Shelf({"kb": [MANUAL, faq, spec]}))  # type: ignore[arg-type]
+    nodes = [
+        node("q", NodeKind.USER_QUERY),
+        node("kb", NodeKind.KNOWLEDGE_BASE, topK=3),
+        node("llm", NodeKind.LLM_ENGINE, provider="extractive"),
+        node("out", NodeKind.OUTPUT),
+    ]
+    edges = [
+        edge("q", "kb", "query"),
+        edge("q", "llm", "query"),
+        edge("kb", "llm", "context"),
+        edge("llm", "out", "answer"),
+    ]
+    answer, _, _ = run(engine, nodes, edges, "weight and warranty?")
+    assert answer.sources == (spec, MANUAL)
+
+
 def test_without_a_knowledge_base_the_question_goes_alone() -> None:
     llm = EchoLLM()
     engine = WorkflowEngine(Factory(llm), NoSecrets())  # type: ignore[arg-type]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from application.ports import LLMRequest, LLMStreamEnd, Passage, Usage
 from infrastructure.llm.extractive import (
     NOTHING_RELEVANT,
+    ExtractiveAnswer,
     ExtractiveLLM,
     best_quotes,
+    compose,
     compose_answer,
     split_sentences,
 )
@@ -69,45 +72,65 @@ def test_rare_words_outweigh_common_ones() -> None:
 
 
 def test_the_answer_quotes_the_sentence_with_its_citation() -> None:
-    answer = compose_answer("When can I return it for a refund?", [WARRANTY, RETURNS])
+    answer = compose("When can I return it for a refund?", [WARRANTY, RETURNS])
     assert "> Returns are accepted within 30 days. Refunds go to the original payment method." in (
-        answer
+        answer.text
     )
-    assert "[2] policy.pdf, p. 1" in answer
-    assert "warranty" not in answer.lower()
+    # the only passage quoted is the answer's only source: it is [1], whatever its rank
+    assert "> — [1] policy.pdf, p. 1" in answer.text
+    assert answer.cited == (1,)
+    assert "warranty" not in answer.text.lower()
 
 
-def test_each_quoted_passage_is_a_blockquote_followed_by_its_citation() -> None:
-    answer = compose_answer("warranty and returns within days", [WARRANTY, RETURNS])
-    blocks = answer.split("\n\n")
+def test_each_quote_ends_with_its_citation_numbered_in_the_order_they_appear() -> None:
+    answer = compose("warranty and returns within days", [WARRANTY, RETURNS])
+    blocks = answer.text.split("\n\n")
     assert blocks[0] == "From the knowledge base:"
-    quotes = [i for i, block in enumerate(blocks) if block.startswith("> ")]
-    assert len(quotes) == 2
-    for i in quotes:
-        assert blocks[i + 1].startswith("[")
-    assert {blocks[i + 1] for i in quotes} == {"[1] manual.pdf, p. 3", "[2] policy.pdf, p. 1"}
+    assert len(blocks) == 3 and all(b.startswith("> ") for b in blocks[1:])
+    attributions = [b.splitlines()[-1] for b in blocks[1:]]
+    assert [a[:6] for a in attributions] == ["> — [1", "> — [2"]
+    cited = [(WARRANTY, RETURNS)[i] for i in answer.cited]
+    assert attributions == [f"> — [{n}] {p.filename}, p. {p.page}" for n, p in enumerate(cited, 1)]
+
+
+def test_citations_follow_the_quotes_even_when_the_best_passage_ranked_last() -> None:
+    first, second, third = (
+        passage("Batteries last a year.", filename="a.pdf", score=0.9),
+        passage("Nothing to see here.", filename="b.pdf", score=0.8),
+        passage("The warranty lasts two years.", filename="c.pdf", score=0.1),
+    )
+    answer = compose("How long is the warranty, and how long do batteries last?", [first, second, third])
+    numbers = [int(n) for n in re.findall(r"— \[(\d+)\]", answer.text)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == len(answer.cited) == 2
+    assert {(first, second, third)[i].filename for i in answer.cited} == {"a.pdf", "c.pdf"}
 
 
 def test_a_passage_without_page_is_cited_by_its_filename_alone() -> None:
     notes = passage("The warranty covers water damage.", filename="notes.txt", page=None)
-    assert compose_answer("warranty", [notes]).endswith("\n\n[1] notes.txt")
+    assert compose_answer("warranty", [notes]).endswith("\n> — [1] notes.txt")
 
 
 def test_with_no_passages_the_answer_says_the_knowledge_base_has_nothing() -> None:
-    assert compose_answer("What is the warranty?", []) == NOTHING_RELEVANT
+    assert compose("What is the warranty?", []) == ExtractiveAnswer(NOTHING_RELEVANT, ())
     assert "nothing relevant" in NOTHING_RELEVANT
 
 
 def test_without_shared_words_the_closest_passage_is_quoted_and_said_to_be_so() -> None:
-    answer = compose_answer("guarantee period?", [RETURNS, replace(WARRANTY, score=0.9)])
-    assert "shares words" in answer
-    assert "> Thank you for buying the Frobnicator 3000." in answer
-    assert "[2] manual.pdf, p. 3" in answer
+    answer = compose("guarantee period?", [RETURNS, replace(WARRANTY, score=0.9)])
+    assert "shares words" in answer.text
+    assert "> Thank you for buying the Frobnicator 3000." in answer.text
+    assert "> — [1] manual.pdf, p. 3" in answer.text and answer.cited == (1,)
 
 
 def test_a_quote_that_looks_like_markdown_syntax_stays_plain_text() -> None:
     listed = passage("- Warranty of 2 years")
     assert "> \\- Warranty of 2 years" in compose_answer("warranty", [listed])
+
+
+def test_a_quote_that_starts_like_a_numbered_item_keeps_its_number_without_debris() -> None:
+    answer = compose_answer("warranty", [passage("1) The warranty lasts two years.")])
+    assert "> 1\\) The warranty lasts two years." in answer
+    assert "\\1" not in answer
 
 
 async def test_the_answer_streams_in_small_deltas_then_ends() -> None:
@@ -124,7 +147,9 @@ async def test_the_answer_streams_in_small_deltas_then_ends() -> None:
     assert len(deltas) == len(items) - 1 > 5
     assert max(len(d) for d in deltas) < 40
     assert "".join(deltas) == compose_answer(request.query, request.passages)
-    assert items[-1] == LLMStreamEnd(model="extractive", usage=Usage())
+    assert items[-1] == LLMStreamEnd(
+        model="extractive", usage=Usage(), cited=compose(request.query, request.passages).cited
+    )
 
 
 async def test_with_no_passages_the_stream_says_so() -> None:

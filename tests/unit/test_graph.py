@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from domain.components import COMPONENTS, NodeKind
-from domain.graph import Edge, Node, Position, diff_graphs, find_cycle, topological_order
+from domain.graph import (
+    Edge,
+    Node,
+    Position,
+    diff_graphs,
+    find_cycle,
+    topological_order,
+    validation_issues,
+)
 
 
 def node(i: str, kind: NodeKind = NodeKind.LLM_ENGINE, x: float = 0) -> Node:
@@ -43,3 +51,31 @@ def test_every_component_has_a_config_schema_whose_defaults_pass_it() -> None:
     for kind, spec in COMPONENTS.items():
         assert spec.config_schema["type"] == "object"
         assert config_problems(kind, spec.defaults()) == []
+
+
+def test_what_stops_a_publish_is_said_in_plain_english() -> None:
+    llm = Node(
+        "llm", NodeKind.LLM_ENGINE, "Writer", Position(0, 0), {"provider": "openai", "model": "m"}
+    )
+    gem = Node(
+        "gem", NodeKind.LLM_ENGINE, "Poet", Position(0, 0), {"provider": "gemini", "model": "m"}
+    )
+    kb = Node("kb", NodeKind.KNOWLEDGE_BASE, "Docs", Position(0, 0), {"embedder": "openai"})
+    messages = {
+        i.message for i in validation_issues({n.id: n for n in (llm, gem, kb)}, {}, frozenset())
+    }
+    assert "Add a User Query node." in messages and "Add an Output node." in messages
+    assert "Writer: give an OpenAI API key." in messages
+    assert "Poet: give a Gemini API key." in messages
+    assert "Docs: give an OpenAI API key." in messages
+
+
+def test_every_choice_of_a_setting_has_a_name_and_help_of_its_own() -> None:
+    for spec in COMPONENTS.values():
+        for name, prop in spec.config_schema["properties"].items():
+            if "enum" in prop:
+                options = prop.get("oneOf") or []
+                assert [o["const"] for o in options] == prop["enum"], f"{spec.kind}.{name}"
+                assert all(o["title"] and o["description"] for o in options)
+            for other, hints in prop.get("x-hint-by", {}).items():
+                assert set(hints) <= set(spec.config_schema["properties"][other]["enum"])

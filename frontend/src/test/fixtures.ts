@@ -1,4 +1,5 @@
 import type { Snapshot } from "../features/builder/graph";
+import type { Message } from "../features/chat/chatReducer";
 
 export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -20,8 +21,25 @@ export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
 export const LLM_SCHEMA = {
   type: "object",
   properties: {
-    provider: { type: "string", title: "Provider", enum: ["openai", "gemini", "extractive"], default: "extractive" },
-    model: { type: "string", title: "Model", "x-show-if": { provider: ["openai", "gemini"] } },
+    provider: {
+      type: "string",
+      title: "Provider",
+      description: "Who writes the answer.",
+      enum: ["openai", "gemini", "extractive"],
+      oneOf: [
+        { const: "openai", title: "OpenAI", description: "OpenAI's models." },
+        { const: "gemini", title: "Gemini", description: "Google's Gemini models." },
+        { const: "extractive", title: "Extractive (offline)", description: "Quotes your documents, offline." },
+      ],
+      default: "extractive",
+    },
+    model: {
+      type: "string",
+      title: "Model",
+      description: "The provider's model name.",
+      "x-show-if": { provider: ["openai", "gemini"] },
+      "x-hint-by": { provider: { openai: "e.g. gpt-4o-mini", gemini: "e.g. gemini-2.5-flash" } },
+    },
     apiKey: {
       type: "string",
       title: "API key",
@@ -36,3 +54,21 @@ export const LLM_SCHEMA = {
     webSearchApiKey: { type: "string", title: "Web search API key", format: "password", "x-secret": true, "x-show-if": { webSearch: [true] } },
   },
 };
+
+/** A chat message as the ChatMessageFields fragment gives it: an answered question unless told. */
+export function chatMessage(partial: Partial<Message> = {}): Message {
+  return {
+    id: "m",
+    role: "USER",
+    content: "",
+    createdAt: "2026-01-01T00:00:00Z",
+    sources: [],
+    webSources: [],
+    status: "answered",
+    replyTo: null,
+    error: null,
+    workflowVersion: null,
+    publishedVersion: null,
+    ...partial,
+  };
+}

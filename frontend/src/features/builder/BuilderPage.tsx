@@ -7,6 +7,8 @@ import { Spinner } from "../../ui/Spinner";
 import { ErrorState } from "../../ui/States";
 import { useTitle } from "../../ui/useTitle";
 import { ConfigPanel } from "../config/ConfigPanel";
+import { useChatTarget } from "../chat/useChatTarget";
+import { UploadGuard } from "../documents/UploadGuard";
 import { HistoryPanel } from "../history/HistoryPanel";
 import { PreviewBanner } from "../history/PreviewBanner";
 import { Canvas } from "./Canvas";
@@ -53,9 +55,10 @@ function Builder({ workflowId }: { workflowId: string }) {
   const { load, retry } = useWorkflowSync(workflowId, commands);
   const { build, building } = useBuild(workflowId, commands);
   const [historyOpen, setHistoryOpen] = useState(false);
-  const [chatOpen, setChatOpen] = useState(false);
+  const [chat, showChat] = useChatTarget();
   const deleted = useCanvasStore((s) => s.deleted);
   const latestPublished = useCanvasStore((s) => s.server?.latestPublished ?? null);
+  const draftVersion = useCanvasStore((s) => s.server?.version ?? null);
   const setPreview = useCanvasStore((s) => s.setPreview);
   useTitle(useCanvasStore((s) => s.server?.name));
 
@@ -93,7 +96,7 @@ function Builder({ workflowId }: { workflowId: string }) {
             }}
             onBuild={() => void build()}
             building={building}
-            onChat={() => setChatOpen(true)}
+            onChat={() => showChat({ kind: "new", mode: "published" })}
           />
           <div className="flex min-h-0 flex-1">
             <ComponentLibrary />
@@ -111,9 +114,18 @@ function Builder({ workflowId }: { workflowId: string }) {
             />
           </div>
         </div>
-        {chatOpen && (
+        <UploadGuard />
+        {chat && (
           <Suspense fallback={null}>
-            <ChatModal open={chatOpen} onClose={() => setChatOpen(false)} workflowId={workflowId} latestPublished={latestPublished} onBuild={() => void build()} />
+            <ChatModal
+              workflowId={workflowId}
+              target={chat}
+              onTarget={showChat}
+              onClose={() => showChat(null)}
+              latestPublished={latestPublished}
+              draftVersion={draftVersion}
+              settle={commands.idle}
+            />
           </Suspense>
         )}
       </ReactFlowProvider>

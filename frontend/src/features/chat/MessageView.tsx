@@ -1,7 +1,7 @@
-import { AlertTriangle, BookOpen, Bot, ChevronDown, FileText } from "lucide-react";
+import { AlertTriangle, BookOpen, Bot, ChevronDown, FileText, FlaskConical, GitCommitHorizontal } from "lucide-react";
 import { memo, useState } from "react";
 import { cx } from "../../ui/cx";
-import type { ChatItem, Message } from "./chatReducer";
+import { answeredByLabel, type AnsweredBy, type ChatItem, type Message } from "./chatReducer";
 import { Markdown } from "./Markdown";
 import { WebSources } from "./WebSources";
 
@@ -54,6 +54,23 @@ function Sources({ sources }: { sources: Message["sources"] }) {
   );
 }
 
+/** Which version answered: "v2 · change 17" or "Draft · change 23", in amber for the draft. */
+function AnsweredByLine({ by }: { by: AnsweredBy }) {
+  const label = answeredByLabel(by);
+  if (!label) return null;
+  const draft = by.publishedVersion == null;
+  return (
+    <p
+      className={cx("mt-1.5 flex items-center gap-1 text-[11px]", draft ? "text-amber-700" : "text-slate-400")}
+      data-testid="answered-by"
+      title={draft ? "Answered by the unpublished draft at this change" : "Answered by this published version"}
+    >
+      {draft ? <FlaskConical className="size-3" aria-hidden /> : <GitCommitHorizontal className="size-3" aria-hidden />}
+      {label}
+    </p>
+  );
+}
+
 function AssistantAvatar() {
   return (
     <span className="flex size-7 shrink-0 items-center justify-center rounded-full bg-gradient-to-br from-brand-500 to-violet-600 text-white shadow-sm">
@@ -72,6 +89,7 @@ export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatIte
         <div className="max-w-[85%] rounded-2xl rounded-tl-sm bg-red-50 px-4 py-2.5 text-sm text-red-800 ring-1 ring-red-100">
           <p className="font-medium">The answer failed{item.code && item.code !== "SEND" ? ` (${item.code})` : ""}</p>
           <p className="mt-0.5 text-red-700">{item.text}</p>
+          <AnsweredByLine by={item} />
         </div>
       </div>
     );
@@ -93,17 +111,19 @@ export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatIte
         </div>
         <Sources sources={message.sources} />
         <WebSources sources={message.webSources} />
+        <AnsweredByLine by={message} />
       </div>
     </div>
   );
 });
 
-export function StreamingView({ content }: { content: string }) {
+/** The answer as it streams in; `joinedLate`: its beginning went out before this chat was opened. */
+export function StreamingView({ content, joinedLate = false }: { content: string; joinedLate?: boolean }) {
   return (
     <div className="flex gap-3" data-testid="chat-streaming">
       <AssistantAvatar />
       <div className="min-w-0 max-w-[85%] rounded-2xl rounded-tl-sm bg-white px-4 py-2.5 shadow-xs ring-1 ring-slate-200">
-        <Markdown>{content}</Markdown>
+        <Markdown>{joinedLate ? `…${content}` : content}</Markdown>
         <span className="ml-0.5 inline-block h-4 w-1.5 animate-pulse rounded-sm bg-brand-500 align-middle" aria-hidden />
       </div>
     </div>

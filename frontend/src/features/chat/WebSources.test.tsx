@@ -1,11 +1,12 @@
 import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import { chatMessage } from "../../test/fixtures";
 import type { Message } from "./chatReducer";
 import { ChatItemView } from "./MessageView";
 import { webLink } from "./WebSources";
 
 function answer(webSources: Message["webSources"]): Message {
-  return { id: "a1", role: "ASSISTANT", content: "Tides turn turbines [W1].", createdAt: "2026-01-01T00:00:00Z", sources: [], webSources };
+  return chatMessage({ id: "a1", role: "ASSISTANT", content: "Tides turn turbines [W1].", webSources });
 }
 
 function renderAnswer(webSources: Message["webSources"]) {

@@ -19,6 +19,14 @@ export const ChatMessageFieldsFragment = graphql(`
       url
       snippet
     }
+    status
+    replyTo
+    error {
+      code
+      message
+    }
+    workflowVersion
+    publishedVersion
   }
 `);
 
@@ -27,6 +35,7 @@ export const ChatSessionFieldsFragment = graphql(`
     id
     workflowId
     publishedVersion
+    draft
     createdAt
     messages {
       ...ChatMessageFields
@@ -39,6 +48,7 @@ export const ChatSessionsQuery = graphql(`
     chatSessions(workflowId: $workflowId) {
       id
       publishedVersion
+      draft
       createdAt
       messages {
         id
@@ -58,8 +68,8 @@ export const ChatSessionQuery = graphql(`
 `);
 
 export const StartChatMutation = graphql(`
-  mutation StartChat($workflowId: UUID!) {
-    startChat(workflowId: $workflowId) {
+  mutation StartChat($workflowId: UUID!, $publishedVersion: Int, $draft: Boolean!) {
+    startChat(workflowId: $workflowId, publishedVersion: $publishedVersion, draft: $draft) {
       ...ChatSessionFields
     }
   }
@@ -94,9 +104,11 @@ export const ChatEventsSubscription = graphql(`
       }
       ... on ChatFailed {
         sessionId
-        failedMessageId: messageId
+        questionId
         code
         reason: message
+        workflowVersion
+        publishedVersion
       }
     }
   }

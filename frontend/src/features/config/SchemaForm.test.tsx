@@ -22,6 +22,19 @@ describe("SchemaForm", () => {
     expect(screen.getByLabelText("Temperature")).toBeTruthy();
   });
 
+  it("names each choice and helps with the one chosen, and the fields that depend on it", async () => {
+    const { user } = setup({ provider: "extractive" });
+    const provider = screen.getByLabelText("Provider") as HTMLSelectElement;
+    expect(Array.from(provider.options).map((o) => o.textContent)).toEqual(["OpenAI", "Gemini", "Extractive (offline)"]);
+    expect(screen.getByText("Quotes your documents, offline.")).toBeTruthy();
+    await user.selectOptions(provider, "openai");
+    expect(screen.queryByText("Quotes your documents, offline.")).toBeNull();
+    expect(screen.getByText("OpenAI's models.")).toBeTruthy();
+    expect(screen.getByText("e.g. gpt-4o-mini")).toBeTruthy();
+    await user.selectOptions(provider, "gemini");
+    expect(screen.getByText("e.g. gemini-2.5-flash")).toBeTruthy();
+  });
+
   it("saves only the changed keys", async () => {
     const { user, onSubmit } = setup({ provider: "openai", model: "gpt-4o-mini" });
     const model = screen.getByLabelText("Model");

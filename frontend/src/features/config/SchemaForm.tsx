@@ -7,8 +7,10 @@ import { cx } from "../../ui/cx";
 import {
   buildPatch,
   fieldsOf,
+  hintOf,
   initialDraft,
   isVisible,
+  optionLabel,
   validateDraft,
   type Draft,
   type DraftValue,
@@ -99,6 +101,7 @@ export function SchemaForm({ schema, config, onSubmit, idPrefix, readOnly }: Sch
               key={field.name}
               id={`${idPrefix}-${field.name}`}
               field={field}
+              hint={hintOf(field, draft)}
               value={draft[field.name]}
               error={showErrors || field.widget === "number" ? errors[field.name] : undefined}
               onChange={(v) => set(field.name, v)}
@@ -130,14 +133,15 @@ export function SchemaForm({ schema, config, onSubmit, idPrefix, readOnly }: Sch
 interface FieldInputProps {
   id: string;
   field: Field;
+  hint?: string;
   value: DraftValue;
   error?: string;
   onChange: (value: DraftValue) => void;
 }
 
-function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
+function FieldInput({ id, field, hint, value, error, onChange }: FieldInputProps) {
   const { schema } = field;
-  const described = error ? `${id}-error` : schema.description ? `${id}-hint` : undefined;
+  const described = error ? `${id}-error` : hint ? `${id}-hint` : undefined;
   const common = { id, "aria-invalid": error ? true : undefined, "aria-describedby": described };
 
   switch (field.widget) {
@@ -148,9 +152,9 @@ function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
             <label htmlFor={id} className="text-[13px] font-medium text-slate-700">
               {field.label}
             </label>
-            {schema.description && (
+            {hint && (
               <p id={`${id}-hint`} className="mt-0.5 text-xs text-slate-500">
-                {schema.description}
+                {hint}
               </p>
             )}
           </div>
@@ -176,12 +180,12 @@ function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
       );
     case "select":
       return (
-        <FieldShell id={id} label={field.label} hint={schema.description} error={error} required={field.required}>
+        <FieldShell id={id} label={field.label} hint={hint} error={error} required={field.required}>
           <select {...common} className={selectClass} value={String(value)} onChange={(e) => onChange(e.target.value)}>
             {value === "" && <option value="">Choose…</option>}
             {schema.enum?.map((option) => (
               <option key={String(option)} value={String(option)}>
-                {String(option)}
+                {optionLabel(field, option)}
               </option>
             ))}
           </select>
@@ -192,10 +196,10 @@ function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
         <FieldShell
           id={id}
           label={field.label}
-          hint={schema.description ?? rangeHint(field)}
+          hint={hint ?? rangeHint(field)}
           error={error}
           required={field.required}
-          aside={schema.description ? <span className="text-[11px] text-slate-400">{rangeHint(field)}</span> : undefined}
+          aside={hint ? <span className="text-[11px] text-slate-400">{rangeHint(field)}</span> : undefined}
         >
           <input
             {...common}
@@ -211,12 +215,12 @@ function FieldInput({ id, field, value, error, onChange }: FieldInputProps) {
         </FieldShell>
       );
     case "prompt":
-      return <PromptInput id={id} field={field} value={String(value)} error={error} onChange={onChange} />;
+      return <PromptInput id={id} field={field} hint={hint} value={String(value)} error={error} onChange={onChange} />;
     case "secret":
-      return <SecretInput id={id} field={field} value={value as SecretDraft} onChange={onChange} />;
+      return <SecretInput id={id} field={field} hint={hint} value={value as SecretDraft} onChange={onChange} />;
     default:
       return (
-        <FieldShell id={id} label={field.label} hint={schema.description} error={error} required={field.required}>
+        <FieldShell id={id} label={field.label} hint={hint} error={error} required={field.required}>
           <input
             {...common}
             className={inputClass}
@@ -251,7 +255,7 @@ function rangeHint(field: Field): string | undefined {
 
 const PLACEHOLDERS = ["{query}", "{context}"];
 
-function PromptInput({ id, field, value, error, onChange }: { id: string; field: Field; value: string; error?: string; onChange: (v: string) => void }) {
+function PromptInput({ id, field, hint, value, error, onChange }: { id: string; field: Field; hint?: string; value: string; error?: string; onChange: (v: string) => void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const missing = PLACEHOLDERS.filter((p) => !value.includes(p));
 
@@ -270,7 +274,7 @@ function PromptInput({ id, field, value, error, onChange }: { id: string; field:
     <FieldShell
       id={id}
       label={field.label}
-      hint={missing.length ? `Missing ${missing.join(" and ")}: the model won't see it.` : field.schema.description}
+      hint={missing.length ? `Missing ${missing.join(" and ")}: the model won't see it.` : hint}
       error={error}
       required={field.required}
       aside={
@@ -303,8 +307,7 @@ function PromptInput({ id, field, value, error, onChange }: { id: string; field:
   );
 }
 
-function SecretInput({ id, field, value, onChange }: { id: string; field: Field; value: SecretDraft; onChange: (v: SecretDraft) => void }) {
-  const description = field.schema.description;
+function SecretInput({ id, field, hint: description, value, onChange }: { id: string; field: Field; hint?: string; value: SecretDraft; onChange: (v: SecretDraft) => void }) {
   if (value.mode === "keep" || value.mode === "remove") {
     const removing = value.mode === "remove";
     return (

@@ -96,8 +96,8 @@ describe("buildPatch", () => {
 
 describe("keySettings", () => {
   it("summarises the LLM and knowledge base on their nodes", () => {
-    expect(keySettings("LLM_ENGINE", { provider: "openai", model: "gpt-4o-mini", webSearch: true })).toEqual(["openai · gpt-4o-mini", "Web search on"]);
+    expect(keySettings("LLM_ENGINE", { provider: "openai", model: "gpt-4o-mini", webSearch: true })).toEqual(["OpenAI · gpt-4o-mini", "Web search on"]);
     expect(keySettings("LLM_ENGINE", { provider: "extractive" })).toEqual(["Extractive (offline)"]);
-    expect(keySettings("KNOWLEDGE_BASE", { embedder: "local", topK: 6, chunkSize: 800 })).toEqual(["local embeddings", "top 6 · chunks 800"]);
+    expect(keySettings("KNOWLEDGE_BASE", { embedder: "local", topK: 6, chunkSize: 800 })).toEqual(["Local embeddings", "top 6 · chunks 800"]);
   });
 });

@@ -15,6 +15,10 @@ export interface PropertySchema {
   "x-secret"?: boolean;
   "x-widget"?: string;
   "x-show-if"?: Record<string, unknown[]>;
+  /** Labelled choices of an enum (JSON Schema's `oneOf` of `const`s): a name and help each. */
+  oneOf?: Array<{ const: string | number; title?: string; description?: string }>;
+  /** Help that depends on another setting: `{provider: {openai: "…", gemini: "…"}}`. */
+  "x-hint-by"?: Record<string, Record<string, string>>;
 }
 
 export type Widget = "select" | "number" | "toggle" | "secret" | "prompt" | "text";
@@ -82,6 +86,24 @@ function fromValue(field: Field, value: unknown): DraftValue {
 
 export function initialDraft(fields: readonly Field[], config: Config): Draft {
   return Object.fromEntries(fields.map((f) => [f.name, fromValue(f, effective(f, config))]));
+}
+
+/** How a choice of a select is named: its `oneOf` title, else the value itself. */
+export function optionLabel(field: Field, option: string | number): string {
+  return field.schema.oneOf?.find((o) => o.const === option)?.title ?? String(option);
+}
+
+/** The help under a field for what the form holds now: the chosen option's own, else the
+ * help for the value of the setting it depends on, else the field's description. */
+export function hintOf(field: Field, draft: Draft): string | undefined {
+  const { schema } = field;
+  const chosen = schema.oneOf?.find((o) => String(o.const) === draft[field.name]);
+  if (chosen?.description) return chosen.description;
+  for (const [other, hints] of Object.entries(schema["x-hint-by"] ?? {})) {
+    const hint = hints[String(draft[other])];
+    if (hint) return hint;
+  }
+  return schema.description;
 }
 
 /** `x-show-if: {provider: ["openai"]}` shows a field only while provider is one of those. */
@@ -157,17 +179,21 @@ export function isDirty(fields: readonly Field[], config: Config, draft: Draft):
   return Object.keys(buildPatch(fields, config, draft)).length > 0;
 }
 
+const PROVIDER_NAMES: Record<string, string> = { openai: "OpenAI", gemini: "Gemini", local: "Local" };
+
 /** The one-line summary a node shows on the canvas. */
 export function keySettings(kind: string, config: Config): string[] {
   const get = (key: string) => (config[key] === undefined || config[key] === null ? undefined : String(config[key]));
   if (kind === "LLM_ENGINE") {
     const provider = get("provider") ?? "extractive";
-    const lines = [provider === "extractive" ? "Extractive (offline)" : `${provider} · ${get("model") ?? "no model"}`];
+    const name = PROVIDER_NAMES[provider] ?? provider;
+    const lines = [provider === "extractive" ? "Extractive (offline)" : `${name} · ${get("model") ?? "no model"}`];
     if (config.webSearch === true) lines.push("Web search on");
     return lines;
   }
   if (kind === "KNOWLEDGE_BASE") {
-    return [`${get("embedder") ?? "local"} embeddings`, `top ${get("topK") ?? 4} · chunks ${get("chunkSize") ?? 1000}`];
+    const embedder = get("embedder") ?? "local";
+    return [`${PROVIDER_NAMES[embedder] ?? embedder} embeddings`, `top ${get("topK") ?? 4} · chunks ${get("chunkSize") ?? 1000}`];
   }
   if (kind === "USER_QUERY") return ["The question typed in the chat"];
   if (kind === "OUTPUT") return ["Shown in the chat, with sources"];
