@@ -1,9 +1,10 @@
-"""Property: whatever happened in a chat (random questions, answers and failures, up to 400
-events, across several snapshot intervals), each load of the session, from its snapshot or
-not, holds exactly the questions still waiting, with their ids and times as types of their
-own; answers and failures recorded through such loads reach the right questions; and a
-process that never held the chat in memory shows the same conversation through the GraphQL
-API whether it loads from snapshots or replays every event."""
+"""Property: whatever happened in a chat, on a published version or on the draft (random
+questions, answers and failures, up to 400 events, across several snapshot intervals), each
+load of the session, from its snapshot or not, holds exactly the questions still waiting,
+with their ids and times as types of their own; answers and failures recorded through such
+loads reach the right questions; and a process that never held the chat in memory shows the
+same conversation through the GraphQL API whether it loads from snapshots or replays every
+event."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from uuid import UUID
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from application.eventstore import SNAPSHOT_EVERY
-from domain.chat import ChatSession, answer_id_for
+from domain.chat import AnsweredBy, ChatSession, answer_id_for
 from domain.graph import Position
 from tests.integration.chat_ops import MESSAGE_FIELDS
 from tests.integration.reopen import (
@@ -31,7 +32,7 @@ from tests.integration.reopen import (
 )
 
 ACTOR, ANSWERER = "tester", "answerer"
-SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion
+SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion draft
   createdAt updatedAt messages {{ {MESSAGE_FIELDS} }} }} }}"""
 SESSIONS = """query($w: UUID!) { chatSessions(workflowId: $w) { id updatedAt
   messages { id status } } }"""
@@ -76,15 +77,26 @@ class Conversation(OnAFreshStore):
         assert container.chats is not None
         self.chats, self.store = container.chats, container.store
         self.workflow_id = published_pipeline(container.workflows)
-        self.id = self.chats.start(self.workflow_id, None, ACTOR).id
-        self.version = 1
+        self.id: UUID | None = None
+        self.draft = False
+        self.version = 0
         self.waiting: list[Question] = []
         self.messages: list[dict[str, Any]] = []  # as the API shows them
+
+    @initialize(draft=st.booleans())
+    def start(self, draft: bool) -> None:
+        """On the published version, or on the draft (a preview)."""
+        self.id = self.chats.start(self.workflow_id, None, ACTOR, draft=draft).id
+        self.draft, self.version = draft, 1
+
+    def answered_by(self, workflow_version: int) -> AnsweredBy:
+        return AnsweredBy(workflow_version, None if self.draft else 1)
 
     def room(self) -> int:
         return MAX_EVENTS - self.version
 
     def load(self) -> ChatSession:
+        assert self.id is not None
         chat = self.store.repository.get(self.id)
         assert isinstance(chat, ChatSession)
         return chat
@@ -99,6 +111,7 @@ class Conversation(OnAFreshStore):
     @precondition(lambda self: self.room())
     @rule(contents=st.lists(texts, min_size=1, max_size=12))
     def ask(self, contents: list[str]) -> None:
+        assert self.id is not None
         for content in contents[: self.room()]:
             message = self.chats.ask(self.id, content, ACTOR)
             self.version += 1
@@ -114,6 +127,7 @@ class Conversation(OnAFreshStore):
         model=st.sampled_from(["extractive", "gpt-4o-mini"]),
         tokens=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)),
         latency=st.integers(0, 60_000),
+        by=st.integers(1, 20),
     )
     def answer(
         self,
@@ -124,12 +138,21 @@ class Conversation(OnAFreshStore):
         model: str,
         tokens: tuple[int, int],
         latency: int,
+        by: int,
     ) -> None:
         question = data.draw(st.sampled_from(self.waiting))
         chat = self.load()
         usage = {"prompt_tokens": tokens[0], "completion_tokens": tokens[1]}
         answer_id = chat.answer(
-            question.id, content, found, model, usage, latency, ANSWERER, web_sources=pages
+            question.id,
+            content,
+            found,
+            model,
+            usage,
+            latency,
+            ANSWERER,
+            web_sources=pages,
+            by=self.answered_by(by),
         )
         self.save(chat)
         self.settle(question, "answered", None)
@@ -147,22 +170,35 @@ class Conversation(OnAFreshStore):
                 "sources": [shown_source(s) for s in found],
                 "webSources": pages,
                 "createdAt": None,
+                **self.versions_shown(by),
             }
         )
 
     @precondition(lambda self: self.room() and self.waiting)
-    @rule(data=st.data(), code=st.sampled_from(["PROVIDER_ERROR", "TIMEOUT"]), why=texts)
-    def fail(self, data: st.DataObject, code: str, why: str) -> None:
+    @rule(
+        data=st.data(),
+        code=st.sampled_from(["PROVIDER_ERROR", "TIMEOUT"]),
+        why=texts,
+        by=st.one_of(st.none(), st.integers(1, 20)),
+    )
+    def fail(self, data: st.DataObject, code: str, why: str, by: int | None) -> None:
+        """Failed by a graph, or interrupted before one was loaded (no versions)."""
         question = data.draw(st.sampled_from(self.waiting))
         chat = self.load()
-        chat.fail(question.id, code, why, ANSWERER)
+        chat.fail(question.id, code, why, ANSWERER, self.answered_by(by) if by else AnsweredBy())
         self.save(chat)
         self.settle(question, "failed", {"code": code, "message": why})
+        shown = next(m for m in self.messages if m["id"] == str(question.id))
+        shown.update(self.versions_shown(by))
 
     @precondition(lambda self: not self.room())
     @rule()
     def full(self) -> None:
         """Enabled only when nothing else is: the chat is as long as this test goes."""
+
+    def versions_shown(self, by: int | None) -> dict[str, int | None]:
+        published = None if self.draft or by is None else 1
+        return {"workflowVersion": by, "publishedVersion": published}
 
     def settle(self, question: Question, status: str, error: dict[str, str] | None) -> None:
         self.waiting.remove(question)
@@ -173,7 +209,10 @@ class Conversation(OnAFreshStore):
 
     @invariant()
     def a_load_holds_the_questions_still_waiting(self) -> None:
+        if self.id is None:
+            return  # not started yet
         chat = self.load()
+        assert chat.draft is self.draft
         assert chat.version == self.version
         assert [(q.id, q.content, q.asked_at) for q in chat.pending] == [
             (q.id, q.content, q.asked_at) for q in self.waiting
@@ -219,6 +258,8 @@ def question_shown(question_id: UUID, content: str) -> dict[str, Any]:
         "sources": [],
         "webSources": [],
         "createdAt": None,  # times are compared between the two loads, not to the clock
+        "workflowVersion": None,
+        "publishedVersion": None,
     }
 
 
