@@ -1,9 +1,11 @@
 """Snapshots are a cache of replays: one that cannot be trusted is ignored, never obeyed.
 
-A snapshot may have been written by an older version of this code (one that decoded a node's
-kind as a plain string, or an aggregate that had fewer attributes), so the repository loads
-from the newest snapshot only when it decodes, projects and looks like the aggregate its
-creation makes; otherwise it replays the aggregate's events, and says so once per aggregate.
+A snapshot may have been written by an older version of this code (an aggregate that had
+fewer attributes, a value this version cannot decode), so the repository loads from the
+newest snapshot only when it decodes, projects and looks like the aggregate its creation
+makes; otherwise it replays the aggregate's events, and says so once per aggregate. (Older
+snapshots that hold a string enum as its plain string do decode: the value objects give
+their fields their types.)
 """
 
 from __future__ import annotations

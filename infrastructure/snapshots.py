@@ -32,7 +32,6 @@ def snapshot_deleter(recorder: AggregateRecorder) -> Callable[[UUID], int]:
         statement = SQL("DELETE FROM {}.{} WHERE originator_id = %s").format(
             Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
         )
-
         as_text = recorder.datastore.originator_id_type == "text"
 
         def delete_postgres(aggregate_id: UUID) -> int:
