@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.document import Document, DocumentStatus, IndexSettings, needs_reindex
+from domain.document import Document, DocumentIndex, DocumentStatus, follows
+from domain.knowledge_base import IndexSettings
 
 
 def topic(workflow_id: UUID) -> str:
@@ -20,6 +21,7 @@ class DocumentProgress:
     """How far the indexing of a pending document is; live only, never stored."""
 
     stage: str  # extracting, then embedding (which includes indexing)
+    index_key: str | None = None  # the generation being built
     pages_extracted: int = 0
     page_total: int = 0
     chunks_embedded: int = 0
@@ -35,6 +37,9 @@ class DocumentProgress:
 
 @dataclass(frozen=True)
 class DocumentView:
+    """A document as its Knowledge Base panel shows it: `status` and the counts are those of
+    the generation of the draft's settings; `indexes` lists every generation it has."""
+
     id: UUID
     workflow_id: UUID
     node_id: str
@@ -43,15 +48,12 @@ class DocumentView:
     size_bytes: int
     sha256: str
     status: DocumentStatus
-    generation: int
-    settings: IndexSettings
+    settings: IndexSettings  # the shown ones: the draft's (or the published version's)
     created_at: datetime
     updated_at: datetime
-    page_count: int | None = None
-    chunk_count: int | None = None
-    embedding_model: str | None = None
-    failed_stage: str | None = None
-    error: str | None = None
+    draft: IndexSettings | None = None
+    published: IndexSettings | None = None
+    indexes: tuple[DocumentIndex, ...] = ()
     progress: DocumentProgress | None = None
 
     @classmethod
@@ -65,19 +67,50 @@ class DocumentView:
             size_bytes=doc.size,
             sha256=doc.sha256,
             status=doc.status,
-            generation=doc.generation,
             settings=doc.settings,
             created_at=doc.created_on,
             updated_at=doc.modified_on,
-            page_count=doc.page_count,
-            chunk_count=doc.chunk_count,
-            embedding_model=doc.embedding_model,
-            failed_stage=doc.failed_stage,
-            error=doc.error,
+            draft=doc.draft,
+            published=doc.published,
+            indexes=tuple(doc.indexes.values()),
         )
 
-    def needs_reindex(self, wanted: IndexSettings) -> bool:
-        return needs_reindex(self.settings, self.status, self.failed_stage, wanted)
+    @property
+    def shown(self) -> DocumentIndex | None:
+        return next((i for i in self.indexes if i.key == self.settings.key), None)
+
+    @property
+    def page_count(self) -> int | None:
+        return self.shown.page_count if self.shown else None
+
+    @property
+    def chunk_count(self) -> int | None:
+        return self.shown.chunk_count if self.shown else None
+
+    @property
+    def embedding_model(self) -> str | None:
+        return self.shown.embedding_model if self.shown else None
+
+    @property
+    def failed_stage(self) -> str | None:
+        return self.shown.failed_stage if self.shown else None
+
+    @property
+    def error(self) -> str | None:
+        return self.shown.error if self.shown else None
+
+    def is_live(self, index: DocumentIndex) -> bool:
+        """Whether the published version answers from this generation."""
+        return self.published is not None and index.key == self.published.key
+
+    def is_draft(self, index: DocumentIndex) -> bool:
+        return self.draft is not None and index.key == self.draft.key
+
+    def follows(self, draft: IndexSettings | None, published: IndexSettings | None) -> bool:
+        """Whether the document already has what its knowledge base asks for, as the row says
+        (Document.index_for decides on the aggregate itself)."""
+        indexes = {i.key: i for i in self.indexes}
+        return follows((self.draft, self.published), indexes, draft, published)
 
     def with_progress(self, progress: DocumentProgress) -> DocumentView:
         return replace(self, progress=progress)
@@ -93,26 +126,14 @@ class DocumentView:
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             "status": self.status.value,
-            "generation": self.generation,
             "settings": self.settings.to_dict(),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
-            "page_count": self.page_count,
-            "chunk_count": self.chunk_count,
-            "embedding_model": self.embedding_model,
-            "failed_stage": self.failed_stage,
-            "error": self.error,
-            "progress": None,
+            "draft": _settings_dict(self.draft),
+            "published": _settings_dict(self.published),
+            "indexes": [i.to_dict() for i in self.indexes],
+            "progress": None if self.progress is None else asdict(self.progress),
         }
-        if self.progress is not None:
-            p = self.progress
-            data["progress"] = {
-                "stage": p.stage,
-                "pages_extracted": p.pages_extracted,
-                "page_total": p.page_total,
-                "chunks_embedded": p.chunks_embedded,
-                "chunk_total": p.chunk_total,
-            }
         return data
 
     @classmethod
@@ -127,17 +148,22 @@ class DocumentView:
             size_bytes=data["size_bytes"],
             sha256=data["sha256"],
             status=DocumentStatus(data["status"]),
-            generation=data["generation"],
             settings=IndexSettings.from_dict(data["settings"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
-            page_count=data["page_count"],
-            chunk_count=data["chunk_count"],
-            embedding_model=data["embedding_model"],
-            failed_stage=data["failed_stage"],
-            error=data["error"],
+            draft=_settings_or_none(data["draft"]),
+            published=_settings_or_none(data["published"]),
+            indexes=tuple(DocumentIndex.from_dict(i) for i in data["indexes"]),
             progress=DocumentProgress(**progress) if progress else None,
         )
+
+
+def _settings_dict(settings: IndexSettings | None) -> dict[str, Any] | None:
+    return None if settings is None else settings.to_dict()
+
+
+def _settings_or_none(data: Mapping[str, Any] | None) -> IndexSettings | None:
+    return None if data is None else IndexSettings.from_dict(data)
 
 
 class DocumentReadModel(Protocol):
@@ -153,6 +179,13 @@ class DocumentReadModel(Protocol):
         """The same for several workflows at once (each one's list, empty when it has none)."""
         ...
 
-    def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
-        """Ids of the node's documents indexed with that model."""
+    def indexed(
+        self, workflow_id: UUID, node_id: str, key: str
+    ) -> list[tuple[UUID, DocumentIndex]]:
+        """The node's documents, not removed, whose generation `key` is complete, each with
+        that index."""
+        ...
+
+    def workflows_with_documents(self) -> list[UUID]:
+        """The workflows having documents that are not removed."""
         ...

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.chunk_layout import answering_chunks, document_of, passage_of
 from application.document_views import DocumentReadModel, DocumentView, topic
 from application.eventstore import EventStore, change_with_retry
 from application.ports import (
@@ -31,9 +32,11 @@ from application.ports import (
 )
 from application.workflows import WorkflowService
 from domain.components import NodeKind
-from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.document import Document, DocumentStatus, Stage
 from domain.errors import InvalidCommand, NotFound
 from domain.graph import Node
+from domain.knowledge_base import IndexSettings, answering_settings, asked_settings
+from domain.workflow import Workflow
 
 PDF = "application/pdf"
 SNIFF_BYTES = 1024
@@ -112,7 +115,7 @@ class DocumentService:
     ) -> DocumentView:
         """Streams the file to the blob store and records it; the same bytes uploaded to one
         workflow again give back the document they already are."""
-        node = self._knowledge_base(workflow_id, node_id)
+        wf, node = self._knowledge_base(workflow_id, node_id)
         head = stream.read(SNIFF_BYTES)
         if not self.sniff(head):
             raise UnsupportedMediaType(
@@ -121,6 +124,7 @@ class DocumentService:
         rest: Iterator[bytes] = iter(lambda: stream.read(READ_CHUNK), b"")
         blob = self.blobs.put(chain([head], rest), self.max_upload_bytes)
         settings = IndexSettings.of_node(node.config)
+        _, published = asked_settings(wf, node.id)
         for n in count():
             document_id = uuid.uuid5(_DOCUMENT_IDS, f"{workflow_id}:{blob.key}:{n}")
             existing = self._get(document_id)
@@ -135,6 +139,7 @@ class DocumentService:
                     blob.key,
                     settings,
                     actor,
+                    published,
                 )
                 try:
                     self.store.save(doc)
@@ -154,11 +159,13 @@ class DocumentService:
         self._change(document_id, lambda doc: doc.remove(actor))
 
     def reindex(self, document_id: UUID, actor: str, reason: str) -> DocumentView:
-        """Indexes the document again with its knowledge base's settings as they are now."""
+        """Indexes the document again with its Knowledge Base's settings as they are now."""
 
         def again(doc: Document) -> None:
-            wanted = self.knowledge_bases(doc.workflow_id).get(doc.node_id, doc.settings)
-            doc.reindex(wanted, reason, actor)
+            draft, published = self.asked(doc.workflow_id, doc.node_id)
+            requested = doc.index_for(draft, published, reason, actor)
+            if doc.settings.key not in {i.key for i in requested}:
+                doc.reindex(reason, actor)
 
         return DocumentView.of(self._change(document_id, again))
 
@@ -170,7 +177,8 @@ class DocumentService:
     def record_indexed(
         self,
         document_id: UUID,
-        generation: int,
+        key: str,
+        request: int,
         page_count: int,
         chunk_count: int,
         embedding_model: str,
@@ -179,42 +187,45 @@ class DocumentService:
         return self._change(
             document_id,
             lambda doc: doc.mark_indexed(
-                generation, page_count, chunk_count, embedding_model, actor
+                key, request, page_count, chunk_count, embedding_model, actor
             ),
             allow_removed=True,
         )
 
     def record_failed(
-        self, document_id: UUID, generation: int, stage: Stage, reason: str, actor: str
+        self, document_id: UUID, key: str, request: int, stage: Stage, reason: str, actor: str
     ) -> Document:
         return self._change(
             document_id,
-            lambda doc: doc.mark_failed(generation, stage, reason, actor),
+            lambda doc: doc.mark_failed(key, request, stage, reason, actor),
             allow_removed=True,
         )
 
-    def request_reindex(
-        self, document_id: UUID, settings: IndexSettings, reason: str, actor: str
-    ) -> None:
-        """Indexes again with these settings, unless the document already has them."""
+    def index_for(
+        self,
+        document_id: UUID,
+        draft: IndexSettings | None,
+        published: IndexSettings | None,
+        reason: str,
+        actor: str,
+    ) -> Document:
+        """Gives the document the generations its knowledge base asks for, and only those."""
+        return self._change(
+            document_id,
+            lambda doc: doc.index_for(draft, published, reason, actor),
+            allow_removed=True,
+        )
 
-        def again(doc: Document) -> None:
-            if doc.needs_reindex(settings):
-                doc.reindex(settings, reason, actor)
-
-        self._change(document_id, again, allow_removed=True)
-
-    def knowledge_bases(self, workflow_id: UUID) -> dict[str, IndexSettings]:
-        """The settings each Knowledge Base of the workflow asks for now, by node id."""
+    def asked(
+        self, workflow_id: UUID, node_id: str
+    ) -> tuple[IndexSettings | None, IndexSettings | None]:
+        """The settings of the workflow's Knowledge Base `node_id` in the draft and in the
+        published version that answers from it (see domain.document.asked_settings)."""
         try:
             wf = self.workflows.load(workflow_id)
         except NotFound:
-            return {}
-        return {
-            n.id: IndexSettings.of_node(n.config)
-            for n in wf.nodes.values()
-            if n.kind == NodeKind.KNOWLEDGE_BASE
-        }
+            return None, None
+        return asked_settings(wf, node_id)
 
     # ---------------------------------------------------------------- reads
 
@@ -245,59 +256,58 @@ class DocumentService:
     def retrieve(
         self,
         workflow_id: UUID,
-        node_id: str,
+        node: Node,
         query: str,
         top_k: int,
         where: dict[str, Any] | None = None,
-        published: Node | None = None,
     ) -> list[Passage]:
-        """The `top_k` passages of the node's indexed documents closest to `query`, closest
-        first. `where` narrows by metadata (`{"page": {"$gte": 4}}`, `{"filename": "a.pdf"}`).
+        """The `top_k` passages of the node's documents closest to `query`, closest first.
+        `node` is the Knowledge Base being run, as the published version (or the draft, for
+        a preview) has it: its settings choose the generation, so a published version
+        answers from its own until a Build publishes others. `where` narrows by metadata
+        (`{"page": {"$gte": 4}}`, `{"filename": "a.pdf"}`).
 
-        The documents are indexed under the draft's settings of the node (a change re-embeds
-        them), so those choose the embedder; a chat on a published version whose node has
-        since left the draft passes that node as `published`, and its documents still answer."""
-        try:
-            node = self._knowledge_base(workflow_id, node_id)
-        except NotFound:
-            if published is None or published.id != node_id:
-                raise
-            node = published
+        Only documents whose generation is complete are asked (never a half-indexed one).
+        The read table may lag behind the log: a document it still lists is checked against
+        the log before its passages are given, so that one removed a moment ago is never
+        quoted."""
         if top_k <= 0 or not query.strip():
             return []
-        embedder = self.embedders.for_settings(IndexSettings.of_node(node.config))
-        model = embedder.model_id
-        # Only documents whose indexing finished: a removed or half-indexed one is not asked.
-        documents = self.read_model.indexed(workflow_id, node.id, model)
-        if not documents:
+        settings = answering_settings(self.workflows.load(workflow_id), node)
+        candidates = self.read_model.indexed(workflow_id, node.id, settings.key)
+        if not candidates:
             return []
-        clauses: list[dict[str, Any]] = [
-            {"workflow_id": str(workflow_id)},
-            {"node_id": node.id},
-            {"document_id": {"$in": [str(d) for d in documents]}},
-        ]
-        for key, value in (where or {}).items():
-            if key.startswith("$"):
-                clauses.append({key: value})
-            else:
-                clauses.append({key: {"$in": list(value)} if isinstance(value, list) else value})
+        embedder = self.embedders.for_settings(settings)
         vector = embedder.embed([query])[0]
-        hits = self.index.query(model, vector, top_k, {"$and": clauses})
-        return [
-            Passage(
-                document_id=str(h.metadata.get("document_id", h.id.split(":")[0])),
-                filename=str(h.metadata.get("filename", "")),
-                page=_int_or_none(h.metadata.get("page")),
-                chunk=int(h.metadata.get("chunk", 0)),
-                score=h.score,
-                text=h.text,
+        while candidates:
+            hits = self.index.query(
+                embedder.model_id,
+                vector,
+                top_k,
+                answering_chunks(workflow_id, node.id, settings.key, candidates, where),
             )
-            for h in hits
-        ]
+            quoted = {document_of(h) for h in hits}
+            gone = quoted - self._still_answering(quoted, settings.key)
+            if not gone:
+                return [passage_of(h) for h in hits]
+            candidates = [(d, i) for d, i in candidates if str(d) not in gone]
+        return []
+
+    def _still_answering(self, document_ids: set[str], key: str) -> set[str]:
+        """Those of the documents whose generation `key` the log says is complete (the read
+        table said so, but it may lag behind a removal or a drop)."""
+        answering = set()
+        for document_id in document_ids:
+            doc = self._get(UUID(document_id))
+            index = None if doc is None or doc.removed else doc.indexes.get(key)
+            if index is not None and index.complete:
+                answering.add(document_id)
+        return answering
 
     # ---------------------------------------------------------------- mechanics
 
-    def _knowledge_base(self, workflow_id: UUID, node_id: str | None) -> Node:
+    def _knowledge_base(self, workflow_id: UUID, node_id: str | None) -> tuple[Workflow, Node]:
+        """The workflow and its draft's Knowledge Base that an upload goes to."""
         wf = self.workflows.load(workflow_id)
         if node_id is None:
             bases = [n for n in wf.nodes.values() if n.kind == NodeKind.KNOWLEDGE_BASE]
@@ -307,13 +317,13 @@ class DocumentService:
                     if not bases
                     else "the workflow has several Knowledge Bases: say which one (nodeId)"
                 )
-            return bases[0]
+            return wf, bases[0]
         node = wf.nodes.get(node_id)
         if node is None:
             raise NotFound(f"there is no node {node_id!r}")
         if node.kind != NodeKind.KNOWLEDGE_BASE:
             raise InvalidCommand(f"{node.label} is not a Knowledge Base: documents go to one")
-        return node
+        return wf, node
 
     def _get(self, document_id: UUID) -> Document | None:
         try:
@@ -346,7 +356,3 @@ class DocumentService:
             ),
             attempts=MAX_ATTEMPTS,
         )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None

@@ -146,7 +146,7 @@ class WorkflowEngine:
         top_k = int(node.config.get("topK") or DEFAULT_TOP_K)
         retriever = self.retriever
         return await anyio.to_thread.run_sync(
-            lambda: retriever.retrieve(workflow_id, node.id, query, top_k, published=node)
+            lambda: retriever.retrieve(workflow_id, node, query, top_k)
         )
 
     async def _generate(

@@ -1,9 +1,10 @@
 """The ingestion process: a document's pages, chunks and vectors, and the outcome recorded.
 
 The log drives it (infrastructure/ingestion.py follows it from a tracked position). Every
-step may run again: chunk ids are deterministic (`{document_id}:{chunk}`) and a run ends by
-dropping the document's chunks beyond its last, so a document processed again after a crash,
-or with other settings, ends with exactly its own vectors. Progress is published, not stored.
+step may run again: chunk ids are deterministic (application.chunk_layout: one set per
+generation) and a run ends by dropping the generation's chunks beyond its last, so a
+document processed again after a crash ends with exactly its own vectors. Progress is
+published, not stored.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 from uuid import UUID
 
 import structlog
 
+from application.chunk_layout import chunk_id, chunk_metadata, generation_chunks, legacy_chunks
 from application.document_views import (
     DocumentProgress,
     DocumentReadModel,
@@ -35,12 +37,14 @@ from application.ports import (
     ProviderError,
     VectorIndex,
 )
-from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.document import Document, DocumentIndex, DocumentStatus, Stage
 from domain.errors import NotFound
+from domain.knowledge_base import IndexSettings
 
 log = structlog.get_logger(__name__)
 
 ACTOR = "ingestion"
+SETTINGS_CHANGED = "settings changed"
 EMBED_BATCH = 64
 PROGRESS_EVERY = 0.25  # seconds between two progress messages of one stage
 MISSING_BLOB = "The uploaded file is missing from the blob store: upload it again."
@@ -74,7 +78,7 @@ def index_document(
     *,
     document_id: str,
     metadata: dict[str, str],
-    settings: IndexSettings,
+    generation: DocumentIndex,
     extract: Extractor,
     chunk: Chunker,
     embedder: Embedder,
@@ -82,14 +86,15 @@ def index_document(
     on_progress: Callable[[DocumentProgress], None] = lambda _: None,
     batch_size: int = EMBED_BATCH,
 ) -> IngestionReport:
-    """Extracts, chunks, embeds in batches and upserts one document; then drops its chunks
-    beyond the last. `metadata` (workflow, node, filename) goes on every chunk. Raises
-    ExtractionFailed, IngestionFailed or ProviderError."""
+    """Extracts, chunks, embeds in batches and upserts one generation of one document; then
+    drops that generation's chunks beyond the last. `metadata` (workflow, node, filename)
+    goes on every chunk. Raises ExtractionFailed, IngestionFailed or ProviderError."""
     clock = time.perf_counter
-    model = embedder.model_id
+    model, settings, key = embedder.model_id, generation.settings, generation.key
     started = clock()
     pages = extract(
-        stream, lambda done, total: on_progress(DocumentProgress("extracting", done, total))
+        stream,
+        lambda done, total: on_progress(DocumentProgress("extracting", key, done, total)),
     )
     report = IngestionReport(len(pages), 0, model, extract_seconds=clock() - started)
     started = clock()
@@ -102,7 +107,7 @@ def index_document(
             f"({settings.chunk_size}): change the Knowledge Base's settings.",
         ) from None
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
-    on_progress(DocumentProgress("embedding", len(pages), len(pages), 0, len(chunks)))
+    on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
         started = clock()
@@ -115,14 +120,12 @@ def index_document(
             model,
             [
                 IndexedChunk(
-                    id=f"{document_id}:{c.index}",
+                    id=chunk_id(document_id, generation, c.index),
                     text=c.text,
                     embedding=vector,
                     metadata={
                         **metadata,
-                        "document_id": document_id,
-                        "page": c.page,
-                        "chunk": c.index,
+                        **chunk_metadata(document_id, generation, c.page, c.index),
                     },
                 )
                 for c, vector in zip(batch, vectors, strict=True)
@@ -130,16 +133,18 @@ def index_document(
         )
         report.index_seconds += clock() - started
         done = start + len(batch)
-        on_progress(DocumentProgress("embedding", len(pages), len(pages), done, len(chunks)))
+        on_progress(DocumentProgress("embedding", key, len(pages), len(pages), done, len(chunks)))
     started = clock()
-    # an earlier run with other settings (or a crash under them) may have left more chunks
-    index.delete(model, {"document_id": document_id, "chunk": {"$gte": len(chunks)}})
+    # a crash under other settings (or an earlier run) may have left more chunks
+    beyond = {"chunk": {"$gte": len(chunks)}}
+    index.delete(model, {"$and": [generation_chunks(document_id, generation), beyond]})
     report.index_seconds += clock() - started
     return report
 
 
 class Ingestion:
-    """What the log asks of the index, made so: a document indexed, purged or re-embedded."""
+    """What the log asks of the index, made so: a document's generations indexed or dropped,
+    a removed document's vectors purged."""
 
     def __init__(
         self,
@@ -159,30 +164,31 @@ class Ingestion:
         self.index, self.bus = index, bus
         self.batch_size, self.progress_every = batch_size, progress_every
 
-    def process(self, document_id: UUID, generation: int) -> None:
-        """Indexes the document for the request `generation`, unless it no longer stands.
-        Idempotent: an indexed document whose vectors are all there is left alone."""
+    def process(self, document_id: UUID, key: str, request: int) -> None:
+        """Indexes generation `key` of the document for `request`, unless that no longer
+        stands. Idempotent: a complete generation whose vectors are all there is left alone."""
         doc = self.documents.load(document_id)
         if doc is None:
             return
         if doc.removed:
             self._purge(doc)
             return
-        if doc.generation != generation or doc.status == DocumentStatus.FAILED:
+        # the knowledge base may have changed between the request and now
+        draft, published = self.documents.asked(doc.workflow_id, doc.node_id)
+        if not doc.follows(draft, published):
+            doc = self.documents.index_for(doc.id, draft, published, SETTINGS_CHANGED, ACTOR)
+        generation = doc.indexes.get(key)
+        if generation is None or generation.request != request:
             return
-        if doc.status == DocumentStatus.PENDING:
-            # the knowledge base may have changed between the upload and now
-            wanted = self.documents.knowledge_bases(doc.workflow_id).get(doc.node_id)
-            if wanted is not None and doc.needs_reindex(wanted):
-                self.documents.request_reindex(doc.id, wanted, "settings changed", ACTOR)
-                return
+        if generation.status == DocumentStatus.FAILED:
+            return
         try:
-            embedder = self.embedders.for_settings(doc.settings)
+            embedder = self.embedders.for_settings(generation.settings)
         except ProviderError as e:
-            self._fail(doc, Stage.EMBED, str(e), None)
+            self._fail(doc, generation, Stage.EMBED, str(e), None)
             return
         model = embedder.model_id
-        if doc.status == DocumentStatus.INDEXED and self._complete(doc, model):
+        if generation.complete and self._all_there(doc, generation, model):
             return
         try:
             with self.blobs.open(doc.blob_key) as stream:
@@ -194,7 +200,7 @@ class Ingestion:
                         "node_id": doc.node_id,
                         "filename": doc.filename,
                     },
-                    settings=doc.settings,
+                    generation=generation,
                     extract=self.extract,
                     chunk=self.chunk,
                     embedder=embedder,
@@ -203,15 +209,21 @@ class Ingestion:
                     batch_size=self.batch_size,
                 )
         except FileNotFoundError:
-            self._fail(doc, Stage.READ, MISSING_BLOB, model)
+            self._fail(doc, generation, Stage.READ, MISSING_BLOB, model)
         except ExtractionFailed as e:
-            self._fail(doc, Stage.EXTRACT, e.reason, model)
+            self._fail(doc, generation, Stage.EXTRACT, e.reason, model)
         except IngestionFailed as e:
-            self._fail(doc, e.stage, e.reason, model)
+            self._fail(doc, generation, e.stage, e.reason, model)
         except ProviderError as e:
-            self._fail(doc, Stage.EMBED, str(e), model)
+            self._fail(doc, generation, Stage.EMBED, str(e), model)
         else:
-            self._succeed(doc, report)
+            self._succeed(doc, generation, report)
+
+    def drop(self, document_id: UUID, dropped: DocumentIndex) -> None:
+        """Deletes the vectors of a generation the document no longer has (idempotent: the
+        log holds the drop before any later request for the same generation)."""
+        for model in self._models(dropped):
+            self.index.delete(model, generation_chunks(str(document_id), dropped))
 
     def purge(self, document_id: UUID) -> None:
         """Deletes the vectors of a removed document."""
@@ -226,72 +238,98 @@ class Ingestion:
             with contextlib.suppress(NotFound):
                 self.documents.remove(view.id, ACTOR)
 
-    def reconcile(self, workflow_id: UUID, node_id: str | None = None) -> None:
-        """The workflow's knowledge bases (or just `node_id`) may have changed: documents
-        whose settings no longer match their node's are indexed again."""
-        views = [
-            v
-            for v in self.read_model.list_for_workflow(workflow_id)
-            if node_id is None or v.node_id == node_id
-        ]
-        if not views:
-            return
-        wanted = self.documents.knowledge_bases(workflow_id)
+    def reconcile(self, workflow_id: UUID) -> None:
+        """The workflow changed (its draft, a publication, a rollback…): each document is
+        given the generations its knowledge base now asks for, and only those."""
+        views = self.read_model.list_for_workflow(workflow_id)
+        asked: dict[str, tuple[IndexSettings | None, IndexSettings | None]] = {}
         for view in views:
-            settings = wanted.get(view.node_id)
-            # The row tells which need not be asked; a pending one may have failed since.
-            if settings is not None and (
-                view.status == DocumentStatus.PENDING or view.needs_reindex(settings)
-            ):
-                self.documents.request_reindex(view.id, settings, "settings changed", ACTOR)
+            if view.node_id not in asked:
+                asked[view.node_id] = self.documents.asked(workflow_id, view.node_id)
+            draft, published = asked[view.node_id]
+            # The row tells which need not be asked (the aggregate decides for the others).
+            if not view.follows(draft, published):
+                self.documents.index_for(view.id, draft, published, SETTINGS_CHANGED, ACTOR)
 
     # ---------------------------------------------------------------- mechanics
 
-    def _complete(self, doc: Document, model: str) -> bool:
-        if doc.embedding_model != model:
+    def _all_there(self, doc: Document, generation: DocumentIndex, model: str) -> bool:
+        if generation.embedding_model != model:
             return False
-        return self.index.count(model, {"document_id": str(doc.id)}) == doc.chunk_count
+        found = self.index.count(model, generation_chunks(str(doc.id), generation))
+        return found == generation.chunk_count
 
-    def _succeed(self, doc: Document, report: IngestionReport) -> None:
-        if doc.status == DocumentStatus.INDEXED:
+    def _succeed(self, doc: Document, generation: DocumentIndex, report: IngestionReport) -> None:
+        if generation.complete:
             return  # vectors put back (a rebuild): the log already says so
         after = self.documents.record_indexed(
-            doc.id, doc.generation, report.pages, report.chunks, report.model_id, ACTOR
+            doc.id,
+            generation.key,
+            generation.request,
+            report.pages,
+            report.chunks,
+            report.model_id,
+            ACTOR,
         )
-        if after.generation != doc.generation or after.removed:
-            # removed or asked again meanwhile: these vectors answer nothing now
-            self._delete(report.model_id, doc.id)
-            if after.removed:
-                self._purge(after)
-        elif doc.embedding_model and doc.embedding_model != report.model_id:
-            self._delete(doc.embedding_model, doc.id)  # the earlier model's vectors
+        if after.removed:
+            self._purge(after)
+            return
+        if generation.key not in after.indexes:  # dropped meanwhile: they answer nothing
+            self.drop(doc.id, replace(generation, embedding_model=report.model_id))
+        self._tidy_legacy(after, report.model_id)
         log.info(
             "document indexed",
             document=str(doc.id),
+            generation=generation.key,
             pages=report.pages,
             chunks=report.chunks,
             model=report.model_id,
             seconds=round(report.total_seconds, 2),
         )
 
-    def _fail(self, doc: Document, stage: Stage, reason: str, model: str | None) -> None:
-        log.info("document failed", document=str(doc.id), stage=stage.value, reason=reason)
-        # a failed document has no vectors, whatever an interrupted run left
-        for stale in filter(None, {model, doc.embedding_model}):
-            self._delete(stale, doc.id)
-        after = self.documents.record_failed(doc.id, doc.generation, stage, reason, ACTOR)
+    def _fail(
+        self,
+        doc: Document,
+        generation: DocumentIndex,
+        stage: Stage,
+        reason: str,
+        model: str | None,
+    ) -> None:
+        log.info(
+            "document failed",
+            document=str(doc.id),
+            generation=generation.key,
+            stage=stage.value,
+            reason=reason,
+        )
+        # a failed generation has no vectors, whatever an interrupted run left
+        if model is not None and not generation.legacy:
+            self.index.delete(model, generation_chunks(str(doc.id), generation))
+        after = self.documents.record_failed(
+            doc.id, generation.key, generation.request, stage, reason, ACTOR
+        )
         if after.removed:
             self._purge(after)
+        elif model is not None:
+            self._tidy_legacy(after, model)
+
+    def _tidy_legacy(self, doc: Document, model: str) -> None:
+        """Deletes chunks of the layout before generations once no index of the document is
+        of that layout: they were its one index, now requested again in the new layout."""
+        if not any(i.legacy for i in doc.indexes.values()):
+            self.index.delete(model, legacy_chunks(str(doc.id)))
 
     def _purge(self, doc: Document) -> None:
-        models = {doc.embedding_model}
-        with contextlib.suppress(ProviderError):  # no embedder could be made: none wrote
-            models.add(self.embedders.for_settings(doc.settings).model_id)
-        for model in filter(None, models):
-            self._delete(model, doc.id)
+        models = {m for generation in doc.indexes.values() for m in self._models(generation)}
+        for model in models:
+            self.index.delete(model, {"document_id": str(doc.id)})
 
-    def _delete(self, model: str, document_id: UUID) -> None:
-        self.index.delete(model, {"document_id": str(document_id)})
+    def _models(self, generation: DocumentIndex) -> set[str]:
+        """The embedding models a generation's vectors may be under."""
+        models = {generation.embedding_model} - {None}
+        with contextlib.suppress(ProviderError):  # no embedder could be made: none wrote
+            models.add(self.embedders.for_settings(generation.settings).model_id)
+        return {m for m in models if m}
 
 
 class _Publisher:

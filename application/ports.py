@@ -11,6 +11,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
+from uuid import UUID
+
+from domain.graph import Node
 
 # ---------------------------------------------------------------- secrets
 
@@ -258,13 +261,12 @@ class Retriever(Protocol):
 
     def retrieve(
         self,
-        workflow_id: Any,
-        node_id: str,
+        workflow_id: UUID,
+        node: Node,
         query: str,
         top_k: int,
         where: dict[str, Any] | None = None,
-        published: Any = None,
     ) -> list[Passage]:
-        """`published`: the node as the chat's published version has it, used when the
-        draft no longer has that node."""
+        """`node`: the Knowledge Base being run, as the published version (or the draft, for
+        a preview) has it; its settings choose the index generation asked."""
         ...

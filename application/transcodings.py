@@ -19,8 +19,9 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.chat import Question
 from domain.components import NodeKind
-from domain.document import DocumentStatus, IndexSettings, Stage
+from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
 
 JSON_SCALARS = (str, int, float, bool, type(None))
@@ -86,5 +87,13 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         (Stage, "document_stage"),
     ):
         transcoder.register(enum_transcoding(enum, name))
-    for value_object in (Position, Node, Edge, PublishedVersion, Question, IndexSettings):
+    for value_object in (
+        Position,
+        Node,
+        Edge,
+        PublishedVersion,
+        Question,
+        IndexSettings,
+        DocumentIndex,
+    ):
         transcoder.register(dataclass_transcoding(value_object))

@@ -24,7 +24,8 @@ from typing import Any
 
 from application.ingestion import IngestionReport, index_document
 from application.ports import Embedder
-from domain.document import IndexSettings
+from domain.document import DocumentIndex
+from domain.knowledge_base import IndexSettings
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from infrastructure.vector_index import ChromaVectorIndex
@@ -52,7 +53,7 @@ def pipeline(
         io.BytesIO(data),
         document_id=f"bench-{run}",
         metadata={"workflow_id": "bench", "node_id": "kb", "filename": "bench.pdf"},
-        settings=SETTINGS,
+        generation=DocumentIndex(SETTINGS, request=1),
         extract=extract_pages,
         chunk=chunk_pages,
         embedder=embedder,

@@ -1,7 +1,11 @@
-"""The Document aggregate: one file of a workflow's knowledge base, and how far its indexing got.
+"""The Document aggregate: one file of a workflow's knowledge base, and its indexes.
 
-The bytes live in a content-addressed blob store; the events only name them. The ingestion
-process records the outcome of each indexing request; its progress is never stored.
+A document is indexed once for each set of settings in use (an index *generation*): the
+settings of its Knowledge Base node in the draft, and in the published version that answers
+from that node. An edit to the draft's settings builds a new generation beside the one the
+published version answers from; a Build (or a rollback) that leaves a generation unused drops
+it. The bytes live in a content-addressed blob store; the events only name them. The
+ingestion process records the outcome of each indexing request; its progress is never stored.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.components import COMPONENTS, NodeKind, is_secret_reference
 from domain.errors import InvalidCommand, NotFound
+from domain.knowledge_base import IndexSettings
 
 MAX_FILENAME = 255
 MAX_REASON = 1000
-LOCAL_EMBEDDER = "local"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -42,55 +45,6 @@ class Stage(StrEnum):
     INDEX = "index"
 
 
-@dataclass(frozen=True)
-class IndexSettings:
-    """How a knowledge base turns a document into vectors: its node's settings that matter."""
-
-    embedder: str
-    model: str  # "" means the provider's default model
-    chunk_size: int
-    chunk_overlap: int
-    base_url: str | None = None
-    api_key_ref: str | None = None
-
-    @classmethod
-    def of_node(cls, config: Mapping[str, Any]) -> IndexSettings:
-        merged = {**COMPONENTS[NodeKind.KNOWLEDGE_BASE].defaults(), **config}
-        embedder = str(merged["embedder"])
-        model = str(merged.get("embeddingModel") or "")
-        # The form's default model is the local one: a person who switches the embedder to
-        # OpenAI or Gemini and leaves the model alone means that provider's default.
-        if embedder != LOCAL_EMBEDDER and model == _default_model():
-            model = ""
-        key = merged.get("apiKey")
-        return cls(
-            embedder=embedder,
-            model=model,
-            chunk_size=int(merged["chunkSize"]),
-            chunk_overlap=int(merged["chunkOverlap"]),
-            base_url=merged.get("baseUrl") or None,
-            api_key_ref=key["secretRef"]
-            if isinstance(key, dict) and is_secret_reference(key)
-            else None,
-        )
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IndexSettings:
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def same_vectors(self, other: IndexSettings) -> bool:
-        """Whether both settings give the same chunks and vectors (the key changes neither)."""
-        return replace(self, api_key_ref=None) == replace(other, api_key_ref=None)
-
-
-def _default_model() -> str:
-    schema = COMPONENTS[NodeKind.KNOWLEDGE_BASE].config_schema
-    return str(schema["properties"]["embeddingModel"]["default"])
-
-
 def clean_filename(name: str | None) -> str:
     """The name a person gave the file, without any path or control characters."""
     base = re.split(r"[/\\]", name or "")[-1]
@@ -98,20 +52,105 @@ def clean_filename(name: str | None) -> str:
     return base[:MAX_FILENAME] or "document.pdf"
 
 
-def needs_reindex(
-    settings: IndexSettings, status: str, failed_stage: str | None, wanted: IndexSettings
+@dataclass(frozen=True)
+class DocumentIndex:
+    """One generation of a document's index: its chunks and vectors under one IndexSettings."""
+
+    settings: IndexSettings  # as requested (its API key is the one the build uses)
+    request: int  # the indexing request it stands for: an outcome names the one it answers
+    status: DocumentStatus = DocumentStatus.PENDING
+    page_count: int | None = None
+    chunk_count: int | None = None
+    embedding_model: str | None = None  # the vector space of its vectors, once indexed
+    failed_stage: str | None = None
+    error: str | None = None
+    # Indexed before generations existed: its vectors have ids `{document}:{chunk}` and no
+    # index key in their metadata (infrastructure keeps them answering as they are).
+    legacy: bool = False
+
+    def __post_init__(self) -> None:
+        # whatever decoded it (a snapshot's decoder too), the status is the enum
+        object.__setattr__(self, "status", DocumentStatus(self.status))
+
+    @property
+    def key(self) -> str:
+        return self.settings.key
+
+    @property
+    def complete(self) -> bool:
+        return self.status == DocumentStatus.INDEXED
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DocumentIndex:
+        return cls(
+            **{
+                **data,
+                "settings": IndexSettings.from_dict(data["settings"]),
+                "status": DocumentStatus(data["status"]),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status.value}
+
+
+def wanted_settings(
+    draft: IndexSettings | None, published: IndexSettings | None
+) -> list[IndexSettings]:
+    """The generations a document of a knowledge base must have: the draft's settings and the
+    published version's, one per key (the draft's API key wins: it is the newer)."""
+    found: dict[str, IndexSettings] = {}
+    for settings in (draft, published):
+        if settings is not None and settings.key not in found:
+            found[settings.key] = settings
+    return list(found.values())
+
+
+def index_plan(
+    indexes: Mapping[str, DocumentIndex], wanted: list[IndexSettings]
+) -> tuple[list[IndexSettings], list[DocumentIndex]]:
+    """What to request and what to drop so that a document has exactly the wanted generations.
+
+    A generation already present is kept as it is (a rollback reuses it, nothing is embedded
+    again), unless it failed or is still pending with an API key that has since changed:
+    a new key may mend it."""
+    keys = {s.key for s in wanted}
+    to_request = [
+        s
+        for s in wanted
+        if s.key not in indexes
+        or (not indexes[s.key].complete and indexes[s.key].settings.api_key_ref != s.api_key_ref)
+    ]
+    to_drop = [index for key, index in indexes.items() if key not in keys]
+    return to_request, to_drop
+
+
+def follows(
+    has: tuple[IndexSettings | None, IndexSettings | None],
+    indexes: Mapping[str, DocumentIndex],
+    draft: IndexSettings | None,
+    published: IndexSettings | None,
 ) -> bool:
-    """Whether a document indexed with `settings` must be indexed again now that its knowledge
-    base asks for `wanted`: they give other vectors, or a new key may mend a failed embedding."""
-    if status == DocumentStatus.REMOVED:
-        return False
-    if not settings.same_vectors(wanted):
+    """Whether a document that `has` these (draft, published) settings and these indexes
+    already is what its knowledge base asks for: Document.index_for would change nothing."""
+    if draft is None and published is None:
         return True
-    return (
-        status == DocumentStatus.FAILED
-        and failed_stage == Stage.EMBED
-        and settings.api_key_ref != wanted.api_key_ref
-    )
+    to_request, to_drop = index_plan(indexes, wanted_settings(draft, published))
+    return has == (draft, published) and not to_request and not to_drop
+
+
+def _upcast_outcome(state: dict[str, Any]) -> None:
+    """An outcome (DocumentIndexed, DocumentFailed) of version 1, stored before generations,
+    named its request `generation` and no key: it was the outcome for the one index."""
+    state["request"] = state.pop("generation")
+    state["key"] = None
+
+
+def _apply_outcome(event: Any, aggregate: Aggregate, **changes: Any) -> None:
+    assert isinstance(aggregate, Document)
+    key = event.key or aggregate.settings.key
+    aggregate.indexes[key] = replace(aggregate.indexes[key], **changes)
+    aggregate.last_actor = event.actor
 
 
 class Document(Aggregate):
@@ -133,14 +172,15 @@ class Document(Aggregate):
         self.workflow_id, self.node_id = workflow_id, node_id
         self.filename, self.content_type = filename, content_type
         self.size, self.sha256, self.blob_key = size, sha256, blob_key
-        self.settings = IndexSettings.from_dict(settings)
-        self.status = DocumentStatus.PENDING
-        self.generation = 1  # counts indexing requests: an outcome names the one it answers
-        self.page_count: int | None = None
-        self.chunk_count: int | None = None
-        self.embedding_model: str | None = None  # where the vectors of the last success are
-        self.failed_stage: str | None = None
-        self.error: str | None = None
+        first = IndexSettings.from_dict(settings)
+        # What its knowledge base asks for: the node's settings in the draft, and in the
+        # published version that answers from it (None: not published, or not yet known for
+        # a document uploaded before generations; the ingestion fills it in).
+        self.draft: IndexSettings | None = first
+        self.published: IndexSettings | None = None
+        self.requests = 1  # indexing requests so far; each index names the one it stands for
+        self.indexes: dict[str, DocumentIndex] = {first.key: DocumentIndex(first, 1)}
+        self.removed = False
         self.last_actor = actor
 
     @classmethod
@@ -155,12 +195,15 @@ class Document(Aggregate):
         sha256: str,
         settings: IndexSettings,
         actor: str,
+        published: IndexSettings | None = None,
     ) -> Document:
+        """A new document, to be indexed with the draft's `settings` and, when the node is
+        published with other ones, with those too."""
         if size <= 0:
             raise InvalidCommand("the file is empty")
         if not _SHA256.fullmatch(sha256):
             raise InvalidCommand("a document is named by the sha256 of its bytes")
-        return cls(
+        doc = cls(
             id=document_id,
             workflow_id=workflow_id,
             node_id=node_id,
@@ -172,72 +215,199 @@ class Document(Aggregate):
             settings=settings.to_dict(),
             actor=actor,
         )
+        doc.index_for(settings, published, "uploaded", actor)
+        return doc
+
+    # ---------------------------------------------------------------- what it shows
 
     @property
-    def removed(self) -> bool:
-        return self.status == DocumentStatus.REMOVED
+    def settings(self) -> IndexSettings:
+        """The settings the document is shown with: the draft's (the Knowledge Base panel's),
+        or the published version's when the draft no longer has the node."""
+        shown = self.draft or self.published
+        assert shown is not None  # an upload sets the draft's; neither is ever unset at once
+        return shown
+
+    @property
+    def shown(self) -> DocumentIndex | None:
+        return self.indexes.get(self.settings.key)
+
+    @property
+    def status(self) -> DocumentStatus:
+        if self.removed:
+            return DocumentStatus.REMOVED
+        shown = self.shown
+        return DocumentStatus.PENDING if shown is None else shown.status
+
+    @property
+    def live_key(self) -> str | None:
+        """The generation the published version answers from."""
+        return None if self.published is None else self.published.key
 
     # ---------------------------------------------------------------- outcomes of indexing
 
     def mark_indexed(
-        self, generation: int, page_count: int, chunk_count: int, embedding_model: str, actor: str
+        self,
+        key: str,
+        request: int,
+        page_count: int,
+        chunk_count: int,
+        embedding_model: str,
+        actor: str,
     ) -> bool:
         """Records a success; False (and no event) when it answers a request that no longer
-        stands: the document was removed or asked to be indexed again since."""
-        if not self._current(generation) or self.status == DocumentStatus.INDEXED:
+        stands: the document was removed, or the generation dropped or asked for again."""
+        index = self._standing(key, request)
+        if index is None or index.status == DocumentStatus.INDEXED:
             return False
-        self._indexed(generation, page_count, chunk_count, embedding_model, actor)
+        self.trigger_event(
+            self.DocumentIndexed,
+            key=key,
+            request=request,
+            page_count=page_count,
+            chunk_count=chunk_count,
+            embedding_model=embedding_model,
+            actor=actor,
+        )
         return True
 
-    @event("DocumentIndexed")
-    def _indexed(
-        self, generation: int, page_count: int, chunk_count: int, embedding_model: str, actor: str
-    ) -> None:
-        self.status = DocumentStatus.INDEXED
-        self.page_count, self.chunk_count = page_count, chunk_count
-        self.embedding_model = embedding_model
-        self.failed_stage = self.error = None
-        self.last_actor = actor
+    class DocumentIndexed(Aggregate.Event):
+        key: str | None
+        request: int
+        page_count: int
+        chunk_count: int
+        embedding_model: str
+        actor: str
 
-    def mark_failed(self, generation: int, stage: Stage, reason: str, actor: str) -> bool:
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_upcast_outcome)
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _apply_outcome(
+                self,
+                aggregate,
+                status=DocumentStatus.INDEXED,
+                page_count=self.page_count,
+                chunk_count=self.chunk_count,
+                embedding_model=self.embedding_model,
+                failed_stage=None,
+                error=None,
+                legacy=self.key is None,  # version 1 wrote the vectors in the old layout
+            )
+
+    def mark_failed(self, key: str, request: int, stage: Stage, reason: str, actor: str) -> bool:
         """Records a failure, with a reason written for a person; False as in mark_indexed."""
-        if not self._current(generation) or self.status == DocumentStatus.FAILED:
+        index = self._standing(key, request)
+        if index is None or index.status == DocumentStatus.FAILED:
             return False
-        self._failed(generation, stage.value, reason.strip()[:MAX_REASON], actor)
+        self.trigger_event(
+            self.DocumentFailed,
+            key=key,
+            request=request,
+            stage=stage.value,
+            reason=reason.strip()[:MAX_REASON],
+            actor=actor,
+        )
         return True
 
-    @event("DocumentFailed")
-    def _failed(self, generation: int, stage: str, reason: str, actor: str) -> None:
-        self.status = DocumentStatus.FAILED
-        self.failed_stage, self.error = stage, reason
-        self.last_actor = actor
+    class DocumentFailed(Aggregate.Event):
+        key: str | None
+        request: int
+        stage: str
+        reason: str
+        actor: str
 
-    def _current(self, generation: int) -> bool:
-        return not self.removed and generation == self.generation
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_upcast_outcome)
+
+        def apply(self, aggregate: Aggregate) -> None:
+            _apply_outcome(
+                self,
+                aggregate,
+                status=DocumentStatus.FAILED,
+                page_count=None,
+                chunk_count=None,
+                failed_stage=self.stage,
+                error=self.reason,
+            )
+
+    def _standing(self, key: str, request: int) -> DocumentIndex | None:
+        index = self.indexes.get(key)
+        if self.removed or index is None or index.request != request:
+            return None
+        return index
 
     # ---------------------------------------------------------------- commands
 
-    def reindex(self, settings: IndexSettings, reason: str, actor: str) -> int:
-        """Asks for the document to be indexed again (its knowledge base changed, or a failed
-        one is retried); returns the generation that the outcome must name."""
-        if self.removed:
-            raise NotFound(f"there is no document {self.id}")
-        self._reindex_requested(self.generation + 1, settings.to_dict(), reason, actor)
-        return self.generation
+    def follows(self, draft: IndexSettings | None, published: IndexSettings | None) -> bool:
+        return self.removed or follows((self.draft, self.published), self.indexes, draft, published)
 
-    @event("DocumentReindexRequested")
-    def _reindex_requested(
-        self, generation: int, settings: dict[str, Any], reason: str, actor: str
+    def index_for(
+        self,
+        draft: IndexSettings | None,
+        published: IndexSettings | None,
+        reason: str,
+        actor: str,
+    ) -> list[DocumentIndex]:
+        """Its knowledge base now asks for `draft` (the node's settings in the draft) and
+        `published` (in the published version answering from it): requests the generations
+        it lacks and drops those no longer asked for. Returns the requested ones. Nothing
+        happens when neither asks (the node is in no version: undo may bring it back)."""
+        if self.follows(draft, published):
+            return []
+        if (draft, published) != (self.draft, self.published):
+            self._settings_changed(_dict_or_none(draft), _dict_or_none(published), actor)
+        to_request, to_drop = index_plan(self.indexes, wanted_settings(draft, published))
+        for index in to_drop:
+            self._index_dropped(
+                index.key,
+                index.settings.to_dict(),
+                index.embedding_model,
+                index.legacy,
+                reason,
+                actor,
+            )
+        for wanted in to_request:
+            self._index_requested(wanted.to_dict(), self.requests + 1, reason, actor)
+        return [self.indexes[s.key] for s in to_request]
+
+    @event("DocumentSettingsChanged")
+    def _settings_changed(
+        self, draft: dict[str, Any] | None, published: dict[str, Any] | None, actor: str
     ) -> None:
-        self.generation = generation
-        self.settings = IndexSettings.from_dict(settings)
-        self.status = DocumentStatus.PENDING
-        self.page_count = self.chunk_count = None
-        self.failed_stage = self.error = None
+        self.draft = None if draft is None else IndexSettings.from_dict(draft)
+        self.published = None if published is None else IndexSettings.from_dict(published)
         self.last_actor = actor
 
-    def needs_reindex(self, wanted: IndexSettings) -> bool:
-        return needs_reindex(self.settings, self.status, self.failed_stage, wanted)
+    @event("DocumentIndexRequested")
+    def _index_requested(
+        self, settings: dict[str, Any], request: int, reason: str, actor: str
+    ) -> None:
+        wanted = IndexSettings.from_dict(settings)
+        self.requests = request
+        self.indexes[wanted.key] = DocumentIndex(wanted, request)
+        self.last_actor = actor
+
+    @event("DocumentIndexDropped")
+    def _index_dropped(
+        self,
+        key: str,
+        settings: dict[str, Any],
+        embedding_model: str | None,
+        legacy: bool,
+        reason: str,
+        actor: str,
+    ) -> None:
+        # The vectors go after it, deleted by the ingestion process (it reads them here).
+        del self.indexes[key]
+        self.last_actor = actor
+
+    def reindex(self, reason: str, actor: str) -> DocumentIndex:
+        """Asks for the shown generation to be indexed again (a failed one retried)."""
+        if self.removed:
+            raise NotFound(f"there is no document {self.id}")
+        self._index_requested(self.settings.to_dict(), self.requests + 1, reason, actor)
+        return self.indexes[self.settings.key]
 
     def remove(self, actor: str) -> None:
         if self.removed:
@@ -246,5 +416,26 @@ class Document(Aggregate):
 
     @event("DocumentRemoved")
     def _removed(self, actor: str) -> None:
-        self.status = DocumentStatus.REMOVED
+        self.removed = True
         self.last_actor = actor
+
+    class DocumentReindexRequested(Aggregate.Event):
+        """Stored before generations, no longer recorded: the document's one index was to be
+        rebuilt in place with `settings`, replacing the one it had."""
+
+        generation: int
+        settings: dict[str, Any]
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Document)
+            settings = IndexSettings.from_dict(self.settings)
+            aggregate.draft = settings
+            aggregate.requests = self.generation
+            aggregate.indexes = {settings.key: DocumentIndex(settings, self.generation)}
+            aggregate.last_actor = self.actor
+
+
+def _dict_or_none(settings: IndexSettings | None) -> dict[str, Any] | None:
+    return None if settings is None else settings.to_dict()

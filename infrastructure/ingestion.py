@@ -19,7 +19,8 @@ from eventsourcing.projection import Projection
 from application.eventstore import EventStore
 from application.ingestion import Ingestion
 from application.ports import VectorIndex
-from domain.document import Document
+from domain.document import Document, DocumentIndex
+from domain.knowledge_base import IndexSettings
 from domain.workflow import Workflow
 from infrastructure.feed import LogWatcher
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
@@ -50,12 +51,32 @@ class IngestionProjection(Projection[SqlTrackingView]):
 
     @process_event.register(Document.DocumentUploaded)
     def _uploaded(self, domain_event: Any, tracking: Tracking) -> None:
-        self.ingestion.process(domain_event.originator_id, 1)
+        key = IndexSettings.from_dict(domain_event.settings).key
+        self.ingestion.process(domain_event.originator_id, key, 1)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Document.DocumentIndexRequested)
+    def _index_requested(self, domain_event: Any, tracking: Tracking) -> None:
+        key = IndexSettings.from_dict(domain_event.settings).key
+        self.ingestion.process(domain_event.originator_id, key, domain_event.request)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Document.DocumentReindexRequested)
     def _reindex_requested(self, domain_event: Any, tracking: Tracking) -> None:
-        self.ingestion.process(domain_event.originator_id, domain_event.generation)
+        # stored before generations: the one index, rebuilt in place
+        key = IndexSettings.from_dict(domain_event.settings).key
+        self.ingestion.process(domain_event.originator_id, key, domain_event.generation)
+        self.view.insert_tracking(tracking)
+
+    @process_event.register(Document.DocumentIndexDropped)
+    def _index_dropped(self, domain_event: Any, tracking: Tracking) -> None:
+        dropped = DocumentIndex(
+            IndexSettings.from_dict(domain_event.settings),
+            request=0,
+            embedding_model=domain_event.embedding_model,
+            legacy=domain_event.legacy,
+        )
+        self.ingestion.drop(domain_event.originator_id, dropped)
         self.view.insert_tracking(tracking)
 
     @process_event.register(Document.DocumentRemoved)
@@ -63,16 +84,12 @@ class IngestionProjection(Projection[SqlTrackingView]):
         self.ingestion.purge(domain_event.originator_id)
         self.view.insert_tracking(tracking)
 
-    @process_event.register(Workflow.NodeConfigured)
-    def _node_configured(self, domain_event: Any, tracking: Tracking) -> None:
-        self._documents_caught_up(tracking.notification_id)
-        self.ingestion.reconcile(domain_event.originator_id, domain_event.node_id)
-        self.view.insert_tracking(tracking)
-
-    @process_event.register(Workflow.NodeAdded)
-    @process_event.register(Workflow.GraphImported)
-    @process_event.register(Workflow.WorkflowRolledBack)
-    def _graph_replaced(self, domain_event: Any, tracking: Tracking) -> None:
+    # Any change of a workflow may change what its knowledge bases ask for: a node's
+    # settings in the draft (edited, added, removed, imported, rolled back, undone…) or
+    # in the published version (a Build). Events of other kinds cost a read of its
+    # documents (usually none) and change nothing.
+    @process_event.register(Workflow.Event)
+    def _workflow_changed(self, domain_event: Any, tracking: Tracking) -> None:
         self._documents_caught_up(tracking.notification_id)
         self.ingestion.reconcile(domain_event.originator_id)
         self.view.insert_tracking(tracking)
@@ -86,6 +103,12 @@ class IngestionProjection(Projection[SqlTrackingView]):
     def forget(self) -> None:
         pass  # keeps nothing between events
 
+    def reconcile_all(self, notification_id: int) -> None:
+        """Reconciles every workflow that has documents, as of the log up to here."""
+        self._documents_caught_up(notification_id)
+        for workflow_id in self.ingestion.read_model.workflows_with_documents():
+            self.ingestion.reconcile(workflow_id)
+
     def _documents_caught_up(self, notification_id: int) -> None:
         """Reconciling reads the documents table: it must have seen everything up to here."""
         deadline = time.monotonic() + DOCUMENTS_WAIT_SECONDS
@@ -97,7 +120,9 @@ class IngestionProjection(Projection[SqlTrackingView]):
 
 class IngestionWorker(ProjectionWorker):
     """Its rebuild starts from an empty vector index and indexes every document again from
-    the log and the blobs."""
+    the log and the blobs. Before it first follows the log, it reconciles every workflow's
+    documents with what their knowledge bases ask for: documents stored by an earlier
+    version of this server get the generation their published version answers from."""
 
     def __init__(
         self,
@@ -109,7 +134,14 @@ class IngestionWorker(ProjectionWorker):
         poll_seconds: float = 1.0,
     ) -> None:
         super().__init__(store, projection, watcher, lock, poll_seconds)
-        self.index = index
+        self.index, self.ingestion_projection = index, projection
+        self._reconciled = False
+
+    def catch_up(self, limit: int | None = None) -> int:
+        if not self._reconciled:
+            self.ingestion_projection.reconcile_all(self.store.max_notification_id())
+            self._reconciled = True
+        return super().catch_up(limit)
 
     def rebuild(self) -> int:
         self.index.reset()

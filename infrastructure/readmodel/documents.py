@@ -12,7 +12,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from application.document_views import DocumentView
 from application.eventstore import EventStore
-from domain.document import Document, DocumentStatus, IndexSettings
+from domain.document import Document, DocumentIndex, DocumentStatus
+from domain.knowledge_base import IndexSettings
 from infrastructure.readmodel.tables import documents
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
@@ -48,6 +49,7 @@ class DocumentsProjection(Projection[SqlTrackingView]):
 
 
 def _upsert(conn: Connection, doc: Document) -> None:
+    shown = doc.shown
     row = {
         "workflow_id": doc.workflow_id,
         "node_id": doc.node_id,
@@ -56,19 +58,26 @@ def _upsert(conn: Connection, doc: Document) -> None:
         "size_bytes": doc.size,
         "sha256": doc.sha256,
         "status": doc.status.value,
-        "generation": doc.generation,
+        "generation": shown.request if shown else 0,
         "settings": doc.settings.to_dict(),
-        "page_count": doc.page_count,
-        "chunk_count": doc.chunk_count,
-        "embedding_model": doc.embedding_model,
-        "failed_stage": doc.failed_stage,
-        "error": doc.error,
+        "page_count": shown.page_count if shown else None,
+        "chunk_count": shown.chunk_count if shown else None,
+        "embedding_model": shown.embedding_model if shown else None,
+        "failed_stage": shown.failed_stage if shown else None,
+        "error": shown.error if shown else None,
+        "draft_settings": _dict_or_none(doc.draft),
+        "published_settings": _dict_or_none(doc.published),
+        "indexes": [i.to_dict() for i in doc.indexes.values()],
         "created_at": doc.created_on,
         "updated_at": doc.modified_on,
         "last_actor": doc.last_actor,
     }
     if conn.execute(update(documents).where(documents.c.id == doc.id).values(**row)).rowcount == 0:
         conn.execute(insert(documents).values(id=doc.id, **row))
+
+
+def _dict_or_none(settings: IndexSettings | None) -> dict[str, Any] | None:
+    return None if settings is None else settings.to_dict()
 
 
 class SqlDocumentReadModel:
@@ -96,15 +105,33 @@ class SqlDocumentReadModel:
             found[row.workflow_id].append(_view(row))
         return found
 
-    def indexed(self, workflow_id: UUID, node_id: str, embedding_model: str) -> list[UUID]:
+    def indexed(
+        self, workflow_id: UUID, node_id: str, key: str
+    ) -> list[tuple[UUID, DocumentIndex]]:
+        # A node has tens or hundreds of documents: their generations are sifted here
+        # rather than by each database's JSON operators.
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(documents.c.id, documents.c.indexes)
+                .where(documents.c.workflow_id == workflow_id)
+                .where(documents.c.node_id == node_id)
+                .where(documents.c.status != DocumentStatus.REMOVED.value)
+            ).all()
+        found = []
+        for row in rows:
+            for data in row.indexes:
+                index = DocumentIndex.from_dict(data)
+                if index.key == key and index.complete:
+                    found.append((row.id, index))
+        return found
+
+    def workflows_with_documents(self) -> list[UUID]:
         with self.engine.connect() as conn:
             return list(
                 conn.execute(
-                    select(documents.c.id)
-                    .where(documents.c.workflow_id == workflow_id)
-                    .where(documents.c.node_id == node_id)
-                    .where(documents.c.status == DocumentStatus.INDEXED.value)
-                    .where(documents.c.embedding_model == embedding_model)
+                    select(documents.c.workflow_id)
+                    .where(documents.c.status != DocumentStatus.REMOVED.value)
+                    .distinct()
                 ).scalars()
             )
 
@@ -119,13 +146,14 @@ def _view(row: Any) -> DocumentView:
         size_bytes=row.size_bytes,
         sha256=row.sha256,
         status=DocumentStatus(row.status),
-        generation=row.generation,
         settings=IndexSettings.from_dict(row.settings),
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
-        page_count=row.page_count,
-        chunk_count=row.chunk_count,
-        embedding_model=row.embedding_model,
-        failed_stage=row.failed_stage,
-        error=row.error,
+        draft=_settings_or_none(row.draft_settings),
+        published=_settings_or_none(row.published_settings),
+        indexes=tuple(DocumentIndex.from_dict(i) for i in row.indexes),
     )
+
+
+def _settings_or_none(data: Any) -> IndexSettings | None:
+    return None if data is None else IndexSettings.from_dict(data)

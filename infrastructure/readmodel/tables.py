@@ -144,14 +144,19 @@ documents = Table(
     Column("content_type", String(100), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
+    # status, the counts and the error are those of the shown generation: the draft's
     Column("status", String(16), nullable=False),
-    Column("generation", Integer, nullable=False),
-    Column("settings", Json, nullable=False),  # the IndexSettings being indexed with
+    Column("generation", Integer, nullable=False),  # the shown generation's request number
+    Column("settings", Json, nullable=False),  # the shown IndexSettings
     Column("page_count", Integer, nullable=True),
     Column("chunk_count", Integer, nullable=True),
     Column("embedding_model", String(300), nullable=True),
     Column("failed_stage", String(20), nullable=True),
     Column("error", Text, nullable=True),
+    # What its knowledge base asks for, and each generation's state (migration 0006).
+    Column("draft_settings", Json, nullable=True),
+    Column("published_settings", Json, nullable=True),
+    Column("indexes", Json, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_actor", String(200), nullable=True),

@@ -18,6 +18,7 @@ from application.ports import Passage, SearchResult
 from application.views import HistoryEntry, PublishedInfo, WorkflowView
 from domain import graph
 from domain.components import ComponentSpec as DomainSpec
+from domain.document import DocumentIndex as DomainIndex
 from domain.errors import ValidationIssue as DomainIssue
 from interfaces.graphql.context import Info
 
@@ -125,6 +126,9 @@ class DocumentStatus(enum.Enum):
 @strawberry.type(description="How far the indexing of a pending document is (live only).")
 class DocumentProgress:
     stage: str = strawberry.field(description="extracting or embedding")
+    index_key: str | None = strawberry.field(
+        description="The generation being built (DocumentIndex.key)."
+    )
     pages_extracted: int
     page_total: int
     chunks_embedded: int
@@ -134,6 +138,42 @@ class DocumentProgress:
     @classmethod
     def of(cls, p: ProgressView) -> DocumentProgress:
         return copied(cls, p)
+
+
+@strawberry.type(
+    description="One generation of a document's index: its chunks and vectors under one set "
+    "of Knowledge Base settings. A document has one for the draft's settings and one for the "
+    "published version's, when they differ."
+)
+class DocumentIndex:
+    key: str = strawberry.field(
+        description="A fingerprint of what decides the vectors: embedder, model, chunk size, "
+        "overlap, base URL (not the API key)."
+    )
+    status: DocumentStatus = strawberry.field(description="PENDING, INDEXED or FAILED.")
+    page_count: int | None
+    chunk_count: int | None
+    embedding_model: str | None
+    embedder: str
+    chunk_size: int
+    chunk_overlap: int
+    failed_stage: str | None
+    error: str | None
+    draft: bool = strawberry.field(description="The draft's Knowledge Base settings make it.")
+    live: bool = strawberry.field(description="The published version answers from it.")
+
+    @classmethod
+    def of(cls, d: DocumentView, index: DomainIndex) -> DocumentIndex:
+        return copied(
+            cls,
+            index,
+            status=DocumentStatus(index.status.value),
+            embedder=index.settings.embedder,
+            chunk_size=index.settings.chunk_size,
+            chunk_overlap=index.settings.chunk_overlap,
+            draft=d.is_draft(index),
+            live=d.is_live(index),
+        )
 
 
 @strawberry.type
@@ -160,6 +200,10 @@ class Document:
     progress: DocumentProgress | None = strawberry.field(
         description="Set on live events (documentEvents) while the document is processed."
     )
+    indexes: list[DocumentIndex] = strawberry.field(
+        description="Its index generations. status, pageCount, chunkCount and error above are "
+        "those of the draft's (what the Knowledge Base panel shows)."
+    )
 
     @classmethod
     def of(cls, d: DocumentView) -> Document:
@@ -168,6 +212,7 @@ class Document:
             d,
             status=DocumentStatus(d.status.value),
             progress=DocumentProgress.of(d.progress) if d.progress else None,
+            indexes=[DocumentIndex.of(d, i) for i in d.indexes],
         )
 
 

@@ -186,6 +186,20 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await screenshot(page, "09-chat-answer");
   await chat.getByRole("button", { name: "Close" }).click();
 
+  // A new chunk size in the draft is indexed beside the published one, which keeps answering
+  // from its own index until the next Build: the document's row says so, quietly.
+  await kbNode.click();
+  const kbSettings = page.getByRole("region", { name: "Settings of Rover field manual" });
+  await kbSettings.getByLabel("Chunk size").fill("600");
+  await kbSettings.getByRole("button", { name: "Save" }).click();
+  await row
+    .getByTestId("document-generation")
+    .filter({ hasText: "Ready for the new settings · published v1 answers from the previous index until you build" })
+    .waitFor({ timeout: 180_000 });
+  await row.scrollIntoViewIfNeeded();
+  await screenshot(page, "09a-config-kb-new-settings");
+  await page.locator(".react-flow__pane").click({ position: { x: 20, y: 20 } });
+
   // History: the timeline, an old version read-only with its diff, and a rollback.
   await page.getByRole("button", { name: "History", exact: true }).click();
   const history = page.getByRole("region", { name: "History" });

@@ -11,7 +11,7 @@ or register the ready-made fixtures of `tests.fakes.fixtures` from the root conf
 `pytest_plugins = ["tests.fakes.fixtures"]`.
 """
 
-from tests.fakes._server import Failure, RecordedRequest
+from tests.fakes._server import Failure, Gate, RecordedRequest
 from tests.fakes.embedding import hashed_embedding
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -22,6 +22,7 @@ __all__ = [
     "FakeGeminiServer",
     "FakeOpenAIServer",
     "FakeSearchServer",
+    "Gate",
     "RecordedRequest",
     "hashed_embedding",
 ]

@@ -71,6 +71,29 @@ class Failure:
         return cls("stream_error", chunks=after_chunks, message=message or "Overloaded mid-stream.")
 
 
+class Gate:
+    """Holds one request (the `nth` that `matches` picks) unanswered until `release()`: a
+    test can then look at the world while that request is in flight. Made by `hold`."""
+
+    def __init__(self, matches: Callable[[RecordedRequest], bool], nth: int) -> None:
+        self.matches, self.remaining = matches, nth
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+
+    def wait_arrived(self, timeout: float = 60.0) -> None:
+        if not self.arrived.wait(timeout):
+            raise AssertionError(f"no request was held within {timeout} s")
+
+    def release(self) -> None:
+        self.released.set()
+
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()  # never leave a request hanging after the test
+
+
 class ConnectionCut(Exception):
     """Raised inside a handler to drop the connection mid-response."""
 
@@ -127,6 +150,8 @@ class FakeServer:
         self.token_delay = token_delay
         self.requests: list[RecordedRequest] = []
         self._failures: deque[Failure] = deque()
+        self._gates: list[Gate] = []
+        self._stream_gates: deque[tuple[Gate, int]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
@@ -181,6 +206,22 @@ class FakeServer:
             for _ in range(times):
                 self._failures.extend(failures)
 
+    def hold(self, matches: Callable[[RecordedRequest], bool], nth: int = 1) -> Gate:
+        """Holds the `nth` request from now that `matches` picks until the gate is released
+        (use as a context manager so that it always is)."""
+        gate = Gate(matches, nth)
+        with self._lock:
+            self._gates.append(gate)
+        return gate
+
+    def hold_stream(self, after_pieces: int = 1) -> Gate:
+        """Holds the next streamed answer after its first `after_pieces` pieces until the gate
+        is released: a test can see what the client made of them while the rest waits."""
+        gate = Gate(lambda _: True, 1)
+        with self._lock:
+            self._stream_gates.append((gate, after_pieces))
+        return gate
+
     def requests_to(self, path_part: str) -> list[RecordedRequest]:
         """The recorded requests whose path contains `path_part`."""
         with self._lock:
@@ -195,7 +236,11 @@ class FakeServer:
         """Writes SSE pieces with the configured delay; drops the link after `cut` pieces."""
         exchange.start_stream()
         failure = exchange.stream_failure
+        with self._lock:
+            gate, after = self._stream_gates.popleft() if self._stream_gates else (None, 0)
         for count, piece in enumerate(pieces):
+            if gate is not None and count == after:
+                self._wait_at(gate)
             if cut is not None and count >= cut:
                 raise ConnectionCut
             if failure is not None and count >= failure.chunks:
@@ -234,8 +279,26 @@ class FakeServer:
         with self._lock:
             self.requests.append(request)
 
+    def _held_by(self, request: RecordedRequest) -> Gate | None:
+        with self._lock:
+            for gate in self._gates:
+                if gate.remaining > 0 and gate.matches(request):
+                    gate.remaining -= 1
+                    if gate.remaining == 0:
+                        return gate
+        return None
+
+    def _wait_at(self, gate: Gate) -> None:
+        gate.arrived.set()
+        while not gate.released.wait(0.05):
+            if self._stopping.is_set():
+                raise ConnectionCut
+
     def _dispatch(self, exchange: Exchange) -> None:
         self._record(exchange.request)
+        gate = self._held_by(exchange.request)
+        if gate is not None:
+            self._wait_at(gate)
         failure = self._take_failure()
         cut: int | None = None
         if failure is not None:

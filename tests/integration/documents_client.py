@@ -21,6 +21,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from application.documents import DocumentService
+from application.ports import Passage
+from domain.graph import Node
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from infrastructure.settings import Settings
@@ -210,8 +212,25 @@ def chunk_count(data: bytes, size: int, overlap: int) -> int:
     return len(chunk_pages(extract_pages(io.BytesIO(data)), size, overlap))
 
 
+def draft_node(client: TestClient, workflow_id: str, node_id: str = "kb") -> Node:
+    """The Knowledge Base as the draft has it (what a draft preview runs)."""
+    return service(client).workflows.load(UUID(workflow_id)).nodes[node_id]
+
+
+def retrieve(
+    client: TestClient,
+    workflow_id: str,
+    question: str,
+    top_k: int,
+    where: dict[str, Any] | None = None,
+) -> list[Passage]:
+    """Retrieval for the draft's Knowledge Base `kb`."""
+    node = draft_node(client, workflow_id)
+    return service(client).retrieve(UUID(workflow_id), node, question, top_k, where)
+
+
 def pages_for(client: TestClient, workflow_id: str, question: str, top_k: int = 3) -> list[int]:
-    passages = service(client).retrieve(UUID(workflow_id), "kb", question, top_k)
+    passages = retrieve(client, workflow_id, question, top_k)
     return [p.page for p in passages if p.page is not None]
 
 

@@ -27,6 +27,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     make_client,
     new_workflow,
     pages_for,
+    retrieve,
     service,
     settings,
     settle,
@@ -81,11 +82,11 @@ def test_an_uploaded_pdf_shows_progress_is_indexed_and_answers_with_its_page(
     assert listed["workflow"]["documents"] == [{"id": uploaded["id"], "status": "INDEXED"}]
     assert pages_for(client, wid, "How tall is the Skerryvore lighthouse?")[0] == 1
     assert pages_for(client, wid, "What is the coolant of the Zephyr reactor?")[0] == 7
-    passage = service(client).retrieve(UUID(wid), "kb", "How many bridges does it cross?", 1)[0]
+    passage = retrieve(client, wid, "How many bridges does it cross?", 1)[0]
     assert (passage.document_id, passage.filename, passage.page) == (uploaded["id"], "facts.pdf", 9)
     assert "41 bridges" in passage.text
     assert pages_for(client, wid, "lighthouse", top_k=10)  # filters narrow it down:
-    narrowed = service(client).retrieve(UUID(wid), "kb", "lighthouse", 10, {"page": {"$gte": 4}})
+    narrowed = retrieve(client, wid, "lighthouse", 10, {"page": {"$gte": 4}})
     assert narrowed and all(p.page is not None and p.page >= 4 for p in narrowed)
 
 
@@ -381,7 +382,9 @@ def test_changing_the_embedder_re_embeds_the_documents_and_drops_the_old_vectors
     assert [type(e).__name__ for e in history] == [
         "DocumentUploaded",
         "DocumentIndexed",
-        "DocumentReindexRequested",
+        "DocumentSettingsChanged",
+        "DocumentIndexDropped",  # nothing published answers from the local generation
+        "DocumentIndexRequested",
         "DocumentIndexed",
     ]
 
@@ -406,6 +409,6 @@ def test_a_hundred_page_pdf_is_indexed_offline_and_its_pages_are_found(
     assert len([d for d in seen if d["progress"]]) >= 3
     wait_for_status(gql, doc["id"], ("INDEXED",))  # retrieval reads the documents table
     # every tenth page tells of the Zephyr reactor (pages 7, 17, ... 97)
-    [best] = service(client).retrieve(UUID(wid), "kb", "What cools the Zephyr reactor?", 1)
+    [best] = retrieve(client, wid, "What cools the Zephyr reactor?", 1)
     assert best.document_id == doc["id"] and best.page is not None and best.page % 10 == 7
     assert "molten lead" in best.text

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from uuid import UUID
 
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -29,6 +28,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     make_client,
     new_workflow,
     pages_for,
+    retrieve,
     settings,
     settle,
     upload,
@@ -132,7 +132,5 @@ def test_rebuild_restores_the_documents_table_and_the_index_from_the_log_and_the
         assert pages_for(c, wid, "Which opening sacrifices the queen's knight?")[0] == 4
         # the rebuild put vectors back without recording anything new
         assert c.app.state.container.store.max_notification_id() == events  # type: ignore[attr-defined]
-        passages = c.app.state.container.documents.retrieve(  # type: ignore[attr-defined]
-            UUID(wid), "kb", "lighthouse", 10
-        )
+        passages = retrieve(c, wid, "lighthouse", 10)
         assert {p.document_id for p in passages} == {kept["id"]}

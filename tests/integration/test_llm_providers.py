@@ -38,8 +38,9 @@ SERP_KEY = "serp-secret-0123456789abcdef"
 REPLY = "The warranty lasts two years from the date of purchase."
 PROMPT = "Answer from the context.\nContext: warranty is two years.\nQuestion: how long?"
 
-# Small enough that every failure path below ends within about a second.
-FAST: dict[str, Any] = {"timeout": 0.3, "retries": 2, "backoff": 0.01}
+# Retries without waiting; the idle timeout stays generous (a loaded machine may take its time
+# to answer), and the tests about timeouts set their own.
+FAST: dict[str, Any] = {"timeout": 30.0, "retries": 2, "backoff": 0.01}
 
 
 @dataclass
@@ -148,12 +149,15 @@ async def test_deltas_arrive_in_order_and_join_to_the_reply(provider: Provider) 
 
 
 async def test_deltas_are_relayed_as_they_come_not_at_the_end(provider: Provider) -> None:
-    provider.server.token_delay = 0.05  # ten words: half a second from first to last
-    started, arrivals = time.monotonic(), []
-    async for _ in provider.llm(timeout=2).stream(provider.request()):
-        arrivals.append(time.monotonic() - started)
-    assert arrivals[-1] - arrivals[0] > 0.3
-    assert arrivals[0] < 0.3
+    with provider.server.hold_stream(after_pieces=1) as gate:
+        stream = provider.llm().stream(provider.request())
+        # the server holds the rest of the answer back: the first delta arrives all the same
+        first = await asyncio.wait_for(anext(stream), 60)
+        assert gate.arrived.is_set() and not gate.released.is_set()
+        gate.release()
+        rest = [item async for item in stream]
+    assert isinstance(first, str) and first
+    assert first + "".join(d for d in rest if isinstance(d, str)) == REPLY
 
 
 async def test_the_prompt_and_key_reach_the_server(provider: Provider) -> None:
@@ -174,19 +178,16 @@ async def test_a_lasting_server_error_ends_in_provider_error_after_bounded_tries
     provider: Provider,
 ) -> None:
     provider.server.fail_next(Failure.http(500, "The model is on fire."), times=5)
-    started = time.monotonic()
     error = await failure_of(provider.llm(retries=2), provider.request())
-    assert time.monotonic() - started < 2
     assert error.status == 500
     assert "The model is on fire." in str(error)
     assert len(provider.calls()) == 3
 
 
 async def test_a_server_that_never_answers_ends_in_provider_error(provider: Provider) -> None:
-    provider.server.fail_next(Failure.hang(10), times=5)
-    started = time.monotonic()
+    # Each hang ends in a full answer: a client that waited it out would not fail.
+    provider.server.fail_next(Failure.hang(120), times=5)
     error = await failure_of(provider.llm(timeout=1.0, retries=1), provider.request())
-    assert time.monotonic() - started < 6  # two idle timeouts and a backoff, not the hang
     assert "timed out" in str(error)
     # on a loaded machine the retried request can reach the fake just after the client gave up
     deadline = time.monotonic() + 3
@@ -196,10 +197,8 @@ async def test_a_server_that_never_answers_ends_in_provider_error(provider: Prov
 
 
 async def test_a_stream_stalling_between_deltas_times_out(provider: Provider) -> None:
-    provider.server.token_delay = 1.0
-    started = time.monotonic()
+    provider.server.token_delay = 120.0  # the first delta, then silence
     error = await failure_of(provider.llm(timeout=0.3, retries=0), provider.request())
-    assert time.monotonic() - started < 2
     assert "no response within 0.3 s" in str(error)
 
 
@@ -423,11 +422,9 @@ async def test_web_search_failures_end_in_provider_error(fake_search: FakeSearch
     fake_search.fail_next(Failure.http(502, "Bad gateway."), times=2)
     with pytest.raises(ProviderError, match="Bad gateway"):
         await search.search("q", SERP_KEY, 2)
-    fake_search.fail_next(Failure.hang(10), times=2)
-    started = time.monotonic()
+    fake_search.fail_next(Failure.hang(120), times=2)  # each ends in a full answer
     with pytest.raises(ProviderError, match="timed out"):
         await search.search("q", SERP_KEY, 2)
-    assert time.monotonic() - started < 2
 
 
 async def test_web_search_without_a_key_sends_nothing(fake_search: FakeSearchServer) -> None:

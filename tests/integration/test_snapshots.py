@@ -20,8 +20,9 @@ from application.eventstore import SNAPSHOT_EVERY, EventStore
 from application.transcodings import dataclass_transcoding
 from domain.chat import ChatSession
 from domain.components import NodeKind
-from domain.document import Document, DocumentStatus, IndexSettings, Stage
+from domain.document import Document, DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion, Workflow
 from infrastructure.settings import Settings
 from infrastructure.snapshots import snapshot_deleter
@@ -96,7 +97,7 @@ def as_the_broken_version_wrote_it(store: EventStore) -> Callable[[StoredEvent],
     """Its encoder wrote string enums (a node's kind) as plain strings."""
     old = JSONTranscoder()
     for t in store.mapper.transcoder.types.values():  # type: ignore[attr-defined]
-        if t.type not in (NodeKind, DocumentStatus, Stage, IndexSettings):
+        if t.type not in (NodeKind, DocumentStatus, Stage, IndexSettings, DocumentIndex):
             old.register(t)
     for value_object in (Position, Node, Edge, PublishedVersion):
         old.register(dataclass_transcoding(value_object))
@@ -163,26 +164,36 @@ def test_a_long_edited_workflow_loads_from_its_snapshot_with_its_types(store: Ev
     ]
 
 
+SETTINGS = IndexSettings("local", "", 1000, 150)
+
+
+def retried_document(store: EventStore, events: int, sha256: str) -> Document:
+    """A document indexed again and again, each try failing, saved a few events at a time."""
+    doc = Document.upload(
+        uuid.uuid4(), uuid.uuid4(), "kb", "a.pdf", "application/pdf", 10, sha256, SETTINGS, ACTOR
+    )
+    store.save(doc)
+    while doc.version < events:
+        index = doc.reindex("again", ACTOR)
+        doc.mark_failed(index.key, index.request, Stage.EMBED, "no key", "ingestion")
+        store.save(doc)
+    return doc
+
+
 def test_a_document_past_a_hundred_events_is_snapshotted_and_loads_with_its_types(
     store: EventStore,
 ) -> None:
-    settings = IndexSettings("local", "", 1000, 150)
-    doc = Document.upload(
-        uuid.uuid4(), uuid.uuid4(), "kb", "a.pdf", "application/pdf", 10, "a" * 64, settings, ACTOR
-    )
-    store.save(doc)
-    while doc.version < SNAPSHOT_EVERY + 2:
-        generation = doc.reindex(settings, "again", ACTOR)
-        doc.mark_failed(generation, Stage.EMBED, "no key", "ingestion")
-        store.save(doc)
+    doc = retried_document(store, SNAPSHOT_EVERY + 2, "a" * 64)
 
     assert snapshot_versions(store, doc.id) == [SNAPSHOT_EVERY]
     loaded = store.repository.get(doc.id)
-    assert type(loaded.status) is DocumentStatus and type(loaded.settings) is IndexSettings
-    assert (loaded.status, loaded.failed_stage, loaded.generation) == (
+    [index] = loaded.indexes.values()
+    assert type(loaded.draft) is IndexSettings and type(index) is DocumentIndex
+    assert type(index.status) is DocumentStatus and type(index.settings) is IndexSettings
+    assert (loaded.status, index.failed_stage, loaded.requests) == (
         DocumentStatus.FAILED,
         "embed",
-        doc.generation,
+        doc.requests,
     )
 
 
@@ -256,21 +267,30 @@ def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once
     assert not any(r.exc_info for r in caplog.records)
 
 
-def test_a_document_snapshot_whose_status_is_a_plain_string_is_not_trusted(
-    store: EventStore, caplog: pytest.LogCaptureFixture
+def as_before_generations(state: dict[str, Any]) -> None:
+    """A document's state as it was before index generations: one status, one generation."""
+    for name in ("draft", "published", "requests", "indexes", "removed"):
+        del state[name]
+    state.update(status="FAILED", generation=50, settings=SETTINGS, failed_stage="embed")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [as_before_generations, lambda state: state.update(requests=str(state["requests"]))],
+    ids=["layout before generations", "a count as a string"],
+)
+def test_a_document_snapshot_of_another_layout_is_not_trusted(
+    store: EventStore, caplog: pytest.LogCaptureFixture, change: Callable[..., None]
 ) -> None:
-    settings = IndexSettings("local", "", 1000, 150)
-    doc = Document.upload(
-        uuid.uuid4(), uuid.uuid4(), "kb", "a.pdf", "application/pdf", 10, "b" * 64, settings, ACTOR
-    )
-    while doc.version < SNAPSHOT_EVERY + 1:
-        doc.mark_indexed(doc.reindex(settings, "again", ACTOR), 1, 2, "local/m", "ingestion")
-    store.save(doc)
-    rewrite_snapshots(store, doc.id, with_state(store, lambda s: s.update(status="PENDING")))
+    doc = retried_document(store, SNAPSHOT_EVERY + 1, "b" * 64)
+    rewrite_snapshots(store, doc.id, with_state(store, change))
 
     caplog.set_level(logging.WARNING, logger="application.snapshots")
-    loaded = store.repository.get(doc.id, version=SNAPSHOT_EVERY)  # the snapshot's own state
-    assert type(loaded.status) is DocumentStatus and loaded.status == DocumentStatus.PENDING
+    for version in (SNAPSHOT_EVERY, None):  # the snapshot's own state, and after it
+        loaded = store.repository.get(doc.id, version=version)
+        assert type(loaded.requests) is int and type(loaded.draft) is IndexSettings
+        assert all(type(i.status) is DocumentStatus for i in loaded.indexes.values())
+    assert loaded.requests == doc.requests and loaded.status == DocumentStatus.FAILED
     assert len(ignored(caplog, doc.id)) == 1
 
 

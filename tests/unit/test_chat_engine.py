@@ -49,18 +49,14 @@ class Shelf:
     def __init__(self, passages: dict[str, list[Passage]]) -> None:
         self.passages = passages
         self.asked: list[tuple[str, str, int]] = []
+        self.nodes: list[Node] = []  # the nodes asked for, as the graph run has them
 
     def retrieve(
-        self,
-        workflow_id: Any,
-        node_id: str,
-        query: str,
-        top_k: int,
-        where: Any = None,
-        published: Any = None,
+        self, workflow_id: Any, node: Node, query: str, top_k: int, where: Any = None
     ) -> list[Passage]:
-        self.asked.append((node_id, query, top_k))
-        return self.passages[node_id][:top_k]
+        self.asked.append((node.id, query, top_k))
+        self.nodes.append(node)
+        return self.passages[node.id][:top_k]
 
 
 class NoSecrets:
@@ -91,7 +87,7 @@ def test_the_published_graph_runs_in_order_and_fills_the_template() -> None:
     nodes = [  # listed out of order on purpose
         node("out", NodeKind.OUTPUT),
         node("llm", NodeKind.LLM_ENGINE, provider="openai", model="m", prompt=DEFAULT_PROMPT),
-        node("kb", NodeKind.KNOWLEDGE_BASE, topK=2),
+        node("kb", NodeKind.KNOWLEDGE_BASE, topK=2, chunkSize=500),
         node("q", NodeKind.USER_QUERY),
     ]
     edges = [
@@ -104,6 +100,7 @@ def test_the_published_graph_runs_in_order_and_fills_the_template() -> None:
     assert stages == ["retrieving", "generating"]
     assert "".join(tokens) == answer.content == "It lasts two years."
     assert shelf.asked == [("kb", "How long is the warranty?", 2)]
+    assert shelf.nodes == [nodes[2]]  # its settings choose the index generation asked
     [request] = llm.requests
     assert "Context:\n[1] manual.pdf, p. 3\nThe warranty lasts two years." in request.prompt
     assert request.prompt.endswith("Question: How long is the warranty?\n\nAnswer:")

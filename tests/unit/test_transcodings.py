@@ -20,8 +20,9 @@ from application.eventstore import EventStore
 from application.transcodings import dataclass_transcoding
 from domain.chat import Question
 from domain.components import NodeKind
-from domain.document import DocumentStatus, IndexSettings, Stage
+from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
 
 
@@ -43,6 +44,7 @@ NODE = Node(
 )
 EDGE = Edge("e1", "q", "kb", "query", "query")
 AT = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
+LOCAL = IndexSettings("local", "", 1000, 150)
 SAMPLES: dict[type, list[Any]] = {
     UUID: [uuid4()],
     Decimal: [Decimal("1.10")],
@@ -56,8 +58,13 @@ SAMPLES: dict[type, list[Any]] = {
     PublishedVersion: [PublishedVersion(2, 17, AT, "first", (NODE,), (EDGE,))],
     Question: [Question(uuid4(), "What is the torque?", AT)],
     IndexSettings: [
-        IndexSettings("local", "", 1000, 150),
+        LOCAL,
         IndexSettings("openai", "text-embedding-3-small", 500, 0, "http://x", "sec_1"),
+    ],
+    DocumentIndex: [
+        DocumentIndex(LOCAL, 1),
+        DocumentIndex(LOCAL, 3, DocumentStatus.INDEXED, 12, 40, "local/all-MiniLM-L6-v2"),
+        DocumentIndex(LOCAL, 4, DocumentStatus.FAILED, failed_stage="embed", error="no key"),
     ],
 }
 
@@ -167,5 +174,7 @@ def test_value_objects_give_their_fields_their_types_whoever_builds_them() -> No
     assert published.nodes == (node,) and published.edges == (EDGE,)
     question = Question(str(SAMPLES[Question][0].id), "?", AT.isoformat())  # type: ignore[arg-type]
     assert type(question.id) is UUID and question.asked_at == AT
+    index = DocumentIndex(LOCAL, 2, "INDEXED")  # type: ignore[arg-type]
+    assert type(index.status) is DocumentStatus
     with pytest.raises(ValueError):
         Node("q", "NO_SUCH_KIND", "Ask", Position(0, 0))  # type: ignore[arg-type]

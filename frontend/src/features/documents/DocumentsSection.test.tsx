@@ -4,6 +4,7 @@ import { CombinedError, Provider } from "urql";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fakeClient, type Reply } from "../../test/fakeClient";
 import { useToasts } from "../../ui/toasts";
+import { snapshot } from "../../test/fixtures";
 import { useCanvasStore } from "../builder/store";
 import { DocumentsSection } from "./DocumentsSection";
 import { useDocuments, type Doc } from "./documentsStore";
@@ -23,6 +24,7 @@ function doc(partial: Partial<Doc> = {}): Doc {
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:05+00:00",
     progress: null,
+    indexes: [],
     ...partial,
   };
 }
@@ -62,7 +64,7 @@ describe("DocumentsSection", () => {
         error: null,
         failedStage: null,
         updatedAt: "2026-01-01T00:01:00+00:00",
-        progress: { stage: "embedding", pagesExtracted: 100, pageTotal: 100, chunksEmbedded: 40, chunkTotal: 310, fraction: 0.3 },
+        progress: { stage: "embedding", indexKey: null, pagesExtracted: 100, pageTotal: 100, chunksEmbedded: 40, chunkTotal: 310, fraction: 0.3 },
       }),
     });
     const bar = await within(row()).findByRole("progressbar", { name: "manual.pdf: Embedding 40 of 310 passages" });
@@ -76,5 +78,28 @@ describe("DocumentsSection", () => {
     expect(row().dataset.status).toBe("FAILED");
     expect(within(row()).getByRole("button", { name: "Retry manual.pdf" })).toBeTruthy();
     expect(useToasts.getState().toasts.at(-1)?.title).toMatch(/^Couldn't index “manual.pdf” again/);
+  });
+
+  it("says, unobtrusively, that the published version answers from the current index while the draft's settings are indexed", async () => {
+    useCanvasStore.getState().dispatch({ type: "loaded", workflow: snapshot({ id: "wf", latestPublished: 2 }) });
+    const live = { key: "k300", status: "INDEXED" as const, chunkCount: 10, chunkSize: 300, chunkOverlap: 0, embeddingModel: "m", draft: false, live: true };
+    const draft = { ...live, key: "k1000", status: "PENDING" as const, chunkCount: null, chunkSize: 1000, draft: true, live: false };
+    useDocuments.getState().dispatch({
+      type: "changed",
+      doc: doc({ status: "PENDING", error: null, failedStage: null, updatedAt: "2026-01-01T00:01:00+00:00", indexes: [live, draft] }),
+    });
+    const { row } = setup(() => ({ data: {} }));
+    expect(within(row()).getByTestId("document-generation").textContent).toBe(
+      "Indexing for the new settings · published v2 still answers from the current index",
+    );
+    expect(within(row()).getByRole("progressbar").getAttribute("aria-label")).toBe("manual.pdf: Waiting to be indexed…");
+
+    useDocuments.getState().dispatch({
+      type: "changed",
+      doc: doc({ status: "INDEXED", error: null, failedStage: null, updatedAt: "2026-01-01T00:02:00+00:00", indexes: [live, { ...draft, status: "INDEXED", chunkCount: 3 }] }),
+    });
+    expect(
+      await within(row()).findByText("Ready for the new settings · published v2 answers from the previous index until you build"),
+    ).toBeTruthy();
   });
 });

@@ -10,7 +10,7 @@ import { fileSize } from "../../ui/time";
 import { toast } from "../../ui/toasts";
 import { newId } from "../builder/graph";
 import { useCanvasStore } from "../builder/store";
-import { docsFor, progressOf, uploadsFor, useDocuments, type Doc, type Upload } from "./documentsStore";
+import { docsFor, generationNote, progressOf, uploadsFor, useDocuments, type Doc, type Upload } from "./documentsStore";
 import { ReindexDocumentMutation, RemoveDocumentMutation, UploadDocumentMutation } from "./operations";
 
 const MAX_BYTES = 50 * 1024 * 1024;
@@ -46,11 +46,14 @@ function ProgressBar({ percent, tone, label }: { percent: number; tone: "active"
 
 function DocumentRow({
   item,
+  note,
   onRemove,
   onDismiss,
   onRetry,
 }: {
   item: Doc | Upload;
+  /** What the published version answers from meanwhile, when the draft's settings differ. */
+  note?: string | null;
   onRemove?: () => void;
   onDismiss?: () => void;
   onRetry?: () => Promise<void>;
@@ -84,6 +87,11 @@ function DocumentRow({
               ? `${plural(item.pageCount, "page")} · ${plural(item.chunkCount, "passage")} · ${fileSize(size)}`
               : `${progress.label}${failed ? "" : ` · ${fileSize(size)}`}`}
           </p>
+          {note && (
+            <p className="mt-0.5 text-[11px] leading-snug text-slate-400" data-testid="document-generation">
+              {note}
+            </p>
+          )}
         </div>
         {onRemove && (
           <IconButton label={`Remove ${name}`} tone="danger" onClick={onRemove} className="size-7">
@@ -134,6 +142,7 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
   const docs = useDocuments(useShallow((s) => docsFor(s, nodeId)));
   const uploads = useDocuments(useShallow((s) => uploadsFor(s, nodeId)));
   const dispatch = useDocuments((s) => s.dispatch);
+  const latestPublished = useCanvasStore((s) => s.server?.latestPublished ?? null);
 
   async function upload(file: File) {
     if (!workflowId) return;
@@ -223,7 +232,13 @@ export function DocumentsSection({ nodeId }: { nodeId: string }) {
             <DocumentRow key={u.tempId} item={u} onDismiss={u.error ? () => dispatch({ type: "uploadDismissed", tempId: u.tempId }) : undefined} />
           ))}
           {docs.map((d) => (
-            <DocumentRow key={d.id} item={d} onRemove={() => void remove(d)} onRetry={d.status === "FAILED" ? () => reindex(d) : undefined} />
+            <DocumentRow
+              key={d.id}
+              item={d}
+              note={generationNote(d, latestPublished)}
+              onRemove={() => void remove(d)}
+              onRetry={d.status === "FAILED" ? () => reindex(d) : undefined}
+            />
           ))}
         </ul>
       )}

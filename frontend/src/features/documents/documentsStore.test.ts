@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countFor, docsFor, documentsReducer, initialDocumentsState, instant, progressOf, uploadsFor, type Doc } from "./documentsStore";
+import { countFor, docsFor, documentsReducer, generationNote, initialDocumentsState, instant, progressOf, uploadsFor, type Doc } from "./documentsStore";
 
 function doc(partial: Partial<Doc> = {}): Doc {
   return {
@@ -16,6 +16,7 @@ function doc(partial: Partial<Doc> = {}): Doc {
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00.000100+00:00",
     progress: null,
+    indexes: [],
     ...partial,
   };
 }
@@ -23,11 +24,11 @@ function doc(partial: Partial<Doc> = {}): Doc {
 type Live = NonNullable<Doc["progress"]>;
 
 function reading(pagesExtracted: number, pageTotal: number): Live {
-  return { stage: "extracting", pagesExtracted, pageTotal, chunksEmbedded: 0, chunkTotal: null, fraction: 0.2 * (pagesExtracted / pageTotal) };
+  return { stage: "extracting", indexKey: null, pagesExtracted, pageTotal, chunksEmbedded: 0, chunkTotal: null, fraction: 0.2 * (pagesExtracted / pageTotal) };
 }
 
 function embedding(chunksEmbedded: number, chunkTotal: number, pageTotal = 100): Live {
-  return { stage: "embedding", pagesExtracted: pageTotal, pageTotal, chunksEmbedded, chunkTotal, fraction: 0.2 + 0.8 * (chunksEmbedded / chunkTotal) };
+  return { stage: "embedding", indexKey: null, pagesExtracted: pageTotal, pageTotal, chunksEmbedded, chunkTotal, fraction: 0.2 + 0.8 * (chunksEmbedded / chunkTotal) };
 }
 
 const start = documentsReducer(initialDocumentsState, { type: "reset", workflowId: "wf" });
@@ -153,5 +154,26 @@ describe("documentsReducer", () => {
       docs: [doc({ id: "a", createdAt: "2026-01-01T00:00:00Z" }), doc({ id: "b", createdAt: "2026-02-01T00:00:00Z" })],
     });
     expect(docsFor(s, "kb").map((d) => d.id)).toEqual(["b", "a"]);
+  });
+});
+
+describe("index generations", () => {
+  const live = { key: "a", status: "INDEXED" as const, chunkCount: 10, chunkSize: 300, chunkOverlap: 0, embeddingModel: "m", draft: false, live: true };
+  const draft = { ...live, key: "b", status: "PENDING" as const, chunkCount: null, chunkSize: 1000, draft: true, live: false };
+
+  it("shows the progress of the draft's generation only, not of the published one's", () => {
+    const indexes = [live, draft];
+    expect(progressOf(doc({ indexes, progress: { ...embedding(3, 10), indexKey: "a" } })).label).toBe("Waiting to be indexed…");
+    expect(progressOf(doc({ indexes, progress: { ...embedding(3, 10), indexKey: "b" } })).label).toBe("Embedding 3 of 10 passages");
+  });
+
+  it("notes what the published version answers from only while the draft's settings differ", () => {
+    expect(generationNote(doc({ indexes: [live, draft] }), null)).toBe(
+      "Indexing for the new settings · the published version still answers from the current index",
+    );
+    expect(generationNote(doc({ indexes: [live, { ...draft, status: "FAILED" }] }), 3)).toBe("Published v3 still answers from the current index");
+    expect(generationNote(doc({ indexes: [{ ...live, draft: true }] }), 3)).toBeNull(); // one generation for both
+    expect(generationNote(doc({ indexes: [draft] }), null)).toBeNull(); // nothing published
+    expect(generationNote(doc({ indexes: [{ ...live, status: "PENDING" }, draft] }), 1)).toBeNull();
   });
 });

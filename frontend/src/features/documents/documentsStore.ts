@@ -171,6 +171,32 @@ function indexing(progress: NonNullable<Doc["progress"]>): { label: string; frac
   return { label: "Indexing…", fraction };
 }
 
+/** The progress of the generation the panel shows (the draft's), not of another one. */
+function draftProgress(doc: Doc): Doc["progress"] {
+  const draftKey = doc.indexes.find((i) => i.draft)?.key;
+  const building = doc.progress?.indexKey;
+  return building && draftKey && building !== draftKey ? null : doc.progress;
+}
+
+/**
+ * What the published version answers from while the draft's settings are indexed apart
+ * (an edit to chunking or embedder builds a new index; the published one is kept until Build).
+ */
+export function generationNote(doc: Doc, latestPublished: number | null): string | null {
+  const draft = doc.indexes.find((i) => i.draft);
+  const live = doc.indexes.find((i) => i.live);
+  if (!draft || !live || draft.key === live.key || live.status !== "INDEXED") return null;
+  const published = latestPublished ? `published v${latestPublished}` : "the published version";
+  switch (draft.status) {
+    case "PENDING":
+      return `Indexing for the new settings · ${published} still answers from the current index`;
+    case "INDEXED":
+      return `Ready for the new settings · ${published} answers from the previous index until you build`;
+    default:
+      return `${published[0].toUpperCase()}${published.slice(1)} still answers from the current index`;
+  }
+}
+
 /**
  * Where a document is on its way to being searchable: the upload in bytes, then the server's
  * own progress (pages read, passages embedded) from documentEvents while it is PENDING.
@@ -198,8 +224,9 @@ export function progressOf(item: Doc | Upload): Progress {
     case "REMOVED":
       return { percent: 0, label: "Removed", tone: "failed" };
     case "PENDING": {
-      if (!item.progress) return { percent: SERVER_FROM, label: "Waiting to be indexed…", tone: "active" };
-      const { label, fraction } = indexing(item.progress);
+      const progress = draftProgress(item);
+      if (!progress) return { percent: SERVER_FROM, label: "Waiting to be indexed…", tone: "active" };
+      const { label, fraction } = indexing(progress);
       const clamped = Math.min(Math.max(fraction, 0), 1);
       return { percent: Math.round(SERVER_FROM + clamped * (100 - SERVER_FROM)), label, tone: "active" };
     }

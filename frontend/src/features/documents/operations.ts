@@ -14,8 +14,19 @@ export const DocumentFieldsFragment = graphql(`
     failedStage
     createdAt
     updatedAt
+    indexes {
+      key
+      status
+      chunkCount
+      chunkSize
+      chunkOverlap
+      embeddingModel
+      draft
+      live
+    }
     progress {
       stage
+      indexKey
       pagesExtracted
       pageTotal
       chunksEmbedded
