@@ -272,7 +272,8 @@ class DocumentHistory(OnAFreshStore):
         """As the panel's retry does: the generations the knowledge base asks for (the node
         as it is, never published), and the shown one indexed again unless just requested."""
         self.documents.reindex(doc.id, ACTOR, "asked for")
-        if doc.shown.key not in doc.index_for(self.asked, None):
+        requested = doc.index_for(self.asked, None)
+        if doc.shown.key not in requested:  # shown as index_for left it
             doc.request(doc.shown)
 
     def indexed(self, doc: Doc, key: str, request: int, pages: int) -> None:
