@@ -30,7 +30,9 @@ def test_edges_without_ids_or_handles_get_ids_and_their_one_port_pair(gql: GQL) 
         ],
         [{"source": "q", "target": "llm"}, {"source": "llm", "target": "out"}],
     )
-    assert [(e["source"], e["sourceHandle"], e["target"], e["targetHandle"]) for e in graph["edges"]] == [
+    assert [
+        (e["source"], e["sourceHandle"], e["target"], e["targetHandle"]) for e in graph["edges"]
+    ] == [
         ("q", "query", "llm", "query"),
         ("llm", "answer", "out", "answer"),
     ]

@@ -99,7 +99,9 @@ def test_citations_follow_the_quotes_even_when_the_best_passage_ranked_last() ->
         passage("Nothing to see here.", filename="b.pdf", score=0.8),
         passage("The warranty lasts two years.", filename="c.pdf", score=0.1),
     )
-    answer = compose("How long is the warranty, and how long do batteries last?", [first, second, third])
+    answer = compose(
+        "How long is the warranty, and how long do batteries last?", [first, second, third]
+    )
     numbers = [int(n) for n in re.findall(r"— \[(\d+)\]", answer.text)]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == len(answer.cited) == 2
     assert {(first, second, third)[i].filename for i in answer.cited} == {"a.pdf", "c.pdf"}
