@@ -6,83 +6,84 @@ models, the ingestion process and live subscriptions in the order things happene
 
 from __future__ import annotations
 
+import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict
 from typing import Any, TypeVar
+from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
+from eventsourcing.application import (
+    Application,
+    ProjectorFunction,
+    Repository,
+    project_aggregate,
+)
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
-from domain.chat import ChatSession, Question
+from application.snapshots import CheckedSnapshotRepository
+from application.transcodings import TypedJSONTranscoder, register_domain_transcodings
+from domain.chat import ChatSession
 from domain.components import NodeKind
-from domain.document import DocumentIndex, DocumentStatus
-from domain.graph import Edge, Node, Position
-from domain.knowledge_base import IndexSettings
-from domain.workflow import PublishedVersion, Workflow
+from domain.document import Document
+from domain.workflow import Workflow
 
 SNAPSHOT_EVERY = 100
 MAX_ATTEMPTS = 60
 
 A = TypeVar("A")
 
-
-class _NodeKindAsStr(Transcoding):
-    type = NodeKind
-    name = "node_kind"
-
-    def encode(self, obj: NodeKind) -> str:
-        return obj.value
-
-    def decode(self, data: str) -> NodeKind:
-        return NodeKind(data)
-
-
-def _dataclass_transcoding(cls: type, factory: Callable[[Mapping[str, Any]], Any]) -> Transcoding:
-    """Snapshots hold our value objects; they travel as dicts."""
-
-    class AsDict(Transcoding):
-        type = cls
-        name = cls.__name__.lower()
-
-        def encode(self, obj: Any) -> dict[str, Any]:
-            return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
-
-        def decode(self, data: Mapping[str, Any]) -> Any:
-            return factory(data)
-
-    return AsDict()
-
-
-def _document_index(data: Mapping[str, Any]) -> DocumentIndex:
-    return DocumentIndex(**{**data, "status": DocumentStatus(data["status"])})
-
-
-def _published(data: Mapping[str, Any]) -> PublishedVersion:
-    return PublishedVersion(
-        **{**data, "nodes": tuple(data["nodes"]), "edges": tuple(data["edges"])}
-    )
+log = logging.getLogger(__name__)
 
 
 class EventStore(Application[Any]):
     name = "genai"
-    snapshotting_intervals = {Workflow: SNAPSHOT_EVERY, ChatSession: SNAPSHOT_EVERY}  # noqa: RUF012
+    snapshotting_intervals = {  # noqa: RUF012
+        Workflow: SNAPSHOT_EVERY,
+        ChatSession: SNAPSHOT_EVERY,
+        Document: SNAPSHOT_EVERY,
+    }
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env=env)
         self._listeners: list[Callable[[int], None]] = []
 
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = TypedJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(_NodeKindAsStr())
-        transcoder.register(_dataclass_transcoding(Position, lambda d: Position(**d)))
-        transcoder.register(_dataclass_transcoding(Node, lambda d: Node(**d)))
-        transcoder.register(_dataclass_transcoding(Edge, lambda d: Edge(**d)))
-        transcoder.register(_dataclass_transcoding(PublishedVersion, _published))
-        transcoder.register(_dataclass_transcoding(Question, lambda d: Question(**d)))
-        transcoder.register(_dataclass_transcoding(IndexSettings, IndexSettings.from_dict))
-        transcoder.register(_dataclass_transcoding(DocumentIndex, _document_index))
+        register_domain_transcodings(transcoder)
+
+    def construct_repository(self) -> Repository[Any]:
+        return CheckedSnapshotRepository(self.events, self.snapshots)
+
+    def take_snapshot(
+        self,
+        aggregate_id: Any,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+    ) -> None:
+        """Snapshots are taken after the events are stored, so a failure to take one must
+        not fail the command: it is logged, and loads replay until the next one."""
+        try:
+            super().take_snapshot(aggregate_id, version, projector_func)
+        except IntegrityError:
+            pass  # another process (or a rebuild) took this one
+        except Exception:
+            log.exception("no snapshot of %s at version %s", aggregate_id, version)
+
+    def aggregate_ids(self) -> Iterator[UUID]:
+        """Every aggregate ever created, in the order of creation."""
+        start = 1
+        while notifications := self.recorder.select_notifications(start=start, limit=500):
+            for n in notifications:
+                if n.originator_version == 1:
+                    yield UUID(str(n.originator_id))
+            start = notifications[-1].id + 1
 
     def on_saved(self, listener: Callable[[int], None]) -> None:
         """Calls listener(max notification id) after each save in this process."""

@@ -39,6 +39,14 @@ class Question:
     content: str
     asked_at: datetime
 
+    def __post_init__(self) -> None:
+        # whatever decoded it, the id and the time keep their types (a str id would never
+        # match the UUID an answer names)
+        if not isinstance(self.id, UUID):
+            object.__setattr__(self, "id", UUID(str(self.id)))
+        if not isinstance(self.asked_at, datetime):
+            object.__setattr__(self, "asked_at", datetime.fromisoformat(str(self.asked_at)))
+
 
 @dataclass(frozen=True)
 class AnsweredBy:

@@ -68,6 +68,10 @@ class DocumentIndex:
     # index key in their metadata (infrastructure keeps them answering as they are).
     legacy: bool = False
 
+    def __post_init__(self) -> None:
+        # whatever decoded it (a snapshot's decoder too), the status is the enum
+        object.__setattr__(self, "status", DocumentStatus(self.status))
+
     @property
     def key(self) -> str:
         return self.settings.key

@@ -16,6 +16,13 @@ class Position:
     x: float
     y: float
 
+    def __post_init__(self) -> None:
+        _coerce(self, x=float(self.x), y=float(self.y))
+
+    @classmethod
+    def of(cls, value: Position | Mapping[str, Any]) -> Position:
+        return value if isinstance(value, Position) else cls(value["x"], value["y"])
+
 
 @dataclass(frozen=True)
 class Node:
@@ -24,6 +31,17 @@ class Node:
     label: str
     position: Position
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Whatever built the node (a command, a stored event, a snapshot's decoder) gets the
+        # real types: a kind given as its string equals the enum, so the drift would go
+        # unnoticed until something asks for `kind.value`.
+        _coerce(
+            self,
+            kind=NodeKind(self.kind),
+            position=Position.of(self.position),
+            config=self.config if type(self.config) is dict else dict(self.config),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,12 +54,11 @@ class Node:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Node:
-        pos = data["position"]
         return cls(
             id=data["id"],
-            kind=NodeKind(data["kind"]),
+            kind=data["kind"],
             label=data["label"],
-            position=Position(float(pos["x"]), float(pos["y"])),
+            position=data["position"],
             config=dict(data.get("config") or {}),
         )
 
@@ -68,6 +85,12 @@ class Edge:
         return cls(
             data["id"], data["source"], data["target"], data["source_handle"], data["target_handle"]
         )
+
+
+def _coerce(value_object: object, **fields: Any) -> None:
+    """Sets fields of a frozen dataclass from its __post_init__."""
+    for name, field_value in fields.items():
+        object.__setattr__(value_object, name, field_value)
 
 
 def resolve_ports(

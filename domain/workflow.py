@@ -35,6 +35,13 @@ class PublishedVersion:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
 
+    def __post_init__(self) -> None:
+        # JSON has no tuples: a decoder gives lists, and maybe the values as dicts
+        nodes = tuple(n if isinstance(n, Node) else Node.from_dict(n) for n in self.nodes)
+        edges = tuple(e if isinstance(e, Edge) else Edge.from_dict(e) for e in self.edges)
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "edges", edges)
+
 
 def _text(value: str, what: str, limit: int, *, empty_ok: bool = False) -> str:
     value = value.strip()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 import migrations
+
+SCHEMA_LOCK = zlib.crc32(b"genai:schema")
+MIGRATIONS_LOCK = 724501
 
 
 def create_read_engine(url: str, pool_size: int = 10) -> Engine:
@@ -25,12 +32,30 @@ def create_read_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+@contextmanager
+def schema_lock(conninfo: str | None) -> Iterator[None]:
+    """Holds a session-level PostgreSQL advisory lock, so that processes started at the same
+    moment create and migrate the schema one after the other: `CREATE TABLE IF NOT EXISTS`
+    run by two sessions at once can fail with a unique violation in the catalogue, and
+    rows made once (a projection's tracking row) would be made twice. Nothing to hold for
+    the embedded SQLite, which one process owns."""
+    if conninfo is None:
+        yield
+        return
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def migrate(engine: Engine) -> None:
     """Applies pending migrations (idempotent; PostgreSQL serialises concurrent callers)."""
     config = Config()
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(724501)")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATIONS_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -20,11 +20,16 @@ from typing import Any
 
 import psycopg
 import structlog
+from prometheus_client import Gauge
 
 log = structlog.get_logger(__name__)
 
 LIVE_CHANNEL = "genai_live"
 SUBSCRIBER_QUEUE = 10_000
+
+SUBSCRIBERS = Gauge(
+    "genai_live_subscribers", "Live subscriptions of this process, fully joined (floor read)"
+)
 
 
 class Hub:
@@ -57,8 +62,11 @@ class Hub:
         try:
             after = await asyncio.to_thread(floor) if floor else None
             subscriber.ready = True
+            SUBSCRIBERS.inc()
             yield _drain(subscriber.queue, after)
         finally:
+            if subscriber.ready:
+                SUBSCRIBERS.dec()
             with self._lock:
                 self._subscribers[topic].discard(subscriber)
                 if not self._subscribers[topic]:

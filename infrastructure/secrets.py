@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets as pysecrets
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,9 +22,16 @@ def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
         return configured.encode()
     path = data_dir / "secret.key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(Fernet.generate_key())
+        # written aside, then linked into place: processes started at once on one data
+        # directory all read the one key that got there first, never a half-written file
+        fd, draft = tempfile.mkstemp(dir=data_dir, prefix=".secret.key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(Fernet.generate_key())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
     return path.read_bytes().strip()
 
 

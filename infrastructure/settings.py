@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     genai_chat_lease_seconds: float = Field(
         default=30.0, description="How long a dead process's chats wait before they are failed"
     )
+    genai_snapshots: bool = Field(
+        default=True,
+        description="Load long-lived aggregates from snapshots (and take them); off, every "
+        "load replays all of an aggregate's events",
+    )
     genai_model_prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="USD per million tokens, added to the defaults"
     )
@@ -58,6 +63,12 @@ class Settings(BaseSettings):
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for our application's event store."""
+        return {
+            **self._persistence_env(),
+            "IS_SNAPSHOTTING_ENABLED": "y" if self.genai_snapshots else "n",
+        }
+
+    def _persistence_env(self) -> dict[str, str]:
         if self.uses_postgres:
             assert self.database_url
             url = make_url(self.database_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 
 import typer
@@ -10,12 +11,14 @@ import typer
 app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
 projections = typer.Typer(help="Read models built from the event log.")
 app.add_typer(projections, name="projections")
+snapshots = typer.Typer(help="Snapshots of long-lived aggregates in the event store.")
+app.add_typer(snapshots, name="snapshots")
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on (0: any free one, printed)."),
 ) -> None:
     """Applies pending migrations, runs the projections, serves the API and the web app."""
     import uvicorn
@@ -26,18 +29,23 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.genai_log_level)
+    # bound here rather than by uvicorn, so that the port printed is the one bound, also
+    # when the system chose it (a test or a supervisor starting several servers at once)
+    listener = socket.create_server(
+        (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
+    )
+    port = listener.getsockname()[1]
     mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
     typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
-        host=host,
-        port=port,
         log_level="warning",
         ws="websockets",
         # the socket's frames are small GraphQL results (a few tokens each): compressing
         # them costs the server more CPU than it saves bandwidth
         ws_per_message_deflate=False,
     )
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 @app.command()
@@ -62,6 +70,25 @@ def rebuild() -> None:
             typer.echo(f"{worker.projection.name}: replayed {count} events")
     finally:
         container.stop()
+
+
+@snapshots.command("rebuild")
+def rebuild_snapshots() -> None:
+    """Replays every workflow, chat and document from its events and rewrites its snapshots
+    (one each 100 events), deleting the ones it had: for snapshots an older version wrote.
+    Safe while servers run: meanwhile they load from the events alone."""
+    from infrastructure.settings import Settings
+    from infrastructure.snapshots import rebuild
+    from interfaces.container import build
+
+    container = build(Settings())
+    try:
+        counts = rebuild(container.store)
+    finally:
+        container.stop()
+    for kind, replayed in sorted(counts.aggregates.items()):
+        typer.echo(f"{kind}: replayed {replayed}, snapshots written {counts.written[kind]}")
+    typer.echo(f"snapshots deleted: {counts.deleted}")
 
 
 @projections.command("run")

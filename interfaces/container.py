@@ -24,7 +24,7 @@ from domain.workflow import Workflow
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
-from infrastructure.database import create_read_engine, migrate
+from infrastructure.database import create_read_engine, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, PostgresListener
 from infrastructure.ingestion import IngestionProjection, IngestionWorker
@@ -122,7 +122,14 @@ class Container:
 
 
 def build(settings: Settings | None = None) -> Container:
+    """Everything wired; the schema (read tables, event store tables, tracking rows) is
+    created or migrated under one lock, so replicas started at once all come up."""
     settings = settings or Settings()
+    with schema_lock(_conninfo(settings)):
+        return _build(settings)
+
+
+def _build(settings: Settings) -> Container:
     engine = create_read_engine(settings.read_database_url(), settings.genai_db_pool_size)
     migrate(engine)
     store = EventStore(env=settings.event_store_env())

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
 
 from infrastructure.settings import Settings
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.chroma_server"]
+# the property tests' comparison helpers assert there: show the difference when they fail
+pytest.register_assert_rewrite("tests.integration.reopen")
 
 PG_ADMIN = os.environ.get("GENAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -22,14 +27,35 @@ for var in ("DATABASE_URL", "OPENAI_API_KEY", "GEMINI_API_KEY", "SERPAPI_API_KEY
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Property-based tests draw the same examples on every run (derandomize), so a run cannot
+# flake and a failure is found again by running again; they report the failing example as
+# found, since shrinking a long stateful run can outlast the test's timeout.
+# `HYPOTHESIS_PROFILE=explore` draws new examples on each run and shrinks what fails.
+hypothesis_settings.register_profile(
+    "repeatable",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "explore",
+    parent=hypothesis_settings.get_profile("repeatable"),
+    derandomize=False,
+    phases=list(Phase),
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
 
 def _base(admin: str) -> str:
     return admin.rsplit("/", 1)[0]
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped after the test."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     name = f"genai_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -38,6 +64,13 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: object) -> Settings:

@@ -3,7 +3,6 @@
 // fresh browser profiles, and screenshots.
 import { execSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
@@ -31,15 +30,22 @@ export function ensureChromium() {
   execSync("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium", { stdio: "inherit" });
 }
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
+/** The address `serve --port 0` prints once it has bound the port the system chose (no
+ * race with another backend started at the same moment for a port found free). */
+function boundAddress(child, logs, timeoutMs = 120_000) {
+  return new Promise((resolveAddress, reject) => {
+    const timer = setTimeout(() => reject(new Error("the backend printed no address")), timeoutMs);
+    const look = () => {
+      const found = logs.join("").match(/open (http:\/\/\S+?)\/ /);
+      if (found) {
+        clearTimeout(timer);
+        child.stdout.off("data", look);
+        resolveAddress(found[1]);
+      }
+    };
+    child.stdout.on("data", look);
+    child.once("exit", (code) => reject(new Error(`the backend exited with code ${code}`)));
+    look();
   });
 }
 
@@ -70,18 +76,18 @@ export async function startApp() {
   }
   const bin = join(REPO, ".venv", "bin", "genai-stack");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: install the backend first`);
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "genai-e2e-"));
   const logs = [];
-  const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", "0"], {
     cwd: REPO,
     env: { ...process.env, GENAI_DATA_DIR: dataDir },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   for (const stream of [child.stdout, child.stderr]) stream.on("data", (d) => logs.push(String(d)));
-  const baseUrl = `http://127.0.0.1:${port}`;
+  let baseUrl;
   try {
+    baseUrl = await boundAddress(child, logs);
     await waitForHealthy(baseUrl, child);
   } catch (error) {
     console.error(logs.join(""));

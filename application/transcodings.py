@@ -1,0 +1,99 @@
+"""How our values travel in stored events and snapshots: as JSON, each coming back as the
+type it left as.
+
+The `json` module writes a `str` or `int` subclass (every StrEnum) as a plain string
+without asking the transcoder, so a `NodeKind` or a `DocumentStatus` would come back as a
+`str`, which equals the enum and so hides until something asks for `.value`. The transcoder
+here tags enums before `json` sees them, at any depth, including inside the dicts our own
+transcodings give; an enum with no registered transcoding is refused, like any other type
+JSON does not know.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from domain.chat import Question
+from domain.components import NodeKind
+from domain.document import DocumentIndex, DocumentStatus, Stage
+from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
+from domain.workflow import PublishedVersion
+
+JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+class TypedJSONTranscoder(JSONTranscoder):
+    def encode(self, obj: Any) -> bytes:
+        return super().encode(self._tagged(obj))
+
+    def _encode_obj(self, o: Any) -> dict[str, Any]:
+        encoded = super()._encode_obj(o)
+        encoded["_data_"] = self._tagged(encoded["_data_"])
+        return encoded
+
+    def _tagged(self, value: Any) -> Any:
+        if type(value) in JSON_SCALARS:
+            return value
+        if isinstance(value, Enum):
+            return self._encode_obj(value)  # refuses an enum that has no transcoding
+        if isinstance(value, Mapping):
+            return {k: self._tagged(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._tagged(v) for v in value]
+        return value  # json hands it to _encode_obj
+
+
+def enum_transcoding(cls: type[Enum], stored_name: str) -> Transcoding:
+    class AsValue(Transcoding):
+        type = cls
+        name = stored_name
+
+        def encode(self, obj: Enum) -> Any:
+            return obj.value
+
+        def decode(self, data: Any) -> Enum:
+            return cls(data)
+
+    return AsValue()
+
+
+def dataclass_transcoding(cls: type) -> Transcoding:
+    """A value object as a dict of its fields. Decoding calls the class itself, whose
+    __post_init__ gives each field its type (JSON has no tuples, and an older snapshot may
+    hold a field as its plain string)."""
+
+    class AsDict(Transcoding):
+        type = cls
+        name = cls.__name__.lower()  # the names stored snapshots carry: keep them
+
+        def encode(self, obj: Any) -> dict[str, Any]:
+            return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+        def decode(self, data: Mapping[str, Any]) -> Any:
+            return cls(**data)
+
+    return AsDict()
+
+
+def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
+    for enum, name in (
+        (NodeKind, "node_kind"),
+        (DocumentStatus, "document_status"),
+        (Stage, "document_stage"),
+    ):
+        transcoder.register(enum_transcoding(enum, name))
+    for value_object in (
+        Position,
+        Node,
+        Edge,
+        PublishedVersion,
+        Question,
+        IndexSettings,
+        DocumentIndex,
+    ):
+        transcoder.register(dataclass_transcoding(value_object))

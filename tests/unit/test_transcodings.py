@@ -1,0 +1,180 @@
+"""Every type the event store's transcoder knows comes back from JSON as the value it left as,
+of the same type at every depth (a string equals a string enum, so == alone proves nothing)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from application.eventstore import EventStore
+from application.transcodings import dataclass_transcoding
+from domain.chat import Question
+from domain.components import NodeKind
+from domain.document import DocumentIndex, DocumentStatus, Stage
+from domain.graph import Edge, Node, Position
+from domain.knowledge_base import IndexSettings
+from domain.workflow import PublishedVersion
+
+
+@pytest.fixture(scope="module")
+def transcoder() -> Iterator[JSONTranscoder]:
+    store = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # in memory
+    transcoder = store.mapper.transcoder
+    assert isinstance(transcoder, JSONTranscoder)
+    yield transcoder
+    store.close()
+
+
+NODE = Node(
+    "kb",
+    NodeKind.KNOWLEDGE_BASE,
+    "Manuals",
+    Position(1.5, -2.0),
+    {"topK": 4, "temperature": 1.0, "nested": {"list": [1, 2.5, "x", None, True]}},
+)
+EDGE = Edge("e1", "q", "kb", "query", "query")
+AT = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
+LOCAL = IndexSettings("local", "", 1000, 150)
+SAMPLES: dict[type, list[Any]] = {
+    UUID: [uuid4()],
+    Decimal: [Decimal("1.10")],
+    datetime: [AT, AT.astimezone(timezone(timedelta(hours=-5)))],
+    NodeKind: list(NodeKind),
+    DocumentStatus: list(DocumentStatus),
+    Stage: list(Stage),
+    Position: [Position(0.0, 0.0), Position(-1e6, 3.25)],
+    Node: [NODE, Node("q", NodeKind.USER_QUERY, "Ask", Position(0.0, 0.0), {})],
+    Edge: [EDGE],
+    PublishedVersion: [PublishedVersion(2, 17, AT, "first", (NODE,), (EDGE,))],
+    Question: [Question(uuid4(), "What is the torque?", AT)],
+    IndexSettings: [
+        LOCAL,
+        IndexSettings("openai", "text-embedding-3-small", 500, 0, "http://x", "sec_1"),
+    ],
+    DocumentIndex: [
+        DocumentIndex(LOCAL, 1),
+        DocumentIndex(LOCAL, 3, DocumentStatus.INDEXED, 12, 40, "local/all-MiniLM-L6-v2"),
+        DocumentIndex(LOCAL, 4, DocumentStatus.FAILED, failed_stage="embed", error="no key"),
+    ],
+}
+
+
+def assert_same(decoded: Any, original: Any, where: str = "value") -> None:
+    assert type(decoded) is type(original), f"{where}: {type(decoded)} is not {type(original)}"
+    if dataclasses.is_dataclass(original):
+        for f in dataclasses.fields(original):
+            assert_same(getattr(decoded, f.name), getattr(original, f.name), f"{where}.{f.name}")
+    elif isinstance(original, dict):
+        assert list(decoded) == list(original), where
+        for key, value in original.items():
+            assert_same(decoded[key], value, f"{where}[{key!r}]")
+    elif isinstance(original, list | tuple):
+        assert len(decoded) == len(original), where
+        for i, (d, o) in enumerate(zip(decoded, original, strict=True)):
+            assert_same(d, o, f"{where}[{i}]")
+    else:
+        assert decoded == original, where
+
+
+def round_trip(transcoder: JSONTranscoder, value: Any) -> Any:
+    return transcoder.decode(transcoder.encode(value))
+
+
+def test_every_registered_type_has_samples_here(transcoder: JSONTranscoder) -> None:
+    assert set(transcoder.types) == set(SAMPLES)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [v for values in SAMPLES.values() for v in values],
+    ids=lambda v: type(v).__name__,
+)
+def test_a_registered_value_comes_back_equal_and_of_its_type_at_every_depth(
+    transcoder: JSONTranscoder, value: Any
+) -> None:
+    assert_same(round_trip(transcoder, value), value)
+    # as a snapshot holds them: inside an aggregate's state, in dicts and lists
+    state = {"nodes": {"a": value}, "published": [value, (value,)]}
+    decoded = round_trip(transcoder, state)
+    assert_same(decoded["nodes"]["a"], value)
+    assert_same(decoded["published"][0], value)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+nodes = st.builds(
+    Node,
+    id=st.text(min_size=1, max_size=10),
+    kind=st.sampled_from(NodeKind),
+    label=st.text(max_size=20),
+    position=st.builds(Position, st.floats(-1e7, 1e7), st.floats(-1e7, 1e7)),
+    config=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
+)
+
+
+@given(node=nodes, enum=st.sampled_from([*DocumentStatus, *Stage, *NodeKind]))
+def test_any_node_and_any_enum_come_back_as_they_left(
+    transcoder: JSONTranscoder, node: Node, enum: Enum
+) -> None:
+    state = {"node": node, "status": enum}
+    assert_same(round_trip(transcoder, state), state)
+
+
+def test_an_enum_without_a_transcoding_is_refused_rather_than_written_as_a_string(
+    transcoder: JSONTranscoder,
+) -> None:
+    class Colour(StrEnum):
+        RED = "red"
+
+    with pytest.raises(TranscodingNotRegisteredError):
+        transcoder.encode({"colour": Colour.RED})
+
+
+def test_a_snapshot_written_before_enums_were_tagged_still_decodes_to_real_types(
+    transcoder: JSONTranscoder,
+) -> None:
+    """The broken version's JSON encoder wrote a node's kind as a plain string."""
+    old = JSONTranscoder()
+    for value_object in (Position, Node, Edge, PublishedVersion, Question):
+        old.register(dataclass_transcoding(value_object))
+    old.register(next(t for t in transcoder.types.values() if t.name == "datetime_iso"))
+    published = SAMPLES[PublishedVersion][0]
+    written = old.encode({"nodes": {"kb": NODE}, "published": [published]})
+    assert b'"kind":"KNOWLEDGE_BASE"' in written
+
+    state = transcoder.decode(written)
+    assert_same(state["nodes"]["kb"], NODE)
+    assert_same(state["published"][0], published)
+
+
+def test_value_objects_give_their_fields_their_types_whoever_builds_them() -> None:
+    node = Node("q", "USER_QUERY", "Ask", {"x": 1, "y": 2})  # type: ignore[arg-type]
+    assert type(node.kind) is NodeKind and node.position == Position(1.0, 2.0)
+    assert type(node.position.x) is float
+    published = PublishedVersion(1, 5, AT, "", [node.to_dict()], [EDGE.to_dict()])  # type: ignore[arg-type]
+    assert published.nodes == (node,) and published.edges == (EDGE,)
+    question = Question(str(SAMPLES[Question][0].id), "?", AT.isoformat())  # type: ignore[arg-type]
+    assert type(question.id) is UUID and question.asked_at == AT
+    index = DocumentIndex(LOCAL, 2, "INDEXED")  # type: ignore[arg-type]
+    assert type(index.status) is DocumentStatus
+    with pytest.raises(ValueError):
+        Node("q", "NO_SUCH_KIND", "Ask", Position(0, 0))  # type: ignore[arg-type]
