@@ -35,7 +35,7 @@ from application.describe import (
 from application.eventstore import EventStore
 from application.views import ChangeCategory, HistoryEntry
 from domain.changes import Delta, EdgeChange, Graph, NodeChange, diff
-from domain.document import IndexSettings
+from domain.knowledge_base import IndexSettings
 from domain.errors import NotFound
 from domain.undo import Step
 from domain.workflow import PublishedVersion, Workflow

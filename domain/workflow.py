@@ -65,13 +65,6 @@ def merge_config(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[s
 
 
 class Workflow(Aggregate):
-    # Version 2 of the state adds the undo and redo stacks (a snapshot of version 1 has none).
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["undo_steps"], state["redo_steps"] = {}, {}
-
     @event("WorkflowCreated")
     def __init__(self, name: str, description: str, actor: str) -> None:
         self.name, self.description = name, description
@@ -80,6 +73,8 @@ class Workflow(Aggregate):
         self.published: list[PublishedVersion] = []
         self.deleted = False
         self.last_actor = actor
+        # Each person's undo and redo, derived from the events like the rest. A snapshot
+        # written before they existed lacks them: it is not trusted, and the events replayed.
         self.undo_steps: undo.Stacks = {}
         self.redo_steps: undo.Stacks = {}
 

@@ -216,12 +216,6 @@ def test_undo_and_redo_stacks_come_back_from_a_replay_of_the_events() -> None:
     assert state(copy) == state(wf)
 
 
-def test_a_snapshot_from_before_undo_loads_with_empty_stacks() -> None:
-    state_v1: dict[str, Any] = {"name": "Old", "nodes": {}}
-    Workflow.upcast_v1_v2(state_v1)
-    assert (state_v1["undo_steps"], state_v1["redo_steps"]) == ({}, {})
-
-
 def test_undo_events_carry_only_what_they_changed() -> None:
     wf = wired()
     wf.configure_node("kb", {"topK": 3}, ME)
