@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-import structlog
 from eventsourcing.application import AggregateNotFoundError
 
 from application.describe import (
@@ -35,12 +34,10 @@ from application.describe import (
 from application.eventstore import EventStore
 from application.views import ChangeCategory, HistoryEntry
 from domain.changes import Delta, EdgeChange, Graph, NodeChange, diff
-from domain.knowledge_base import IndexSettings
 from domain.errors import NotFound
+from domain.knowledge_base import IndexSettings
 from domain.undo import Step
 from domain.workflow import PublishedVersion, Workflow
-
-log = structlog.get_logger(__name__)
 
 CATEGORIES = {
     "WorkflowCreated": ChangeCategory.STRUCTURE,
