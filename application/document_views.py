@@ -179,6 +179,10 @@ class DocumentReadModel(Protocol):
         """The same for several workflows at once (each one's list, empty when it has none)."""
         ...
 
+    def document_ids(self, workflow_id: UUID) -> list[UUID]:
+        """Every document the workflow ever had, removed ones too, oldest first."""
+        ...
+
     def indexed(
         self, workflow_id: UUID, node_id: str, key: str
     ) -> list[tuple[UUID, DocumentIndex]]:

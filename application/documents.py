@@ -241,6 +241,11 @@ class DocumentService:
         self.caught_up()
         return self.read_model.list_for_workflows(workflow_ids)
 
+    def document_ids(self, workflow_id: UUID) -> list[UUID]:
+        """Every document the workflow ever had, removed ones too (its history tells them)."""
+        self.caught_up()
+        return self.read_model.document_ids(workflow_id)
+
     def live_messages(self, event: Any) -> list[tuple[str, dict[str, Any]]]:
         """A stored Document event as the `documentEvents` subscription shows it."""
         if not isinstance(event, Document.Event):

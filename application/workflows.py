@@ -9,9 +9,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.eventstore import EventStore, change_with_retry, event_payload
+from application.eventstore import EventStore, change_with_retry
 from application.ports import SecretStore
-from application.views import HistoryEntry, WorkflowReadModel, WorkflowView
+from application.views import UndoState, WorkflowReadModel, WorkflowView
 from domain.components import (
     COMPONENTS,
     SECRET_FIELDS,
@@ -20,7 +20,7 @@ from domain.components import (
     parse_kind,
 )
 from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
-from domain.graph import Edge, GraphDiff, Node, Position, diff_graphs, validation_issues
+from domain.graph import Edge, Node, Position, validation_issues
 from domain.workflow import Workflow, merge_config
 
 
@@ -141,6 +141,12 @@ class WorkflowService:
 
         return self._change(wid, None, roll)
 
+    def undo(self, wid: UUID, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.undo(actor))
+
+    def redo(self, wid: UUID, actor: str, expected: int | None) -> WorkflowView:
+        return self._change(wid, expected, lambda wf: wf.redo(actor))
+
     def delete(self, wid: UUID, actor: str) -> None:
         self._change(wid, None, lambda wf: wf.delete(actor))
 
@@ -171,23 +177,13 @@ class WorkflowService:
             raise NotFound(f"the workflow has versions 1 to {wf.version}, not {version}")
         return WorkflowView.of(self._at(wid, version))
 
+    def undo_state(self, wid: UUID, actor: str) -> UndoState:
+        """What `actor` can undo and redo in the workflow now."""
+        return UndoState.of(self._load(wid, allow_deleted=True), actor)
+
     def load(self, wid: UUID) -> Workflow:
         """The live aggregate, for other services (chat pins a published version from it)."""
         return self._load(wid)
-
-    def history(self, wid: UUID) -> list[HistoryEntry]:
-        events = list(self.store.events.get(wid))
-        if not events:
-            raise NotFound(f"there is no workflow {wid}")
-        return [history_entry(e) for e in events]
-
-    def diff(self, wid: UUID, from_version: int, to_version: int) -> GraphDiff:
-        current = self._load(wid, allow_deleted=True).version
-        for v in (from_version, to_version):
-            if not 1 <= v <= current:
-                raise NotFound(f"the workflow has versions 1 to {current}, not {v}")
-        old, new = self._at(wid, from_version), self._at(wid, to_version)
-        return diff_graphs(old.nodes, old.edges, new.nodes, new.edges)
 
     # ---------------------------------------------------------------- mechanics
 
@@ -298,7 +294,9 @@ def _string(data: Mapping[str, Any], key: str, what: str, *, optional: bool = Fa
     if value is None and optional:
         return ""
     if not isinstance(value, str):
-        raise InvalidCommand(f"{what}: {key} must be a string" + ("" if optional else ", and given"))
+        raise InvalidCommand(
+            f"{what}: {key} must be a string" + ("" if optional else ", and given")
+        )
     return value
 
 
@@ -308,15 +306,3 @@ def _is_number(value: object) -> bool:
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def history_entry(event: Any) -> HistoryEntry:
-    """One stored workflow event as the audit trail (and the live subscription) shows it."""
-    return HistoryEntry(
-        workflow_id=event.originator_id,
-        version=event.originator_version,
-        type=type(event).__name__,
-        timestamp=event.timestamp,
-        actor=getattr(event, "actor", None),
-        data=event_payload(event),
-    )

@@ -299,27 +299,3 @@ def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIs
                 )
             )
     return issues
-
-
-@dataclass(frozen=True)
-class GraphDiff:
-    added_nodes: list[Node]
-    removed_nodes: list[Node]
-    changed_nodes: list[Node]  # as they are in the newer graph
-    added_edges: list[Edge]
-    removed_edges: list[Edge]
-
-
-def diff_graphs(
-    old_nodes: Mapping[str, Node],
-    old_edges: Mapping[str, Edge],
-    new_nodes: Mapping[str, Node],
-    new_edges: Mapping[str, Edge],
-) -> GraphDiff:
-    return GraphDiff(
-        added_nodes=[n for i, n in new_nodes.items() if i not in old_nodes],
-        removed_nodes=[n for i, n in old_nodes.items() if i not in new_nodes],
-        changed_nodes=[n for i, n in new_nodes.items() if i in old_nodes and old_nodes[i] != n],
-        added_edges=[e for i, e in new_edges.items() if i not in old_edges],
-        removed_edges=[e for i, e in old_edges.items() if i not in new_edges],
-    )

@@ -7,15 +7,18 @@ events' mutators, re-run on replay, so they only change state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import undo
+from domain.changes import Delta, Graph, apply, of_event, relative
 from domain.components import COMPONENTS, config_problems, parse_kind
 from domain.errors import InvalidCommand, InvalidWorkflow, NotFound, ValidationIssue
 from domain.graph import Edge, Node, Position, resolve_ports, validation_issues
+from domain.undo import Step
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -70,6 +73,10 @@ class Workflow(Aggregate):
         self.published: list[PublishedVersion] = []
         self.deleted = False
         self.last_actor = actor
+        # Each person's undo and redo, derived from the events like the rest. A snapshot
+        # written before they existed lacks them: it is not trusted, and the events replayed.
+        self.undo_steps: undo.Stacks = {}
+        self.redo_steps: undo.Stacks = {}
 
     @classmethod
     def create(cls, name: str, description: str, actor: str) -> Workflow:
@@ -86,7 +93,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowRenamed")
     def _renamed(self, name: str, actor: str) -> None:
-        self.name, self.last_actor = name, actor
+        self._record("WorkflowRenamed", actor, name=name)
 
     def describe(self, description: str, actor: str) -> None:
         self._described(
@@ -95,7 +102,7 @@ class Workflow(Aggregate):
 
     @event("WorkflowDescribed")
     def _described(self, description: str, actor: str) -> None:
-        self.description, self.last_actor = description, actor
+        self._record("WorkflowDescribed", actor, description=description)
 
     # ---------------------------------------------------------------- nodes
 
@@ -128,10 +135,15 @@ class Workflow(Aggregate):
         config: dict[str, Any],
         actor: str,
     ) -> None:
-        self.nodes[node_id] = Node.from_dict(
-            {"id": node_id, "kind": kind, "label": label, "position": position, "config": config}
+        self._record(
+            "NodeAdded",
+            actor,
+            node_id=node_id,
+            kind=kind,
+            label=label,
+            position=position,
+            config=config,
         )
-        self.last_actor = actor
 
     def move_node(self, node_id: str, position: Position, actor: str) -> None:
         self._node(node_id)
@@ -139,9 +151,7 @@ class Workflow(Aggregate):
 
     @event("NodeMoved")
     def _node_moved(self, node_id: str, position: dict[str, float], actor: str) -> None:
-        node = self.nodes[node_id]
-        self.nodes[node_id] = _replace(node, position=Position(position["x"], position["y"]))
-        self.last_actor = actor
+        self._record("NodeMoved", actor, node_id=node_id, position=position)
 
     def relabel_node(self, node_id: str, label: str, actor: str) -> None:
         self._node(node_id)
@@ -149,8 +159,7 @@ class Workflow(Aggregate):
 
     @event("NodeRelabelled")
     def _node_relabelled(self, node_id: str, label: str, actor: str) -> None:
-        self.nodes[node_id] = _replace(self.nodes[node_id], label=label)
-        self.last_actor = actor
+        self._record("NodeRelabelled", actor, node_id=node_id, label=label)
 
     def configure_node(self, node_id: str, patch: Mapping[str, Any], actor: str) -> None:
         node = self._node(node_id)
@@ -160,8 +169,7 @@ class Workflow(Aggregate):
 
     @event("NodeConfigured")
     def _node_configured(self, node_id: str, config: dict[str, Any], actor: str) -> None:
-        self.nodes[node_id] = _replace(self.nodes[node_id], config=config)
-        self.last_actor = actor
+        self._record("NodeConfigured", actor, node_id=node_id, config=config)
 
     def remove_node(self, node_id: str, actor: str) -> None:
         self._node(node_id)
@@ -169,11 +177,7 @@ class Workflow(Aggregate):
 
     @event("NodeRemoved")
     def _node_removed(self, node_id: str, actor: str) -> None:
-        del self.nodes[node_id]
-        # its edges go with it
-        for edge_id in [i for i, e in self.edges.items() if node_id in (e.source, e.target)]:
-            del self.edges[edge_id]
-        self.last_actor = actor
+        self._record("NodeRemoved", actor, node_id=node_id)
 
     # ---------------------------------------------------------------- edges
 
@@ -202,8 +206,9 @@ class Workflow(Aggregate):
     def _connected(
         self, edge_id: str, source: str, target: str, handles: dict[str, str], actor: str
     ) -> None:
-        self.edges[edge_id] = Edge(edge_id, source, target, handles["source"], handles["target"])
-        self.last_actor = actor
+        self._record(
+            "NodesConnected", actor, edge_id=edge_id, source=source, target=target, handles=handles
+        )
 
     def disconnect(self, edge_id: str, actor: str) -> None:
         if edge_id not in self.edges:
@@ -212,8 +217,7 @@ class Workflow(Aggregate):
 
     @event("NodesDisconnected")
     def _disconnected(self, edge_id: str, actor: str) -> None:
-        del self.edges[edge_id]
-        self.last_actor = actor
+        self._record("NodesDisconnected", actor, edge_id=edge_id)
 
     # ---------------------------------------------------------------- whole graphs
 
@@ -235,8 +239,7 @@ class Workflow(Aggregate):
     def _graph_imported(
         self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], actor: str
     ) -> None:
-        self._set_graph(nodes, edges)
-        self.last_actor = actor
+        self._record("GraphImported", actor, nodes=nodes, edges=edges)
 
     def validate(self, server_keys: frozenset[str] = frozenset()) -> list[ValidationIssue]:
         return validation_issues(self.nodes, self.edges, server_keys)
@@ -289,22 +292,93 @@ class Workflow(Aggregate):
         return self.published[number - 1]
 
     def roll_back(self, to_version: int, earlier: Workflow, actor: str) -> None:
-        """Restores the graph of `earlier` (this workflow as it stood at to_version)."""
+        """Restores all that `earlier` (this workflow as it stood at to_version) held: its
+        graph, labels, configs, name and description."""
         if earlier.id != self.id or earlier.version != to_version or to_version >= self.version:
             raise InvalidCommand(f"version {to_version} is not an earlier version of this workflow")
         self._rolled_back(
             to_version,
             [n.to_dict() for n in earlier.nodes.values()],
             [e.to_dict() for e in earlier.edges.values()],
+            earlier.name,
+            earlier.description,
             actor,
         )
 
-    @event("WorkflowRolledBack")
+    class WorkflowRolledBack(Aggregate.Event):
+        to_version: int
+        nodes: list[dict[str, Any]]
+        edges: list[dict[str, Any]]
+        name: str | None
+        description: str | None
+        actor: str
+
+        # Version 2 restores the name and description too; a version 1 rollback left them.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["name"] = state["description"] = None
+
+    @event(WorkflowRolledBack)
     def _rolled_back(
-        self, to_version: int, nodes: list[dict[str, Any]], edges: list[dict[str, Any]], actor: str
+        self,
+        to_version: int,
+        nodes: list[dict[str, Any]],
+        edges: list[dict[str, Any]],
+        name: str | None,
+        description: str | None,
+        actor: str,
     ) -> None:
-        self._set_graph(nodes, edges)
-        self.last_actor = actor
+        self._record(
+            "WorkflowRolledBack",
+            actor,
+            to_version=to_version,
+            nodes=nodes,
+            edges=edges,
+            name=name,
+            description=description,
+        )
+
+    # ---------------------------------------------------------------- undo and redo
+
+    def undo_step(self, actor: str) -> Step | None:
+        """The actor's latest change not taken back yet, if any."""
+        return undo.top(self.undo_steps, actor)
+
+    def redo_step(self, actor: str) -> Step | None:
+        """The actor's latest change taken back, if they have made none since."""
+        return undo.top(self.redo_steps, actor)
+
+    def undo(self, actor: str) -> None:
+        """Takes back the actor's latest change, as it applies to the workflow now: what
+        others changed since, elsewhere, stays."""
+        step = self.undo_step(actor)
+        if step is None:
+            raise InvalidCommand("there is no change of yours to undo")
+        self._undone(step.version, relative(step.delta.reversed(), self._graph()).to_dict(), actor)
+
+    @event("ChangeUndone")
+    def _undone(self, change: int, delta: dict[str, Any], actor: str) -> None:
+        self._apply(Delta.from_dict(delta), actor)
+        undo.move(self.undo_steps, self.redo_steps, actor, change)
+
+    def redo(self, actor: str) -> None:
+        """Makes the actor's latest undone change again, as it applies to the workflow now."""
+        step = self.redo_step(actor)
+        if step is None:
+            raise InvalidCommand("there is no undone change of yours to redo")
+        self._redone(step.version, relative(step.delta, self._graph()).to_dict(), actor)
+
+    @event("ChangeRedone")
+    def _redone(self, change: int, delta: dict[str, Any], actor: str) -> None:
+        self._apply(Delta.from_dict(delta), actor)
+        undo.move(self.redo_steps, self.undo_steps, actor, change)
+
+    def delta_of(self, event: Aggregate.Event) -> Delta:
+        """What `event` changes in this workflow as it stands just before the event (what
+        history describes). Publishing, creating and deleting change no graph."""
+        return of_event(self._graph(), type(event).__name__, event.__dict__)
 
     def delete(self, actor: str) -> None:
         self._deleted(actor)
@@ -327,9 +401,29 @@ class Workflow(Aggregate):
         if problems:
             raise InvalidCommand(f"node {node_id!r}: " + "; ".join(problems))
 
-    def _set_graph(self, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> None:
-        self.nodes = {n["id"]: Node.from_dict(n) for n in nodes}
-        self.edges = {e["id"]: Edge.from_dict(e) for e in edges}
+    def _graph(self) -> Graph:
+        """The workflow's own dicts (not copies): applying a delta to it changes this workflow."""
+        return Graph(self.nodes, self.edges, self.name, self.description)
+
+    def _apply(self, delta: Delta, actor: str) -> None:
+        graph = self._graph()
+        apply(delta, graph)
+        self.name, self.description = graph.name, graph.description
+        self.last_actor = actor
+
+    def _record(self, event_type: str, actor: str, /, **data: Any) -> None:
+        """Every edit's mutator: what its event changes is applied, and put on its actor's
+        undo stack (a new change of theirs ends what they could redo)."""
+        delta = of_event(self._graph(), event_type, data)
+        self._apply(delta, actor)
+        if "nodes" in data:  # a whole graph (import, rollback): in the order it gives
+            self.nodes = {n["id"]: self.nodes[n["id"]] for n in data["nodes"]}
+            self.edges = {e["id"]: self.edges[e["id"]] for e in data["edges"]}
+        if delta.empty:
+            return  # nothing to take back
+        about = {"to_version": data["to_version"]} if "to_version" in data else {}
+        undo.push(self.undo_steps, actor, Step(self.version + 1, event_type, delta, about))
+        self.redo_steps.pop(actor, None)
 
 
 def _position(position: Position) -> dict[str, float]:
@@ -337,10 +431,6 @@ def _position(position: Position) -> dict[str, float]:
     if not (abs(x) < 1e7 and abs(y) < 1e7):  # also refuses NaN and infinities
         raise InvalidCommand("a position must be finite and within ±10,000,000")
     return {"x": x, "y": y}
-
-
-def _replace(node: Node, **changes: Any) -> Node:
-    return replace(node, **changes)
 
 
 def _checked_edges(nodes: Mapping[str, Node], edges: list[Edge]) -> list[Edge]:

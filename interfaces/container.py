@@ -16,9 +16,10 @@ from application.chat import ChatService, chat_route
 from application.documents import DocumentService, Embedders
 from application.engine import WorkflowEngine
 from application.eventstore import EventStore
+from application.history import HistoryService, LiveHistory
 from application.ingestion import Ingestion
 from application.ports import VectorIndex
-from application.workflows import WorkflowService, history_entry
+from application.workflows import WorkflowService
 from domain.workflow import Workflow
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
@@ -42,10 +43,13 @@ from infrastructure.websearch import SerpApiSearch
 log = structlog.get_logger(__name__)
 
 
-def _workflow_route(event: Any) -> list[tuple[str, Any]]:
-    if isinstance(event, Workflow.Event):
-        return [(f"workflow:{event.originator_id}", history_entry(event))]
-    return []
+def _workflow_route(history: LiveHistory) -> Callable[[Any], list[tuple[str, Any]]]:
+    def route(event: Any) -> list[tuple[str, Any]]:
+        if isinstance(event, Workflow.Event):
+            return [(f"workflow:{event.originator_id}", history.entry(event))]
+        return []
+
+    return route
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Container:
     started: bool = field(default=False)
     chats: ChatService | None = None
     documents: DocumentService | None = None
+    history: HistoryService | None = None
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
         if self.listener:
@@ -72,7 +77,7 @@ class Container:
                 self.store,
                 self.watcher,
                 self.hub,
-                [_workflow_route, chat_route]
+                [_workflow_route(LiveHistory(self.store)), chat_route]
                 + ([self.documents.live_messages] if self.documents else []),
                 self.settings.genai_poll_seconds,
             )
@@ -198,6 +203,7 @@ def _build(settings: Settings) -> Container:
         listener,
         chats=chats,
         documents=documents,
+        history=HistoryService(store, documents.document_ids),
     )
 
 

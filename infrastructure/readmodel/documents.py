@@ -105,6 +105,16 @@ class SqlDocumentReadModel:
             found[row.workflow_id].append(_view(row))
         return found
 
+    def document_ids(self, workflow_id: UUID) -> list[UUID]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(documents.c.id)
+                    .where(documents.c.workflow_id == workflow_id)
+                    .order_by(documents.c.created_at, documents.c.id)
+                ).scalars()
+            )
+
     def indexed(
         self, workflow_id: UUID, node_id: str, key: str
     ) -> list[tuple[UUID, DocumentIndex]]:

@@ -13,9 +13,9 @@ from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from application.eventstore import EventStore
-from application.views import PublishedInfo, WorkflowView
+from application.views import PublishedInfo, WorkflowView, unpublished_changes
 from domain.graph import Edge, Node
-from domain.workflow import Workflow
+from domain.workflow import PublishedVersion, Workflow
 from infrastructure.readmodel.tables import published_versions, workflows
 from infrastructure.readmodel.tracking import SqlTrackingView
 
@@ -107,9 +107,9 @@ class SqlWorkflowReadModel:
             published = conn.execute(
                 select(published_versions).order_by(published_versions.c.number)
             ).all()
-        by_workflow: dict[UUID, list[PublishedInfo]] = {}
+        by_workflow: dict[UUID, list[Any]] = {}
         for p in published:
-            by_workflow.setdefault(p.workflow_id, []).append(_published(p))
+            by_workflow.setdefault(p.workflow_id, []).append(p)
         return [_view(r, by_workflow.get(r.id, [])) for r in rows]
 
     def get_workflow(self, workflow_id: UUID) -> WorkflowView | None:
@@ -120,7 +120,7 @@ class SqlWorkflowReadModel:
                 .where(published_versions.c.workflow_id == workflow_id)
                 .order_by(published_versions.c.number)
             ).all()
-        return None if row is None else _view(row, [_published(p) for p in published])
+        return None if row is None else _view(row, list(published))
 
 
 def aware(moment: datetime) -> datetime:
@@ -132,7 +132,10 @@ def _published(row: Any) -> PublishedInfo:
     return PublishedInfo(row.number, row.workflow_version, aware(row.published_at), row.note)
 
 
-def _view(row: Any, published: list[PublishedInfo]) -> WorkflowView:
+def _view(row: Any, published: list[Any]) -> WorkflowView:
+    nodes = {n["id"]: Node.from_dict(n) for n in row.nodes}
+    edges = {e["id"]: Edge.from_dict(e) for e in row.edges}
+    latest = published[-1] if published else None
     return WorkflowView(
         id=row.id,
         name=row.name,
@@ -140,7 +143,21 @@ def _view(row: Any, published: list[PublishedInfo]) -> WorkflowView:
         version=row.version,
         created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
-        nodes=tuple(Node.from_dict(n) for n in row.nodes),
-        edges=tuple(Edge.from_dict(e) for e in row.edges),
-        published=tuple(published),
+        nodes=tuple(nodes.values()),
+        edges=tuple(edges.values()),
+        published=tuple(_published(p) for p in published),
+        unpublished_changes=unpublished_changes(
+            PublishedVersion(
+                latest.number,
+                latest.workflow_version,
+                aware(latest.published_at),
+                latest.note,
+                tuple(Node.from_dict(n) for n in latest.nodes),
+                tuple(Edge.from_dict(e) for e in latest.edges),
+            )
+            if latest
+            else None,
+            nodes,
+            edges,
+        ),
     )

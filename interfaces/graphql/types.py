@@ -15,7 +15,7 @@ from application.chat_views import ChatMessageView, ChatSessionView, ChatUpdate,
 from application.document_views import DocumentProgress as ProgressView
 from application.document_views import DocumentView
 from application.ports import Passage, SearchResult
-from application.views import HistoryEntry, PublishedInfo, WorkflowView
+from application.views import PublishedInfo, UndoState, WorkflowView
 from domain import graph
 from domain.components import ComponentSpec as DomainSpec
 from domain.document import DocumentIndex as DomainIndex
@@ -216,6 +216,20 @@ class Document:
         )
 
 
+@strawberry.type(description="One person's undo and redo, named as their history names them.")
+class Undo:
+    can_undo: bool
+    can_redo: bool
+    undo_label: str | None = strawberry.field(
+        description="What undo takes back, e.g. Moved Output."
+    )
+    redo_label: str | None = strawberry.field(description="What redo does again.")
+
+    @classmethod
+    def of(cls, u: UndoState) -> Undo:
+        return copied(cls, u)
+
+
 @strawberry.type
 class Workflow:
     view: strawberry.Private[WorkflowView]
@@ -249,6 +263,22 @@ class Workflow:
     def latest_published_version(self) -> int | None:
         return self.view.published[-1].number if self.view.published else None
 
+    @strawberry.field(
+        description="Changes a Build would publish: each node or connection added or removed, "
+        "each setting or node name changed since the latest published version (moves, the "
+        "stack's name and description do not count). Never built: every node and connection."
+    )
+    def unpublished_changes(self) -> int:
+        return self.view.unpublished_changes
+
+    @strawberry.field(description="What the person asking can undo and redo of their own changes.")
+    async def undo(self, info: Info) -> Undo:
+        ctx = info.context
+        if self.view.undo is not None:
+            return Undo.of(self.view.undo.get(ctx.actor, UndoState()))
+        state = await ctx.run(ctx.container.workflows.undo_state, self.id, ctx.actor)
+        return Undo.of(state)
+
     @strawberry.field(description="The workflow's documents, removed ones excepted.")
     async def documents(self, info: Info) -> list[Document]:
         return [Document.of(d) for d in await info.context.documents_of.load(self.id)]
@@ -256,45 +286,6 @@ class Workflow:
     @classmethod
     def of(cls, v: WorkflowView) -> Workflow:
         return copied(cls, v, view=v)
-
-
-@strawberry.type(
-    description="One entry of a workflow's audit trail: one stored event, as recorded."
-)
-class WorkflowEvent:
-    workflow_id: UUID
-    version: int
-    type: str = strawberry.field(description="The event's class name, e.g. NodeAdded.")
-    timestamp: datetime
-    actor: str | None
-    data: JSON
-
-    @classmethod
-    def of(cls, h: HistoryEntry) -> WorkflowEvent:
-        return copied(cls, h)
-
-
-@strawberry.type
-class WorkflowDiff:
-    from_version: int
-    to_version: int
-    added_nodes: list[Node]
-    removed_nodes: list[Node]
-    changed_nodes: list[Node]
-    added_edges: list[Edge]
-    removed_edges: list[Edge]
-
-    @classmethod
-    def of(cls, d: graph.GraphDiff, from_version: int, to_version: int) -> WorkflowDiff:
-        return cls(
-            from_version=from_version,
-            to_version=to_version,
-            added_nodes=[Node.of(n) for n in d.added_nodes],
-            removed_nodes=[Node.of(n) for n in d.removed_nodes],
-            changed_nodes=[Node.of(n) for n in d.changed_nodes],
-            added_edges=[Edge.of(e) for e in d.added_edges],
-            removed_edges=[Edge.of(e) for e in d.removed_edges],
-        )
 
 
 @strawberry.type

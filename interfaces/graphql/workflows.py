@@ -10,16 +10,16 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from application.history import HistoryService
 from domain.graph import Position
 from interfaces.graphql.context import Info
+from interfaces.graphql.history import WorkflowDiff, WorkflowEvent
 from interfaces.graphql.types import (
     ComponentSpec,
     NodeKind,
     PositionInput,
     PublishedVersion,
     Workflow,
-    WorkflowDiff,
-    WorkflowEvent,
 )
 
 
@@ -29,6 +29,12 @@ def _position(p: PositionInput) -> Position:
 
 def _maybe(view: Any) -> Workflow | None:
     return None if view is None else Workflow.of(view)
+
+
+def _history(info: Info) -> HistoryService:
+    service = info.context.container.history
+    assert service is not None, "the container was built without history"
+    return service
 
 
 @strawberry.type
@@ -42,19 +48,23 @@ class WorkflowQueries:
     async def workflow(self, info: Info, id: UUID, version: int | None = None) -> Workflow | None:
         return _maybe(await info.context.run(info.context.container.workflows.get, id, version))
 
-    @strawberry.field
-    async def workflow_history(self, info: Info, id: UUID) -> list[WorkflowEvent]:
-        entries = await info.context.run(info.context.container.workflows.history, id)
+    @strawberry.field(
+        description="Every change, oldest first, each in words. withDocuments adds the events "
+        "of the stack's documents (uploads, indexing and its outcome, removals) where they "
+        "happened."
+    )
+    async def workflow_history(
+        self, info: Info, id: UUID, with_documents: bool = False
+    ) -> list[WorkflowEvent]:
+        entries = await info.context.run(_history(info).history, id, with_documents)
         return [WorkflowEvent.of(e) for e in entries]
 
-    @strawberry.field
+    @strawberry.field(description="What differs from fromVersion to toVersion, field by field.")
     async def workflow_diff(
         self, info: Info, id: UUID, from_version: int, to_version: int
     ) -> WorkflowDiff:
-        diff = await info.context.run(
-            info.context.container.workflows.diff, id, from_version, to_version
-        )
-        return WorkflowDiff.of(diff, from_version, to_version)
+        comparison = await info.context.run(_history(info).compare, id, from_version, to_version)
+        return WorkflowDiff.of(comparison)
 
     @strawberry.field
     def components(self, info: Info) -> list[ComponentSpec]:
@@ -251,12 +261,33 @@ class WorkflowMutations:
         return PublishedVersion.of(view.published[number - 1])
 
     @strawberry.mutation(
-        description="Restores the graph as it stood at toVersion, as a new event; nothing is "
-        "erased."
+        description="Restores all that the workflow held at toVersion (graph, labels, settings, "
+        "name and description), as a new event; nothing is erased."
     )
     async def rollback_workflow(self, info: Info, workflow_id: UUID, to_version: int) -> Workflow:
         svc, ctx = info.context.container.workflows, info.context
         return Workflow.of(await ctx.run(svc.roll_back, workflow_id, to_version, ctx.actor))
+
+    @strawberry.mutation(
+        description="Takes back the asker's latest change not yet undone, as a new event: only "
+        "what that change changed goes back, so others' later changes elsewhere stay. "
+        "Publishing is not undone. BAD_USER_INPUT when there is nothing to undo."
+    )
+    async def undo_workflow(
+        self, info: Info, workflow_id: UUID, expected_version: int | None = None
+    ) -> Workflow:
+        svc, ctx = info.context.container.workflows, info.context
+        return Workflow.of(await ctx.run(svc.undo, workflow_id, ctx.actor, expected_version))
+
+    @strawberry.mutation(
+        description="Makes the asker's latest undone change again, as a new event (until they "
+        "make a new change). BAD_USER_INPUT when there is nothing to redo."
+    )
+    async def redo_workflow(
+        self, info: Info, workflow_id: UUID, expected_version: int | None = None
+    ) -> Workflow:
+        svc, ctx = info.context.container.workflows, info.context
+        return Workflow.of(await ctx.run(svc.redo, workflow_id, ctx.actor, expected_version))
 
 
 @strawberry.type

@@ -225,3 +225,25 @@ export async function eventually(check, { timeout = 10_000, interval = 100, mess
   }
   throw new Error(`timed out waiting for ${message}${last ? `: ${last}` : ""}`);
 }
+
+/** User Query → Knowledge Base → LLM Engine → Output, as importGraph takes it (ids q, kb, llm, out). */
+export const WIRED_NODES = [
+  { id: "q", kind: "USER_QUERY", position: { x: 0, y: 160 } },
+  { id: "kb", kind: "KNOWLEDGE_BASE", position: { x: 300, y: 0 } },
+  { id: "llm", kind: "LLM_ENGINE", position: { x: 620, y: 160 } },
+  { id: "out", kind: "OUTPUT", position: { x: 940, y: 160 } },
+];
+export const WIRED_EDGES = [
+  { source: "q", target: "kb" },
+  { source: "q", target: "llm" },
+  { source: "kb", target: "llm" },
+  { source: "llm", target: "out" },
+];
+
+/** A wired stack made through the API, as another client would; returns its id. */
+export async function wiredStack(baseUrl, name, description = "") {
+  const created = await gql(baseUrl, `mutation($n: String!, $d: String) { createWorkflow(name: $n, description: $d) { id } }`, { n: name, d: description });
+  const id = created.createWorkflow.id;
+  await gql(baseUrl, `mutation($w: UUID!, $n: JSON!, $e: JSON!) { importGraph(workflowId: $w, nodes: $n, edges: $e) { id } }`, { w: id, n: WIRED_NODES, e: WIRED_EDGES });
+  return id;
+}

@@ -203,11 +203,11 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   // History: the timeline, an old version read-only with its diff, and a rollback.
   await page.getByRole("button", { name: "History", exact: true }).click();
   const history = page.getByRole("region", { name: "History" });
-  const versions = history.getByRole("list", { name: "Versions" }).getByRole("button");
+  const versions = history.getByRole("list", { name: "Changes" }).getByRole("button");
   await eventually(async () => (await versions.count()) > 8, { message: "the history" });
   await history.getByRole("button", { name: /published v1/ }).waitFor();
   // The version right after the four nodes were added: nothing connected yet.
-  await history.getByRole("button", { name: /^Version 5: / }).click();
+  await history.getByRole("button", { name: /^Change 5: / }).click();
   await page.getByRole("status").filter({ hasText: "read-only" }).waitFor();
   await eventually(async () => (await page.locator(".react-flow__edge").count()) === 4, { message: "edges added since, as ghosts" });
   assert.ok((await page.locator(".edge-added").count()) >= 4, "edges added since are highlighted");
@@ -215,9 +215,9 @@ test("builds a PDF question-answering stack and chats with it", async () => {
   await page.getByRole("button", { name: "Roll back to this version" }).click();
   await screenshot(page, "11-rollback-confirm");
   await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
-  await page.getByText(/Rolled back to version 5/).first().waitFor();
+  await page.getByText("Rolled back to Draft · change 5").first().waitFor();
   await eventually(async () => (await page.locator(".react-flow__edge").count()) === 0, { message: "the canvas as it stood at version 5" });
-  await history.getByText(/Rolled back to version 5/).first().waitFor();
+  await history.getByText(/^Rolled back to Draft · change 5/).first().waitFor();
   await screenshot(page, "12-rolled-back");
 
   // My Stacks lists it as a published card.

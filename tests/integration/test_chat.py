@@ -10,12 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from application.eventstore import EventStore
-from domain.chat import ChatSession
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.container import build
@@ -36,6 +33,7 @@ from tests.integration.chat_ops import (
     turn,
 )
 from tests.integration.gql import GQL, GraphQLError
+from tests.integration.old_events import stored_as_version_1
 from tests.integration.workflow_ops import ADD, CONFIGURE, CREATE, PUBLISH, wait_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -167,7 +165,17 @@ def test_an_answer_stored_before_answers_cited_web_pages_still_loads(
     [answered] = chat.collect_events()
 
     with ChatWatcher(client, s) as watcher:
-        container.store.recorder.insert_events([stored_as_version_1(container.store, answered)])
+        container.store.recorder.insert_events(
+            [
+                stored_as_version_1(
+                    container.store,
+                    answered,
+                    "web_sources",
+                    "workflow_version",
+                    "published_version",
+                )
+            ]
+        )
         container.watcher.poke()  # written behind the store's back: wake the followers
         [live] = watcher.until_final()
 
@@ -179,22 +187,6 @@ def test_an_answer_stored_before_answers_cited_web_pages_still_loads(
     assert (loaded.answered, loaded.pending) == (1, [])
     [old] = [e for e in container.store.events.get(uuid.UUID(s)) if e.originator_version == 3]
     assert old.web_sources == []
-
-
-def stored_as_version_1(store: EventStore, event: ChatSession.AssistantAnswered) -> StoredEvent:
-    """The event as the code before web sources stored it: no web_sources (nor the versions
-    that came later), no class_version."""
-    record = store.mapper.to_stored_event(event)
-    state = store.mapper.transcoder.decode(record.state)
-    assert state.pop("class_version") == 3
-    for name in ("web_sources", "workflow_version", "published_version"):
-        del state[name]
-    return StoredEvent(
-        originator_id=record.originator_id,
-        originator_version=record.originator_version,
-        topic=record.topic,
-        state=store.mapper.transcoder.encode(state),
-    )
 
 
 def test_a_rate_limit_is_retried_and_the_answer_arrives(

@@ -232,7 +232,7 @@ def test_a_workflow_whose_snapshot_the_broken_version_wrote_opens_diffs_rolls_ba
 
 @pytest.mark.parametrize(
     "breakage",
-    ["undecodable", "unknown value", "older layout"],
+    ["undecodable", "unknown value", "older layout", "before undo"],
 )
 def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once(
     store: EventStore, caplog: pytest.LogCaptureFixture, breakage: str
@@ -251,6 +251,7 @@ def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once
         "undecodable": undecodable,
         "unknown value": unknown_value,
         "older layout": with_state(store, lambda state: state.pop("published")),
+        "before undo": with_state(store, lambda state: state.pop("undo_steps")),
     }[breakage]
     rewrite_snapshots(store, workflow.id, change)
 
@@ -262,6 +263,7 @@ def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once
         assert [p.number for p in loaded.published] == [1]
         assert_typed_workflow(loaded)
         assert loaded.nodes["q"].position == Position(SNAPSHOT_EVERY + 9, 2.5)
+        assert loaded.undo_steps == workflow.undo_steps  # as the replay derives them
     [line] = ignored(caplog, workflow.id)
     assert f"at version {SNAPSHOT_EVERY} ignored" in line and "\n" not in line
     assert not any(r.exc_info for r in caplog.records)

@@ -7,7 +7,6 @@ from domain.graph import (
     Edge,
     Node,
     Position,
-    diff_graphs,
     find_cycle,
     topological_order,
     validation_issues,
@@ -33,16 +32,6 @@ def test_topological_order_puts_sources_first() -> None:
     nodes = {i: node(i) for i in ("out", "llm", "q")}
     edges = [Edge("1", "llm", "out", "answer", "answer"), Edge("2", "q", "llm", "query", "query")]
     assert topological_order(nodes, edges) == ["q", "llm", "out"]
-
-
-def test_diff_tells_added_removed_and_changed() -> None:
-    old = {"a": node("a"), "b": node("b")}
-    new = {"a": node("a", x=5), "c": node("c")}
-    d = diff_graphs(old, {}, new, {"e": Edge("e", "a", "c", "o", "i")})
-    assert [n.id for n in d.added_nodes] == ["c"]
-    assert [n.id for n in d.removed_nodes] == ["b"]
-    assert [n.id for n in d.changed_nodes] == ["a"]
-    assert [e.id for e in d.added_edges] == ["e"]
 
 
 def test_every_component_has_a_config_schema_whose_defaults_pass_it() -> None:

@@ -14,6 +14,8 @@ export function workflow(version: number, nodeIds: string[] = [], name = "Stack"
     validation: { valid: false, issues: [] },
     publishedVersions: [],
     latestPublishedVersion: null,
+    unpublishedChanges: 0,
+    undo: { canUndo: false, canRedo: false, undoLabel: null, redoLabel: null },
   };
 }
 

@@ -1,5 +1,6 @@
-import type { Snapshot } from "../features/builder/graph";
+import { NO_UNDO, type Snapshot } from "../features/builder/graph";
 import type { Message } from "../features/chat/chatReducer";
+import type { HistoryEntry } from "../features/history/historyModel";
 
 export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
   return {
@@ -14,6 +15,8 @@ export function snapshot(partial: Partial<Snapshot> = {}): Snapshot {
     issues: [],
     published: [],
     latestPublished: null,
+    unpublishedChanges: 0,
+    undo: NO_UNDO,
     ...partial,
   };
 }
@@ -54,6 +57,22 @@ export const LLM_SCHEMA = {
     webSearchApiKey: { type: "string", title: "Web search API key", format: "password", "x-secret": true, "x-show-if": { webSearch: [true] } },
   },
 };
+
+export function historyEntry(partial: Partial<HistoryEntry> & { version: number }): HistoryEntry {
+  return {
+    id: `change-${partial.version}`,
+    type: "NodeMoved",
+    timestamp: "2026-01-01T00:00:00Z",
+    actor: "local",
+    summary: "Moved Knowledge Base",
+    category: "LAYOUT",
+    publishedVersion: null,
+    undone: false,
+    documentId: null,
+    changes: [],
+    ...partial,
+  };
+}
 
 /** A chat message as the ChatMessageFields fragment gives it: an answered question unless told. */
 export function chatMessage(partial: Partial<Message> = {}): Message {

@@ -19,6 +19,7 @@ import { StackOverview } from "./StackOverview";
 import { selectSelectedNodeId, useCanvasStore } from "./store";
 import { TopBar } from "./TopBar";
 import { useBuild } from "./useBuild";
+import { useUndoKeys } from "./useUndoKeys";
 import { useWorkflowSync } from "./useWorkflowSync";
 
 const ChatModal = lazy(() => import("../chat/ChatModal"));
@@ -54,6 +55,7 @@ function Builder({ workflowId }: { workflowId: string }) {
   const commands = useMemo(() => createCommands(client, useCanvasStore, workflowId), [client, workflowId]);
   const { load, retry } = useWorkflowSync(workflowId, commands);
   const { build, building } = useBuild(workflowId, commands);
+  useUndoKeys(commands);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [chat, showChat] = useChatTarget();
   const deleted = useCanvasStore((s) => s.deleted);

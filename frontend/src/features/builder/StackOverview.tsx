@@ -54,7 +54,7 @@ export function StackOverview() {
               <li key={p.number} className="flex items-center justify-between rounded-lg bg-slate-50 px-3 py-2 text-[13px]">
                 <span className="font-medium text-slate-800">v{p.number}</span>
                 <span className="text-xs text-slate-500" title={fullTime(p.publishedAt)}>
-                  from version {p.workflowVersion} · {timeAgo(p.publishedAt)}
+                  change {p.workflowVersion} · {timeAgo(p.publishedAt)}
                 </span>
               </li>
             ))}

@@ -1,15 +1,17 @@
 import { useReactFlow } from "@xyflow/react";
-import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare } from "lucide-react";
+import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Redo2, Undo2 } from "lucide-react";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useLinkStatus } from "../../api/connection";
 import { Badge } from "../../ui/Badge";
-import { Button } from "../../ui/Button";
+import { Button, IconButton } from "../../ui/Button";
 import { cx } from "../../ui/cx";
 import { Logo } from "../../ui/Logo";
 import { timeAgo } from "../../ui/time";
 import { DescriptionEditor, NameEditor } from "./StackTitle";
-import { useCanvasStore } from "./store";
+import { useCommands } from "./context";
+import { selectUndo, useCanvasStore } from "./store";
+import { isMac } from "./useUndoKeys";
 
 function SaveStatus() {
   const saving = useCanvasStore((s) => s.pending.length > 0);
@@ -86,6 +88,55 @@ function IssuesMenu() {
   );
 }
 
+/** Undo and redo of one's own changes; the tooltips name what they would take back. */
+export function UndoRedo() {
+  const commands = useCommands();
+  const undo = useCanvasStore(selectUndo);
+  const readOnly = useCanvasStore((s) => !!s.preview);
+  const mod = isMac() ? "⌘" : "Ctrl+";
+  return (
+    <div className="flex items-center" role="group" aria-label="Undo and redo">
+      <IconButton
+        label={undo.canUndo ? `Undo: ${undo.undoLabel} (${mod}Z)` : "Nothing of yours to undo"}
+        disabled={!undo.canUndo || readOnly}
+        onClick={() => void commands.undo()}
+        data-testid="undo"
+      >
+        <Undo2 className="size-4" />
+      </IconButton>
+      <IconButton
+        label={undo.canRedo ? `Redo: ${undo.redoLabel} (${mod}${isMac() ? "⇧Z" : "Y"})` : "Nothing to redo"}
+        disabled={!undo.canRedo || readOnly}
+        onClick={() => void commands.redo()}
+        data-testid="redo"
+      >
+        <Redo2 className="size-4" />
+      </IconButton>
+    </div>
+  );
+}
+
+/** The published version, and how many changes a Build would add to it. */
+export function PublishedBadge() {
+  const published = useCanvasStore((s) => s.server?.published.at(-1));
+  const unbuilt = useCanvasStore((s) => s.server?.unpublishedChanges ?? 0);
+  if (!published) return <Badge className="hidden sm:inline-flex">Draft</Badge>;
+  return (
+    <span className="hidden items-center gap-1.5 sm:inline-flex" data-testid="published-status">
+      <Badge tone="green">
+        <span title={`Published ${timeAgo(published.publishedAt)}`}>Published v{published.number}</span>
+      </Badge>
+      {unbuilt > 0 && (
+        <Badge tone="amber">
+          <span title="Changes to nodes, settings and connections since the last Build: Build to publish them">
+            {unbuilt} change{unbuilt === 1 ? "" : "s"} not built
+          </span>
+        </Badge>
+      )}
+    </span>
+  );
+}
+
 export function TopBar({
   historyOpen,
   onToggleHistory,
@@ -99,7 +150,6 @@ export function TopBar({
   building: boolean;
   onChat: () => void;
 }) {
-  const published = useCanvasStore((s) => s.server?.published.at(-1));
   const readOnly = useCanvasStore((s) => !!s.preview);
 
   return (
@@ -117,13 +167,7 @@ export function TopBar({
       <div className="flex min-w-0 flex-col items-start">
         <div className="flex max-w-full min-w-0 items-center gap-2">
           <NameEditor />
-          {published ? (
-            <Badge tone="green" className="hidden sm:inline-flex">
-              <span title={`Published ${timeAgo(published.publishedAt)}`}>Published v{published.number}</span>
-            </Badge>
-          ) : (
-            <Badge className="hidden sm:inline-flex">Draft</Badge>
-          )}
+          <PublishedBadge />
           <div className="ml-1 hidden md:block">
             <SaveStatus />
           </div>
@@ -132,6 +176,8 @@ export function TopBar({
       </div>
       <div className="ml-auto flex items-center gap-2">
         <IssuesMenu />
+        <UndoRedo />
+        <div className="h-6 w-px bg-slate-200" aria-hidden />
         <Button
           size="sm"
           variant={historyOpen ? "secondary" : "ghost"}

@@ -34,7 +34,10 @@ export type PendingOp =
   | { opId: string; type: "connect"; edge: GraphEdge }
   | { opId: string; type: "disconnect"; edgeId: string }
   | { opId: string; type: "rename"; name: string }
-  | { opId: string; type: "describe"; description: string };
+  | { opId: string; type: "describe"; description: string }
+  /** Undo and redo draw nothing ahead: the server decides what they take back. */
+  | { opId: string; type: "undo" }
+  | { opId: string; type: "redo" };
 
 export interface WorkflowEventSummary {
   workflowId: string;
@@ -113,6 +116,9 @@ export function applyPending(server: Snapshot, pending: readonly PendingOp[]): S
         break;
       case "describe":
         description = op.description;
+        break;
+      case "undo":
+      case "redo":
         break;
     }
   }

@@ -12,7 +12,9 @@ import {
   MoveNodeMutation,
   RelabelNodeMutation,
   RemoveNodeMutation,
+  RedoWorkflowMutation,
   RenameWorkflowMutation,
+  UndoWorkflowMutation,
   WorkflowQuery,
 } from "./operations";
 import type { WorkflowGraphFragment } from "../../gql/graphql";
@@ -31,6 +33,8 @@ const ACTIONS: Record<PendingOp["type"], string> = {
   disconnect: "remove the connection",
   rename: "rename the stack",
   describe: "change the description",
+  undo: "undo",
+  redo: "redo",
 };
 
 function unwrap<T>(result: OperationResult<T>, pick: (data: T) => WorkflowGraphFragment): Awaited<Sent> {
@@ -155,6 +159,17 @@ export function createCommands(client: Client, store: Store, workflowId: string)
           await client.mutation(RenameWorkflowMutation, { id: workflowId, name, expectedVersion: expectedVersion() }).toPromise(),
           (d) => d.renameWorkflow,
         ),
+      );
+    },
+    /** Takes back this person's latest change (after the edits still being sent). */
+    undo() {
+      return run({ opId: newId("op"), type: "undo" }, async () =>
+        unwrap(await client.mutation(UndoWorkflowMutation, { workflowId }).toPromise(), (d) => d.undoWorkflow),
+      );
+    },
+    redo() {
+      return run({ opId: newId("op"), type: "redo" }, async () =>
+        unwrap(await client.mutation(RedoWorkflowMutation, { workflowId }).toPromise(), (d) => d.redoWorkflow),
       );
     },
     describe(description: string) {

@@ -39,6 +39,16 @@ export interface Published {
   note: string;
 }
 
+/** What the person can undo and redo of their own changes, as the server says. */
+export interface UndoInfo {
+  canUndo: boolean;
+  canRedo: boolean;
+  undoLabel: string | null;
+  redoLabel: string | null;
+}
+
+export const NO_UNDO: UndoInfo = { canUndo: false, canRedo: false, undoLabel: null, redoLabel: null };
+
 /** The workflow as the server last told it, in the shape the canvas works with. */
 export interface Snapshot {
   id: string;
@@ -53,6 +63,9 @@ export interface Snapshot {
   published: Published[];
   /** The number of the latest published version, if any: what Chat answers with. */
   latestPublished: number | null;
+  /** Changes a Build would publish (moves do not count). */
+  unpublishedChanges: number;
+  undo: UndoInfo;
 }
 
 export function asConfig(value: unknown): Config {
@@ -89,6 +102,13 @@ export function toSnapshot(wf: WorkflowGraphFragment): Snapshot {
     })),
     published: wf.publishedVersions.map((p) => ({ ...p })),
     latestPublished: wf.latestPublishedVersion ?? null,
+    unpublishedChanges: wf.unpublishedChanges,
+    undo: {
+      canUndo: wf.undo.canUndo,
+      canRedo: wf.undo.canRedo,
+      undoLabel: wf.undo.undoLabel ?? null,
+      redoLabel: wf.undo.redoLabel ?? null,
+    },
   };
 }
 

@@ -40,6 +40,13 @@ export const WorkflowGraphFragment = graphql(`
       note
     }
     latestPublishedVersion
+    unpublishedChanges
+    undo {
+      canUndo
+      canRedo
+      undoLabel
+      redoLabel
+    }
   }
 `);
 
@@ -160,6 +167,22 @@ export const RenameWorkflowMutation = graphql(`
 export const DescribeWorkflowMutation = graphql(`
   mutation DescribeWorkflowInBuilder($id: UUID!, $description: String!, $expectedVersion: Int) {
     describeWorkflow(id: $id, description: $description, expectedVersion: $expectedVersion) {
+      ...WorkflowGraph
+    }
+  }
+`);
+
+export const UndoWorkflowMutation = graphql(`
+  mutation UndoWorkflow($workflowId: UUID!) {
+    undoWorkflow(workflowId: $workflowId) {
+      ...WorkflowGraph
+    }
+  }
+`);
+
+export const RedoWorkflowMutation = graphql(`
+  mutation RedoWorkflow($workflowId: UUID!) {
+    redoWorkflow(workflowId: $workflowId) {
       ...WorkflowGraph
     }
   }

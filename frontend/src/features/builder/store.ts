@@ -1,6 +1,7 @@
 import { applyNodeChanges, type NodeChange } from "@xyflow/react";
 import { create } from "zustand";
 import { canvasReducer, initialCanvasState, type CanvasAction, type CanvasState, type StackFlowNode } from "./canvasReducer";
+import { NO_UNDO, type UndoInfo } from "./graph";
 import type { Preview } from "./preview";
 
 export interface CanvasStore extends CanvasState {
@@ -49,3 +50,15 @@ export function selectDescription(state: CanvasState): string {
   const op = state.pending.findLast((o) => o.type === "describe");
   return op?.type === "describe" ? op.description : (state.server?.description ?? "");
 }
+
+/**
+ * What Undo and Redo would do now: the server's answer, except that an edit still being sent
+ * is the newest change (so it is what Undo takes back, and Redo has nothing left).
+ */
+export function selectUndo(state: CanvasState): UndoInfo {
+  const undo = state.server?.undo ?? NO_UNDO;
+  const editing = state.pending.some((op) => op.type !== "undo" && op.type !== "redo");
+  return editing ? UNDO_WHILE_EDITING : undo;
+}
+
+const UNDO_WHILE_EDITING: UndoInfo = { canUndo: true, canRedo: false, undoLabel: "your latest change", redoLabel: null };

@@ -1,4 +1,5 @@
 import type { ChatEventsSubscription, ChatMessageFieldsFragment } from "../../gql/graphql";
+import { versionLabel } from "../history/historyModel";
 
 export type Message = ChatMessageFieldsFragment;
 export type ChatEvent = ChatEventsSubscription["chatEvents"];
@@ -184,5 +185,5 @@ export function answeredByLabel(by: AnsweredBy): string | null {
   const change = by.workflowVersion;
   if (change == null) return null; // an answer stored before versions were recorded
   // The server records no published number when the draft answered.
-  return by.publishedVersion != null ? `v${by.publishedVersion} · change ${change}` : `Draft · change ${change}`;
+  return versionLabel(change, by.publishedVersion);
 }

@@ -1,36 +1,33 @@
-import { Eye, GitCommitVertical, RotateCcw, Rocket, Trash2, X } from "lucide-react";
-import { useEffect, useMemo, useState } from "react";
+import { GitCompareArrows, X } from "lucide-react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useClient, useQuery } from "urql";
 import { describeError } from "../../api/errors";
-import { Badge } from "../../ui/Badge";
-import { IconButton } from "../../ui/Button";
-import { Skeleton, Spinner } from "../../ui/Spinner";
+import { Button, IconButton } from "../../ui/Button";
+import { Skeleton } from "../../ui/Spinner";
 import { ErrorState } from "../../ui/States";
 import { cx } from "../../ui/cx";
-import { fullTime, timeAgo } from "../../ui/time";
 import { toast } from "../../ui/toasts";
 import { toSnapshot } from "../builder/graph";
 import { buildPreview } from "../builder/preview";
 import { useCanvasStore } from "../builder/store";
-import { describeHistory, eventTone, publishedAt, type EventTone } from "./historyModel";
+import { useDocuments } from "../documents/documentsStore";
+import { CompareDialog } from "./CompareDialog";
+import { HistoryList } from "./HistoryList";
+import { builtAt, comparePair, newestChange, publishedAt, togglePick, versionLabel } from "./historyModel";
 import { HistoryQuery, VersionQuery } from "./operations";
 
-const TONE_DOT: Record<EventTone, string> = {
-  create: "bg-emerald-500",
-  edit: "bg-sky-500",
-  remove: "bg-red-500",
-  publish: "bg-brand-600",
-  rollback: "bg-amber-500",
-};
-
-function ToneIcon({ tone }: { tone: EventTone }) {
-  if (tone === "publish") return <Rocket className="size-3 text-white" aria-hidden />;
-  if (tone === "rollback") return <RotateCcw className="size-3 text-white" aria-hidden />;
-  if (tone === "remove") return <Trash2 className="size-3 text-white" aria-hidden />;
-  return <GitCommitVertical className="size-3 text-white" aria-hidden />;
+/** Whatever the documents did last: when it moves, their events in the history have too. */
+function documentsSignature(): string {
+  const { docs } = useDocuments.getState();
+  return Object.values(docs)
+    .map((d) => `${d.id}:${d.status}:${d.updatedAt}`)
+    .join("|");
 }
 
-/** The audit trail: every event with its version; choosing one shows the canvas as it stood. */
+/**
+ * The stack's history in words: every change and its documents' events, newest first, by kind.
+ * Choosing a change shows the canvas as it stood; Compare puts any two side by side.
+ */
 export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onClose: () => void }) {
   const client = useClient();
   const current = useCanvasStore((s) => s.server?.version ?? 0);
@@ -38,13 +35,29 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
   const preview = useCanvasStore((s) => s.preview);
   const setPreview = useCanvasStore((s) => s.setPreview);
   const [loading, setLoading] = useState<number | null>(null);
+  const [comparing, setComparing] = useState(false);
+  const [picked, setPicked] = useState<number[]>([]);
+  const [comparison, setComparison] = useState<[number, number] | null>(null);
   const [{ data, fetching, error }, refetch] = useQuery({ query: HistoryQuery, variables: { id: workflowId }, requestPolicy: "network-only" });
+  const entries = useMemo(() => data?.workflowHistory ?? [], [data]);
 
+  // A change made since (here or elsewhere) or a document that moved on: fetch again.
+  const seenDocuments = useRef(documentsSignature());
   useEffect(() => {
-    if (data && data.workflowHistory.length < current) refetch({ requestPolicy: "network-only" });
-  }, [current, data, refetch]);
+    if (data && newestChange(entries) < current) refetch({ requestPolicy: "network-only" });
+  }, [current, data, entries, refetch]);
+  useEffect(
+    () =>
+      useDocuments.subscribe(() => {
+        const now = documentsSignature();
+        if (now === seenDocuments.current) return;
+        seenDocuments.current = now;
+        refetch({ requestPolicy: "network-only" });
+      }),
+    [refetch],
+  );
 
-  async function view(version: number) {
+  async function open(version: number) {
     if (version === current) {
       setPreview(null);
       return;
@@ -53,7 +66,7 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
     const result = await client.query(VersionQuery, { id: workflowId, version, current }, { requestPolicy: "network-only" }).toPromise();
     setLoading(null);
     if (result.error || !result.data?.workflow) {
-      toast.error(result.error ? describeError(result.error, `load version ${version}`) : `Version ${version} was not found.`);
+      toast.error(result.error ? describeError(result.error, `load change ${version}`) : `Change ${version} was not found.`);
       return;
     }
     const { workflowDiff } = result.data;
@@ -65,76 +78,73 @@ export function HistoryPanel({ workflowId, onClose }: { workflowId: string; onCl
     setPreview(buildPreview(toSnapshot(result.data.workflow), diff, current));
   }
 
-  const marks = publishedAt(published);
-  const events = useMemo(() => [...(data?.workflowHistory ?? [])].sort((a, b) => b.version - a.version), [data]);
-  const lines = useMemo(() => describeHistory(events), [events]);
+  const pair = comparePair(picked);
+  const selected = preview ? preview.version : current;
 
   return (
     <div className="flex h-full flex-col" role="region" aria-label="History">
       <div className="flex items-center gap-2 border-b border-slate-100 px-5 py-4">
-        <div className="flex-1">
+        <div className="min-w-0 flex-1">
           <h2 className="text-[15px] font-semibold text-slate-900">History</h2>
-          <p className="text-xs text-slate-500">Every change, newest first. Choose one to see the stack as it was.</p>
+          <p className="text-xs text-slate-500">
+            {comparing ? "Pick two changes to compare them side by side." : "Every change, newest first. Choose one to see the stack as it was."}
+          </p>
         </div>
+        <Button
+          size="sm"
+          variant={comparing ? "secondary" : "ghost"}
+          className={cx(comparing && "border-brand-200 bg-brand-50 text-brand-700 hover:bg-brand-50")}
+          icon={<GitCompareArrows className="size-4" />}
+          aria-pressed={comparing}
+          onClick={() => {
+            setComparing(!comparing);
+            setPicked([]);
+          }}
+        >
+          Compare
+        </Button>
         <IconButton label="Close history" onClick={onClose}>
           <X className="size-4" />
         </IconButton>
       </div>
-      <div className="flex-1 overflow-y-auto px-3 py-3">
-        {error && !data ? (
+      {error && !data ? (
+        <div className="p-4">
           <ErrorState title="Couldn't load the history" detail={describeError(error)} onRetry={() => refetch({ requestPolicy: "network-only" })} />
-        ) : fetching && !data ? (
-          <div className="space-y-3 px-2">
-            {[0, 1, 2, 3, 4].map((i) => (
-              <Skeleton key={i} className="h-10 w-full" />
-            ))}
-          </div>
-        ) : (
-          <ol className="relative" aria-label="Versions">
-            <span className="absolute top-3 bottom-3 left-[22px] w-px bg-slate-200" aria-hidden />
-            {events.map((event) => {
-              const tone = eventTone(event.type);
-              const pub = marks.get(event.version);
-              const selected = preview ? preview.version === event.version : event.version === current;
-              return (
-                <li key={event.version} className="relative">
-                  <button
-                    type="button"
-                    onClick={() => void view(event.version)}
-                    aria-current={selected ? "true" : undefined}
-                    aria-label={`Version ${event.version}: ${lines.get(event.version)}${pub ? `, published v${pub}` : ""}`}
-                    className={cx(
-                      "group flex w-full items-start gap-3 rounded-xl px-2 py-2 text-left transition-colors",
-                      selected ? "bg-brand-50 ring-1 ring-brand-200" : "hover:bg-slate-50",
-                    )}
-                  >
-                    <span className={cx("relative z-10 mt-0.5 flex size-5 shrink-0 items-center justify-center rounded-full ring-4 ring-white", TONE_DOT[tone])}>
-                      <ToneIcon tone={tone} />
-                    </span>
-                    <span className="min-w-0 flex-1">
-                      <span className="flex items-center gap-2">
-                        <span className="truncate text-[13px] font-medium text-slate-800" title={lines.get(event.version)}>
-                          {lines.get(event.version)}
-                        </span>
-                        {pub && <Badge tone="brand">v{pub} published</Badge>}
-                      </span>
-                      <span className="mt-0.5 block text-[11px] text-slate-500" title={fullTime(event.timestamp)}>
-                        Version {event.version} · {event.actor ?? "unknown"} · {timeAgo(event.timestamp)}
-                        {event.version === current && " · current"}
-                      </span>
-                    </span>
-                    {loading === event.version ? (
-                      <Spinner className="mt-1 size-3.5 text-slate-400" />
-                    ) : (
-                      event.version !== current && <Eye className="mt-1 size-3.5 text-slate-300 group-hover:text-slate-500" aria-hidden />
-                    )}
-                  </button>
-                </li>
-              );
-            })}
-          </ol>
-        )}
-      </div>
+        </div>
+      ) : fetching && !data ? (
+        <div className="space-y-3 px-5 py-4">
+          {[0, 1, 2, 3, 4].map((i) => (
+            <Skeleton key={i} className="h-10 w-full" />
+          ))}
+        </div>
+      ) : (
+        <HistoryList
+          entries={entries}
+          current={current}
+          selected={selected}
+          built={builtAt(published)}
+          loadingVersion={loading}
+          onOpen={(version) => void open(version)}
+          comparing={comparing}
+          picked={picked}
+          onPick={(version) => setPicked((p) => togglePick(p, version))}
+        />
+      )}
+      {comparing && (
+        <div className="flex items-center gap-3 border-t border-slate-200 bg-slate-50 px-4 py-3">
+          <p className="min-w-0 flex-1 text-[12px] text-slate-600">
+            {pair
+              ? `${versionLabel(pair[0], publishedAt(pair[0], published))} → ${versionLabel(pair[1], publishedAt(pair[1], published))}`
+              : picked.length === 1
+                ? "Now pick a second change."
+                : "Pick two changes."}
+          </p>
+          <Button size="sm" variant="primary" disabled={!pair} onClick={() => pair && setComparison(pair)}>
+            Compare these
+          </Button>
+        </div>
+      )}
+      {comparison && <CompareDialog workflowId={workflowId} from={comparison[0]} to={comparison[1]} onClose={() => setComparison(null)} />}
     </div>
   );
 }

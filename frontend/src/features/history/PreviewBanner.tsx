@@ -1,4 +1,4 @@
-import { Eye, RotateCcw, Undo2 } from "lucide-react";
+import { Eye, GitCompareArrows, RotateCcw, Undo2 } from "lucide-react";
 import { useState } from "react";
 import { useClient } from "urql";
 import { describeError } from "../../api/errors";
@@ -8,6 +8,8 @@ import { toast } from "../../ui/toasts";
 import { useCommands } from "../builder/context";
 import { toSnapshot } from "../builder/graph";
 import { useCanvasStore } from "../builder/store";
+import { CompareDialog } from "./CompareDialog";
+import { publishedAt, versionLabel } from "./historyModel";
 import { RollbackMutation } from "./operations";
 
 /** Over the canvas while an old version is shown: what differs, and the way back or forward. */
@@ -19,8 +21,11 @@ export function PreviewBanner() {
   const client = useClient();
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [comparing, setComparing] = useState(false);
+  const published = useCanvasStore((s) => s.server?.published ?? []);
   if (!preview) return null;
   const { counts } = preview;
+  const label = versionLabel(preview.version, publishedAt(preview.version, published));
 
   async function rollback() {
     if (!preview) return;
@@ -35,7 +40,7 @@ export function PreviewBanner() {
     }
     dispatch({ type: "loaded", workflow: toSnapshot(result.data.rollbackWorkflow) });
     setPreview(null);
-    toast.success(`Rolled back to version ${preview.version}`, "Nothing was erased: the rollback is a new entry in the history.");
+    toast.success(`Rolled back to ${label}`, "Nothing was erased: the rollback is a new entry in the history, and Undo takes it back.");
   }
 
   return (
@@ -47,7 +52,7 @@ export function PreviewBanner() {
         <span className="flex items-center gap-2">
           <Eye className="size-4 shrink-0 text-slate-300" aria-hidden />
           <span>
-            <strong className="font-semibold">Version {preview.version}</strong>
+            <strong className="font-semibold">{label}</strong>
             <span className="text-slate-400"> · read-only</span>
           </span>
         </span>
@@ -58,6 +63,15 @@ export function PreviewBanner() {
           <span className="ml-1 text-slate-400">vs now</span>
         </span>
         <span className="flex gap-1">
+          <Button
+            size="sm"
+            variant="ghost"
+            className="!text-slate-200 hover:!bg-white/10 hover:!text-white"
+            icon={<GitCompareArrows className="size-3.5" />}
+            onClick={() => setComparing(true)}
+          >
+            Compare with now
+          </Button>
           <Button size="sm" variant="ghost" className="!text-slate-200 hover:!bg-white/10 hover:!text-white" icon={<Undo2 className="size-3.5" />} onClick={() => setPreview(null)}>
             Back to current
           </Button>
@@ -66,12 +80,13 @@ export function PreviewBanner() {
           </Button>
         </span>
       </div>
+      {comparing && <CompareDialog workflowId={preview.snapshot.id} from={preview.version} to={preview.currentVersion} onClose={() => setComparing(false)} />}
       <Dialog
         open={confirming}
         onClose={() => setConfirming(false)}
         size="sm"
-        title={`Roll back to version ${preview.version}?`}
-        description={`The canvas will be restored as it stood at version ${preview.version}. This is recorded as a new change, so you can undo it from the history.`}
+        title={`Roll back to ${label}?`}
+        description={`The stack will be restored as it stood at ${label}: its nodes, connections, settings, name and description. This is recorded as a new change, so Undo takes it back.`}
         footer={
           <>
             <Button variant="ghost" onClick={() => setConfirming(false)}>

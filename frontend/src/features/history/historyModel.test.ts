@@ -1,35 +1,67 @@
 import { describe, expect, it } from "vitest";
-import { describeEvent, describeHistory, eventTone, publishedAt } from "./historyModel";
+import {
+  builtAt,
+  comparePair,
+  countsByFilter,
+  detailLines,
+  newestChange,
+  publishedAt,
+  shown,
+  togglePick,
+  toneOf,
+  versionLabel,
+} from "./historyModel";
+import { historyEntry as entry } from "../../test/fixtures";
 
-const ev = (type: string, data: unknown = {}, version = 1) => ({ version, type, timestamp: "2026-01-01T00:00:00Z", actor: "local", data });
+const published = [
+  { number: 1, workflowVersion: 10, publishedAt: "", note: "" },
+  { number: 2, workflowVersion: 15, publishedAt: "", note: "" },
+];
 
 describe("history model", () => {
-  it("describes events in words from what they recorded", () => {
-    expect(describeEvent(ev("WorkflowCreated", { name: "Docs" }))).toBe("Created “Docs”");
-    expect(describeEvent(ev("NodeAdded", { kind: "KNOWLEDGE_BASE", node_id: "kb_1" }))).toBe("Added Knowledge Base");
-    expect(describeEvent(ev("NodeConfigured", { node_id: "llm_1", config: { provider: "extractive" } }))).toBe("Configured llm_1: provider");
-    expect(describeEvent(ev("WorkflowPublished", { number: 2 }))).toBe("Published v2");
-    expect(describeEvent(ev("WorkflowRolledBack", { to_version: 4 }))).toBe("Rolled back to version 4");
-    expect(describeEvent(ev("SomethingNew"))).toBe("Something New");
+  it("numbers changes one way: the published version in force, then the change", () => {
+    expect(versionLabel(17, 2)).toBe("v2 · change 17");
+    expect(versionLabel(4, null)).toBe("Draft · change 4");
+    expect([9, 10, 14, 15, 99].map((v) => publishedAt(v, published))).toEqual([null, 1, 1, 2, 2]);
+    expect(builtAt(published).get(15)).toBe(2);
   });
 
-  it("names nodes and changed settings from the events before", () => {
-    const lines = describeHistory([
-      ev("NodeConfigured", { node_id: "kb", config: { topK: 3, chunkSize: 1000 } }, 3),
-      ev("NodeAdded", { node_id: "q", kind: "USER_QUERY", label: "User Query", config: {} }, 1),
-      ev("NodeAdded", { node_id: "kb", kind: "KNOWLEDGE_BASE", label: "Knowledge Base", config: { topK: 4, chunkSize: 1000 } }, 2),
-      ev("NodesConnected", { edge_id: "e", source: "q", target: "kb", handles: { source: "query", target: "query" } }, 4),
-      ev("NodeMoved", { node_id: "kb", position: { x: 1, y: 2 } }, 5),
-    ]);
-    expect(lines.get(3)).toBe("Configured Knowledge Base: topK");
-    expect(lines.get(4)).toBe("Connected User Query → Knowledge Base (query)");
-    expect(lines.get(5)).toBe("Moved Knowledge Base");
+  it("shows newest first, by kind, with counts for each filter", () => {
+    const entries = [
+      entry({ version: 1, type: "WorkflowCreated", category: "STRUCTURE" }),
+      entry({ version: 2, type: "NodeConfigured", category: "SETTINGS" }),
+      entry({ version: 2, id: "document-d-1", type: "DocumentUploaded", category: "DOCUMENTS", documentId: "d" }),
+      entry({ version: 3, type: "NodeMoved", category: "LAYOUT" }),
+    ];
+    expect(shown(entries, "ALL").map((e) => e.id)).toEqual(["change-3", "document-d-1", "change-2", "change-1"]);
+    expect(shown(entries, "SETTINGS").map((e) => e.version)).toEqual([2]);
+    expect(countsByFilter(entries)).toMatchObject({ ALL: 4, STRUCTURE: 1, SETTINGS: 1, LAYOUT: 1, VERSIONS: 0, DOCUMENTS: 1 });
+    expect(newestChange(entries)).toBe(3);
   });
 
-  it("gives each kind of event a tone and marks published versions", () => {
-    expect(eventTone("NodeRemoved")).toBe("remove");
-    expect(eventTone("WorkflowPublished")).toBe("publish");
-    expect(eventTone("NodeMoved")).toBe("edit");
-    expect(publishedAt([{ number: 1, workflowVersion: 7, publishedAt: "", note: "" }]).get(7)).toBe(1);
+  it("shows detail lines only when they add to the summary", () => {
+    const one = { field: "config.topK", label: "Passages per question", text: "Passages per question 4 → 3", nodeId: "kb" };
+    expect(detailLines(entry({ version: 1, summary: "Knowledge Base: Passages per question 4 → 3", changes: [one] }))).toEqual([]);
+    const undo = entry({ version: 2, summary: "Undid: Knowledge Base: Passages per question 3 → 4", changes: [{ ...one, text: "Passages per question 4 → 3" }] });
+    expect(detailLines(undo)).toEqual(["Passages per question 4 → 3"]);
+  });
+
+  it("gives each kind of entry a tone", () => {
+    expect(toneOf(entry({ version: 1, type: "NodeRemoved" }))).toBe("remove");
+    expect(toneOf(entry({ version: 1, type: "WorkflowPublished" }))).toBe("publish");
+    expect(toneOf(entry({ version: 1, type: "ChangeRedone" }))).toBe("redo");
+    expect(toneOf(entry({ version: 1, type: "NodeMoved" }))).toBe("move");
+    expect(toneOf(entry({ version: 1, type: "DocumentFailed", documentId: "d" }))).toBe("failed");
+    expect(toneOf(entry({ version: 1, type: "DocumentGenerationBuilt", documentId: "d" }))).toBe("document");
+  });
+
+  it("picks two changes to compare, oldest first, a third letting go of the first", () => {
+    let picked = togglePick([], 17);
+    expect(comparePair(picked)).toBeNull();
+    picked = togglePick(picked, 5);
+    expect(comparePair(picked)).toEqual([5, 17]);
+    picked = togglePick(picked, 9);
+    expect(picked).toEqual([5, 9]);
+    expect(togglePick(picked, 5)).toEqual([9]);
   });
 });

@@ -1,133 +1,96 @@
+import type { ChangeCategory, WorkflowHistoryQuery } from "../../gql/graphql";
 import type { Published } from "../builder/graph";
 
-export interface HistoryEvent {
-  version: number;
-  type: string;
-  timestamp: string;
-  actor?: string | null;
-  data: unknown;
+/** One entry of the history as the server words it (a change, or a document's event). */
+export type HistoryEntry = WorkflowHistoryQuery["workflowHistory"][number];
+
+export type Filter = "ALL" | ChangeCategory;
+
+export const FILTERS: ReadonlyArray<{ key: Filter; label: string }> = [
+  { key: "ALL", label: "All" },
+  { key: "STRUCTURE", label: "Structure" },
+  { key: "SETTINGS", label: "Settings" },
+  { key: "LAYOUT", label: "Layout" },
+  { key: "VERSIONS", label: "Builds & rollbacks" },
+  { key: "DOCUMENTS", label: "Documents" },
+];
+
+/** How many entries are drawn at first, and added by each "show older". */
+export const PAGE = 100;
+
+/** A change as people number it: the published version in force, then the change. */
+export function versionLabel(version: number, publishedVersion: number | null | undefined): string {
+  return `${publishedVersion != null ? `v${publishedVersion}` : "Draft"} · change ${version}`;
 }
 
-const KIND_WORDS: Record<string, string> = {
-  USER_QUERY: "User Query",
-  KNOWLEDGE_BASE: "Knowledge Base",
-  LLM_ENGINE: "LLM Engine",
-  OUTPUT: "Output",
-};
-
-function field(data: unknown, ...names: string[]): unknown {
-  if (!data || typeof data !== "object") return undefined;
-  const record = data as Record<string, unknown>;
-  for (const name of names) if (record[name] !== undefined && record[name] !== null) return record[name];
-  return undefined;
+/** The published version in force at a change, from the stack's published versions. */
+export function publishedAt(version: number, published: readonly Published[]): number | null {
+  let number: number | null = null;
+  for (const p of published) if (p.workflowVersion <= version) number = p.number;
+  return number;
 }
 
-function text(value: unknown): string | undefined {
-  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+/** Published version numbers by the change that built them. */
+export function builtAt(published: readonly Published[]): Map<number, number> {
+  return new Map(published.map((p) => [p.workflowVersion, p.number]));
 }
 
-/** What earlier events tell about the nodes, so that later ones can be described by name. */
-export interface HistoryContext {
-  labels: Map<string, string>;
-  configs: Map<string, string>;
+export function isDocument(entry: HistoryEntry): boolean {
+  return entry.documentId != null;
 }
 
-function changedKeys(before: string | undefined, after: unknown): string[] {
-  if (!after || typeof after !== "object") return [];
-  const old = before ? (JSON.parse(before) as Record<string, unknown>) : {};
-  const next = after as Record<string, unknown>;
-  const keys = new Set([...Object.keys(old), ...Object.keys(next)]);
-  return [...keys].filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]));
+/** Newest first, of one kind of change. */
+export function shown(entries: readonly HistoryEntry[], filter: Filter): HistoryEntry[] {
+  const kept = filter === "ALL" ? [...entries] : entries.filter((e) => e.category === filter);
+  return kept.reverse();
 }
 
-/** A history line in words, from the event's type, what its data recorded and what came before. */
-export function describeEvent(event: HistoryEvent, context: HistoryContext = { labels: new Map(), configs: new Map() }): string {
-  const { data } = event;
-  const nodeId = text(field(data, "node_id", "nodeId"));
-  const kind = text(field(data, "kind"));
-  const nameOf = (id: string | undefined) => (id ? (context.labels.get(id) ?? id) : "a node");
-  switch (event.type) {
-    case "WorkflowCreated":
-      return `Created “${text(field(data, "name")) ?? "stack"}”`;
-    case "WorkflowRenamed":
-      return `Renamed to “${text(field(data, "name")) ?? "…"}”`;
-    case "WorkflowDescribed":
-      return "Changed the description";
-    case "NodeAdded":
-      return `Added ${text(field(data, "label")) ?? (kind ? (KIND_WORDS[kind] ?? kind) : "a node")}`;
-    case "NodeMoved":
-      return `Moved ${nameOf(nodeId)}`;
-    case "NodeRelabeled":
-    case "NodeRelabelled":
-      return `Renamed ${nameOf(nodeId)} to “${text(field(data, "label")) ?? "…"}”`;
-    case "NodeConfigured": {
-      const keys = nodeId ? changedKeys(context.configs.get(nodeId), field(data, "config")) : [];
-      return `Configured ${nameOf(nodeId)}${keys.length ? `: ${keys.join(", ")}` : ""}`;
-    }
-    case "NodeRemoved":
-      return `Removed ${nameOf(nodeId)}`;
-    case "NodesConnected": {
-      const handles = field(data, "handles");
-      const port = text(field(handles, "source")) ?? text(field(data, "source_handle", "sourceHandle"));
-      const from = text(field(data, "source"));
-      const to = text(field(data, "target"));
-      return `Connected ${nameOf(from)} → ${nameOf(to)}${port ? ` (${port})` : ""}`;
-    }
-    case "NodesDisconnected":
-      return "Removed a connection";
-    case "GraphImported":
-      return "Imported a graph";
-    case "WorkflowPublished": {
-      const number = text(field(data, "number"));
-      return number ? `Published v${number}` : "Published";
-    }
-    case "WorkflowRolledBack": {
-      const to = text(field(data, "to_version", "toVersion"));
-      return to ? `Rolled back to version ${to}` : "Rolled back";
-    }
-    case "WorkflowDeleted":
-      return "Deleted the stack";
-    default:
-      return event.type.replace(/([a-z])([A-Z])/g, "$1 $2");
-  }
+export function countsByFilter(entries: readonly HistoryEntry[]): Record<Filter, number> {
+  const counts = Object.fromEntries(FILTERS.map((f) => [f.key, 0])) as Record<Filter, number>;
+  counts.ALL = entries.length;
+  for (const e of entries) counts[e.category] += 1;
+  return counts;
 }
 
-function remember(context: HistoryContext, event: HistoryEvent): void {
-  const nodeId = text(field(event.data, "node_id", "nodeId"));
-  const label = text(field(event.data, "label"));
-  const config = field(event.data, "config");
-  if (nodeId && label) context.labels.set(nodeId, label);
-  if (nodeId && config !== undefined) context.configs.set(nodeId, JSON.stringify(config));
-  for (const node of [field(event.data, "nodes")].flat()) {
-    const id = text(field(node, "id", "node_id"));
-    const nodeLabel = text(field(node, "label"));
-    if (id && nodeLabel) context.labels.set(id, nodeLabel);
-    if (id && field(node, "config") !== undefined) context.configs.set(id, JSON.stringify(field(node, "config")));
-  }
-}
-
-/** Every event's line, by version, each described with what the events before it recorded. */
-export function describeHistory(events: readonly HistoryEvent[]): Map<number, string> {
-  const context: HistoryContext = { labels: new Map(), configs: new Map() };
-  const lines = new Map<number, string>();
-  for (const event of [...events].sort((a, b) => a.version - b.version)) {
-    lines.set(event.version, describeEvent(event, context));
-    remember(context, event);
-  }
+/** The lines worth showing under an entry's summary: none when the summary already says it. */
+export function detailLines(entry: HistoryEntry): string[] {
+  const lines = entry.changes.map((c) => c.text);
+  if (lines.length === 1 && entry.summary.includes(lines[0])) return [];
+  if (lines.length > 1 && lines.every((line) => entry.summary.includes(line))) return [];
   return lines;
 }
 
-export type EventTone = "create" | "edit" | "remove" | "publish" | "rollback";
+export type Tone = "create" | "edit" | "remove" | "move" | "publish" | "rollback" | "undo" | "redo" | "document" | "failed";
 
-export function eventTone(type: string): EventTone {
+export function toneOf(entry: HistoryEntry): Tone {
+  const { type } = entry;
+  if (isDocument(entry)) return type.includes("Failed") ? "failed" : type.includes("Removed") ? "remove" : "document";
+  if (type === "ChangeUndone") return "undo";
+  if (type === "ChangeRedone") return "redo";
   if (type.includes("Published")) return "publish";
   if (type.includes("RolledBack")) return "rollback";
+  if (type.includes("Moved")) return "move";
   if (type.includes("Removed") || type.includes("Disconnected") || type.includes("Deleted")) return "remove";
   if (type.includes("Added") || type.includes("Created") || type.includes("Connected") || type.includes("Imported")) return "create";
   return "edit";
 }
 
-/** Published version numbers by the workflow version they pinned. */
-export function publishedAt(published: readonly Published[]): Map<number, number> {
-  return new Map(published.map((p) => [p.workflowVersion, p.number]));
+/** Picks for a comparison: at most two changes; picking a third lets go of the first. */
+export function togglePick(picked: readonly number[], version: number): number[] {
+  if (picked.includes(version)) return picked.filter((v) => v !== version);
+  return [...picked, version].slice(-2);
+}
+
+/** Two picked changes as a comparison goes: from the older to the newer. */
+export function comparePair(picked: readonly number[]): [number, number] | null {
+  if (picked.length !== 2) return null;
+  const [a, b] = picked;
+  return a < b ? [a, b] : [b, a];
+}
+
+/** The newest change the entries know of (documents' events name the change then current). */
+export function newestChange(entries: readonly HistoryEntry[]): number {
+  let newest = 0;
+  for (const e of entries) if (!isDocument(e)) newest = Math.max(newest, e.version);
+  return newest;
 }

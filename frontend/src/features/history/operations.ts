@@ -2,13 +2,23 @@ import { graphql } from "../../gql";
 
 export const HistoryQuery = graphql(`
   query WorkflowHistory($id: UUID!) {
-    workflowHistory(id: $id) {
-      workflowId
+    workflowHistory(id: $id, withDocuments: true) {
+      id
       version
       type
       timestamp
       actor
-      data
+      summary
+      category
+      publishedVersion
+      undone
+      documentId
+      changes {
+        field
+        label
+        text
+        nodeId
+      }
     }
   }
 `);
@@ -46,6 +56,43 @@ export const VersionQuery = graphql(`
       }
       removedEdges {
         id
+      }
+    }
+  }
+`);
+
+export const CompareQuery = graphql(`
+  query CompareVersions($id: UUID!, $from: Int!, $to: Int!) {
+    workflowDiff(id: $id, fromVersion: $from, toVersion: $to) {
+      fromVersion
+      toVersion
+      fromLabel
+      toLabel
+      stackChanges {
+        field
+        label
+        before
+        after
+        text
+      }
+      nodeChanges {
+        nodeId
+        kind
+        label
+        status
+        fields {
+          field
+          label
+          before
+          after
+          text
+        }
+      }
+      edgeChanges {
+        edgeId
+        status
+        text
+        connection
       }
     }
   }
