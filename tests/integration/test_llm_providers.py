@@ -149,8 +149,9 @@ async def test_deltas_arrive_in_order_and_join_to_the_reply(provider: Provider) 
 
 
 async def test_deltas_are_relayed_as_they_come_not_at_the_end(provider: Provider) -> None:
-    with provider.server.hold_stream(after_pieces=1) as gate:
-        stream = provider.llm().stream(provider.request())
+    # OpenAI's first piece is the assistant's role, without text: hold after the first word
+    with provider.server.hold_stream(after_pieces=2) as gate:
+        stream = provider.llm(retries=0).stream(provider.request())  # no second try to hide in
         # the server holds the rest of the answer back: the first delta arrives all the same
         first = await asyncio.wait_for(anext(stream), 60)
         await asyncio.to_thread(gate.wait_arrived)  # it has been holding the rest back
