@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
@@ -51,10 +50,6 @@ class EventBus(Protocol):
     def subscribe(
         self, topic: str
     ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 # ---------------------------------------------------------------- documents

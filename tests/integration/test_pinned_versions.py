@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 from starlette.testclient import TestClient
 
-from application.chunk_layout import INDEX_KEY, legacy_chunks
-from application.ingestion import EMBED_BATCH
+from application.document.chunk_layout import INDEX_KEY, legacy_chunks
+from application.document.ingestion import EMBED_BATCH
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from tests import pdfs
@@ -230,9 +230,9 @@ def test_a_removed_pdf_is_not_quoted_by_the_very_next_question(
     session = start_chat(gql, w)
     assert {s["documentId"] for s in sources(client, gql, session)} == {removed, kept}
     # the read table and the vectors lag as far as they can: nothing follows the log now
-    container = client.app.state.container  # type: ignore[attr-defined]
+    services = client.app.state.services  # type: ignore[attr-defined]
     for name in ("documents", "ingestion"):
-        container.worker(name).stop()
+        services.worker(name).stop()
 
     gql("mutation($id: UUID!) { removeDocument(id: $id) }", id=removed)
 
@@ -262,7 +262,7 @@ def test_documents_and_vectors_stored_before_generations_still_answer(
         client, w, "kb", data, knowledge_base(fake_openai, chunkSize=1000), fake_openai
     )
 
-    for worker in client.app.state.container.workers:  # type: ignore[attr-defined]
+    for worker in client.app.state.services.workers:  # type: ignore[attr-defined]
         worker.start()
 
     found = until_indexes(gql, doc, lambda f: f.get(300, {}).get("status") == "INDEXED")
