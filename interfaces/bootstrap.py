@@ -1,8 +1,9 @@
 """The composition root: chooses adapters from settings and wires the application.
 
-`bootstrap(settings)` gives every service, follower and live-update route of one process;
-tests pass `overrides` for the adapters that reach off the machine (LLMs, embedders, web
-search, the vector index). Nothing is started here: `Services.start` does that.
+`bootstrap(settings)` gives every service, follower and live-update route of one process.
+Tests pass overrides: for the adapters that reach off the machine (LLMs, embedders, web
+search, the vector index), and for the stores (an in-memory event log and read database for
+the use-case tests). Nothing is started here: `Services.start` does that.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Services:
     history: HistoryService
     documents: DocumentService
     retrieval: Retrieval
+    ingestion: Ingestion
     index: VectorIndex
     chats: ChatService
     answering: ChatAnswering
@@ -126,28 +128,44 @@ class Services:
 def bootstrap(
     settings: Settings | None = None,
     *,
+    event_log: EventLog | None = None,
+    read_db: Engine | None = None,
     llms: LLMFactory | None = None,
     embedders: EmbedderFactory | None = None,
     web_search: WebSearch | None = None,
     index: VectorIndex | None = None,
 ) -> Services:
     """Everything wired; the schema (read tables, event log tables, tracking rows) is
-    created or migrated under one lock, so replicas started at once all come up."""
+    created or migrated under one lock, so replicas started at once all come up. Each
+    keyword overrides the adapter the settings would choose."""
     settings = settings or Settings()
     with schema_lock(_conninfo(settings)):
-        return _wire(settings, llms, embedders, web_search, index)
+        read_db = read_db or create_read_engine(
+            settings.read_database_url(), settings.genai_db_pool_size
+        )
+        migrate(read_db)
+        event_log = event_log or EventLog(env=settings.event_store_env())
+        return _wire(
+            settings,
+            event_log,
+            read_db,
+            llms=llms,
+            embedders=embedders,
+            web_search=web_search,
+            index=index,
+        )
 
 
 def _wire(
     settings: Settings,
+    event_log: EventLog,
+    read_db: Engine,
+    *,
     llms: LLMFactory | None,
-    embedder_factory: EmbedderFactory | None,
+    embedders: EmbedderFactory | None,
     web_search: WebSearch | None,
     index: VectorIndex | None,
 ) -> Services:
-    read_db = create_read_engine(settings.read_database_url(), settings.genai_db_pool_size)
-    migrate(read_db)
-    event_log = EventLog(env=settings.event_store_env())
     watcher, hub = LogWatcher(), Hub()
     event_log.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
@@ -188,7 +206,7 @@ def _wire(
     blobs = FileBlobStore(data / "blobs")
     index = index or _LazyIndex(settings.chroma_url, data / "chroma")
     server_keys = settings.server_key_values()
-    embedders = Embedders(embedder_factory or DefaultEmbedderFactory(), secrets, server_keys)
+    embedders_of = Embedders(embedders or DefaultEmbedderFactory(), secrets, server_keys)
     documents_read = SqlDocumentReadModel(read_db)
     documents_view = view("documents")
     documents_worker = follower(DocumentsProjection(documents_view, event_log))
@@ -201,9 +219,9 @@ def _wire(
         settings.max_upload_mb * 1024 * 1024,
         caught_up=documents_worker.caught_up,
     )
-    retrieval = Retrieval(documents, workflows, documents_read, embedders, index)
+    retrieval = Retrieval(documents, workflows, documents_read, embedders_of, index)
     ingestion = Ingestion(
-        documents, documents_read, blobs, extract_pages, chunk_pages, embedders, index, bus
+        documents, documents_read, blobs, extract_pages, chunk_pages, embedders_of, index, bus
     )
     ingestion_projection = IngestionProjection(
         view("ingestion"), ingestion, documents_view, event_log.name
@@ -251,6 +269,7 @@ def _wire(
         history=HistoryService(event_log, documents.document_ids),
         documents=documents,
         retrieval=retrieval,
+        ingestion=ingestion,
         index=index,
         chats=chats,
         answering=answering,

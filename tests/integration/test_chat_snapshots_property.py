@@ -21,8 +21,8 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 from application.chat.commands import StartChat
 from application.eventlog.log import SNAPSHOT_EVERY
 from application.workflow import commands as c
+from application.workflow.handlers import WorkflowService
 from domain.chat import AnsweredBy, ChatSession, answer_id_for
-from domain.graph import Position
 from tests.integration.chat_ops import MESSAGE_FIELDS
 from tests.integration.reopen import (
     MAX_EVENTS,
@@ -33,6 +33,7 @@ from tests.integration.reopen import (
     run_on,
     snapshot_versions,
 )
+from tests.pipelines import pipeline
 
 ACTOR, ANSWERER = "tester", "answerer"
 SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion draft
@@ -286,25 +287,9 @@ def answer_ids_are_derived(messages: list[dict[str, Any]]) -> bool:
     )
 
 
-def published_pipeline(workflows: Any) -> UUID:
+def published_pipeline(workflows: WorkflowService) -> UUID:
     """User Query → LLM Engine (offline) → Output, published once."""
-    wid = workflows.create(c.CreateWorkflow(name="Chatty", actor=ACTOR)).id
-    for node_id, kind, x in (
-        ("q", "USER_QUERY", 0),
-        ("llm", "LLM_ENGINE", 1),
-        ("out", "OUTPUT", 2),
-    ):
-        workflows.add_node(
-            c.AddNode(
-                workflow_id=wid, node_id=node_id, kind=kind, position=Position(x, 0), actor=ACTOR
-            )
-        )
-    workflows.connect(
-        c.ConnectNodes(workflow_id=wid, edge_id="e1", source="q", target="llm", actor=ACTOR)
-    )
-    workflows.connect(
-        c.ConnectNodes(workflow_id=wid, edge_id="e2", source="llm", target="out", actor=ACTOR)
-    )
+    wid = pipeline(workflows, ACTOR, "Chatty")
     workflows.publish(c.Publish(workflow_id=wid, actor=ACTOR))
     return wid
 

@@ -23,6 +23,7 @@ from infrastructure.readmodel.workflows import WorkflowsProjection
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Services, bootstrap
 from tests.integration.workflow_ops import wait_for
+from tests.pipelines import pipeline
 
 GENAI_STACK = str(Path(sys.executable).parent / "genai-stack")
 
@@ -47,54 +48,15 @@ class CrashingView(SqlTrackingView):
 def make_history(services: Services, workflows_count: int = 3, edits: int = 12) -> None:
     svc = services.workflows
     for w in range(workflows_count):
-        wf = svc.create(c.CreateWorkflow(name=f"Workflow {w}", actor="tester"))
-        svc.add_node(
-            c.AddNode(
-                workflow_id=wf.id,
-                node_id="q",
-                kind="USER_QUERY",
-                position=Position(0, 0),
-                actor="tester",
-            )
-        )
-        svc.add_node(
-            c.AddNode(
-                workflow_id=wf.id,
-                node_id="llm",
-                kind="LLM_ENGINE",
-                position=Position(1, 0),
-                actor="tester",
-            )
-        )
-        svc.add_node(
-            c.AddNode(
-                workflow_id=wf.id,
-                node_id="out",
-                kind="OUTPUT",
-                position=Position(2, 0),
-                actor="tester",
-            )
-        )
-        svc.connect(
-            c.ConnectNodes(
-                workflow_id=wf.id, edge_id="e1", source="q", target="llm", actor="tester"
-            )
-        )
-        svc.connect(
-            c.ConnectNodes(
-                workflow_id=wf.id, edge_id="e2", source="llm", target="out", actor="tester"
-            )
-        )
-        svc.publish(c.Publish(workflow_id=wf.id, note="v1", actor="tester"))
+        wid = pipeline(svc, "tester", f"Workflow {w}")
+        svc.publish(c.Publish(workflow_id=wid, note="v1", actor="tester"))
         for i in range(edits):
             svc.move_node(
-                c.MoveNode(
-                    workflow_id=wf.id, node_id="llm", position=Position(i, i), actor="tester"
-                )
+                c.MoveNode(workflow_id=wid, node_id="llm", position=Position(i, i), actor="tester")
             )
-        svc.publish(c.Publish(workflow_id=wf.id, note="v2", actor="tester"))
+        svc.publish(c.Publish(workflow_id=wid, note="v2", actor="tester"))
         if w == 1:
-            svc.delete(c.DeleteWorkflow(workflow_id=wf.id, actor="tester"))
+            svc.delete(c.DeleteWorkflow(workflow_id=wid, actor="tester"))
 
 
 def rows(services: Services) -> tuple[list, list]:

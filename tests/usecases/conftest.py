@@ -1,6 +1,7 @@
-"""The application's use cases wired on eventsourcing's in-memory persistence (POPO), the
-read tables and secrets on an in-memory SQLite, blobs in a temporary directory, and fakes for
-what is off the machine: the LLM, the embedder and the vector index. Fast; no server."""
+"""The application's use cases as `bootstrap` wires them, on eventsourcing's in-memory
+persistence (POPO), the read tables and secrets on an in-memory SQLite, blobs in a temporary
+directory, and fakes for what is off the machine: the LLM, the embedder and the vector index.
+Fast; no database server, no file database."""
 
 from __future__ import annotations
 
@@ -10,17 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
-from application.chat.answering import ChatAnswering
-from application.chat.engine import WorkflowEngine
-from application.chat.handlers import ChatService
-from application.document.embedders import Embedders
-from application.document.handlers import DocumentService
-from application.document.ingestion import Ingestion
-from application.document.retrieval import Retrieval
 from application.eventlog.log import EventLog
 from application.ports import (
     Embedder,
@@ -32,17 +25,8 @@ from application.ports import (
     ProviderError,
     Usage,
 )
-from application.workflow.handlers import WorkflowService
-from infrastructure.blobs import FileBlobStore
-from infrastructure.chat_leases import LocalChatLeases
-from infrastructure.chunking import chunk_pages
-from infrastructure.notify_bus import Hub, InProcessBus
-from infrastructure.pdf import extract_pages, sniff_pdf
-from infrastructure.readmodel.chats import SqlChatReadModel
-from infrastructure.readmodel.documents import SqlDocumentReadModel
-from infrastructure.readmodel.tables import metadata
-from infrastructure.readmodel.workflows import SqlWorkflowReadModel
-from infrastructure.secrets import SqlSecretStore
+from interfaces.bootstrap import Services, bootstrap
+from tests.conftest import make_settings
 from tests.fakes.embedding import cosine, hashed_embedding
 
 ACTOR = "ada"
@@ -150,60 +134,24 @@ def _matches(metadata: dict[str, Any], where: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- the wiring
 
 
-@dataclass
-class UseCases:
-    event_log: EventLog
-    read_db: Engine
-    workflows: WorkflowService
-    documents: DocumentService
-    ingestion: Ingestion
-    index: MemoryIndex
-    chats: ChatService
-    answering: ChatAnswering
-    llms: FakeLLMs
-
-
-def wire(blobs_dir: Path) -> UseCases:
-    event_log = EventLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    read_db = create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-    )
-    metadata.create_all(read_db)
-    secrets = SqlSecretStore(read_db, Fernet.generate_key())
-    bus = InProcessBus(Hub())
-    workflows = WorkflowService(event_log, secrets, SqlWorkflowReadModel(read_db))
-    blobs = FileBlobStore(blobs_dir)
-    documents_read = SqlDocumentReadModel(read_db)
-    documents = DocumentService(event_log, workflows, blobs, documents_read, sniff_pdf, 1 << 20)
-    embedders = Embedders(FakeEmbedders(), secrets, {})
-    index = MemoryIndex()
-    ingestion = Ingestion(
-        documents, documents_read, blobs, extract_pages, chunk_pages, embedders, index, bus
-    )
-    llms = FakeLLMs()
-    engine = WorkflowEngine(
-        llms, secrets, retriever=Retrieval(documents, workflows, documents_read, embedders, index)
-    )
-    chats_read = SqlChatReadModel(read_db)
-    answering = ChatAnswering(
-        event_log,
-        workflows,
-        chats_read,
-        engine,
-        bus,
-        LocalChatLeases(),
-        alone=True,
-        bus_blocks=False,
-    )
-    chats = ChatService(event_log, workflows, chats_read, answering)
-    return UseCases(
-        event_log, read_db, workflows, documents, ingestion, index, chats, answering, llms
-    )
+@pytest.fixture
+def llms() -> FakeLLMs:
+    return FakeLLMs()
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[UseCases]:
-    wired = wire(tmp_path / "blobs")
-    yield wired
-    wired.answering.stop()
-    wired.read_db.dispose()
+def app(tmp_path: Path, llms: FakeLLMs) -> Iterator[Services]:
+    """The production wiring (nothing started: no projections, no live feed), on an event
+    log in memory and a read database in memory."""
+    services = bootstrap(
+        make_settings(tmp_path, None),
+        event_log=EventLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}),
+        read_db=create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        ),
+        llms=llms,
+        embedders=FakeEmbedders(),
+        index=MemoryIndex(),
+    )
+    yield services
+    services.stop()

@@ -15,13 +15,14 @@ from domain.document import Document, DocumentStatus
 from domain.errors import InvalidCommand
 from domain.graph import Position
 from domain.knowledge_base import IndexSettings
+from interfaces.bootstrap import Services
 from tests.pdfs import text_pdf
-from tests.usecases.conftest import ACTOR, UseCases
+from tests.usecases.conftest import ACTOR
 
 PDF = text_pdf(["Tidal power turns the energy of tides into electricity.", "It is predictable."])
 
 
-def with_knowledge_base(app: UseCases, **config: object) -> UUID:
+def with_knowledge_base(app: Services, **config: object) -> UUID:
     wid = app.workflows.create(c.CreateWorkflow(name="Manuals", actor=ACTOR)).id
     app.workflows.add_node(
         c.AddNode(
@@ -36,7 +37,7 @@ def with_knowledge_base(app: UseCases, **config: object) -> UUID:
     return wid
 
 
-def upload(app: UseCases, wid: UUID, data: bytes = PDF) -> UUID:
+def upload(app: Services, wid: UUID, data: bytes = PDF) -> UUID:
     view = app.documents.upload(
         d.UploadDocument(
             workflow_id=wid, filename="tides.pdf", stream=io.BytesIO(data), actor=ACTOR
@@ -45,7 +46,7 @@ def upload(app: UseCases, wid: UUID, data: bytes = PDF) -> UUID:
     return view.id
 
 
-def ingest(app: UseCases, document_id: UUID) -> Document:
+def ingest(app: Services, document_id: UUID) -> Document:
     """What the ingestion follower does on DocumentUploaded."""
     doc = app.documents.load(document_id)
     assert doc is not None
@@ -56,7 +57,7 @@ def ingest(app: UseCases, document_id: UUID) -> Document:
 
 
 def test_an_upload_is_stored_pending_and_the_same_file_again_is_the_same_document(
-    app: UseCases,
+    app: Services,
 ) -> None:
     wid = with_knowledge_base(app)
     first = app.documents.upload(
@@ -71,20 +72,20 @@ def test_an_upload_is_stored_pending_and_the_same_file_again_is_the_same_documen
     assert [type(e).__name__ for e in app.event_log.events.get(first.id)] == ["DocumentUploaded"]
 
 
-def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_stored(app: UseCases) -> None:
+def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_stored(app: Services) -> None:
     wid = with_knowledge_base(app)
     with pytest.raises(UnsupportedMediaType):
         upload(app, wid, b"hello, not a pdf")
     assert list(app.event_log.aggregate_ids()) == [wid]  # the workflow only
 
 
-def test_a_workflow_without_a_knowledge_base_takes_no_upload(app: UseCases) -> None:
+def test_a_workflow_without_a_knowledge_base_takes_no_upload(app: Services) -> None:
     wid = app.workflows.create(c.CreateWorkflow(name="Bare", actor=ACTOR)).id
     with pytest.raises(InvalidCommand):
         upload(app, wid)
 
 
-def test_ingestion_indexes_the_document_and_records_its_counts(app: UseCases) -> None:
+def test_ingestion_indexes_the_document_and_records_its_counts(app: Services) -> None:
     wid = with_knowledge_base(app)
     doc = ingest(app, upload(app, wid))
     [generation] = doc.indexes.values()
@@ -95,7 +96,7 @@ def test_ingestion_indexes_the_document_and_records_its_counts(app: UseCases) ->
     assert type(list(app.event_log.events.get(doc.id))[-1]).__name__ == "DocumentIndexed"
 
 
-def test_an_embedder_that_cannot_be_made_fails_the_document_at_embedding(app: UseCases) -> None:
+def test_an_embedder_that_cannot_be_made_fails_the_document_at_embedding(app: Services) -> None:
     wid = with_knowledge_base(app, embedder="openai", embeddingModel="missing")
     doc = ingest(app, upload(app, wid))
     [generation] = doc.indexes.values()
@@ -104,7 +105,7 @@ def test_an_embedder_that_cannot_be_made_fails_the_document_at_embedding(app: Us
     assert app.index.collections == {}
 
 
-def test_removing_a_document_records_it_and_its_vectors_go(app: UseCases) -> None:
+def test_removing_a_document_records_it_and_its_vectors_go(app: Services) -> None:
     wid = with_knowledge_base(app)
     doc = ingest(app, upload(app, wid))
     app.documents.remove(d.RemoveDocument(document_id=doc.id, actor=ACTOR))
@@ -114,7 +115,7 @@ def test_removing_a_document_records_it_and_its_vectors_go(app: UseCases) -> Non
     assert app.index.count("local/all-MiniLM-L6-v2", {"document_id": str(doc.id)}) == 0
 
 
-def test_reindexing_a_failed_document_asks_for_its_settings_again(app: UseCases) -> None:
+def test_reindexing_a_failed_document_asks_for_its_settings_again(app: Services) -> None:
     wid = with_knowledge_base(app, embedder="openai", embeddingModel="missing")
     doc = ingest(app, upload(app, wid))
     app.workflows.configure_node(

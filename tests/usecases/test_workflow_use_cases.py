@@ -11,30 +11,21 @@ from application.workflow import commands as c
 from domain.components import NodeKind
 from domain.errors import Conflict, InvalidCommand, InvalidWorkflow
 from domain.graph import Position
-from tests.usecases.conftest import ACTOR, UseCases
+from interfaces.bootstrap import Services
+from tests.pipelines import pipeline
+from tests.usecases.conftest import ACTOR
 
 
-def new_pipeline(app: UseCases) -> UUID:
-    """User Query → LLM Engine → Output, not published."""
-    wid = app.workflows.create(c.CreateWorkflow(name="Tides", actor=ACTOR)).id
-    for x, (node_id, kind) in enumerate(
-        [("q", "USER_QUERY"), ("llm", "LLM_ENGINE"), ("out", "OUTPUT")]
-    ):
-        app.workflows.add_node(
-            c.AddNode(
-                workflow_id=wid, node_id=node_id, kind=kind, position=Position(x, 0), actor=ACTOR
-            )
-        )
-    app.workflows.connect(c.ConnectNodes(workflow_id=wid, source="q", target="llm", actor=ACTOR))
-    app.workflows.connect(c.ConnectNodes(workflow_id=wid, source="llm", target="out", actor=ACTOR))
-    return wid
+def new_pipeline(app: Services) -> UUID:
+    """User Query → LLM Engine → Output, not published (six events)."""
+    return pipeline(app.workflows, ACTOR)
 
 
-def event_names(app: UseCases, wid: UUID) -> list[str]:
+def event_names(app: Services, wid: UUID) -> list[str]:
     return [type(e).__name__ for e in app.event_log.events.get(wid)]
 
 
-def test_adding_a_node_stores_it_with_its_component_defaults(app: UseCases) -> None:
+def test_adding_a_node_stores_it_with_its_component_defaults(app: Services) -> None:
     wid = app.workflows.create(c.CreateWorkflow(name="Tides", actor=ACTOR)).id
     view = app.workflows.add_node(
         c.AddNode(workflow_id=wid, kind="LLM_ENGINE", position=Position(1, 2), actor=ACTOR)
@@ -46,7 +37,7 @@ def test_adding_a_node_stores_it_with_its_component_defaults(app: UseCases) -> N
     assert (view.version, event_names(app, wid)) == (2, ["WorkflowCreated", "NodeAdded"])
 
 
-def test_moving_relabelling_and_configuring_a_node_are_one_event_each(app: UseCases) -> None:
+def test_moving_relabelling_and_configuring_a_node_are_one_event_each(app: Services) -> None:
     wid = new_pipeline(app)
     app.workflows.move_node(
         c.MoveNode(workflow_id=wid, node_id="llm", position=Position(5, 6), actor=ACTOR)
@@ -62,7 +53,7 @@ def test_moving_relabelling_and_configuring_a_node_are_one_event_each(app: UseCa
     assert event_names(app, wid)[-3:] == ["NodeMoved", "NodeRelabelled", "NodeConfigured"]
 
 
-def test_an_api_key_is_sealed_before_it_reaches_the_log(app: UseCases) -> None:
+def test_an_api_key_is_sealed_before_it_reaches_the_log(app: Services) -> None:
     wid = new_pipeline(app)
     view = app.workflows.configure_node(
         c.ConfigureNode(
@@ -75,7 +66,7 @@ def test_an_api_key_is_sealed_before_it_reaches_the_log(app: UseCases) -> None:
     assert "sk-very-secret" not in json.dumps(stored, default=str)
 
 
-def test_an_edit_on_a_stale_version_is_refused_with_the_current_one(app: UseCases) -> None:
+def test_an_edit_on_a_stale_version_is_refused_with_the_current_one(app: Services) -> None:
     wid = new_pipeline(app)
     current = app.workflows.get(wid)
     assert current is not None
@@ -87,7 +78,7 @@ def test_an_edit_on_a_stale_version_is_refused_with_the_current_one(app: UseCase
     assert event_names(app, wid)[-1] == "NodesConnected"  # nothing stored
 
 
-def test_publishing_returns_the_version_it_pinned(app: UseCases) -> None:
+def test_publishing_returns_the_version_it_pinned(app: Services) -> None:
     wid = new_pipeline(app)
     first = app.workflows.publish(c.Publish(workflow_id=wid, note="first", actor=ACTOR))
     app.workflows.rename(c.RenameWorkflow(workflow_id=wid, name="Tides 2", actor=ACTOR))
@@ -96,14 +87,14 @@ def test_publishing_returns_the_version_it_pinned(app: UseCases) -> None:
     assert (second.number, second.workflow_version) == (2, 9)  # the publication counts
 
 
-def test_an_invalid_graph_is_not_published(app: UseCases) -> None:
+def test_an_invalid_graph_is_not_published(app: Services) -> None:
     wid = app.workflows.create(c.CreateWorkflow(name="Empty", actor=ACTOR)).id
     with pytest.raises(InvalidWorkflow):
         app.workflows.publish(c.Publish(workflow_id=wid, actor=ACTOR))
     assert event_names(app, wid) == ["WorkflowCreated"]
 
 
-def test_rolling_back_restores_the_graph_as_a_new_event(app: UseCases) -> None:
+def test_rolling_back_restores_the_graph_as_a_new_event(app: Services) -> None:
     wid = new_pipeline(app)
     app.workflows.remove_node(c.RemoveNode(workflow_id=wid, node_id="out", actor=ACTOR))
     view = app.workflows.roll_back(c.RollBack(workflow_id=wid, to_version=6, actor=ACTOR))
@@ -111,13 +102,13 @@ def test_rolling_back_restores_the_graph_as_a_new_event(app: UseCases) -> None:
     assert (view.version, event_names(app, wid)[-1]) == (8, "WorkflowRolledBack")
 
 
-def test_rolling_back_to_a_version_it_never_had_is_refused(app: UseCases) -> None:
+def test_rolling_back_to_a_version_it_never_had_is_refused(app: Services) -> None:
     wid = new_pipeline(app)
     with pytest.raises(InvalidCommand):
         app.workflows.roll_back(c.RollBack(workflow_id=wid, to_version=99, actor=ACTOR))
 
 
-def test_undo_takes_back_only_the_askers_change_and_redo_makes_it_again(app: UseCases) -> None:
+def test_undo_takes_back_only_the_askers_change_and_redo_makes_it_again(app: Services) -> None:
     wid = new_pipeline(app)
     app.workflows.move_node(
         c.MoveNode(workflow_id=wid, node_id="q", position=Position(9, 9), actor="bob")
@@ -133,7 +124,7 @@ def test_undo_takes_back_only_the_askers_change_and_redo_makes_it_again(app: Use
     assert event_names(app, wid)[-2:] == ["ChangeUndone", "ChangeRedone"]
 
 
-def test_an_imported_graph_replaces_the_old_one(app: UseCases) -> None:
+def test_an_imported_graph_replaces_the_old_one(app: Services) -> None:
     wid = new_pipeline(app)
     view = app.workflows.import_graph(
         c.ImportGraph(
