@@ -52,6 +52,25 @@ class EventBus(Protocol):
     ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
 
+# ---------------------------------------------------------------- chats
+
+
+class ChatLeases(Protocol):
+    """Which process answers which session; a lease not renewed in time has expired."""
+
+    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
+        """Takes the lease if nobody holds it or its holder let it expire."""
+        ...
+
+    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None: ...
+
+    def release(self, session_id: UUID, owner: str) -> None: ...
+
+    def clear(self) -> None:
+        """Forgets every lease (a process that knows it is alone, at start-up)."""
+        ...
+
+
 # ---------------------------------------------------------------- documents
 
 

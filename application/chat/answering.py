@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import anyio
@@ -38,7 +38,7 @@ from application.chat.sessions import ChatSessions
 from application.chat.views import ChatReadModel, ChatUpdate, chat_topic
 from application.errors import INTERNAL, code_of
 from application.eventlog.log import EventLog
-from application.ports import EventBus
+from application.ports import ChatLeases, EventBus
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from application.workflow.handlers import WorkflowService
 from domain.chat import AnsweredBy, ChatSession, Question, answer_id_for
@@ -48,28 +48,11 @@ from domain.graph import Edge, Node, ValidationIssue
 log = logging.getLogger(__name__)
 
 ANSWERER = "assistant"  # the actor of answers and failures
-MAX_ATTEMPTS = 30
 MAX_TROUBLES = 3
 GRAPH_CACHE = 256
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
 UNEXPECTED = "The answer failed unexpectedly; the server logged the details."
-
-
-class ChatLeases(Protocol):
-    """Which process answers which session; a lease not renewed in time has expired."""
-
-    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
-        """Takes the lease if nobody holds it or its holder let it expire."""
-        ...
-
-    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None: ...
-
-    def release(self, session_id: UUID, owner: str) -> None: ...
-
-    def clear(self) -> None:
-        """Forgets every lease (a process that knows it is alone, at start-up)."""
-        ...
 
 
 @dataclass(frozen=True)
