@@ -71,7 +71,7 @@ def write_legacy_document(
         ),
     )
     store.recorder.insert_events([store.mapper.to_stored_event(uploaded), indexed])
-    documents.index.upsert(
+    services.index.upsert(
         model,
         [
             IndexedChunk(

@@ -1,4 +1,4 @@
-"""A store opened by a process that never held it in memory: a fresh services whose read
+"""A store opened by a process that never held it in memory: fresh services whose read
 models are rebuilt from the log, asked through the GraphQL API, once loading aggregates from
 their snapshots and once replaying all their events (snapshots off). Shared by the
 property-based tests of each aggregate, which build many stores in one test."""

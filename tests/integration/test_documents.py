@@ -125,7 +125,7 @@ def test_the_workflows_list_reads_every_workflows_documents_in_one_query(
         if "FROM documents" in statement:
             statements.append(statement)
 
-    engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.read_db  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", seen)
     try:
         listed = gql("{ workflows { id documents { filename } } }")["workflows"]
@@ -386,7 +386,7 @@ def test_changing_the_embedder_re_embeds_the_documents_and_drops_the_old_vectors
     assert vectors(client, model, doc["id"]) == remote["chunkCount"]
     assert vectors(client, LOCAL_MODEL, doc["id"]) == 0
     assert pages_for(client, wid, "Where do honey bees collect?")[0] == 2
-    history = client.app.state.services.store.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
+    history = client.app.state.services.event_log.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
     assert [type(e).__name__ for e in history] == [
         "DocumentUploaded",
         "DocumentIndexed",

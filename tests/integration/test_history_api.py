@@ -245,7 +245,7 @@ def test_a_rollback_stored_before_it_restored_names_still_loads(
 ) -> None:
     w = build_pipeline(gql)["id"]
     gql(RENAME, w=w, name="Kept")
-    store: EventLog = client.app.state.services.store  # type: ignore[attr-defined]
+    store: EventLog = client.app.state.services.event_log  # type: ignore[attr-defined]
     wf = store.repository.get(uuid.UUID(w))
     assert isinstance(wf, Workflow)
     wf.roll_back(3, store.repository.get(uuid.UUID(w), version=3), "local")

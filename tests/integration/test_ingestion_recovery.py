@@ -131,6 +131,6 @@ def test_rebuild_restores_the_documents_table_and_the_index_from_the_log_and_the
         assert vectors(c, LOCAL_MODEL, gone["id"]) == 0
         assert pages_for(c, wid, "Which opening sacrifices the queen's knight?")[0] == 4
         # the rebuild put vectors back without recording anything new
-        assert c.app.state.services.store.max_notification_id() == events  # type: ignore[attr-defined]
+        assert c.app.state.services.event_log.max_notification_id() == events  # type: ignore[attr-defined]
         passages = retrieve(c, wid, "lighthouse", 10)
         assert {p.document_id for p in passages} == {kept["id"]}
