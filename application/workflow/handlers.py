@@ -170,8 +170,8 @@ class WorkflowService:
         assert isinstance(wf, Workflow)
         return wf
 
-    def _change(self, cmd: c.OnWorkflow, command: Callable[[Workflow], object]) -> WorkflowView:
-        """Applies a command to the freshest state; on a version clash either refuses (the
+    def _change(self, cmd: c.OnWorkflow, change: Callable[[Workflow], object]) -> WorkflowView:
+        """Applies `change` (the command, on the aggregate) to the freshest state; on a version clash either refuses (the
         caller named the version it saw) or re-applies, so concurrent editors lose nothing."""
         wid = cmd.workflow_id
         expected = cmd.expected if isinstance(cmd, c.Edit) else None
@@ -190,7 +190,7 @@ class WorkflowService:
             current = self._load(wid).version
             return Conflict(current, current)  # still moving: the caller reloads and retries
 
-        wf = change_with_retry(self.store, load, command, on_clash=clash, too_busy=too_busy)
+        wf = change_with_retry(self.store, load, change, on_clash=clash, too_busy=too_busy)
         return WorkflowView.of(wf)
 
     def _seal(self, config: Mapping[str, Any]) -> dict[str, Any]:
