@@ -16,7 +16,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from infrastructure.settings import Settings
-from interfaces.container import Container, build
+from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 
@@ -42,26 +42,26 @@ class GraphiQLRouter(GraphQLRouter):
         return await super().render_graphql_ide(request)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = container is None
-        app.state.container = container or build(settings)
+        own = services is None
+        app.state.services = services or bootstrap(settings)
         if own:
-            app.state.container.start(projections=settings.genai_run_projections)
+            app.state.services.start(projections=settings.genai_run_projections)
         try:
             yield
         finally:
             if own:
-                app.state.container.stop()
+                app.state.services.stop()
 
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
     async def context() -> Context:
-        return Context(app.state.container)
+        return Context(app.state.services)
 
     router = GraphiQLRouter(
         schema,
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def readyz(request: Request) -> JSONResponse:
         from anyio import to_thread
 
-        ready = await to_thread.run_sync(request.app.state.container.ready)
+        ready = await to_thread.run_sync(request.app.state.services.ready)
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)

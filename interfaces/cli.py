@@ -61,15 +61,15 @@ def rebuild() -> None:
     """Drops every read model and the vector index, and rebuilds them from the event log
     (documents are indexed again from their stored files)."""
     from infrastructure.settings import Settings
-    from interfaces.container import build
+    from interfaces.bootstrap import bootstrap
 
-    container = build(Settings())
+    services = bootstrap(Settings())
     try:
-        for worker in container.workers:
+        for worker in services.workers:
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
     finally:
-        container.stop()
+        services.stop()
 
 
 @snapshots.command("rebuild")
@@ -79,13 +79,13 @@ def rebuild_snapshots() -> None:
     Safe while servers run: meanwhile they load from the events alone."""
     from infrastructure.settings import Settings
     from infrastructure.snapshots import rebuild
-    from interfaces.container import build
+    from interfaces.bootstrap import bootstrap
 
-    container = build(Settings())
+    services = bootstrap(Settings())
     try:
-        counts = rebuild(container.store)
+        counts = rebuild(services.event_log)
     finally:
-        container.stop()
+        services.stop()
     for kind, replayed in sorted(counts.aggregates.items()):
         typer.echo(f"{kind}: replayed {replayed}, snapshots written {counts.written[kind]}")
     typer.echo(f"snapshots deleted: {counts.deleted}")
@@ -96,18 +96,18 @@ def run_projections() -> None:
     """Runs the projections only (a worker process beside API processes)."""
     from infrastructure.logging import configure_logging
     from infrastructure.settings import Settings
-    from interfaces.container import build
+    from interfaces.bootstrap import bootstrap
 
     settings = Settings()
     configure_logging(settings.genai_log_level)
-    container = build(settings)
+    services = bootstrap(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    container.start(projections=True, live=False)
+    services.start(projections=True, live=False)
     typer.echo("projection worker running")
     stop.wait()
-    container.stop()
+    services.stop()
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from application.document_views import DocumentView
-from application.eventstore import EventStore
+from application.document.views import DocumentView
+from application.eventlog.log import EventLog
 from domain.document import Document, DocumentIndex, DocumentStatus
 from domain.knowledge_base import IndexSettings
 from infrastructure.readmodel.tables import documents
@@ -23,7 +23,7 @@ class DocumentsProjection(Projection[SqlTrackingView]):
     name = "documents"
     tables = (documents,)
 
-    def __init__(self, view: SqlTrackingView, store: EventStore) -> None:
+    def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)
         self.store = store
 

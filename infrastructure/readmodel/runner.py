@@ -16,8 +16,8 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Table, delete
 
-from application.eventstore import EventStore
-from infrastructure.feed import LogWatcher
+from application.eventlog.log import EventLog
+from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel.tracking import SqlTrackingView
 
 log = structlog.get_logger(__name__)
@@ -97,7 +97,7 @@ class AdvisoryLock:
 class ProjectionWorker:
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         projection: TrackedProjection,
         watcher: LogWatcher,
         lock: AdvisoryLock | None = None,

@@ -16,14 +16,14 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth
 
-from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
-from interfaces.graphql.documents import (
+from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
+from interfaces.graphql.document.resolvers import (
     DocumentMutations,
     DocumentQueries,
     DocumentSubscriptions,
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
-from interfaces.graphql.workflows import (
+from interfaces.graphql.workflow.resolvers import (
     WorkflowMutations,
     WorkflowQueries,
     WorkflowSubscriptions,

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from application.document.commands import UploadDocument
 from application.ports import BlobTooLarge
 from infrastructure.settings import Settings
 from tests import pdfs
@@ -124,7 +125,7 @@ def test_the_workflows_list_reads_every_workflows_documents_in_one_query(
         if "FROM documents" in statement:
             statements.append(statement)
 
-    engine = client.app.state.container.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.read_db  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", seen)
     try:
         listed = gql("{ workflows { id documents { filename } } }")["workflows"]
@@ -266,7 +267,14 @@ def test_an_endless_upload_is_cut_off_at_the_limit_not_read_whole(
     body = Trickle()
 
     with pytest.raises(BlobTooLarge):
-        service(client).upload(UUID(wid), None, "endless.pdf", io.BufferedReader(body), "test")
+        service(client).upload(
+            UploadDocument(
+                actor="test",
+                workflow_id=UUID(wid),
+                filename="endless.pdf",
+                stream=io.BufferedReader(body),
+            )
+        )
 
     assert body.read_bytes < 2 * 1024 * 1024
 
@@ -378,7 +386,7 @@ def test_changing_the_embedder_re_embeds_the_documents_and_drops_the_old_vectors
     assert vectors(client, model, doc["id"]) == remote["chunkCount"]
     assert vectors(client, LOCAL_MODEL, doc["id"]) == 0
     assert pages_for(client, wid, "Where do honey bees collect?")[0] == 2
-    history = client.app.state.container.store.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
+    history = client.app.state.services.event_log.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
     assert [type(e).__name__ for e in history] == [
         "DocumentUploaded",
         "DocumentIndexed",

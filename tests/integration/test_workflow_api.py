@@ -240,7 +240,7 @@ def test_the_list_shows_a_change_its_client_just_made(settings: Settings) -> Non
     rename or a delete does not show the old stack."""
     with TestClient(create_app(settings.model_copy(update={"genai_run_projections": False}))) as c:
         gql = GQL(c)
-        worker = c.app.state.container.worker("workflows")  # type: ignore[attr-defined]
+        worker = c.app.state.services.worker("workflows")  # type: ignore[attr-defined]
         w = gql(CREATE, name="Before")["createWorkflow"]["id"]
         worker.catch_up()
         gql(RENAME, w=w, name="After")

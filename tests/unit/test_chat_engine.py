@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from application.chat import ordered_updates
-from application.chat_views import ChatUpdate
-from application.engine import Progress, WorkflowEngine, fill_prompt
+from application.chat.engine import Progress, WorkflowEngine, fill_prompt
+from application.chat.live import ordered_updates
+from application.chat.views import ChatUpdate
 from application.ports import LLMRequest, LLMStreamEnd, Passage, SearchResult, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from domain.components import DEFAULT_PROMPT, NodeKind

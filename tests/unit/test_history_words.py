@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from application.history import compare, document_entries, replay
-from application.views import ChangeCategory, HistoryEntry
+from application.workflow.history import compare, document_entries, replay
+from application.workflow.views import ChangeCategory, HistoryEntry
 from domain.document import Document, IndexSettings, Stage
 from domain.graph import Node, Position
 from domain.workflow import Workflow

@@ -7,34 +7,35 @@ from uuid import UUID
 
 import strawberry
 
-from application.chat import ChatService, ordered_updates
-from application.chat_views import chat_topic
-from interfaces.graphql.context import Info
-from interfaces.graphql.types import (
+from application.chat import commands as c
+from application.chat.handlers import ChatService
+from application.chat.live import ordered_updates
+from application.chat.views import chat_topic
+from interfaces.graphql.chat.types import (
     ChatEvent,
     ChatMessage,
     ChatSession,
     UsageEntry,
     chat_event,
 )
+from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import execute, read
 
 
-def _chats(info: Info) -> ChatService:
-    chats = info.context.container.chats
-    assert chats is not None, "the container was built without chats"
-    return chats
+def _service(info: Info) -> ChatService:
+    return info.context.services.chats
 
 
 @strawberry.type
 class ChatQueries:
     @strawberry.field
     async def chat_session(self, info: Info, id: UUID) -> ChatSession | None:
-        view = await info.context.run(_chats(info).get, id)
+        view = await read(_service(info).get, id)
         return None if view is None else ChatSession.of(view)
 
     @strawberry.field
     async def chat_sessions(self, info: Info, workflow_id: UUID) -> list[ChatSession]:
-        views = await info.context.run(_chats(info).sessions, workflow_id)
+        views = await read(_service(info).sessions, workflow_id)
         return [ChatSession.of(v) for v in views]
 
     @strawberry.field(
@@ -42,7 +43,7 @@ class ChatQueries:
         "newest first; all workflows without workflowId."
     )
     async def usage(self, info: Info, workflow_id: UUID | None = None) -> list[UsageEntry]:
-        entries = await info.context.run(_chats(info).usage, workflow_id)
+        entries = await read(_service(info).usage, workflow_id)
         return [UsageEntry.of(u) for u in entries]
 
 
@@ -59,9 +60,13 @@ class ChatMutations:
         published_version: int | None = None,
         draft: bool = False,
     ) -> ChatSession:
-        ctx = info.context
-        view = await ctx.run(
-            _chats(info).start, workflow_id, published_version, ctx.actor, draft=draft
+        view = await execute(
+            info,
+            _service(info).start,
+            c.StartChat,
+            workflow_id=workflow_id,
+            published_version=published_version,
+            draft=draft,
         )
         return ChatSession.of(view)
 
@@ -69,17 +74,18 @@ class ChatMutations:
         description="Records the user's message and starts the answer, which arrives on chatEvents."
     )
     async def send_message(self, info: Info, session_id: UUID, content: str) -> ChatMessage:
-        ctx = info.context
-        return ChatMessage.of(await _chats(info).send(session_id, content, ctx.actor))
+        message = await execute(
+            info, _service(info).send, c.SendMessage, session_id=session_id, content=content
+        )
+        return ChatMessage.of(message)
 
 
 @strawberry.type
 class ChatSubscriptions:
     @strawberry.subscription
     async def chat_events(self, info: Info, session_id: UUID) -> AsyncGenerator[ChatEvent, None]:
-        ctx = info.context
-        async with ctx.container.live(chat_topic(session_id)) as updates:
+        async with info.context.services.live(chat_topic(session_id)) as updates:
             # read after subscribing: whatever happens from this version on reaches us
-            seen = await ctx.run(_chats(info).version_of, session_id)
+            seen = await read(_service(info).version_of, session_id)
             async for update in ordered_updates(updates, seen):
                 yield chat_event(update)

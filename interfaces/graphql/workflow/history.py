@@ -9,12 +9,12 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from application import describe
-from application.history import Comparison
-from application.history import EdgeDiff as EdgeDiffView
-from application.history import NodeDiff as NodeDiffView
-from application.views import HistoryEntry
-from interfaces.graphql.types import Edge, Node, NodeKind, copied
+from application.workflow import describe, views
+from application.workflow.history import Comparison
+from application.workflow.history import EdgeDiff as EdgeDiffView
+from application.workflow.history import NodeDiff as NodeDiffView
+from application.workflow.views import HistoryEntry
+from interfaces.graphql.workflow.types import Edge, Node, NodeKind
 
 
 @strawberry.type(description="One thing a change changed, in people's words.")
@@ -35,16 +35,21 @@ class FieldChange:
 
     @classmethod
     def of(cls, c: describe.FieldChange) -> FieldChange:
-        return copied(cls, c)
+        return cls(
+            field=c.field,
+            label=c.label,
+            before=c.before,
+            after=c.after,
+            text=c.text,
+            node_id=c.node_id,
+        )
 
 
-@strawberry.enum(description="Kinds of change, to filter a history by.")
-class ChangeCategory(enum.Enum):
-    STRUCTURE = "STRUCTURE"
-    SETTINGS = "SETTINGS"
-    LAYOUT = "LAYOUT"
-    VERSIONS = "VERSIONS"
-    DOCUMENTS = "DOCUMENTS"
+ChangeCategory = strawberry.enum(
+    views.ChangeCategory,
+    name="ChangeCategory",
+    description="Kinds of change, to filter a history by.",
+)
 
 
 @strawberry.type(
@@ -80,13 +85,20 @@ class WorkflowEvent:
 
     @classmethod
     def of(cls, h: HistoryEntry) -> WorkflowEvent:
-        return copied(
-            cls,
-            h,
+        return cls(
             entry=h,
+            id=h.id,
+            workflow_id=h.workflow_id,
+            version=h.version,
+            type=h.type,
+            timestamp=h.timestamp,
+            actor=h.actor,
+            summary=h.summary,
             changes=[FieldChange.of(c) for c in h.changes],
-            category=ChangeCategory(h.category.value),
+            category=h.category,
             published_version=h.published,
+            undone=h.undone,
+            document_id=h.document_id,
         )
 
 
@@ -116,7 +128,7 @@ class NodeDiff:
         assert node is not None
         return cls(
             node_id=node.id,
-            kind=NodeKind(node.kind.value),
+            kind=node.kind,
             label=node.label,
             status=DiffStatus(d.status),
             before=Node.of(before) if before else None,

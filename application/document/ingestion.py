@@ -1,7 +1,7 @@
 """The ingestion process: a document's pages, chunks and vectors, and the outcome recorded.
 
-The log drives it (infrastructure/ingestion.py follows it from a tracked position). Every
-step may run again: chunk ids are deterministic (application.chunk_layout: one set per
+The log drives it (infrastructure/ingestion_follower.py follows it from a tracked position). Every
+step may run again: chunk ids are deterministic (application.document.chunk_layout: one set per
 generation) and a run ends by dropping the generation's chunks beyond its last, so a
 document processed again after a crash ends with exactly its own vectors. Progress is
 published, not stored.
@@ -18,14 +18,21 @@ from uuid import UUID
 
 import structlog
 
-from application.chunk_layout import chunk_id, chunk_metadata, generation_chunks, legacy_chunks
-from application.document_views import (
+from application.document.chunk_layout import (
+    chunk_id,
+    chunk_metadata,
+    generation_chunks,
+    legacy_chunks,
+)
+from application.document.commands import IndexFor, RecordFailed, RecordIndexed, RemoveDocument
+from application.document.embedders import Embedders
+from application.document.handlers import DocumentService
+from application.document.views import (
     DocumentProgress,
     DocumentReadModel,
     DocumentView,
     topic,
 )
-from application.documents import DocumentService, Embedders
 from application.ports import (
     BlobStore,
     Chunker,
@@ -176,7 +183,7 @@ class Ingestion:
         # the knowledge base may have changed between the request and now
         draft, published = self.documents.asked(doc.workflow_id, doc.node_id)
         if not doc.follows(draft, published):
-            doc = self.documents.index_for(doc.id, draft, published, SETTINGS_CHANGED, ACTOR)
+            doc = self.documents.index_for(_settings_changed(doc.id, draft, published))
         generation = doc.indexes.get(key)
         if generation is None or generation.request != request:
             return
@@ -236,7 +243,7 @@ class Ingestion:
         then deletes its vectors. Idempotent: one removed already is passed over."""
         for view in self.read_model.list_for_workflow(workflow_id):
             with contextlib.suppress(NotFound):
-                self.documents.remove(view.id, ACTOR)
+                self.documents.remove(RemoveDocument(document_id=view.id, actor=ACTOR))
 
     def reconcile(self, workflow_id: UUID) -> None:
         """The workflow changed (its draft, a publication, a rollback…): each document is
@@ -249,7 +256,7 @@ class Ingestion:
             draft, published = asked[view.node_id]
             # The row tells which need not be asked (the aggregate decides for the others).
             if not view.follows(draft, published):
-                self.documents.index_for(view.id, draft, published, SETTINGS_CHANGED, ACTOR)
+                self.documents.index_for(_settings_changed(view.id, draft, published))
 
     # ---------------------------------------------------------------- mechanics
 
@@ -263,13 +270,15 @@ class Ingestion:
         if generation.complete:
             return  # vectors put back (a rebuild): the log already says so
         after = self.documents.record_indexed(
-            doc.id,
-            generation.key,
-            generation.request,
-            report.pages,
-            report.chunks,
-            report.model_id,
-            ACTOR,
+            RecordIndexed(
+                actor=ACTOR,
+                document_id=doc.id,
+                key=generation.key,
+                request=generation.request,
+                page_count=report.pages,
+                chunk_count=report.chunks,
+                embedding_model=report.model_id,
+            )
         )
         if after.removed:
             self._purge(after)
@@ -306,7 +315,14 @@ class Ingestion:
         if model is not None and not generation.legacy:
             self.index.delete(model, generation_chunks(str(doc.id), generation))
         after = self.documents.record_failed(
-            doc.id, generation.key, generation.request, stage, reason, ACTOR
+            RecordFailed(
+                actor=ACTOR,
+                document_id=doc.id,
+                key=generation.key,
+                request=generation.request,
+                stage=stage,
+                reason=reason,
+            )
         )
         if after.removed:
             self._purge(after)
@@ -330,6 +346,18 @@ class Ingestion:
         with contextlib.suppress(ProviderError):  # no embedder could be made: none wrote
             models.add(self.embedders.for_settings(generation.settings).model_id)
         return {m for m in models if m}
+
+
+def _settings_changed(
+    document_id: UUID, draft: IndexSettings | None, published: IndexSettings | None
+) -> IndexFor:
+    return IndexFor(
+        actor=ACTOR,
+        document_id=document_id,
+        draft=draft,
+        published=published,
+        reason=SETTINGS_CHANGED,
+    )
 
 
 class _Publisher:

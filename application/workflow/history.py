@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +17,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.describe import (
+from application.eventlog.log import EventLog
+from application.workflow.describe import (
     FieldChange,
     delta_changes,
     edge_change,
@@ -31,8 +31,7 @@ from application.describe import (
     summary,
     version_label,
 )
-from application.eventstore import EventStore
-from application.views import ChangeCategory, HistoryEntry
+from application.workflow.views import ChangeCategory, HistoryEntry
 from domain.changes import Delta, EdgeChange, Graph, NodeChange, diff
 from domain.errors import NotFound
 from domain.knowledge_base import IndexSettings
@@ -126,11 +125,11 @@ def replay(events: Iterable[Any], names: dict[str, str] | None = None) -> list[H
         wf = event.mutate(wf)
         assert isinstance(wf, Workflow)
         said[wf.version] = (words.summary, words.category)
-        entries.append(_entry(event, words, wf))
+        entries.append(entry_of(event, words, wf))
     return [replace(e, undone=True) if e.version in undone else e for e in entries]
 
 
-def _entry(event: Any, words: Described, after: Workflow) -> HistoryEntry:
+def entry_of(event: Any, words: Described, after: Workflow) -> HistoryEntry:
     return HistoryEntry(
         workflow_id=event.originator_id,
         version=event.originator_version,
@@ -143,27 +142,6 @@ def _entry(event: Any, words: Described, after: Workflow) -> HistoryEntry:
         category=words.category,
         published=len(after.published) or None,
     )
-
-
-class LiveHistory:
-    """Describes the workflow events this process delivers live, as the history would:
-    each from the workflow just before it, kept for the next (events come in log order)."""
-
-    def __init__(self, store: EventStore, cache_size: int = 256) -> None:
-        self.store, self.cache_size = store, cache_size
-        self._cache: OrderedDict[UUID, Workflow] = OrderedDict()
-
-    def entry(self, event: Any) -> HistoryEntry:
-        wid, version = event.originator_id, event.originator_version
-        before = self._cache.pop(wid, None)
-        if version > 1 and (before is None or before.version != version - 1):
-            before = self.store.repository.get(wid, version=version - 1)
-        words = describe(before, event, names_of(before.nodes) if before else {})
-        after = event.mutate(before)
-        self._cache[wid] = after
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return _entry(event, words, after)
 
 
 # ---------------------------------------------------------------- documents
@@ -338,7 +316,7 @@ class HistoryService:
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         documents_of: Callable[[UUID], list[UUID]] = lambda _: [],
     ) -> None:
         """`documents_of` names a workflow's documents, removed ones included."""

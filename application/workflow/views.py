@@ -9,8 +9,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from application.describe import FieldChange, names_of, step_summary
-from application.eventstore import event_payload
+from application.eventlog.log import event_payload
+from application.workflow.describe import FieldChange, names_of, step_summary
 from domain.changes import Graph, diff, unbuilt
 from domain.graph import Edge, Node
 from domain.workflow import PublishedVersion, Workflow

@@ -1,20 +1,22 @@
-"""Workflow queries, mutations and the workflowEvents subscription."""
+"""Workflow queries, mutations and the workflowEvents subscription: each builds a command
+or a query from its arguments, runs it, and maps the result."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator
-from typing import Any
 from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
-from application.history import HistoryService
+from application.workflow import commands as c
+from application.workflow.handlers import WorkflowService
+from application.workflow.live import topic
 from domain.graph import Position
 from interfaces.graphql.context import Info
-from interfaces.graphql.history import WorkflowDiff, WorkflowEvent
-from interfaces.graphql.types import (
+from interfaces.graphql.resolve import execute, read
+from interfaces.graphql.workflow.history import WorkflowDiff, WorkflowEvent
+from interfaces.graphql.workflow.types import (
     ComponentSpec,
     NodeKind,
     PositionInput,
@@ -27,26 +29,21 @@ def _position(p: PositionInput) -> Position:
     return Position(p.x, p.y)
 
 
-def _maybe(view: Any) -> Workflow | None:
-    return None if view is None else Workflow.of(view)
-
-
-def _history(info: Info) -> HistoryService:
-    service = info.context.container.history
-    assert service is not None, "the container was built without history"
-    return service
+def _service(info: Info) -> WorkflowService:
+    return info.context.services.workflows
 
 
 @strawberry.type
 class WorkflowQueries:
     @strawberry.field
     async def workflows(self, info: Info) -> list[Workflow]:
-        views = await info.context.run(info.context.container.workflows.list_all)
+        views = await read(_service(info).list_all)
         return [Workflow.of(v) for v in views]
 
     @strawberry.field(description="With version: the workflow as it stood after that many events.")
     async def workflow(self, info: Info, id: UUID, version: int | None = None) -> Workflow | None:
-        return _maybe(await info.context.run(info.context.container.workflows.get, id, version))
+        view = await read(_service(info).get, id, version)
+        return None if view is None else Workflow.of(view)
 
     @strawberry.field(
         description="Every change, oldest first, each in words. withDocuments adds the events "
@@ -56,19 +53,20 @@ class WorkflowQueries:
     async def workflow_history(
         self, info: Info, id: UUID, with_documents: bool = False
     ) -> list[WorkflowEvent]:
-        entries = await info.context.run(_history(info).history, id, with_documents)
+        entries = await read(info.context.services.history.history, id, with_documents)
         return [WorkflowEvent.of(e) for e in entries]
 
     @strawberry.field(description="What differs from fromVersion to toVersion, field by field.")
     async def workflow_diff(
         self, info: Info, id: UUID, from_version: int, to_version: int
     ) -> WorkflowDiff:
-        comparison = await info.context.run(_history(info).compare, id, from_version, to_version)
+        history = info.context.services.history
+        comparison = await read(history.compare, id, from_version, to_version)
         return WorkflowDiff.of(comparison)
 
     @strawberry.field
     def components(self, info: Info) -> list[ComponentSpec]:
-        return [ComponentSpec.of(s) for s in info.context.container.workflows.components()]
+        return [ComponentSpec.of(s) for s in _service(info).components()]
 
 
 @strawberry.type
@@ -77,29 +75,43 @@ class WorkflowMutations:
     async def create_workflow(
         self, info: Info, name: str, description: str | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(await ctx.run(svc.create, name, description or "", ctx.actor))
+        command = c.CreateWorkflow
+        view = await execute(
+            info, _service(info).create, command, name=name, description=description or ""
+        )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def rename_workflow(
         self, info: Info, id: UUID, name: str, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(await ctx.run(svc.rename, id, name, ctx.actor, expected_version))
+        view = await execute(
+            info,
+            _service(info).rename,
+            c.RenameWorkflow,
+            workflow_id=id,
+            name=name,
+            expected=expected_version,
+        )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def describe_workflow(
         self, info: Info, id: UUID, description: str, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(svc.describe, id, description, ctx.actor, expected_version)
+        view = await execute(
+            info,
+            _service(info).describe,
+            c.DescribeWorkflow,
+            workflow_id=id,
+            description=description,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def delete_workflow(self, info: Info, id: UUID) -> bool:
-        svc, ctx = info.context.container.workflows, info.context
-        await ctx.run(svc.delete, id, ctx.actor)
+        await execute(info, _service(info).delete, c.DeleteWorkflow, workflow_id=id)
         return True
 
     @strawberry.mutation(
@@ -117,20 +129,19 @@ class WorkflowMutations:
         expected_version: int | None = None,
         label: str | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(
-                svc.add_node,
-                workflow_id,
-                node_id or f"{kind.value.lower()}-{uuid.uuid4().hex[:8]}",
-                kind.value,
-                _position(position),
-                ctx.actor,
-                config=config,
-                label=label,
-                expected=expected_version,
-            )
+        view = await execute(
+            info,
+            _service(info).add_node,
+            c.AddNode,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            kind=kind.value,
+            position=_position(position),
+            config=config or {},
+            label=label,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def move_node(
@@ -141,17 +152,16 @@ class WorkflowMutations:
         position: PositionInput,
         expected_version: int | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(
-                svc.move_node,
-                workflow_id,
-                node_id,
-                _position(position),
-                ctx.actor,
-                expected_version,
-            )
+        view = await execute(
+            info,
+            _service(info).move_node,
+            c.MoveNode,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            position=_position(position),
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation(description="Sets a node's label, as shown on the canvas.")
     async def relabel_node(
@@ -162,12 +172,16 @@ class WorkflowMutations:
         label: str,
         expected_version: int | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(
-                svc.relabel_node, workflow_id, node_id, label, ctx.actor, expected_version
-            )
+        view = await execute(
+            info,
+            _service(info).relabel_node,
+            c.RelabelNode,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            label=label,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation(
         description="Merges config into the node's: keys given replace, null removes a key, "
@@ -181,21 +195,30 @@ class WorkflowMutations:
         config: JSON,
         expected_version: int | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(
-                svc.configure_node, workflow_id, node_id, config, ctx.actor, expected_version
-            )
+        view = await execute(
+            info,
+            _service(info).configure_node,
+            c.ConfigureNode,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            patch=config,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def remove_node(
         self, info: Info, workflow_id: UUID, node_id: str, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(svc.remove_node, workflow_id, node_id, ctx.actor, expected_version)
+        view = await execute(
+            info,
+            _service(info).remove_node,
+            c.RemoveNode,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def connect_nodes(
@@ -209,29 +232,33 @@ class WorkflowMutations:
         edge_id: str | None = None,
         expected_version: int | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(
-                svc.connect,
-                workflow_id,
-                edge_id or f"edge-{uuid.uuid4().hex[:8]}",
-                source,
-                target,
-                ctx.actor,
-                source_handle,
-                target_handle,
-                expected_version,
-            )
+        view = await execute(
+            info,
+            _service(info).connect,
+            c.ConnectNodes,
+            workflow_id=workflow_id,
+            edge_id=edge_id,
+            source=source,
+            target=target,
+            source_handle=source_handle,
+            target_handle=target_handle,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation
     async def disconnect_nodes(
         self, info: Info, workflow_id: UUID, edge_id: str, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(svc.disconnect, workflow_id, edge_id, ctx.actor, expected_version)
+        view = await execute(
+            info,
+            _service(info).disconnect,
+            c.DisconnectNodes,
+            workflow_id=workflow_id,
+            edge_id=edge_id,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation(
         description="Replaces the graph (import, templates). Edges may omit handles."
@@ -244,10 +271,16 @@ class WorkflowMutations:
         edges: JSON,
         expected_version: int | None = None,
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(
-            await ctx.run(svc.import_graph, workflow_id, nodes, edges, ctx.actor, expected_version)
+        view = await execute(
+            info,
+            _service(info).import_graph,
+            c.ImportGraph,
+            workflow_id=workflow_id,
+            nodes=nodes,
+            edges=edges,
+            expected=expected_version,
         )
+        return Workflow.of(view)
 
     @strawberry.mutation(
         description="Validates, then pins the current graph as the next published version; "
@@ -256,17 +289,24 @@ class WorkflowMutations:
     async def publish_workflow(
         self, info: Info, workflow_id: UUID, note: str | None = None
     ) -> PublishedVersion:
-        svc, ctx = info.context.container.workflows, info.context
-        view, number = await ctx.run(svc.publish, workflow_id, note or "", ctx.actor)
-        return PublishedVersion.of(view.published[number - 1])
+        published = await execute(
+            info, _service(info).publish, c.Publish, workflow_id=workflow_id, note=note or ""
+        )
+        return PublishedVersion.of(published)
 
     @strawberry.mutation(
         description="Restores all that the workflow held at toVersion (graph, labels, settings, "
         "name and description), as a new event; nothing is erased."
     )
     async def rollback_workflow(self, info: Info, workflow_id: UUID, to_version: int) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(await ctx.run(svc.roll_back, workflow_id, to_version, ctx.actor))
+        view = await execute(
+            info,
+            _service(info).roll_back,
+            c.RollBack,
+            workflow_id=workflow_id,
+            to_version=to_version,
+        )
+        return Workflow.of(view)
 
     @strawberry.mutation(
         description="Takes back the asker's latest change not yet undone, as a new event: only "
@@ -276,8 +316,10 @@ class WorkflowMutations:
     async def undo_workflow(
         self, info: Info, workflow_id: UUID, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(await ctx.run(svc.undo, workflow_id, ctx.actor, expected_version))
+        view = await execute(
+            info, _service(info).undo, c.Undo, workflow_id=workflow_id, expected=expected_version
+        )
+        return Workflow.of(view)
 
     @strawberry.mutation(
         description="Makes the asker's latest undone change again, as a new event (until they "
@@ -286,8 +328,10 @@ class WorkflowMutations:
     async def redo_workflow(
         self, info: Info, workflow_id: UUID, expected_version: int | None = None
     ) -> Workflow:
-        svc, ctx = info.context.container.workflows, info.context
-        return Workflow.of(await ctx.run(svc.redo, workflow_id, ctx.actor, expected_version))
+        view = await execute(
+            info, _service(info).redo, c.Redo, workflow_id=workflow_id, expected=expected_version
+        )
+        return Workflow.of(view)
 
 
 @strawberry.type
@@ -296,6 +340,6 @@ class WorkflowSubscriptions:
     async def workflow_events(
         self, info: Info, workflow_id: UUID
     ) -> AsyncGenerator[WorkflowEvent, None]:
-        async with info.context.container.live(f"workflow:{workflow_id}") as entries:
+        async with info.context.services.live(topic(workflow_id)) as entries:
             async for entry in entries:
                 yield WorkflowEvent.of(entry)

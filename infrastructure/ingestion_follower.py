@@ -3,7 +3,7 @@
 Tracked like a projection (a killed process resumes where its tracking says; with
 PostgreSQL one process at a time works it, by its advisory lock) and run by its own worker
 thread, so a long document delays only the documents after it, never another projection nor
-the API. Its effects are idempotent (application.ingestion): an event processed twice after
+the API. Its effects are idempotent (application.document.ingestion): an event processed twice after
 a crash changes nothing the second time.
 """
 
@@ -16,13 +16,13 @@ from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from application.eventstore import EventStore
-from application.ingestion import Ingestion
+from application.document.ingestion import Ingestion
+from application.eventlog.log import EventLog
 from application.ports import VectorIndex
 from domain.document import Document, DocumentIndex
 from domain.knowledge_base import IndexSettings
 from domain.workflow import Workflow
-from infrastructure.feed import LogWatcher
+from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
 
@@ -126,7 +126,7 @@ class IngestionWorker(ProjectionWorker):
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         projection: IngestionProjection,
         watcher: LogWatcher,
         index: VectorIndex,

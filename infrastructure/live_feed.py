@@ -13,8 +13,9 @@ from typing import Any
 
 import structlog
 
-from application.eventstore import EventStore
-from infrastructure.feed import Hub, LogWatcher
+from application.eventlog.log import EventLog
+from infrastructure.log_watcher import LogWatcher
+from infrastructure.notify_bus import Hub
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +25,7 @@ Router = Callable[[Any], list[tuple[str, Any]]]
 
 class LiveFeed:
     def __init__(
-        self, store: EventStore, watcher: LogWatcher, hub: Hub, routers: list[Router], poll: float
+        self, store: EventLog, watcher: LogWatcher, hub: Hub, routers: list[Router], poll: float
     ) -> None:
         self.store, self.watcher, self.hub, self.routers = store, watcher, hub, routers
         self.poll = poll

@@ -1,18 +1,19 @@
-"""Chat use cases: start a session on a published version or on the draft, ask, and answer in
-the background.
+"""Answering a chat's questions in the background, across processes.
+
+`ChatService.send` stores a question and hands the session here; the answer runs as an
+asyncio task of this process. Questions of a session are answered one at a time, oldest
+first (a second message waits for the first answer). Across processes, the process that
+answers a session holds a lease on it (a row with an expiry, renewed while it works):
+another process that receives a message for that session only stores it, and the holder
+picks it up before letting go. A question whose answering process died is failed by the
+recovery sweep once that process's lease has expired (see `recover`), and at shutdown a
+process fails what it had not answered yet, so nothing is left hanging.
 
 A published session answers from the graph its version pinned (kept in memory: it never
 changes); a draft session loads the draft for each question and answers from it as it stands
 then, or fails the answer with INVALID_WORKFLOW if it does not validate. Either way the answer
-records the workflow version whose graph gave it.
-
-`send` stores the question and returns; the answer runs as an asyncio task of this process.
-Questions of a session are answered one at a time, oldest first (a second message waits for
-the first answer). Across processes, the process that answers a session holds a lease on it
-(a row with an expiry, renewed while it works): another process that receives a message for
-that session only stores it, and the holder picks it up before letting go. A question whose
-answering process died is failed by the recovery sweep once that process's lease has
-expired (see `recover`), so nothing is left hanging.
+records the workflow version whose graph gave it. Thinking stages and token deltas go out on
+the event bus as they come, the last of them before the stored answer.
 """
 
 from __future__ import annotations
@@ -23,60 +24,35 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import anyio
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.chat_views import (
-    ChatMessageView,
-    ChatReadModel,
-    ChatSessionView,
-    ChatUpdate,
-    UsageView,
-    chat_topic,
-    passage_of,
-    web_source_of,
-)
-from application.engine import Answer, Progress, WorkflowEngine
-from application.eventstore import EventStore, change_with_retry
-from application.ports import EventBus, ProviderError, Usage
+from application.chat.engine import Answer, Progress, WorkflowEngine
+from application.chat.sessions import ChatSessions
+from application.chat.views import ChatReadModel, ChatUpdate, chat_topic
+from application.errors import INTERNAL, code_of
+from application.eventlog.log import EventLog
+from application.ports import ChatLeases, EventBus
 from application.streaming import DeltaBatcher, OffLoopPublisher
-from application.workflows import WorkflowService
+from application.workflow.handlers import WorkflowService
 from domain.chat import AnsweredBy, ChatSession, Question, answer_id_for
-from domain.errors import DomainError, InvalidCommand, InvalidWorkflow, NotFound
+from domain.errors import InvalidWorkflow
 from domain.graph import Edge, Node, ValidationIssue
 
 log = logging.getLogger(__name__)
 
 ANSWERER = "assistant"  # the actor of answers and failures
-MAX_ATTEMPTS = 30
 MAX_TROUBLES = 3
 GRAPH_CACHE = 256
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
 UNEXPECTED = "The answer failed unexpectedly; the server logged the details."
-
-
-class ChatLeases(Protocol):
-    """Which process answers which session; a lease not renewed in time has expired."""
-
-    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
-        """Takes the lease if nobody holds it or its holder let it expire."""
-        ...
-
-    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None: ...
-
-    def release(self, session_id: UUID, owner: str) -> None: ...
-
-    def clear(self) -> None:
-        """Forgets every lease (a process that knows it is alone, at start-up)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -104,21 +80,14 @@ class AnsweringGraph:
 
 def failure_of(error: BaseException) -> Failure:
     """The code and message an AnswerFailed records for what stopped an answer."""
-    if isinstance(error, ProviderError):
-        return Failure("PROVIDER_ERROR", str(error))
-    if isinstance(error, InvalidWorkflow):
-        return Failure("INVALID_WORKFLOW", str(error))
-    if isinstance(error, NotFound):
-        return Failure("NOT_FOUND", str(error))
-    if isinstance(error, DomainError):
-        return Failure("BAD_USER_INPUT", str(error))
-    return Failure("INTERNAL", UNEXPECTED)
+    code = code_of(error)
+    return Failure(code, UNEXPECTED if code == INTERNAL else str(error))
 
 
-class ChatService:
+class ChatAnswering:
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         workflows: WorkflowService,
         read_model: ChatReadModel,
         engine: WorkflowEngine,
@@ -128,14 +97,12 @@ class ChatService:
         lease_seconds: float = 30.0,
         alone: bool = False,
         bus_blocks: bool = True,
-        caught_up: Callable[[], object] = lambda: None,
     ) -> None:
         """`alone`: no other process shares the store (the embedded default), so whatever was
         waiting when this process started is an orphan at once. `bus_blocks`: publishing does
-        I/O (PostgreSQL NOTIFY), so it is done off the event loop. `caught_up` waits (briefly)
-        until the read model holds every event stored so far, so reads show one's own writes."""
-        self.store, self.workflows, self.read_model = store, workflows, read_model
-        self.caught_up = caught_up
+        I/O (PostgreSQL NOTIFY), so it is done off the event loop."""
+        self.store, self.chats = store, ChatSessions(store)
+        self.workflows, self.read_model = workflows, read_model
         self.engine, self.leases = engine, leases
         self.publisher = OffLoopPublisher(bus, threaded=bus_blocks)
         self.lease_seconds, self.alone = lease_seconds, alone
@@ -147,66 +114,6 @@ class ChatService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self._stopping = False
-
-    # ---------------------------------------------------------------- commands
-
-    def start(
-        self, workflow_id: UUID, number: int | None, actor: str, *, draft: bool = False
-    ) -> ChatSessionView:
-        """A session on published version `number` (the latest when None), or on the draft."""
-        workflow = self.workflows.load(workflow_id)
-        if draft and number is not None:
-            raise InvalidCommand("a draft chat answers from the draft: give no published version")
-        pinned = None if draft else workflow.published_version(number).number
-        chat = ChatSession.start(workflow_id, pinned, actor)
-        self.store.save(chat)
-        return ChatSessionView(
-            chat.id,
-            workflow_id,
-            chat.published_version,
-            chat.created_on,
-            chat.modified_on,
-            draft=chat.draft,
-        )
-
-    def ask(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
-        """Stores the question only; `send` also starts answering it."""
-        return self._ask(session_id, content, actor)[0]
-
-    async def send(self, session_id: UUID, content: str, actor: str) -> ChatMessageView:
-        message, chat = await anyio.to_thread.run_sync(self._ask, session_id, content, actor)
-        self.answer_soon(session_id, chat)
-        return message
-
-    def _ask(
-        self, session_id: UUID, content: str, actor: str
-    ) -> tuple[ChatMessageView, ChatSession]:
-        message_id = uuid.uuid4()
-        chat = self._change(session_id, lambda c: c.ask(message_id, content, actor))
-        question = next(q for q in chat.pending if q.id == message_id)
-        view = ChatMessageView(
-            question.id, session_id, "USER", question.content, question.asked_at, status="pending"
-        )
-        return view, chat
-
-    # ---------------------------------------------------------------- reads
-
-    def get(self, session_id: UUID) -> ChatSessionView | None:
-        self.caught_up()
-        return self.read_model.get_session(session_id)
-
-    def sessions(self, workflow_id: UUID) -> list[ChatSessionView]:
-        self.caught_up()
-        return self.read_model.list_sessions(workflow_id)
-
-    def usage(self, workflow_id: UUID | None) -> list[UsageView]:
-        return self.read_model.usage(workflow_id)
-
-    def version_of(self, session_id: UUID) -> int:
-        """The session's version now (raises NotFound), where a live subscription starts."""
-        return self._load(session_id).version
-
-    # ---------------------------------------------------------------- answering
 
     def answer_soon(self, session_id: UUID, latest: ChatSession | None = None) -> None:
         """Makes sure this process answers the session's questions (call on the event loop).
@@ -279,12 +186,11 @@ class ChatService:
         return await anyio.to_thread.run_sync(action, session_id, self.owner, *args)
 
     def _moved_on(self, chat: ChatSession) -> bool:
-        """Whether the session has events after this copy of it."""
-        return any(True for _ in self.store.events.get(chat.id, gt=chat.version, limit=1))
+        return self.chats.moved_on(chat)
 
     async def _fresh(self, session_id: UUID) -> ChatSession:
         self._wanted.discard(session_id)  # before loading: a later ask sets it again
-        return await anyio.to_thread.run_sync(self._load, session_id)
+        return await anyio.to_thread.run_sync(self.chats.load, session_id)
 
     async def _answer(self, chat: ChatSession, question: Question) -> ChatSession:
         """Answers the question and records the outcome; returns the session after it."""
@@ -362,7 +268,7 @@ class ChatService:
         try:
             self.store.save(chat)
         except IntegrityError:
-            return self._change(chat.id, record)
+            return self.chats.change(chat.id, record)
         return chat
 
     async def _graph(self, chat: ChatSession) -> AnsweringGraph:
@@ -426,7 +332,7 @@ class ChatService:
         for session_id in self.read_model.sessions_waiting():
             if session_id in self._workers or self._stopping:
                 continue
-            if all(q.asked_at >= cutoff for q in self._load(session_id).pending):
+            if all(q.asked_at >= cutoff for q in self.chats.load(session_id).pending):
                 continue
             if not self.leases.claim(session_id, self.owner, self.lease_seconds):
                 continue  # a live process answers it
@@ -436,7 +342,7 @@ class ChatService:
                 self.leases.release(session_id, self.owner)
             # A question asked meanwhile may have found the lease taken by this sweep, and
             # its process then left it to the holder: answer it here.
-            if self._loop is not None and self._load(session_id).next_question is not None:
+            if self._loop is not None and self.chats.load(session_id).next_question is not None:
                 self._loop.call_soon_threadsafe(self.answer_soon, session_id)
         if failed:
             log.warning(
@@ -457,7 +363,7 @@ class ChatService:
                     chat.fail(q.id, "INTERNAL", INTERRUPTED, ANSWERER)
                     count += 1
 
-        self._change(session_id, fail)
+        self.chats.change(session_id, fail)
         return count
 
     def stop(self) -> None:
@@ -475,116 +381,3 @@ class ChatService:
                 self.leases.release(session_id, self.owner)
         self._workers.clear()
         self.publisher.close()
-
-    # ---------------------------------------------------------------- mechanics
-
-    def _load(self, session_id: UUID) -> ChatSession:
-        try:
-            chat: ChatSession = self.store.repository.get(session_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"there is no chat session {session_id}") from None
-        if not isinstance(chat, ChatSession):
-            raise NotFound(f"there is no chat session {session_id}")
-        return chat
-
-    def _change(self, session_id: UUID, command: Callable[[ChatSession], object]) -> ChatSession:
-        """Applies a command to the freshest session, again on a version clash: an answer
-        being recorded while a question is asked must not lose either."""
-        return change_with_retry(
-            self.store,
-            lambda: self._load(session_id),
-            command,
-            too_busy=lambda: RuntimeError(f"chat session {session_id} is too busy to change"),
-            attempts=MAX_ATTEMPTS,
-        )
-
-
-def chat_route(event: object) -> list[tuple[str, ChatUpdate]]:
-    """A stored chat event as its subscribers see it (a router of the live feed)."""
-    if isinstance(event, ChatSession.UserAsked):
-        message = ChatMessageView(
-            event.message_id,
-            event.originator_id,
-            "USER",
-            event.content,
-            event.timestamp,
-            status="pending",
-        )
-        update = ChatUpdate("message", event.originator_id, event.originator_version, True, message)
-    elif isinstance(event, ChatSession.AssistantAnswered):
-        message = ChatMessageView(
-            event.message_id,
-            event.originator_id,
-            "ASSISTANT",
-            event.content,
-            event.timestamp,
-            sources=tuple(passage_of(s) for s in event.sources),
-            reply_to=event.question_id,
-            model=event.model,
-            usage=Usage(**event.usage),
-            latency_ms=event.latency_ms,
-            web_sources=tuple(web_source_of(w) for w in event.web_sources),
-            workflow_version=event.workflow_version,
-            published_version=event.published_version,
-        )
-        update = ChatUpdate("message", event.originator_id, event.originator_version, True, message)
-    elif isinstance(event, ChatSession.AnswerFailed):
-        update = ChatUpdate(
-            "failed",
-            event.originator_id,
-            event.originator_version,
-            True,
-            message_id=event.message_id,
-            code=event.code,
-            error=event.message,
-            question_id=event.question_id,
-            workflow_version=event.workflow_version,
-            published_version=event.published_version,
-        )
-    else:
-        return []
-    return [(chat_topic(event.originator_id), update)]
-
-
-async def ordered_updates(
-    raw: AsyncIterator[Any], seen: int, hold: float = 2.0
-) -> AsyncIterator[ChatUpdate]:
-    """A session's live updates in the order they happened.
-
-    Stored events and ephemeral updates take different paths (the live feed reads the log;
-    the bus carries the rest), so a "thinking" may overtake the question it follows. Each
-    ephemeral update names the session version it follows: it is held until the stored event
-    of that version has gone out (`seen` starts at the version when the subscriber joined),
-    or for `hold` seconds at most, should that event never come through this process.
-    """
-    loop = asyncio.get_running_loop()
-    held: list[ChatUpdate] = []
-    held_since = 0.0
-    pending: asyncio.Future[Any] | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(raw))
-            timeout = max(0.0, held_since + hold - loop.time()) if held else None
-            done, _ = await asyncio.wait({pending}, timeout=timeout)
-            if not done:
-                for update in held:
-                    yield update
-                held.clear()
-                continue
-            item, pending = pending.result(), None
-            update = item if isinstance(item, ChatUpdate) else ChatUpdate.from_bus(item)
-            if update.stored:
-                yield update
-                seen = max(seen, update.version)
-                while held and held[0].version <= seen:
-                    yield held.pop(0)
-            elif held or update.version > seen:
-                if not held:
-                    held_since = loop.time()
-                held.append(update)
-            else:
-                yield update
-    finally:
-        if pending is not None:
-            pending.cancel()

@@ -8,23 +8,23 @@ from uuid import UUID
 import strawberry
 from strawberry.file_uploads import Upload
 
-from application.document_views import DocumentView, topic
-from application.documents import DocumentService
+from application.document import commands as c
+from application.document.handlers import DocumentService
+from application.document.views import DocumentView, topic
 from interfaces.graphql.context import Info
-from interfaces.graphql.types import Document
+from interfaces.graphql.document.types import Document
+from interfaces.graphql.resolve import execute, read
 
 
 def _service(info: Info) -> DocumentService:
-    service = info.context.container.documents
-    assert service is not None, "the container was built without documents"
-    return service
+    return info.context.services.documents
 
 
 @strawberry.type
 class DocumentQueries:
     @strawberry.field
     async def document(self, info: Info, id: UUID) -> Document | None:
-        view = await info.context.run(_service(info).get, id)
+        view = await read(_service(info).get, id)
         return None if view is None else Document.of(view)
 
 
@@ -37,15 +37,20 @@ class DocumentMutations:
     async def upload_document(
         self, info: Info, workflow_id: UUID, file: Upload, node_id: str | None = None
     ) -> Document:
-        ctx = info.context
-        view = await ctx.run(
-            _service(info).upload, workflow_id, node_id, file.filename, file.file, ctx.actor
+        view = await execute(
+            info,
+            _service(info).upload,
+            c.UploadDocument,
+            workflow_id=workflow_id,
+            node_id=node_id,
+            filename=file.filename,
+            stream=file.file,
         )
         return Document.of(view)
 
     @strawberry.mutation(description="Removes the document and, soon after, its vectors.")
     async def remove_document(self, info: Info, id: UUID) -> bool:
-        await info.context.run(_service(info).remove, id, info.context.actor)
+        await execute(info, _service(info).remove, c.RemoveDocument, document_id=id)
         return True
 
     @strawberry.mutation(
@@ -53,8 +58,8 @@ class DocumentMutations:
         "(e.g. after a failure that is mended)."
     )
     async def reindex_document(self, info: Info, id: UUID) -> Document:
-        ctx = info.context
-        return Document.of(await ctx.run(_service(info).reindex, id, ctx.actor, "asked for"))
+        view = await execute(info, _service(info).reindex, c.ReindexDocument, document_id=id)
+        return Document.of(view)
 
 
 @strawberry.type
@@ -66,6 +71,6 @@ class DocumentSubscriptions:
     async def document_events(
         self, info: Info, workflow_id: UUID
     ) -> AsyncGenerator[Document, None]:
-        async with info.context.container.live(topic(workflow_id)) as messages:
+        async with info.context.services.live(topic(workflow_id)) as messages:
             async for message in messages:
                 yield Document.of(DocumentView.from_message(message))

@@ -1,9 +1,9 @@
-"""Knowing when the log grew, and handing messages to this process's subscribers.
+"""Messages to this process's live subscribers, and across processes by PostgreSQL NOTIFY.
 
-`LogWatcher` wakes whoever follows the log: after a save in this process, and, with
-PostgreSQL, on the NOTIFY that the event store sends after each insert by any process. The
-same listening connection receives the ephemeral messages of `PostgresBus`. `Hub` delivers
-messages to the asyncio subscribers of this process.
+`Hub` delivers messages to the asyncio subscribers of this process. `InProcessBus` publishes
+to it; `PostgresBus` publishes by NOTIFY, so that every process's hub gets the message. The
+one `PostgresListener` connection of a process receives those, and the NOTIFY the event log
+sends after each insert by any process, which pokes the `LogWatcher`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 import psycopg
 import structlog
 from prometheus_client import Gauge
+
+from infrastructure.log_watcher import LogWatcher
 
 log = structlog.get_logger(__name__)
 
@@ -96,30 +98,6 @@ async def _drain(queue: asyncio.Queue, after: int | None) -> AsyncIterator[Any]:
         position, message = await queue.get()
         if after is None or position is None or position > after:
             yield message
-
-
-class LogWatcher:
-    """A counter that moves whenever the log may have grown; followers wait on it."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._ticks = 0
-
-    def poke(self, *_: Any) -> None:
-        with self._cond:
-            self._ticks += 1
-            self._cond.notify_all()
-
-    @property
-    def ticks(self) -> int:
-        with self._cond:
-            return self._ticks
-
-    def wait(self, seen: int, timeout: float) -> int:
-        """Returns as soon as the counter passes `seen`, or after timeout."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._ticks != seen, timeout)
-            return self._ticks
 
 
 class PostgresListener:

@@ -22,8 +22,8 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
-from application.snapshots import CheckedSnapshotRepository
-from application.transcodings import TypedJSONTranscoder, register_domain_transcodings
+from application.eventlog.snapshots import CheckedSnapshotRepository
+from application.eventlog.transcodings import TypedJSONTranscoder, register_domain_transcodings
 from domain.chat import ChatSession
 from domain.components import NodeKind
 from domain.document import Document
@@ -37,7 +37,7 @@ A = TypeVar("A")
 log = logging.getLogger(__name__)
 
 
-class EventStore(Application[Any]):
+class EventLog(Application[Any]):
     name = "genai"
     snapshotting_intervals = {  # noqa: RUF012
         Workflow: SNAPSHOT_EVERY,
@@ -121,7 +121,7 @@ def _plain(value: Any) -> Any:
 
 
 def change_with_retry(
-    store: EventStore,
+    store: EventLog,
     load: Callable[[], A],
     command: Callable[[A], object],
     *,

@@ -1,0 +1,25 @@
+"""The one table from a refusal to the contract's error code (`extensions.code` of a GraphQL
+error, `code` of a failed answer). Anything not in it is unexpected: INTERNAL."""
+
+from __future__ import annotations
+
+from application.ports import BlobTooLarge, ProviderError, UnsupportedMediaType
+from domain.errors import Conflict, DomainError, InvalidCommand, InvalidWorkflow, NotFound
+
+INTERNAL = "INTERNAL"
+
+CODES: tuple[tuple[type[BaseException], str], ...] = (
+    (NotFound, "NOT_FOUND"),
+    (Conflict, "CONFLICT"),
+    (InvalidWorkflow, "INVALID_WORKFLOW"),
+    (InvalidCommand, "BAD_USER_INPUT"),
+    (DomainError, "BAD_USER_INPUT"),
+    (BlobTooLarge, "PAYLOAD_TOO_LARGE"),
+    (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+    (ProviderError, "PROVIDER_ERROR"),
+)
+
+
+def code_of(error: BaseException) -> str:
+    """The contract's code for what refused a command, INTERNAL for anything unexpected."""
+    return next((code for cls, code in CODES if isinstance(error, cls)), INTERNAL)
