@@ -7,7 +7,7 @@ through the `record_*` methods here, so every change to a Document goes through 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from itertools import chain, count
 from typing import Any, BinaryIO
 from uuid import UUID
@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from application.chunk_layout import answering_chunks, document_of, passage_of
 from application.document_views import DocumentReadModel, DocumentView, topic
 from application.eventstore import EventStore, change_with_retry
+from application.keys import KeyUnavailable, NodeKeys
 from application.ports import (
     BlobStore,
     Embedder,
@@ -25,7 +26,6 @@ from application.ports import (
     EmbedderSpec,
     Passage,
     ProviderError,
-    SecretStore,
     Sniffer,
     UnsupportedMediaType,
     VectorIndex,
@@ -36,6 +36,7 @@ from domain.document import Document, DocumentStatus, Stage
 from domain.errors import InvalidCommand, NotFound
 from domain.graph import Node
 from domain.knowledge_base import IndexSettings, answering_settings, asked_settings
+from domain.node_settings import LOCAL_EMBEDDER, ProviderAccess
 from domain.workflow import Workflow
 
 PDF = "application/pdf"
@@ -50,28 +51,25 @@ _DOCUMENT_IDS = uuid.UUID("5b0f4a8e-2f8c-4d0e-9c55-0d7c1f3e6a21")
 
 
 class Embedders:
-    """The embedder that a knowledge base's settings ask for, with its key resolved: the
-    node's own (a secret reference) or else the server's key for that provider."""
+    """The embedder that a knowledge base's settings ask for, with its key resolved (see
+    application.keys: the node's own, else the server's where it may go)."""
 
-    def __init__(
-        self, factory: EmbedderFactory, secrets: SecretStore, server_keys: Mapping[str, str]
-    ) -> None:
-        self.factory, self.secrets, self.server_keys = factory, secrets, server_keys
+    def __init__(self, factory: EmbedderFactory, keys: NodeKeys) -> None:
+        self.factory, self.keys = factory, keys
 
     def for_settings(self, settings: IndexSettings) -> Embedder:
         """Raises ProviderError, with a reason a person can act on, when none can be made."""
         key = None
-        if settings.api_key_ref:
+        if settings.embedder != LOCAL_EMBEDDER:
+            access = ProviderAccess(settings.embedder, settings.base_url, settings.api_key_ref)
             try:
-                key = self.secrets.get(settings.api_key_ref)
-            except KeyError:
-                raise ProviderError(
-                    "The knowledge base's API key is no longer stored: enter it again."
-                ) from None
+                key = self.keys.key_for("The knowledge base", access)
+            except KeyUnavailable as e:
+                raise ProviderError(f"{e}.") from None
         spec = EmbedderSpec(
             embedder=settings.embedder,
             model=settings.model,
-            api_key=key or self.server_keys.get(settings.embedder),
+            api_key=key,
             base_url=settings.base_url,
         )
         try:

@@ -21,6 +21,7 @@ from domain.components import (
 )
 from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
 from domain.graph import Edge, Node, Position, validation_issues
+from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
 from domain.workflow import Workflow, merge_config
 
 
@@ -30,7 +31,7 @@ class WorkflowService:
         store: EventStore,
         secrets: SecretStore,
         read_model: WorkflowReadModel,
-        server_keys: frozenset[str] = frozenset(),
+        server_keys: KeyPolicy = NO_SERVER_KEYS,
         caught_up: Callable[[], object] = lambda: None,
     ) -> None:
         """`caught_up` waits (briefly) until the read model holds every event stored so far:
@@ -62,6 +63,7 @@ class WorkflowService:
         label: str | None = None,
         expected: int | None = None,
     ) -> WorkflowView:
+        _refuse_moved_keys(config or {}, None)
         sealed = self._seal(config or {})
         return self._change(
             wid, expected, lambda wf: wf.add_node(node_id, kind, position, actor, label, sealed)
@@ -81,7 +83,12 @@ class WorkflowService:
         self, wid: UUID, node_id: str, patch: Mapping[str, Any], actor: str, expected: int | None
     ) -> WorkflowView:
         sealed = self._seal(patch)
-        return self._change(wid, expected, lambda wf: wf.configure_node(node_id, sealed, actor))
+
+        def configure(wf: Workflow) -> None:
+            _refuse_moved_keys(patch, wf.nodes.get(node_id))
+            wf.configure_node(node_id, sealed, actor)
+
+        return self._change(wid, expected, configure)
 
     def remove_node(
         self, wid: UUID, node_id: str, actor: str, expected: int | None
@@ -252,6 +259,7 @@ class WorkflowService:
         config = data.get("config")
         if config is not None and not isinstance(config, Mapping):
             raise InvalidCommand(f"{what}: config must be an object")
+        _refuse_moved_keys(config or {}, None)
         position = data.get("position")
         if position is None:
             position = {"x": 260.0 * (place - 1), "y": 0.0}  # side by side, in the given order
@@ -266,6 +274,17 @@ class WorkflowService:
             position=Position(float(position["x"]), float(position["y"])),
             config=merge_config(spec.defaults(), self._seal(config or {})),
         )
+
+
+def _refuse_moved_keys(config: Mapping[str, Any], node: Node | None) -> None:
+    """A stored key stays with the node, and so the address, it was entered for: a command
+    may give a key's reference back only as that node holds it, never move it elsewhere."""
+    for name in SECRET_FIELDS:
+        value = config.get(name)
+        if is_secret_reference(value) and (node is None or node.config.get(name) != value):
+            raise InvalidCommand(
+                f"{name}: a stored key stays with the node it was entered for; enter the key"
+            )
 
 
 def _imported_edge(data: object, place: int) -> Edge:

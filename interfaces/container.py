@@ -18,6 +18,7 @@ from application.engine import WorkflowEngine
 from application.eventstore import EventStore
 from application.history import HistoryService, LiveHistory
 from application.ingestion import Ingestion
+from application.keys import NodeKeys
 from application.ports import VectorIndex
 from application.workflows import WorkflowService
 from domain.workflow import Workflow
@@ -30,6 +31,7 @@ from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, Post
 from infrastructure.ingestion import IngestionProjection, IngestionWorker
 from infrastructure.livefeed import LiveFeed
 from infrastructure.llm.factory import ProviderLLMFactory
+from infrastructure.outbound import guarded_transport
 from infrastructure.pdf import extract_pages, sniff_pdf
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
@@ -137,6 +139,8 @@ def _build(settings: Settings) -> Container:
     store.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
     secrets = SqlSecretStore(engine, load_or_create_key(key, settings.data_dir()))
+    keys = NodeKeys(secrets, settings.server_key_values(), settings.key_policy())
+    outbound = settings.outbound_rules()
     listener = None
     bus: InProcessBus
     conninfo = _conninfo(settings)
@@ -162,10 +166,10 @@ def _build(settings: Settings) -> Container:
         store,
         secrets,
         SqlWorkflowReadModel(engine),
-        settings.server_keys(),
+        settings.key_policy(),
         caught_up=workers[0].caught_up,
     )
-    documents = _documents(settings, store, service, engine, secrets, bus, watcher, lock, workers)
+    documents = _documents(settings, store, service, engine, keys, bus, watcher, lock, workers)
     chats_projection = ChatsProjection(SqlTrackingView(engine, "chats"), settings.model_prices())
     chats_worker = ProjectionWorker(
         store, chats_projection, watcher, lock("chats"), settings.genai_poll_seconds
@@ -177,12 +181,15 @@ def _build(settings: Settings) -> Container:
         SqlChatReadModel(engine),
         WorkflowEngine(
             ProviderLLMFactory(
-                timeout=settings.genai_llm_timeout, retries=settings.genai_llm_retries
+                timeout=settings.genai_llm_timeout,
+                retries=settings.genai_llm_retries,
+                outbound=outbound,
             ),
-            secrets,
+            keys,
             retriever=documents,
-            web_search=SerpApiSearch(settings.genai_web_search_url),
-            server_keys=settings.server_key_values(),
+            web_search=SerpApiSearch(
+                settings.genai_web_search_url, transport=guarded_transport("httpx", outbound)
+            ),
         ),
         bus,
         SqlChatLeases(engine) if settings.uses_postgres else LocalChatLeases(),
@@ -212,7 +219,7 @@ def _documents(
     store: EventStore,
     workflows: WorkflowService,
     engine: Engine,
-    secrets: SqlSecretStore,
+    keys: NodeKeys,
     bus: InProcessBus,
     watcher: LogWatcher,
     lock: Callable[[str], AdvisoryLock | None],
@@ -222,7 +229,7 @@ def _documents(
     data = settings.data_dir()
     blobs = FileBlobStore(data / "blobs")
     index = _LazyIndex(settings.chroma_url, data / "chroma")
-    embedders = Embedders(DefaultEmbedderFactory(), secrets, settings.server_key_values())
+    embedders = Embedders(DefaultEmbedderFactory(outbound=settings.outbound_rules()), keys)
     read_model = SqlDocumentReadModel(engine)
     poll = settings.genai_poll_seconds
     documents_view = SqlTrackingView(engine, "documents")

@@ -13,6 +13,7 @@ from infrastructure.embedders._remote import (
     scrubbed,
     server_of,
 )
+from infrastructure.outbound import OutboundRules, sdk_transport
 
 # text-embedding-004 was retired in January 2026; gemini-embedding-001 replaced it.
 DEFAULT_MODEL = "gemini-embedding-001"
@@ -36,6 +37,7 @@ class GeminiEmbedder(BatchingEmbedder):
         attempts: int = 4,
         timeout: float = 60.0,
         api_version: str = "v1beta",
+        outbound: OutboundRules | None = None,
     ) -> None:
         if not 0 < batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
@@ -52,6 +54,7 @@ class GeminiEmbedder(BatchingEmbedder):
                 api_version=api_version,
                 timeout=int(timeout * 1000),  # milliseconds
                 retry_options=types.HttpRetryOptions(attempts=attempts),
+                client_args=sdk_transport(outbound, sync=True) or None,
             ),
         )
         self._model_id = remote_model_id("gemini", self.model, base_url, DEFAULT_HOST)

@@ -14,6 +14,7 @@ from infrastructure.embedders._remote import (
     scrubbed,
     server_of,
 )
+from infrastructure.outbound import OutboundRules, sdk_transport
 
 DEFAULT_MODEL = "text-embedding-3-small"
 DEFAULT_HOST = "api.openai.com"
@@ -38,6 +39,7 @@ class OpenAIEmbedder(BatchingEmbedder):
         batch_size: int = DEFAULT_BATCH,
         max_retries: int = 3,
         timeout: float = 60.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
@@ -50,6 +52,9 @@ class OpenAIEmbedder(BatchingEmbedder):
                 base_url=base_url,
                 max_retries=max_retries,
                 timeout=timeout,
+                http_client=openai.DefaultHttpxClient(**sdk_transport(outbound, sync=True))
+                if outbound
+                else None,
             )
         except openai.OpenAIError as exc:
             raise ProviderError(

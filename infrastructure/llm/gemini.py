@@ -19,6 +19,7 @@ from infrastructure.llm.retry import (
     is_retryable_status,
     retry_after_seconds,
 )
+from infrastructure.outbound import OutboundRules, sdk_transport
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
 API_VERSION = "v1beta"
@@ -57,9 +58,12 @@ class GeminiLLM(RetryingLLM):
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
         super().__init__(base_url, timeout, retries, backoff, max_backoff)
         self.request_timeout = request_timeout
+        self.outbound = outbound
         self._clients: OrderedDict[tuple[Any, str | None, str | None], genai.Client] = OrderedDict()
 
     def _classify(self, exc: BaseException) -> Trouble | None:
@@ -74,6 +78,7 @@ class GeminiLLM(RetryingLLM):
             # One attempt: our loop retries, and without retry options the SDK silently
             # sleeps 1-10 s and tries again on a refused connection.
             retry_options=types.HttpRetryOptions(attempts=1),
+            async_client_args=sdk_transport(self.outbound) or None,
         )
         return genai.Client(api_key=request.api_key, enterprise=False, http_options=options)
 

@@ -20,6 +20,7 @@ from domain import graph
 from domain.components import ComponentSpec as DomainSpec
 from domain.document import DocumentIndex as DomainIndex
 from domain.errors import ValidationIssue as DomainIssue
+from interfaces.graphql.component_forms import form_schema
 from interfaces.graphql.context import Info
 
 T = TypeVar("T")
@@ -301,12 +302,11 @@ class ComponentSpec:
 
     @classmethod
     def of(cls, s: DomainSpec) -> ComponentSpec:
-        schema: dict[str, Any] = s.config_schema
         return copied(
             cls,
             s,
             kind=NodeKind(s.kind.value),
-            config_schema=schema,
+            config_schema=form_schema(s),
             inputs=list(s.inputs),
             outputs=list(s.outputs),
         )
