@@ -91,62 +91,65 @@ def refused_in(exc: BaseException | None) -> AddressRefused | None:
     return None
 
 
-class _AsyncGuard:
+class _Guard:
     """An httpcore network backend that opens TCP connections only to addresses the rules
-    allow: it resolves the host itself and connects to the checked address."""
+    allow: it resolves the host itself and connects to an address it checked."""
 
     def __init__(self, inner: Any, rules: OutboundRules, connect_error: type[Exception]) -> None:
         self._inner, self._rules, self._error = inner, rules, connect_error
 
+    def _allowed(self, host: str, found: Iterable[Any]) -> list[str]:
+        try:
+            return self._rules.checked(host, (str(info[4][0]) for info in found))
+        except AddressRefused as refused:
+            raise self._error(str(refused)) from refused
+
+    def _unresolved(self, host: str) -> Exception:
+        return self._error(f"cannot resolve {host}")
+
+    def _no_socket(self) -> Exception:
+        return self._error("connections to local sockets are not made")
+
+
+class _AsyncGuard(_Guard):
     async def connect_tcp(self, host: str, port: int, **options: Any) -> Any:
         try:
             found = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            allowed = self._rules.checked(host, (str(info[4][0]) for info in found))
-        except AddressRefused as refused:
-            raise self._error(str(refused)) from refused
         except OSError as e:
-            raise self._error(f"cannot resolve {host}") from e
-        last: Exception | None = None
-        for address in allowed:
+            raise self._unresolved(host) from e
+        failed: Exception | None = None
+        for address in self._allowed(host, found):
             try:
                 return await self._inner.connect_tcp(address, port, **options)
-            except Exception as e:  # noqa: BLE001  the next address may answer
-                last = e
-        assert last is not None
-        raise last
+            except Exception as e:  # noqa: BLE001  the host's next address may answer
+                failed = e
+        raise failed or self._unresolved(host)
 
     async def connect_unix_socket(self, path: str, **options: Any) -> Any:
-        raise self._error("connections to local sockets are not made")
+        raise self._no_socket()
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
 
 
-class _SyncGuard:
-    """`_AsyncGuard` for the synchronous clients (the embedders run in worker threads)."""
-
-    def __init__(self, inner: Any, rules: OutboundRules, connect_error: type[Exception]) -> None:
-        self._inner, self._rules, self._error = inner, rules, connect_error
+class _SyncGuard(_Guard):
+    """For the synchronous clients: the embedders run in worker threads."""
 
     def connect_tcp(self, host: str, port: int, **options: Any) -> Any:
         try:
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            allowed = self._rules.checked(host, (str(info[4][0]) for info in found))
-        except AddressRefused as refused:
-            raise self._error(str(refused)) from refused
         except OSError as e:
-            raise self._error(f"cannot resolve {host}") from e
-        last: Exception | None = None
-        for address in allowed:
+            raise self._unresolved(host) from e
+        failed: Exception | None = None
+        for address in self._allowed(host, found):
             try:
                 return self._inner.connect_tcp(address, port, **options)
-            except Exception as e:  # noqa: BLE001  the next address may answer
-                last = e
-        assert last is not None
-        raise last
+            except Exception as e:  # noqa: BLE001  the host's next address may answer
+                failed = e
+        raise failed or self._unresolved(host)
 
     def connect_unix_socket(self, path: str, **options: Any) -> Any:
-        raise self._error("connections to local sockets are not made")
+        raise self._no_socket()
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)

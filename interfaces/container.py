@@ -31,7 +31,6 @@ from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, Post
 from infrastructure.ingestion import IngestionProjection, IngestionWorker
 from infrastructure.livefeed import LiveFeed
 from infrastructure.llm.factory import ProviderLLMFactory
-from infrastructure.outbound import guarded_transport
 from infrastructure.pdf import extract_pages, sniff_pdf
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
@@ -187,9 +186,7 @@ def _build(settings: Settings) -> Container:
             ),
             keys,
             retriever=documents,
-            web_search=SerpApiSearch(
-                settings.genai_web_search_url, transport=guarded_transport("httpx", outbound)
-            ),
+            web_search=SerpApiSearch(settings.genai_web_search_url, outbound=outbound),
         ),
         bus,
         SqlChatLeases(engine) if settings.uses_postgres else LocalChatLeases(),

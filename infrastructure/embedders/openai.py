@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import openai
@@ -14,7 +15,10 @@ from infrastructure.embedders._remote import (
     scrubbed,
     server_of,
 )
-from infrastructure.outbound import OutboundRules, sdk_transport
+from infrastructure.llm.retry import status_words
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "text-embedding-3-small"
 DEFAULT_HOST = "api.openai.com"
@@ -76,6 +80,8 @@ class OpenAIEmbedder(BatchingEmbedder):
         except openai.APIStatusError as exc:
             raise self._refused(exc) from None
         except openai.APIConnectionError as exc:
+            if refused := refused_in(exc):
+                raise ProviderError(f"OpenAI embeddings: {refused}.") from None
             server = server_of(str(self._client.base_url))
             what = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
             raise ProviderError(f"The OpenAI embeddings server {server} {what}.") from None
@@ -99,8 +105,8 @@ class OpenAIEmbedder(BatchingEmbedder):
         elif status == 429:
             message = "OpenAI is rate limiting or the quota is used up; try again later."
         else:
-            detail = scrubbed(str(exc.message), self._api_key)
-            message = f"OpenAI embeddings failed ({status}): {detail}"
+            message = f"OpenAI embeddings failed: {status_words(status)}."
+        log.warning("%s (the server said: %s)", message, scrubbed(str(exc.message), self._api_key))
         return ProviderError(message, status)
 
 

@@ -13,13 +13,8 @@ from google import genai
 from google.genai import errors, types
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
-from infrastructure.llm.retry import (
-    RetryingLLM,
-    Trouble,
-    is_retryable_status,
-    retry_after_seconds,
-)
-from infrastructure.outbound import OutboundRules, sdk_transport
+from infrastructure.llm.retry import RetryingLLM, Trouble, status_trouble
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
 API_VERSION = "v1beta"
@@ -149,15 +144,13 @@ def _text_of(chunk: types.GenerateContentResponse) -> str:
 
 
 def _classify(exc: BaseException) -> Trouble | None:
+    if refused := refused_in(exc):
+        return Trouble(str(refused))
     if isinstance(exc, errors.APIError):
-        status = exc.code if isinstance(exc.code, int) else None
-        message = exc.message or exc.status or "the request failed"
-        return Trouble(
-            f"{message} (HTTP {status})" if status else str(message),
-            status=status,
-            retryable=is_retryable_status(status),
-            retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
-        )
+        detail = str(exc.message or exc.status or "")
+        if not isinstance(exc.code, int):
+            return Trouble("the server reported an error", detail=detail)
+        return status_trouble(exc.code, getattr(exc.response, "headers", None), detail)
     if isinstance(exc, TimeoutError):
         return None  # the shared loop words timeouts
     if isinstance(exc, _TRANSPORT_ERRORS):

@@ -13,13 +13,8 @@ import httpx2
 import openai
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
-from infrastructure.llm.retry import (
-    RetryingLLM,
-    Trouble,
-    is_retryable_status,
-    retry_after_seconds,
-)
-from infrastructure.outbound import OutboundRules, sdk_transport
+from infrastructure.llm.retry import RetryingLLM, Trouble, status_trouble
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Local OpenAI-compatible servers want no key, but the SDK refuses to start without one.
@@ -135,20 +130,16 @@ def _is_openai(base_url: str | None) -> bool:
 
 
 def _classify(exc: BaseException) -> Trouble | None:
+    if refused := refused_in(exc):
+        return Trouble(str(refused))
     if isinstance(exc, openai.APITimeoutError):
         return Trouble("the request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         return Trouble("could not reach the server", retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return Trouble(
-            f"{_message_of(exc)} (HTTP {status})",
-            status=status,
-            retryable=is_retryable_status(status),
-            retry_after=retry_after_seconds(exc.response.headers),
-        )
+        return status_trouble(exc.status_code, exc.response.headers, _message_of(exc))
     if isinstance(exc, openai.OpenAIError):
-        return Trouble(_message_of(exc))
+        return Trouble("the server reported an error", detail=_message_of(exc))
     return None
 
 
