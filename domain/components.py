@@ -43,7 +43,8 @@ CHOICE_NAMES = {
 }
 
 # The settings' types, bounds and defaults: what a config must satisfy. How a form shows
-# them (help, widgets, which field shows when) is the interface's (interfaces/graphql/component_forms.py).
+# them (help, widgets, which field shows when) is the interface's:
+# interfaces/graphql/component_forms.py.
 _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
