@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from domain.key_policy import KeyPolicy
+from infrastructure.outbound import PROVIDER_ADDRESSES, OutboundRules
 from infrastructure.prices import DEFAULT_PRICES, ModelPrice
 
 
@@ -47,6 +48,27 @@ class Settings(BaseSettings):
     )
     genai_model_prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="USD per million tokens, added to the defaults"
+    )
+    genai_server_key_urls: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Base URLs, besides each provider's own, that the server's key for that "
+        'provider may be sent to, e.g. {"openai": ["https://llm-proxy.example.com/v1"]}',
+    )
+    genai_outbound_loopback: bool | None = Field(
+        default=None,
+        description="Whether LLM, embedding and search requests may go to this machine "
+        "(Ollama on localhost); unset: only while the server listens on loopback alone, "
+        "the local single-user mode",
+    )
+    genai_outbound_private: bool = Field(
+        default=False,
+        description="Whether those requests may go to private, link-local and other "
+        "non-public addresses (a model server on the local network)",
+    )
+    genai_outbound_allow: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks those requests may go to whatever the two "
+        'settings above say, e.g. ["192.168.1.20", "10.8.0.0/16"]',
     )
 
     @property
@@ -99,14 +121,22 @@ class Settings(BaseSettings):
             )
         return f"sqlite:///{self.data_dir() / 'read.sqlite3'}"
 
-    def server_keys(self) -> frozenset[str]:
-        """Providers this server holds a key for, so nodes may leave theirs empty."""
-        keys: dict[str, Any] = {
-            "openai": self.openai_api_key,
-            "gemini": self.gemini_api_key,
-            "websearch": self.serpapi_api_key,
-        }
-        return frozenset(name for name, key in keys.items() if key and key.get_secret_value())
+    def key_policy(self) -> KeyPolicy:
+        """Which providers this server holds a key for (nodes may leave theirs empty), and
+        where each may be sent: the provider's own address, and those allowed here."""
+        addresses = {provider: [url] for provider, url in PROVIDER_ADDRESSES.items()}
+        for provider, urls in self.genai_server_key_urls.items():
+            addresses.setdefault(provider.strip().lower(), []).extend(urls)
+        return KeyPolicy.of(self.server_key_values(), addresses)
+
+    def outbound_rules(self) -> OutboundRules:
+        """Where the server's own requests to providers may go (`serve` decides an unset
+        `genai_outbound_loopback` from the address it listens on; elsewhere unset is no)."""
+        return OutboundRules.of(
+            loopback=bool(self.genai_outbound_loopback),
+            private=self.genai_outbound_private,
+            allow=self.genai_outbound_allow,
+        )
 
     def model_prices(self) -> dict[str, ModelPrice]:
         return {

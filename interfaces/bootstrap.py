@@ -29,6 +29,7 @@ from application.document.ingestion import Ingestion
 from application.document.live import DocumentRoute
 from application.document.retrieval import Retrieval
 from application.eventlog.log import EventLog
+from application.keys import NodeKeys
 from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
@@ -170,6 +171,8 @@ def _wire(
     event_log.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
     secrets = SqlSecretStore(read_db, load_or_create_key(key, settings.data_dir()))
+    keys = NodeKeys(secrets, settings.server_key_values(), settings.key_policy())
+    outbound = settings.outbound_rules()
     conninfo = _conninfo(settings)
     listener = None
     bus: InProcessBus
@@ -198,15 +201,14 @@ def _wire(
         event_log,
         secrets,
         SqlWorkflowReadModel(read_db),
-        settings.server_keys(),
+        settings.key_policy(),
         caught_up=workflows_worker.caught_up,
     )
 
     # documents, and the ingestion process after their table
     blobs = FileBlobStore(data / "blobs")
     index = index or _LazyIndex(settings.chroma_url, data / "chroma")
-    server_keys = settings.server_key_values()
-    embedders_of = Embedders(embedders or DefaultEmbedderFactory(), secrets, server_keys)
+    embedders_of = Embedders(embedders or DefaultEmbedderFactory(outbound=outbound), keys)
     documents_read = SqlDocumentReadModel(read_db)
     documents_view = view("documents")
     documents_worker = follower(DocumentsProjection(documents_view, event_log))
@@ -235,12 +237,13 @@ def _wire(
     engine = WorkflowEngine(
         llms
         or ProviderLLMFactory(
-            timeout=settings.genai_llm_timeout, retries=settings.genai_llm_retries
+            timeout=settings.genai_llm_timeout,
+            retries=settings.genai_llm_retries,
+            outbound=outbound,
         ),
-        secrets,
+        keys,
         retriever=retrieval,
-        web_search=web_search or SerpApiSearch(settings.genai_web_search_url),
-        server_keys=server_keys,
+        web_search=web_search or SerpApiSearch(settings.genai_web_search_url, outbound=outbound),
     )
     answering = ChatAnswering(
         event_log,

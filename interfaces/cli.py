@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import socket
 import threading
@@ -28,6 +29,8 @@ def serve(
     from interfaces.app import create_app
 
     settings = Settings()
+    if settings.genai_outbound_loopback is None:  # the local single-user mode: Ollama on localhost
+        settings = settings.model_copy(update={"genai_outbound_loopback": _is_loopback(host)})
     configure_logging(settings.genai_log_level)
     # bound here rather than by uvicorn, so that the port printed is the one bound, also
     # when the system chose it (a test or a supervisor starting several servers at once)
@@ -112,3 +115,14 @@ def run_projections() -> None:
 
 def main() -> None:
     app()
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether a server listening on `host` is reachable from this machine alone."""
+    try:
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback
+            for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        )
+    except (OSError, ValueError):
+        return False

@@ -79,7 +79,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         database_url=database_url,
         genai_data_dir=data_dir,
         genai_poll_seconds=0.2,
-        **overrides,
+        # the fake providers listen on loopback, as Ollama does in the local single-user mode
+        **{"genai_outbound_loopback": True, **overrides},
     )
 
 

@@ -11,11 +11,12 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio
 
+from application.keys import KeyUnavailable, NodeKeys
 from application.ports import (
     LLMFactory,
     LLMRequest,
@@ -24,16 +25,20 @@ from application.ports import (
     ProviderError,
     Retriever,
     SearchResult,
-    SecretStore,
     Usage,
     WebSearch,
 )
-from domain.components import DEFAULT_PROMPT, NodeKind, is_secret_reference
-from domain.errors import InvalidWorkflow
+from domain.components import NodeKind
+from domain.errors import InvalidCommand, InvalidWorkflow
 from domain.graph import Edge, Node, topological_order
+from domain.node_settings import (
+    KnowledgeBaseSettings,
+    LlmSettings,
+    ProviderAccess,
+    parse_settings,
+)
 
 WEB_RESULTS = 5
-DEFAULT_TOP_K = 4
 
 
 @dataclass(frozen=True)
@@ -81,14 +86,12 @@ class WorkflowEngine:
     def __init__(
         self,
         llms: LLMFactory,
-        secrets: SecretStore,
+        keys: NodeKeys,
         retriever: Retriever | None = None,
         web_search: WebSearch | None = None,
-        server_keys: Mapping[str, str] | None = None,
     ) -> None:
-        self.llms, self.secrets = llms, secrets
+        self.llms, self.keys = llms, keys
         self.retriever, self.web_search = retriever, web_search
-        self.server_keys = dict(server_keys or {})
 
     async def run(
         self,
@@ -143,7 +146,7 @@ class WorkflowEngine:
         if self.retriever is None:
             raise InvalidWorkflow("knowledge bases are not available on this server")
         progress.stage("retrieving")
-        top_k = int(node.config.get("topK") or DEFAULT_TOP_K)
+        top_k = _settings(node, KnowledgeBaseSettings).top_k
         retriever = self.retriever
         return await anyio.to_thread.run_sync(
             lambda: retriever.retrieve(workflow_id, node, query, top_k)
@@ -157,26 +160,26 @@ class WorkflowEngine:
         has_knowledge: bool,
         progress: Progress,
     ) -> Answer:
-        config = node.config
-        provider = str(config.get("provider") or "extractive")
+        settings = _settings(node, LlmSettings)
+        provider = settings.provider
         web: list[SearchResult] = []
-        if config.get("webSearch"):
-            web = await self._search(node, query, progress)
+        if settings.web_search is not None:
+            web = await self._search(node, settings.web_search, query, progress)
         if has_knowledge or web:
-            template = str(config.get("prompt") or DEFAULT_PROMPT)
-            prompt = fill_prompt(template, query, format_context(passages, web))
+            prompt = fill_prompt(settings.prompt, query, format_context(passages, web))
         else:
             prompt = query  # a graph without a knowledge base sends the question alone
+        access = settings.access
         request = LLMRequest(
             provider=provider,
-            model=str(config.get("model") or ""),
+            model=settings.model,
             prompt=prompt,
             query=query,
             passages=tuple(passages),
-            temperature=_number(config.get("temperature")),
-            max_tokens=_integer(config.get("maxTokens")),
-            api_key=await self._key(node, "apiKey", provider),
-            base_url=config.get("baseUrl") or None,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            api_key=None if access is None else await self._key(node, access),
+            base_url=None if access is None else access.base_url,
         )
         try:  # off the loop: the first use of a provider imports its SDK, about a second
             llm = await asyncio.to_thread(self.llms.for_provider, provider)
@@ -197,11 +200,13 @@ class WorkflowEngine:
         sources = tuple(passages) if end.cited is None else tuple(passages[i] for i in end.cited)
         return Answer("".join(pieces), sources, end.model, end.usage, tuple(web))
 
-    async def _search(self, node: Node, query: str, progress: Progress) -> list[SearchResult]:
+    async def _search(
+        self, node: Node, access: ProviderAccess, query: str, progress: Progress
+    ) -> list[SearchResult]:
         if self.web_search is None:
             raise InvalidWorkflow(f"{node.label}: web search is not available on this server")
         progress.stage("searching")
-        key = await self._key(node, "webSearchApiKey", "websearch")
+        key = await self._key(node, access)
         try:
             return await self.web_search.search(query, key, WEB_RESULTS)
         except ProviderError:
@@ -209,30 +214,29 @@ class WorkflowEngine:
         except Exception as e:  # an unexpected answer from the search server, not a bug of ours
             raise ProviderError(f"Web search failed ({type(e).__name__})") from None
 
-    async def _key(self, node: Node, field_name: str, provider: str) -> str | None:
-        value = node.config.get(field_name)
-        if isinstance(value, dict) and is_secret_reference(value):
-            ref = str(value["secretRef"])
-            try:
-                return await anyio.to_thread.run_sync(self.secrets.get, ref)
-            except KeyError:
-                raise InvalidWorkflow(
-                    f"{node.label}: its stored API key cannot be read; enter it again and publish"
-                ) from None
-        return self.server_keys.get(provider)
+    async def _key(self, node: Node, access: ProviderAccess) -> str | None:
+        try:
+            return await anyio.to_thread.run_sync(self.keys.key_for, node.label, access)
+        except KeyUnavailable as e:
+            raise InvalidWorkflow(str(e)) from None
+
+
+_S = TypeVar("_S", LlmSettings, KnowledgeBaseSettings)
+
+
+def _settings(node: Node, kind: type[_S]) -> _S:
+    """The node's typed settings; a config that does not parse stops the run, in words."""
+    try:
+        settings = parse_settings(node.kind, node.config)
+    except InvalidCommand as e:
+        raise InvalidWorkflow(f"{node.label}: {e}") from None
+    assert isinstance(settings, kind)
+    return settings
 
 
 def _query(given: Mapping[str, list[Any]]) -> str:
     queries = [q for q in given.get("query", []) if isinstance(q, str)]
     return "\n".join(queries)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _integer(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _combined(answers: list[Answer]) -> Answer:

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from application.ports import Embedder, EmbedderFactory, EmbedderSpec, ProviderError, SecretStore
+from application.keys import KeyUnavailable, NodeKeys
+from application.ports import Embedder, EmbedderFactory, EmbedderSpec, ProviderError
 from domain.knowledge_base import IndexSettings
+from domain.node_settings import LOCAL_EMBEDDER, ProviderAccess
 
 
 class Embedders:
-    """The embedder that a knowledge base's settings ask for, with its key resolved: the
-    node's own (a secret reference) or else the server's key for that provider."""
+    """The embedder that a knowledge base's settings ask for, with its key resolved (see
+    application.keys: the node's own, else the server's where it may go)."""
 
-    def __init__(
-        self, factory: EmbedderFactory, secrets: SecretStore, server_keys: Mapping[str, str]
-    ) -> None:
-        self.factory, self.secrets, self.server_keys = factory, secrets, server_keys
+    def __init__(self, factory: EmbedderFactory, keys: NodeKeys) -> None:
+        self.factory, self.keys = factory, keys
 
     def for_settings(self, settings: IndexSettings) -> Embedder:
         """Raises ProviderError, with a reason a person can act on, when none can be made."""
         key = None
-        if settings.api_key_ref:
+        if settings.embedder != LOCAL_EMBEDDER:
+            access = ProviderAccess(settings.embedder, settings.base_url, settings.api_key_ref)
             try:
-                key = self.secrets.get(settings.api_key_ref)
-            except KeyError:
-                raise ProviderError(
-                    "The knowledge base's API key is no longer stored: enter it again."
-                ) from None
+                key = self.keys.key_for("The knowledge base", access)
+            except KeyUnavailable as e:
+                raise ProviderError(f"{e}.") from None
         spec = EmbedderSpec(
             embedder=settings.embedder,
             model=settings.model,
-            api_key=key or self.server_keys.get(settings.embedder),
+            api_key=key,
             base_url=settings.base_url,
         )
         try:

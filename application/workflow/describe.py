@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.changes import Delta, EdgeChange, NodeChange
-from domain.components import COMPONENTS, NodeKind
+from domain.components import CHOICE_NAMES, COMPONENTS, NodeKind, is_cleared_key
 from domain.graph import Edge, Node, Position
 from domain.undo import Step
 from domain.workflow import PublishedVersion
@@ -300,7 +300,9 @@ def _setting(node: Node, key: str, old: Mapping[str, Any], new: Mapping[str, Any
     field = f"config.{key}"
     before, after = old.get(key), new.get(key)
     if prop.get("x-secret"):
-        if before is None:
+        if is_cleared_key(after):
+            text = f"{label} cleared: enter it again for the new address"
+        elif before is None:
             text = f"{label} added"
         elif after is None:
             text = f"{label} removed"
@@ -324,9 +326,8 @@ def _setting(node: Node, key: str, old: Mapping[str, Any], new: Mapping[str, Any
 def _words(prop: Mapping[str, Any], value: Any) -> str | None:
     if value is None:
         return None
-    for option in prop.get("oneOf") or ():  # a choice's own title
-        if option.get("const") == value and "title" in option:
-            return str(option["title"])
+    if "enum" in prop and value in CHOICE_NAMES:  # a choice's own name
+        return CHOICE_NAMES[value]
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.eventlog.log import EventLog, change_with_retry
+from application.keys import refuse_moved_keys
 from application.ports import SecretStore
 from application.workflow import commands as c
 from application.workflow.imports import imported_edge, imported_node, new_id
@@ -22,6 +23,7 @@ from domain.components import (
 )
 from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
 from domain.graph import validation_issues
+from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
 from domain.workflow import Workflow
 
 
@@ -31,7 +33,7 @@ class WorkflowService:
         store: EventLog,
         secrets: SecretStore,
         read_model: WorkflowReadModel,
-        server_keys: frozenset[str] = frozenset(),
+        server_keys: KeyPolicy = NO_SERVER_KEYS,
         caught_up: Callable[[], object] = lambda: None,
     ) -> None:
         """`caught_up` waits (briefly) until the read model holds every event stored so far:
@@ -53,6 +55,7 @@ class WorkflowService:
         return self._change(cmd, lambda wf: wf.describe(cmd.description, cmd.actor))
 
     def add_node(self, cmd: c.AddNode) -> WorkflowView:
+        refuse_moved_keys(cmd.config, None)
         sealed = self._seal(cmd.config)
         node_id = cmd.node_id or new_id(str(cmd.kind).lower())
         return self._change(
@@ -70,7 +73,12 @@ class WorkflowService:
 
     def configure_node(self, cmd: c.ConfigureNode) -> WorkflowView:
         sealed = self._seal(cmd.patch)
-        return self._change(cmd, lambda wf: wf.configure_node(cmd.node_id, sealed, cmd.actor))
+
+        def configure(wf: Workflow) -> None:
+            refuse_moved_keys(cmd.patch, wf.nodes.get(cmd.node_id))
+            wf.configure_node(cmd.node_id, sealed, cmd.actor)
+
+        return self._change(cmd, configure)
 
     def remove_node(self, cmd: c.RemoveNode) -> WorkflowView:
         return self._change(cmd, lambda wf: wf.remove_node(cmd.node_id, cmd.actor))

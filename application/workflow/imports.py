@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from application.keys import refuse_moved_keys
 from domain.components import COMPONENTS, parse_kind
 from domain.errors import InvalidCommand
 from domain.graph import Edge, Node, Position
@@ -26,6 +27,7 @@ def imported_node(data: object, place: int, seal: Seal) -> Node:
     config = data.get("config")
     if config is not None and not isinstance(config, Mapping):
         raise InvalidCommand(f"{what}: config must be an object")
+    refuse_moved_keys(config or {}, None)
     position = data.get("position")
     if position is None:
         position = {"x": 260.0 * (place - 1), "y": 0.0}  # side by side, in the given order

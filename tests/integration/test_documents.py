@@ -346,7 +346,11 @@ def test_the_gemini_embedder_uses_the_servers_key_when_the_node_has_none(
     make_client: ClientFactory, fake_gemini: FakeGeminiServer
 ) -> None:
     fake_gemini.api_key = "gemini-server-key-0123"
-    client = make_client(gemini_api_key=SecretStr(fake_gemini.api_key))
+    # the fake stands in for Google's own address, where the server's key may go
+    client = make_client(
+        gemini_api_key=SecretStr(fake_gemini.api_key),
+        genai_server_key_urls={"gemini": [fake_gemini.url]},
+    )
     gql = GQL(client)
     wid = new_workflow(gql)
     add_knowledge_base(gql, wid, embedder="gemini", baseUrl=fake_gemini.url, chunkSize=300)

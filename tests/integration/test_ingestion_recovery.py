@@ -45,6 +45,7 @@ def environment(settings: Settings) -> dict[str, str]:
     return {
         "GENAI_DATA_DIR": str(settings.genai_data_dir),
         "GENAI_POLL_SECONDS": "0.2",
+        "GENAI_OUTBOUND_LOOPBACK": "true",  # the fake embedder listens on loopback
         **({"DATABASE_URL": settings.database_url} if settings.database_url else {}),
         **({"CHROMA_URL": settings.chroma_url} if settings.chroma_url else {}),
     }

@@ -81,9 +81,7 @@ def assert_typed_workflow(workflow: Workflow) -> None:
         assert all(type(e) is Edge for e in p.edges)
 
 
-def rewrite_snapshots(
-    store: EventLog, aggregate_id: uuid.UUID, change: Callable[..., Any]
-) -> None:
+def rewrite_snapshots(store: EventLog, aggregate_id: uuid.UUID, change: Callable[..., Any]) -> None:
     """Replaces the aggregate's snapshots by what `change(stored snapshot)` makes of them."""
     assert store.snapshots is not None
     recorder = store.snapshots.recorder

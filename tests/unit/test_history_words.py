@@ -290,3 +290,16 @@ def test_a_comparison_lists_nodes_field_by_field_and_edges_by_their_nodes() -> N
         "Disconnected Knowledge Base → Writer",
     ]
     assert (result.from_label, result.to_label) == ("Draft · change 9", "Draft · change 11")
+
+
+def test_a_new_address_clears_the_key_and_the_history_says_so() -> None:
+    wf = wired()
+    wf.configure_node("llm", {"provider": "openai", "model": "m", "apiKey": SECRET}, ME)
+    wf.configure_node("llm", {"baseUrl": "http://10.0.0.5:11434/v1"}, ME)
+    assert "secretRef" not in wf.nodes["llm"].config["apiKey"]
+    entry = last(wf)
+    assert texts(entry) == [
+        "API key cleared: enter it again for the new address",
+        "Base URL set to http://10.0.0.5:11434/v1",
+    ]
+    assert (entry.changes[0].before, entry.changes[0].after) == (None, None)

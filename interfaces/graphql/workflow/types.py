@@ -4,7 +4,6 @@ each mapped from its application view or domain value field by field."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -13,6 +12,7 @@ from strawberry.scalars import JSON
 from application.workflow.views import PublishedInfo, UndoState, WorkflowView
 from domain import components, graph
 from domain.errors import ValidationIssue as DomainIssue
+from interfaces.graphql.component_forms import form_schema
 from interfaces.graphql.context import Info
 from interfaces.graphql.document.types import Document
 from interfaces.graphql.resolve import read
@@ -208,12 +208,11 @@ class ComponentSpec:
 
     @classmethod
     def of(cls, s: components.ComponentSpec) -> ComponentSpec:
-        schema: dict[str, Any] = s.config_schema
         return cls(
             kind=s.kind,
             title=s.title,
             description=s.description,
-            config_schema=schema,
+            config_schema=form_schema(s),
             inputs=list(s.inputs),
             outputs=list(s.outputs),
         )
