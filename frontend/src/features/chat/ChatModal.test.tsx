@@ -41,9 +41,11 @@ function setup({
       const s = stored[v.id as string];
       return { chatSession: s ? { ...s, workflowId: "wf", createdAt: CREATED } : null };
     },
-    StartChat: (v) => ({
-      startChat: { id: NEW_ID, workflowId: "wf", publishedVersion: v.draft ? 0 : v.publishedVersion, draft: v.draft, createdAt: CREATED, messages: [] },
-    }),
+    StartChat: (v) => {
+      const started = { id: NEW_ID, draft: v.draft as boolean, publishedVersion: v.draft ? 0 : (v.publishedVersion as number), messages: [] };
+      stored[NEW_ID] = started;
+      return { startChat: { ...started, workflowId: "wf", createdAt: CREATED } };
+    },
     SendMessage: (v) => ({ sendMessage: chatMessage({ id: "u1", content: v.content as string, status: "pending" }) }),
   };
   const scripted = scriptedClient(handlers);
@@ -101,8 +103,9 @@ describe("ChatModal", () => {
     expect(sent.find((s) => s.op === "StartChat")?.vars).toEqual({ workflowId: "wf", publishedVersion: 2, draft: false });
     expect(sent.find((s) => s.op === "SendMessage")?.vars).toEqual({ sessionId: NEW_ID, content: "How long does it last?" });
     expect(ops().filter((op) => op === "StartChat")).toHaveLength(1);
-    expect(ops()).not.toContain("ChatSession"); // a session made here has no history to load
-    expect(ops().indexOf("ChatEvents")).toBeLessThan(ops().indexOf("SendMessage"));
+    // the question goes out once the new session is listened to, then read
+    expect(ops().indexOf("ChatEvents")).toBeLessThan(ops().indexOf("ChatSession"));
+    expect(ops().indexOf("ChatSession")).toBeLessThan(ops().indexOf("SendMessage"));
     expect(targets).toEqual([{ target: { kind: "session", sessionId: NEW_ID }, replace: true }]);
 
     await screen.findByText("How long does it last?");

@@ -1,0 +1,67 @@
+import { useEffect, useReducer, useRef, useState } from "react";
+import { useClient } from "urql";
+import { useLinkStatus } from "../../api/connection";
+import { describeError } from "../../api/errors";
+import { toast } from "../../ui/toasts";
+import { chatReducer, initialChatState } from "./chatReducer";
+import { followSession, type SessionFeed } from "./followSession";
+
+/**
+ * One chat session, live: its stored messages and its events, merged. With no session (a new
+ * chat not started yet) the chat is empty. `synced` once the session was read after its events
+ * began to be listened to: from then on, what is shown is what the server holds.
+ */
+export function useChatSession(workflowId: string, sessionId: string | null) {
+  const client = useClient();
+  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [read, setRead] = useState<{ sessionId: string; missing: boolean } | null>(null);
+  const feed = useRef<SessionFeed | null>(null);
+
+  useEffect(() => {
+    setRead(null);
+    if (!sessionId) {
+      dispatch({ type: "reset" });
+      return;
+    }
+    let shown = false;
+    dispatch({ type: "watch", sessionId });
+    const following = followSession(client, sessionId, {
+      event: (event) => dispatch({ type: "event", event }),
+      read: ({ session, error }) => {
+        if (error && !session) {
+          if (!shown) toast.error(describeError(error, "open this chat"));
+          return;
+        }
+        const found = !!session && session.workflowId === workflowId;
+        if (session && found) dispatch({ type: "opened", session });
+        shown ||= found;
+        setRead({ sessionId, missing: !found });
+      },
+    });
+    feed.current = following;
+    return () => {
+      following.close();
+      feed.current = null;
+    };
+  }, [client, workflowId, sessionId]);
+
+  // A socket that dropped and came back may have missed events: read the session again.
+  const reconnects = useLinkStatus((s) => s.reconnects);
+  const known = useRef(reconnects);
+  useEffect(() => {
+    if (reconnects === known.current) return;
+    known.current = reconnects;
+    feed.current?.resync();
+  }, [reconnects]);
+
+  const current = read !== null && read.sessionId === sessionId;
+  const missing = current && read.missing;
+  return {
+    state,
+    dispatch,
+    /** The session is shown (read, or started here). */
+    loaded: sessionId !== null && state.sessionId === sessionId && state.loaded,
+    synced: current && !missing,
+    missing,
+  };
+}
