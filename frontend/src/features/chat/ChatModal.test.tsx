@@ -29,15 +29,19 @@ function setup({
   latestPublished = 2,
   sessions = [],
   stored = {},
+  unreadable = false,
 }: {
   target: ChatTarget;
   latestPublished?: number | null;
   sessions?: Summary[];
   stored?: Record<string, Summary>;
+  /** Reading a session fails (the server, or the network). */
+  unreadable?: boolean;
 }) {
   const handlers: Record<string, Handler> = {
     ChatSessions: () => ({ chatSessions: sessions.map(listed) }),
     ChatSession: (v) => {
+      if (unreadable) throw new Error("Failed to fetch");
       const s = stored[v.id as string];
       return { chatSession: s ? { ...s, workflowId: "wf", createdAt: CREATED } : null };
     },
@@ -112,6 +116,14 @@ describe("ChatModal", () => {
     const answer = chatMessage({ id: "a1", role: "ASSISTANT", content: "About 42 hours.", workflowVersion: 13, publishedVersion: 2 });
     emit("ChatEvents", { sessionId: NEW_ID }, { chatEvents: { __typename: "ChatMessageAdded", sessionId: NEW_ID, message: answer } });
     expect((await screen.findByTestId("answered-by")).textContent).toBe("v2 · change 13");
+  });
+
+  it("fails the first question of a new chat visibly when its new session cannot be read, instead of waiting", async () => {
+    const { ops, user } = setup({ target: { kind: "new", mode: "published" }, unreadable: true });
+    await ask(user, "Anyone there?");
+    expect(within(await screen.findByRole("alert")).getByText(/Can.t reach the server/)).toBeTruthy();
+    expect(ops()).not.toContain("SendMessage");
+    expect((screen.getByLabelText("Your question") as HTMLTextAreaElement).value).toBe("Anyone there?"); // kept, to send again
   });
 
   it("with nothing published, previews the draft: marked as such, started as a draft chat", async () => {

@@ -66,12 +66,18 @@ export function useChat({ workflowId, target, onTarget, latestPublished, settle,
   }, [newMode, list, latestPublished, sending, onTarget]);
 
   // The first question of a chat started here: once its session is listened to and read.
+  const { synced, error: readError } = session;
   useEffect(() => {
     const first = firstQuestion.current;
-    if (!first || !session.synced || first.sessionId !== activeId) return;
+    if (!first || first.sessionId !== activeId || !(synced || readError)) return;
     firstQuestion.current = null;
+    if (readError) {
+      setSending(false);
+      dispatch({ type: "sendFailed", text: describeError(readError) });
+      return;
+    }
     void deliverRef.current(first.sessionId, first.content);
-  }, [session.synced, activeId]);
+  }, [synced, readError, activeId, dispatch]);
 
   const busy = sending || state.waiting;
   const ready = !missing && (newMode !== null || loaded);

@@ -15,12 +15,14 @@ type Heard<E = ChatEvent> = E extends unknown ? Omit<E, "sessionId"> : never;
 
 /** A chat server whose reads answer when the test says, and whose events the test sends. */
 function server() {
-  const reads: Array<(messages: Message[] | null, workflowId?: string) => void> = [];
+  const reads: Array<(messages: Message[] | Error | null, workflowId?: string) => void> = [];
   const scripted = scriptedClient({
     ChatSession: () =>
-      new Promise((resolve) =>
+      new Promise((resolve, reject) =>
         reads.push((messages, workflowId = "wf") =>
-          resolve({ chatSession: messages && { id: ID, workflowId, draft: false, publishedVersion: 2, createdAt: "2026-01-01T00:00:00Z", messages } }),
+          messages instanceof Error
+            ? reject(messages)
+            : resolve({ chatSession: messages && { id: ID, workflowId, draft: false, publishedVersion: 2, createdAt: "2026-01-01T00:00:00Z", messages } }),
         ),
       ),
   });
@@ -33,7 +35,7 @@ function server() {
     hook,
     readCount,
     /** Answers the oldest read not answered yet. */
-    answerRead: async (messages: Message[] | null, workflowId?: string) => {
+    answerRead: async (messages: Message[] | Error | null, workflowId?: string) => {
       await waitFor(() => expect(reads.length).toBeGreaterThan(0));
       await act(async () => reads.shift()!(messages, workflowId));
     },
@@ -102,6 +104,16 @@ describe("useChatSession", () => {
     await chat.answerRead([question("u1"), answer("a1", "u1")]);
     expect(chat.shown()).toEqual(["u1", "a1"]);
     expect(chat.hook.result.current.state.waiting).toBe(false);
+  });
+
+  it("says when the read failed, and is in sync once a later read succeeds", async () => {
+    const chat = server();
+    await chat.answerRead(new Error("Failed to fetch"));
+    expect(chat.hook.result.current.error?.message).toContain("Failed to fetch");
+    expect([chat.hook.result.current.synced, chat.hook.result.current.missing, chat.hook.result.current.loaded]).toEqual([false, false, false]);
+    act(() => useLinkStatus.setState({ status: "live", reconnects: 1 }));
+    await chat.answerRead([question("u1")]);
+    expect([chat.hook.result.current.error, chat.hook.result.current.synced, chat.shown()]).toEqual([null, true, ["u1"]]);
   });
 
   it("says the session is missing when the server has none, or it belongs to another stack", async () => {

@@ -1,5 +1,5 @@
 import { useEffect, useReducer, useRef, useState } from "react";
-import { useClient } from "urql";
+import { useClient, type CombinedError } from "urql";
 import { useLinkStatus } from "../../api/connection";
 import { describeError } from "../../api/errors";
 import { toast } from "../../ui/toasts";
@@ -14,8 +14,11 @@ import { followSession, type SessionFeed } from "./followSession";
 export function useChatSession(workflowId: string, sessionId: string | null) {
   const client = useClient();
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
-  const [read, setRead] = useState<{ sessionId: string; missing: boolean } | null>(null);
+  const [read, setRead] = useState<{ sessionId: string; missing: boolean; error?: CombinedError } | null>(null);
   const feed = useRef<SessionFeed | null>(null);
+  const loaded = sessionId !== null && state.sessionId === sessionId && state.loaded;
+  const shown = useRef(loaded);
+  shown.current = loaded;
 
   useEffect(() => {
     setRead(null);
@@ -23,18 +26,17 @@ export function useChatSession(workflowId: string, sessionId: string | null) {
       dispatch({ type: "reset" });
       return;
     }
-    let shown = false;
     dispatch({ type: "watch", sessionId });
     const following = followSession(client, sessionId, {
       event: (event) => dispatch({ type: "event", event }),
       read: ({ session, error }) => {
         if (error && !session) {
-          if (!shown) toast.error(describeError(error, "open this chat"));
+          if (!shown.current) toast.error(describeError(error, "open this chat"));
+          setRead({ sessionId, missing: false, error });
           return;
         }
         const found = !!session && session.workflowId === workflowId;
         if (session && found) dispatch({ type: "opened", session });
-        shown ||= found;
         setRead({ sessionId, missing: !found });
       },
     });
@@ -54,14 +56,15 @@ export function useChatSession(workflowId: string, sessionId: string | null) {
     feed.current?.resync();
   }, [reconnects]);
 
-  const current = read !== null && read.sessionId === sessionId;
-  const missing = current && read.missing;
+  const current = read !== null && read.sessionId === sessionId ? read : null;
   return {
     state,
     dispatch,
     /** The session is shown (read, or started here). */
-    loaded: sessionId !== null && state.sessionId === sessionId && state.loaded,
-    synced: current && !missing,
-    missing,
+    loaded,
+    synced: !!current && !current.missing && !current.error,
+    missing: !!current?.missing,
+    /** The last read failed (the server or the network). */
+    error: current?.error ?? null,
   };
 }
