@@ -7,9 +7,10 @@ import { chatReducer, initialChatState } from "./chatReducer";
 import { followSession, type SessionFeed } from "./followSession";
 
 /**
- * One chat session, live: its stored messages and its events, merged. With no session (a new
- * chat not started yet) the chat is empty. `synced` once the session was read after its events
- * began to be listened to: from then on, what is shown is what the server holds.
+ * One chat session, live: its stored messages and its events, merged (see followSession).
+ * With no session (a new chat not started yet) the chat is empty. `synced` once the session
+ * was read after its events began to be listened to: the moment to act on it, e.g. to send a
+ * new chat's first question. A socket that comes back makes it read the session again.
  */
 export function useChatSession(workflowId: string, sessionId: string | null) {
   const client = useClient();
