@@ -23,6 +23,7 @@ from interfaces.graphql.documents import (
     DocumentSubscriptions,
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
+from interfaces.graphql.input_guard import InputGuard
 from interfaces.graphql.workflows import (
     WorkflowMutations,
     WorkflowQueries,
@@ -72,5 +73,6 @@ schema = Schema(
         lambda: CachedParse(maxsize=256),
         lambda: AddValidationRules(LIMITS),
         lambda: ValidationCache(maxsize=256),  # after the rules: they are part of its key
+        InputGuard,
     ],
 )
