@@ -13,8 +13,6 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as max_aliases
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth
 
 from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.documents import (
@@ -22,6 +20,7 @@ from interfaces.graphql.documents import (
     DocumentQueries,
     DocumentSubscriptions,
 )
+from interfaces.graphql.cost import query_limits
 from interfaces.graphql.errors import ErrorCodes, Schema
 from interfaces.graphql.input_guard import InputGuard
 from interfaces.graphql.workflows import (
@@ -61,7 +60,7 @@ class CachedParse(ParserCache):
 
 # The limits' rules are made once, so that one document validates to one cached result: a
 # chat's subscription and its many sendMessage calls are parsed and validated once each.
-LIMITS = [max_depth(12, None, None), max_aliases(50)]
+LIMITS = [query_limits(max_cost=2000, max_depth=12, max_aliases=50)]
 
 schema = Schema(
     query=Query,
