@@ -15,12 +15,12 @@ from strawberry.extensions import (
 )
 
 from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
+from interfaces.graphql.cost import query_limits
 from interfaces.graphql.documents import (
     DocumentMutations,
     DocumentQueries,
     DocumentSubscriptions,
 )
-from interfaces.graphql.cost import query_limits
 from interfaces.graphql.errors import ErrorCodes, Schema
 from interfaces.graphql.input_guard import InputGuard
 from interfaces.graphql.workflows import (
