@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     serpapi_api_key: SecretStr | None = None
     chroma_url: str | None = None
     max_upload_mb: int = 50
+    genai_max_request_mb: int = Field(
+        default=10, description="Largest GraphQL request that is not an upload (JSON)"
+    )
     genai_allowed_origins: list[str] = Field(default_factory=list)
     genai_poll_seconds: float = 1.0
     genai_run_projections: bool = True

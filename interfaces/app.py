@@ -19,11 +19,9 @@ from infrastructure.settings import Settings
 from interfaces.container import Container, build
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
+from interfaces.http_guards import MULTIPART_OVERHEAD, RequestGuard
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
-
-# the multipart envelope around an upload: the operation, the map, the boundaries
-MULTIPART_OVERHEAD = 64 * 1024
 
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
@@ -72,6 +70,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         allowed_origins=settings.genai_allowed_origins,
     )
     app.include_router(router, prefix="/graphql")
+    app.add_middleware(
+        RequestGuard,
+        path="/graphql",
+        max_request_mb=settings.genai_max_request_mb,
+        max_upload_mb=settings.max_upload_mb,
+    )
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
