@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
 from interfaces.container import Container, build
 from interfaces.graphql.context import Context
@@ -112,8 +113,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def readyz(request: Request) -> JSONResponse:
         from anyio import to_thread
 
-        ready = await to_thread.run_sync(request.app.state.container.ready)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        container = request.app.state.container
+        ready = await to_thread.run_sync(container.ready)
+        body: dict[str, object] = {"ready": ready}
+        failed = await to_thread.run_sync(failures.summary, container.engine) if ready else {}
+        if failed:  # serving, but some aggregates' events were not applied to the lists
+            body["degraded"] = {"projectionFailures": failed}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> PlainTextResponse:

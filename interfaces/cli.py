@@ -60,6 +60,7 @@ def schema() -> None:
 def rebuild() -> None:
     """Drops every read model and the vector index, and rebuilds them from the event log
     (documents are indexed again from their stored files)."""
+    from infrastructure.readmodel import failures
     from infrastructure.settings import Settings
     from interfaces.container import build
 
@@ -68,6 +69,11 @@ def rebuild() -> None:
         for worker in container.workers:
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
+        for name, failed in failures.summary(container.engine).items():
+            typer.echo(
+                f"{name}: {failed['events']} events of {failed['aggregates']} aggregates could "
+                "not be applied and were gone past (table projection_failures)"
+            )
     finally:
         container.stop()
 
