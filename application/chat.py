@@ -33,6 +33,7 @@ import anyio
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.answer_bounds import storable
 from application.chat_views import (
     ChatMessageView,
     ChatReadModel,
@@ -60,6 +61,7 @@ MAX_TROUBLES = 3
 GRAPH_CACHE = 256
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
+MAX_FAILURE = 2000
 UNEXPECTED = "The answer failed unexpectedly; the server logged the details."
 
 
@@ -104,8 +106,8 @@ class AnsweringGraph:
 
 def failure_of(error: BaseException) -> Failure:
     """The code and message an AnswerFailed records for what stopped an answer."""
-    if isinstance(error, ProviderError):
-        return Failure("PROVIDER_ERROR", str(error))
+    if isinstance(error, ProviderError):  # its words may come from the provider
+        return Failure("PROVIDER_ERROR", storable(str(error))[:MAX_FAILURE])
     if isinstance(error, InvalidWorkflow):
         return Failure("INVALID_WORKFLOW", str(error))
     if isinstance(error, NotFound):
