@@ -48,6 +48,12 @@ SETTINGS_CHANGED = "settings changed"
 EMBED_BATCH = 64
 PROGRESS_EVERY = 0.25  # seconds between two progress messages of one stage
 MISSING_BLOB = "The uploaded file is missing from the blob store: upload it again."
+MAX_CHUNKS = 10_000  # of one document: its embedding would hold the indexer for minutes
+TOO_MANY_CHUNKS = (
+    "The document makes {count:,} passages, more than one document may ({limit:,}). Split it "
+    "into smaller files, raise the Knowledge Base's chunk size, or ask the administrator to "
+    "raise GENAI_MAX_DOCUMENT_CHUNKS."
+)
 
 
 class IngestionFailed(Exception):
@@ -85,6 +91,7 @@ def index_document(
     index: VectorIndex,
     on_progress: Callable[[DocumentProgress], None] = lambda _: None,
     batch_size: int = EMBED_BATCH,
+    max_chunks: int = MAX_CHUNKS,
 ) -> IngestionReport:
     """Extracts, chunks, embeds in batches and upserts one generation of one document; then
     drops that generation's chunks beyond the last. `metadata` (workflow, node, filename)
@@ -106,6 +113,10 @@ def index_document(
             f"The chunk overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
             f"({settings.chunk_size}): change the Knowledge Base's settings.",
         ) from None
+    if len(chunks) > max_chunks:
+        raise IngestionFailed(
+            Stage.CHUNK, TOO_MANY_CHUNKS.format(count=len(chunks), limit=max_chunks)
+        )
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
     on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
@@ -158,11 +169,13 @@ class Ingestion:
         bus: EventBus,
         batch_size: int = EMBED_BATCH,
         progress_every: float = PROGRESS_EVERY,
+        max_chunks: int = MAX_CHUNKS,
     ) -> None:
         self.documents, self.read_model, self.blobs = documents, read_model, blobs
         self.extract, self.chunk, self.embedders = extract, chunk, embedders
         self.index, self.bus = index, bus
         self.batch_size, self.progress_every = batch_size, progress_every
+        self.max_chunks = max_chunks
 
     def process(self, document_id: UUID, key: str, request: int) -> None:
         """Indexes generation `key` of the document for `request`, unless that no longer
@@ -207,6 +220,7 @@ class Ingestion:
                     index=self.index,
                     on_progress=_Publisher(self.bus, DocumentView.of(doc), self.progress_every),
                     batch_size=self.batch_size,
+                    max_chunks=self.max_chunks,
                 )
         except FileNotFoundError:
             self._fail(doc, generation, Stage.READ, MISSING_BLOB, model)

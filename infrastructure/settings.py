@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from application.ingestion import MAX_CHUNKS
 from infrastructure.prices import DEFAULT_PRICES, ModelPrice
 
 
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     genai_max_request_mb: int = Field(
         default=10, description="Largest GraphQL request that is not an upload (JSON)"
+    )
+    genai_max_document_chars: int = Field(
+        default=2_000_000, description="Text one PDF may hold; past it, the document fails"
+    )
+    genai_max_document_chunks: int = Field(
+        default=MAX_CHUNKS, description="Passages one document may make; past it, it fails"
     )
     genai_allowed_origins: list[str] = Field(default_factory=list)
     genai_poll_seconds: float = 1.0

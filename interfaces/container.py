@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +243,17 @@ def _documents(
     )
     ingestion = IngestionProjection(
         SqlTrackingView(engine, "ingestion"),
-        Ingestion(service, read_model, blobs, extract_pages, chunk_pages, embedders, index, bus),
+        Ingestion(
+            service,
+            read_model,
+            blobs,
+            partial(extract_pages, max_chars=settings.genai_max_document_chars),
+            chunk_pages,
+            embedders,
+            index,
+            bus,
+            max_chunks=settings.genai_max_document_chunks,
+        ),
         documents_view,
         store.name,
     )
