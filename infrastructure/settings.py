@@ -37,7 +37,14 @@ class Settings(BaseSettings):
     genai_max_document_chunks: int = Field(
         default=MAX_CHUNKS, description="Passages one document may make; past it, it fails"
     )
-    genai_allowed_origins: list[str] = Field(default_factory=list)
+    genai_allowed_origins: list[str] = Field(
+        default_factory=list, description="Pages (https://stack.example.com) that may connect"
+    )
+    genai_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Names this server answers as, beside loopback ones and those of the "
+        "allowed origins ('*': any; DNS rebinding is then the proxy's to refuse)",
+    )
     genai_poll_seconds: float = 1.0
     genai_run_projections: bool = True
     genai_log_level: str = "INFO"

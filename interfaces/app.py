@@ -20,9 +20,17 @@ from infrastructure.settings import Settings
 from interfaces.container import Container, build
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
-from interfaces.http_guards import MULTIPART_OVERHEAD, RequestGuard
+from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+
+# strawberry's own GraphiQL page: an inline script, and scripts and styles from two CDNs
+CDN_GRAPHIQL_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com "
+    "https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://unpkg.com "
+    "https://cdn.jsdelivr.net; img-src 'self' data:; font-src 'self' data: https:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
 
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
@@ -38,7 +46,9 @@ class GraphiQLRouter(GraphQLRouter):
         page = SPA_DIR / "graphiql.html"
         if page.is_file():
             return HTMLResponse(page.read_text(encoding="utf-8"))
-        return await super().render_graphql_ide(request)
+        fallback = await super().render_graphql_ide(request)
+        fallback.headers["content-security-policy"] = CDN_GRAPHIQL_POLICY
+        return fallback
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -71,12 +81,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         allowed_origins=settings.genai_allowed_origins,
     )
     app.include_router(router, prefix="/graphql")
-    app.add_middleware(
-        RequestGuard,
-        path="/graphql",
-        max_request_mb=settings.genai_max_request_mb,
-        max_upload_mb=settings.max_upload_mb,
-    )
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -125,6 +129,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(
+        RequestGuard,
+        path="/graphql",
+        max_request_mb=settings.genai_max_request_mb,
+        max_upload_mb=settings.max_upload_mb,
+    )
+    # outermost: a request for a host this server is not gets nothing else
+    app.add_middleware(
+        OriginGuard, hosts=settings.genai_allowed_hosts, origins=settings.genai_allowed_origins
+    )
     _mount_spa(app)
     return app
 

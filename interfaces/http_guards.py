@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -264,3 +264,100 @@ async def _refuse(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# ---------------------------------------------------------------- hosts, origins, headers
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+# The built SPA and GraphiQL load everything from this origin: scripts and workers from
+# /assets, styles partly inline (React Flow and Monaco set style attributes), Monaco's font
+# and icons as data: URLs. Nothing may frame the app (clickjacking).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+POLICY_VIOLATION = 1008
+
+
+class OriginGuard:
+    """Requests name a host this server answers as (`Host`), or are refused: a page whose
+    name an attacker rebinds to this machine's address sends its own name, so it reads
+    nothing. A WebSocket's `Origin` must be one of the configured origins, or a page of one
+    of those hosts; it is never compared with `Host`, which the attacker chose. Loopback
+    names are always hosts of this server: no outside page can be served under them.
+    Every HTTP response gets the security headers it does not set itself."""
+
+    def __init__(self, app: ASGIApp, *, hosts: list[str], origins: list[str]) -> None:
+        self.app = app
+        self.any_host = "*" in hosts
+        origin_hosts = {_host_name(o.split("://", 1)[-1]) for o in origins}
+        self.names = LOOPBACK_NAMES | {_host_name(h) for h in hosts} | origin_hosts
+        self.origins = {o.rstrip("/").lower() for o in origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = _host_name(_header(scope, b"host").decode("latin-1"))
+        if scope["type"] == "websocket":
+            origin = _header(scope, b"origin").decode("latin-1")
+            if not self._known(host) or (origin and not self._allowed_origin(origin)):
+                await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+                return
+            await self.app(scope, receive, send)
+            return
+        with_headers = _with_headers(send)
+        if not self._known(host):
+            await _refuse(
+                with_headers,
+                400,
+                "BAD_USER_INPUT",
+                f"this server does not answer as {host or 'no host'}: add it to "
+                "GENAI_ALLOWED_HOSTS",
+            )
+            return
+        await self.app(scope, receive, with_headers)
+
+    def _known(self, host: str | None) -> bool:
+        return self.any_host or host in self.names
+
+    def _allowed_origin(self, origin: str) -> bool:
+        origin = origin.rstrip("/")
+        return origin in self.origins or _host_name(origin.split("://", 1)[-1]) in self.names
+
+
+def _host_name(host: str) -> str:
+    """`localhost:8000` → `localhost`, `[::1]:8000` → `::1`; '' for nothing sensible."""
+    try:
+        return (urlsplit(f"//{host.strip()}").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _with_headers(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            present = {bytes(k).lower() for k, _ in message.get("headers", ())}
+            extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sending

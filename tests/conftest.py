@@ -79,6 +79,7 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         database_url=database_url,
         genai_data_dir=data_dir,
         genai_poll_seconds=0.2,
+        genai_allowed_hosts=["testserver"],  # Starlette's TestClient's name
         **overrides,
     )
 
