@@ -75,7 +75,8 @@ class Settings(BaseSettings):
 
     def data_dir(self) -> Path:
         path = self.genai_data_dir.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # stored events, keys and uploads are for this server alone
         return path
 
     def event_store_env(self) -> dict[str, str]:

@@ -25,7 +25,7 @@ from domain.workflow import Workflow
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
-from infrastructure.database import create_read_engine, migrate, schema_lock
+from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.feed import Hub, InProcessBus, LogWatcher, PostgresBus, PostgresListener
 from infrastructure.ingestion import IngestionProjection, IngestionWorker
@@ -134,6 +134,8 @@ def _build(settings: Settings) -> Container:
     engine = create_read_engine(settings.read_database_url(), settings.genai_db_pool_size)
     migrate(engine)
     store = EventStore(env=settings.event_store_env())
+    if not settings.uses_postgres:
+        make_private(settings.data_dir())
     watcher, hub = LogWatcher(), Hub()
     store.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
