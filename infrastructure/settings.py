@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     genai_allowed_origins: list[str] = Field(
         default_factory=list, description="Pages (https://stack.example.com) that may connect"
     )
+    genai_public_tools: bool = Field(
+        default=False,
+        description="GraphiQL, introspection and /metrics for clients elsewhere too (by "
+        "default only for clients on this machine)",
+    )
     genai_allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Names this server answers as, beside loopback ones and those of the "

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
@@ -17,6 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
+from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
 from interfaces.container import Container, build
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
@@ -41,7 +43,13 @@ class GraphiQLRouter(GraphQLRouter):
     GenAI Stack may be offline); strawberry's own page, whose scripts come from unpkg and
     jsdelivr, only when the web app is not built."""
 
+    def __init__(self, *args: Any, public_tools: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.public_tools = public_tools
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        if not may_use_tools(request, self.public_tools):
+            return HTMLResponse(TOOLS_FORBIDDEN, status_code=403)
         # read on each request: a rebuild renames the assets the page refers to
         page = SPA_DIR / "graphiql.html"
         if page.is_file():
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         multipart_uploads_enabled=True,
         graphql_ide="graphiql",
         allowed_origins=settings.genai_allowed_origins,
+        public_tools=settings.genai_public_tools,
     )
     app.include_router(router, prefix="/graphql")
 
@@ -126,7 +135,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> PlainTextResponse:
+        if not may_use_tools(request, settings.genai_public_tools):
+            return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(

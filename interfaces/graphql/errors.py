@@ -20,6 +20,10 @@ class PayloadTooLarge(Exception):
     """A request body past the configured limit."""
 
 
+class Forbidden(Exception):
+    """What this client may not do (the server's tools, for a client elsewhere)."""
+
+
 CODES: tuple[tuple[type[BaseException], str], ...] = (
     (NotFound, "NOT_FOUND"),
     (Conflict, "CONFLICT"),
@@ -27,6 +31,7 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (InvalidCommand, "BAD_USER_INPUT"),
     (BlobTooLarge, "PAYLOAD_TOO_LARGE"),
     (PayloadTooLarge, "PAYLOAD_TOO_LARGE"),
+    (Forbidden, "FORBIDDEN"),
     (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (ProviderError, "PROVIDER_ERROR"),
 )

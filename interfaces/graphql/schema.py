@@ -14,6 +14,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from interfaces.admin_tools import IntrospectionForTools
 from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.cost import query_limits
 from interfaces.graphql.documents import (
@@ -73,5 +74,6 @@ schema = Schema(
         lambda: AddValidationRules(LIMITS),
         lambda: ValidationCache(maxsize=256),  # after the rules: they are part of its key
         InputGuard,
+        IntrospectionForTools,  # after ValidationCache: it adds to the cached result
     ],
 )
