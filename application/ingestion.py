@@ -334,9 +334,14 @@ class Ingestion:
             self.index.delete(model, legacy_chunks(str(doc.id)))
 
     def _purge(self, doc: Document) -> None:
+        """Deletes a removed document's vectors, and its file unless another document holds
+        the same bytes. (An upload of those bytes whose event is not stored yet may then
+        find its file gone: it fails with MISSING_BLOB, and is uploaded again.)"""
         models = {m for generation in doc.indexes.values() for m in self._models(generation)}
         for model in models:
             self.index.delete(model, {"document_id": str(doc.id)})
+        if not self.read_model.file_in_use(doc.sha256, doc.id):
+            self.blobs.delete(doc.blob_key)
 
     def _models(self, generation: DocumentIndex) -> set[str]:
         """The embedding models a generation's vectors may be under."""
