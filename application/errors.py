@@ -8,6 +8,11 @@ from domain.errors import Conflict, DomainError, InvalidCommand, InvalidWorkflow
 
 INTERNAL = "INTERNAL"
 
+
+class Forbidden(Exception):
+    """What this client may not do."""
+
+
 CODES: tuple[tuple[type[BaseException], str], ...] = (
     (NotFound, "NOT_FOUND"),
     (Conflict, "CONFLICT"),
@@ -15,6 +20,7 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (InvalidCommand, "BAD_USER_INPUT"),
     (DomainError, "BAD_USER_INPUT"),
     (BlobTooLarge, "PAYLOAD_TOO_LARGE"),
+    (Forbidden, "FORBIDDEN"),
     (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (ProviderError, "PROVIDER_ERROR"),
 )

@@ -81,6 +81,7 @@ class IngestionProjection(Projection[SqlTrackingView]):
 
     @process_event.register(Document.DocumentRemoved)
     def _removed(self, domain_event: Any, tracking: Tracking) -> None:
+        self._documents_caught_up(tracking.notification_id)  # who else holds its file
         self.ingestion.purge(domain_event.originator_id)
         self.view.insert_tracking(tracking)
 

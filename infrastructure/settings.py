@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from application.document.ingestion import MAX_CHUNKS
 from domain.key_policy import KeyPolicy
 from infrastructure.outbound import PROVIDER_ADDRESSES, OutboundRules
 from infrastructure.prices import DEFAULT_PRICES, ModelPrice
@@ -28,7 +29,28 @@ class Settings(BaseSettings):
     serpapi_api_key: SecretStr | None = None
     chroma_url: str | None = None
     max_upload_mb: int = 50
-    genai_allowed_origins: list[str] = Field(default_factory=list)
+    genai_max_request_mb: int = Field(
+        default=10, description="Largest GraphQL request that is not an upload (JSON)"
+    )
+    genai_max_document_chars: int = Field(
+        default=2_000_000, description="Text one PDF may hold; past it, the document fails"
+    )
+    genai_max_document_chunks: int = Field(
+        default=MAX_CHUNKS, description="Passages one document may make; past it, it fails"
+    )
+    genai_allowed_origins: list[str] = Field(
+        default_factory=list, description="Pages (https://stack.example.com) that may connect"
+    )
+    genai_public_tools: bool = Field(
+        default=False,
+        description="GraphiQL, introspection and /metrics for clients elsewhere too (by "
+        "default only for clients on this machine)",
+    )
+    genai_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Names this server answers as, beside loopback ones and those of the "
+        "allowed origins ('*': any; DNS rebinding is then the proxy's to refuse)",
+    )
     genai_poll_seconds: float = 1.0
     genai_run_projections: bool = True
     genai_log_level: str = "INFO"
@@ -80,7 +102,8 @@ class Settings(BaseSettings):
 
     def data_dir(self) -> Path:
         path = self.genai_data_dir.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # stored events, keys and uploads are for this server alone
         return path
 
     def event_store_env(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from application.workflow.live import WorkflowRoute
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
-from infrastructure.database import create_read_engine, migrate, schema_lock
+from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
 from infrastructure.live_feed import LiveFeed, Router
@@ -146,6 +147,8 @@ def bootstrap(
         )
         migrate(read_db)
         event_log = event_log or EventLog(env=settings.event_store_env())
+        if not settings.uses_postgres:
+            make_private(settings.data_dir())
         return _wire(
             settings,
             event_log,
@@ -223,7 +226,15 @@ def _wire(
     )
     retrieval = Retrieval(documents, workflows, documents_read, embedders_of, index)
     ingestion = Ingestion(
-        documents, documents_read, blobs, extract_pages, chunk_pages, embedders_of, index, bus
+        documents,
+        documents_read,
+        blobs,
+        partial(extract_pages, max_chars=settings.genai_max_document_chars),
+        chunk_pages,
+        embedders_of,
+        index,
+        bus,
+        max_chunks=settings.genai_max_document_chunks,
     )
     ingestion_projection = IngestionProjection(
         view("ingestion"), ingestion, documents_view, event_log.name

@@ -63,6 +63,7 @@ def schema() -> None:
 def rebuild() -> None:
     """Drops every read model and the vector index, and rebuilds them from the event log
     (documents are indexed again from their stored files)."""
+    from infrastructure.readmodel import failures
     from infrastructure.settings import Settings
     from interfaces.bootstrap import bootstrap
 
@@ -71,6 +72,11 @@ def rebuild() -> None:
         for worker in services.workers:
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
+        for name, failed in failures.summary(services.read_db).items():
+            typer.echo(
+                f"{name}: {failed['events']} events of {failed['aggregates']} aggregates could "
+                "not be applied and were gone past (table projection_failures)"
+            )
     finally:
         services.stop()
 

@@ -33,6 +33,7 @@ from uuid import UUID
 import anyio
 from eventsourcing.persistence import IntegrityError
 
+from application.chat.answer_bounds import storable
 from application.chat.engine import Answer, Progress, WorkflowEngine
 from application.chat.sessions import ChatSessions
 from application.chat.views import ChatReadModel, ChatUpdate, chat_topic
@@ -52,6 +53,7 @@ MAX_TROUBLES = 3
 GRAPH_CACHE = 256
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
+MAX_FAILURE = 2000
 UNEXPECTED = "The answer failed unexpectedly; the server logged the details."
 
 
@@ -81,7 +83,9 @@ class AnsweringGraph:
 def failure_of(error: BaseException) -> Failure:
     """The code and message an AnswerFailed records for what stopped an answer."""
     code = code_of(error)
-    return Failure(code, UNEXPECTED if code == INTERNAL else str(error))
+    if code == INTERNAL:
+        return Failure(code, UNEXPECTED)
+    return Failure(code, storable(str(error))[:MAX_FAILURE])  # a provider's words, bounded
 
 
 class ChatAnswering:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import anyio
 
+from application.chat.answer_bounds import AnswerText, clamped
 from application.keys import KeyUnavailable, NodeKeys
 from application.ports import (
     LLMFactory,
@@ -186,19 +187,18 @@ class WorkflowEngine:
         except ValueError as e:
             raise InvalidWorkflow(f"{node.label}: {e}") from None
         progress.stage("generating")
-        pieces: list[str] = []
+        answer = AnswerText()
         end = LLMStreamEnd(model=request.model or provider)
         async for item in llm.stream(request):
             if isinstance(item, LLMStreamEnd):
                 end = item
-            elif item:
-                pieces.append(item)
-                progress.token(item)
+            elif item and not answer.full:  # past the limit, the rest is read and dropped
+                progress.token(answer.add(item))
             # A fast stream's chunks may all be buffered already: let the other chats, the
             # subscribers and the batched deltas' timer run between two.
             await asyncio.sleep(0)
         sources = tuple(passages) if end.cited is None else tuple(passages[i] for i in end.cited)
-        return Answer("".join(pieces), sources, end.model, end.usage, tuple(web))
+        return Answer(answer.text(), sources, end.model, clamped(end.usage), tuple(web))
 
     async def _search(
         self, node: Node, access: ProviderAccess, query: str, progress: Progress

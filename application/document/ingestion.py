@@ -55,6 +55,12 @@ SETTINGS_CHANGED = "settings changed"
 EMBED_BATCH = 64
 PROGRESS_EVERY = 0.25  # seconds between two progress messages of one stage
 MISSING_BLOB = "The uploaded file is missing from the blob store: upload it again."
+MAX_CHUNKS = 10_000  # of one document: its embedding would hold the indexer for minutes
+TOO_MANY_CHUNKS = (
+    "The document makes {count:,} passages, more than one document may ({limit:,}). Split it "
+    "into smaller files, raise the Knowledge Base's chunk size, or ask the administrator to "
+    "raise GENAI_MAX_DOCUMENT_CHUNKS."
+)
 
 
 class IngestionFailed(Exception):
@@ -92,6 +98,7 @@ def index_document(
     index: VectorIndex,
     on_progress: Callable[[DocumentProgress], None] = lambda _: None,
     batch_size: int = EMBED_BATCH,
+    max_chunks: int = MAX_CHUNKS,
 ) -> IngestionReport:
     """Extracts, chunks, embeds in batches and upserts one generation of one document; then
     drops that generation's chunks beyond the last. `metadata` (workflow, node, filename)
@@ -113,6 +120,10 @@ def index_document(
             f"The chunk overlap ({settings.chunk_overlap}) must be smaller than the chunk size "
             f"({settings.chunk_size}): change the Knowledge Base's settings.",
         ) from None
+    if len(chunks) > max_chunks:
+        raise IngestionFailed(
+            Stage.CHUNK, TOO_MANY_CHUNKS.format(count=len(chunks), limit=max_chunks)
+        )
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
     on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
@@ -165,11 +176,13 @@ class Ingestion:
         bus: EventBus,
         batch_size: int = EMBED_BATCH,
         progress_every: float = PROGRESS_EVERY,
+        max_chunks: int = MAX_CHUNKS,
     ) -> None:
         self.documents, self.read_model, self.blobs = documents, read_model, blobs
         self.extract, self.chunk, self.embedders = extract, chunk, embedders
         self.index, self.bus = index, bus
         self.batch_size, self.progress_every = batch_size, progress_every
+        self.max_chunks = max_chunks
 
     def process(self, document_id: UUID, key: str, request: int) -> None:
         """Indexes generation `key` of the document for `request`, unless that no longer
@@ -214,6 +227,7 @@ class Ingestion:
                     index=self.index,
                     on_progress=_Publisher(self.bus, DocumentView.of(doc), self.progress_every),
                     batch_size=self.batch_size,
+                    max_chunks=self.max_chunks,
                 )
         except FileNotFoundError:
             self._fail(doc, generation, Stage.READ, MISSING_BLOB, model)
@@ -336,9 +350,14 @@ class Ingestion:
             self.index.delete(model, legacy_chunks(str(doc.id)))
 
     def _purge(self, doc: Document) -> None:
+        """Deletes a removed document's vectors, and its file unless another document holds
+        the same bytes. (An upload of those bytes whose event is not stored yet may then
+        find its file gone: it fails with MISSING_BLOB, and is uploaded again.)"""
         models = {m for generation in doc.indexes.values() for m in self._models(generation)}
         for model in models:
             self.index.delete(model, {"document_id": str(doc.id)})
+        if not self.read_model.file_in_use(doc.sha256, doc.id):
+            self.blobs.delete(doc.blob_key)
 
     def _models(self, generation: DocumentIndex) -> set[str]:
         """The embedding models a generation's vectors may be under."""

@@ -193,3 +193,8 @@ class DocumentReadModel(Protocol):
     def workflows_with_documents(self) -> list[UUID]:
         """The workflows having documents that are not removed."""
         ...
+
+    def file_in_use(self, sha256: str, other_than: UUID) -> bool:
+        """Whether a document not removed, other than `other_than`, holds the file with
+        these bytes (uploads are stored by their content: two documents may share one)."""
+        ...

@@ -135,6 +135,17 @@ class SqlDocumentReadModel:
                     found.append((row.id, index))
         return found
 
+    def file_in_use(self, sha256: str, other_than: UUID) -> bool:
+        query = (
+            select(documents.c.id)
+            .where(documents.c.sha256 == sha256)
+            .where(documents.c.id != other_than)
+            .where(documents.c.status != DocumentStatus.REMOVED.value)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def workflows_with_documents(self) -> list[UUID]:
         with self.engine.connect() as conn:
             return list(

@@ -18,11 +18,15 @@ from sqlalchemy import Table, delete
 
 from application.eventlog.log import EventLog
 from infrastructure.log_watcher import LogWatcher
+from infrastructure.readmodel import failures
 from infrastructure.readmodel.tracking import SqlTrackingView
 
 log = structlog.get_logger(__name__)
 
 BATCH = 200
+# Tries of an event that fails the same way before the projection records it and goes on
+# (a failure of the database itself is tried again without end).
+TRIES = 3
 # How long a list query waits for its read model to hold what was stored before it.
 FRESH_READ_SECONDS = 2.0
 
@@ -109,6 +113,8 @@ class ProjectionWorker:
         self._thread: threading.Thread | None = None
         self._handled_types = handled_types(projection)
         self._topics: dict[str, bool] = {}
+        self._tries = TRIES
+        self._failing: tuple[int, int] = (0, 0)  # the event failing, and its tries so far
         projection.view.ensure(store.name)
 
     @property
@@ -141,6 +147,11 @@ class ProjectionWorker:
                     self.projection.forget()
                     skipped = 0
                     break
+                except Exception as error:
+                    if failures.is_transient(error) or self._tried(n.id) < self._tries:
+                        raise
+                    if not self._skip(n, error):
+                        break
                 done += 1
             if skipped:  # the batch ended with events of no interest: record having seen them
                 try:
@@ -149,6 +160,34 @@ class ProjectionWorker:
                     self.projection.forget()
                     done -= 1  # not recorded: it will be gone through again
         return done
+
+    def _tried(self, notification_id: int) -> int:
+        """Counts a failed try of this event; how many it has had in a row."""
+        last, tries = self._failing
+        self._failing = (notification_id, tries + 1 if last == notification_id else 1)
+        return self._failing[1]
+
+    def _skip(self, notification: Any, error: Exception) -> bool:
+        """Records the event as one this projection cannot apply and moves past it, so
+        that every other aggregate goes on; False when another worker moved first."""
+        name = self.projection.name
+        log.error(
+            "projection skips an event it cannot apply",
+            projection=name,
+            notification_id=notification.id,
+            aggregate=str(notification.originator_id),
+            exc_info=error,
+        )
+        self.projection.forget()
+        try:
+            with self.projection.view.transaction(
+                Tracking(self.store.name, notification.id)
+            ) as conn:
+                failures.record(conn, name, notification, error)
+        except IntegrityError:
+            self.projection.forget()
+            return False
+        return True
 
     def _handles(self, topic: str) -> bool:
         """Whether the projection has a handler for events of this topic (resolved once)."""
@@ -166,10 +205,15 @@ class ProjectionWorker:
         view = self.projection.view
         with view.engine.begin() as conn:
             view.reset(conn)
+            failures.forget(conn, self.projection.name)
             for table in self.projection.tables:
                 conn.execute(delete(table))
         self.projection.forget()
-        return self.catch_up()
+        self._tries = 1  # alone, in a command: what fails is recorded at once
+        try:
+            return self.catch_up()
+        finally:
+            self._tries = TRIES
 
     def start(self) -> None:
         self._thread = threading.Thread(

@@ -60,6 +60,19 @@ projection_tracking = Table(
     Column("notification_id", BigInteger, nullable=False),
 )
 
+# Events a projection could not apply, by aggregate: it went on past them (migration 0007).
+projection_failures = Table(
+    "projection_failures",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("notification_id", BigInteger, primary_key=True),
+    Column("originator_id", Uuid, nullable=False, index=True),
+    Column("originator_version", Integer, nullable=False),
+    Column("topic", String(300), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
 # Not a read model: secrets cannot be rebuilt from the log, so a rebuild leaves them alone.
 secrets = Table(
     "secrets",

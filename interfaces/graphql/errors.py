@@ -55,7 +55,7 @@ class ErrorCodes(MaskErrors):
                 log.error("unexpected error", path=error.path, exc_info=error.original_error)
             processed.append(
                 GraphQLError(
-                    message=self.error_message if code == INTERNAL else error.message,
+                    message=self.error_message if code == INTERNAL else _text(error.message),
                     nodes=error.nodes,
                     source=error.source,
                     positions=error.positions,
@@ -65,6 +65,12 @@ class ErrorCodes(MaskErrors):
                 )
             )
         return processed
+
+
+def _text(message: str) -> str:
+    """A message that quotes a client's value quotes it as text that can be sent: a lone
+    surrogate (which no UTF-8 response can hold) is written as its escape."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Schema(strawberry.Schema):
