@@ -21,6 +21,7 @@ from application.ingestion import Ingestion
 from application.ports import VectorIndex
 from application.workflows import WorkflowService
 from domain.workflow import Workflow
+from infrastructure.audit_chain import AuditChainWorker, SqlAuditChain
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
@@ -36,7 +37,8 @@ from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentR
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsProjection
-from infrastructure.secrets import SqlSecretStore, load_or_create_key
+from infrastructure.secret_keys import KeyRing
+from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
 from infrastructure.websearch import SerpApiSearch
 
@@ -68,6 +70,7 @@ class Container:
     chats: ChatService | None = None
     documents: DocumentService | None = None
     history: HistoryService | None = None
+    audit: AuditChainWorker | None = None
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
         if self.listener:
@@ -85,6 +88,8 @@ class Container:
         if projections:
             for worker in self.workers:
                 worker.start()
+            if self.audit:
+                self.audit.start()
         if live and self.chats and _running_loop():
             self.chats.start_background()  # answers run as tasks of the server's loop
         self.started = True
@@ -94,6 +99,8 @@ class Container:
             self.chats.stop()
         for worker in self.workers:
             worker.stop()
+        if self.audit:
+            self.audit.stop()
         if self.feed:
             self.feed.stop()
         if self.listener:
@@ -136,7 +143,7 @@ def _build(settings: Settings) -> Container:
     watcher, hub = LogWatcher(), Hub()
     store.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
-    secrets = SqlSecretStore(engine, load_or_create_key(key, settings.data_dir()))
+    secrets = SqlSecretStore(engine, KeyRing(key, settings.data_dir()))
     listener = None
     bus: InProcessBus
     conninfo = _conninfo(settings)
@@ -204,6 +211,9 @@ def _build(settings: Settings) -> Container:
         chats=chats,
         documents=documents,
         history=HistoryService(store, documents.document_ids),
+        audit=AuditChainWorker(
+            store, SqlAuditChain(engine), watcher, lock("audit"), settings.genai_poll_seconds
+        ),
     )
 
 

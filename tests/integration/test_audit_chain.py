@@ -1,0 +1,307 @@
+"""The audit hash chain over the event log: built by the server as it runs, verified by
+`genai-stack audit verify`, which names the first stored event altered, removed or inserted
+behind the application's back (raw SQL on the event store)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from domain.graph import Position
+from infrastructure.audit_chain import SqlAuditChain, stored_events
+from infrastructure.database import create_read_engine
+from infrastructure.settings import Settings
+from interfaces.container import Container, build
+from tests.integration.gql import GQL
+from tests.integration.servers import GENAI_STACK
+from tests.integration.workflow_ops import CONFIGURE, PUBLISH, RENAME, build_pipeline, wait_for
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "GENAI_DATA_DIR": str(settings.genai_data_dir),
+        "GENAI_POLL_SECONDS": "0.2",
+        **({"DATABASE_URL": settings.database_url} if settings.database_url else {}),
+    }
+
+
+def audit_verify(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GENAI_STACK, "audit", "verify", *args],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def verdict(settings: Settings) -> tuple[int, dict[str, Any]]:
+    done = audit_verify(settings, "--json")
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def fully_chained(container: Container) -> None:
+    chain = SqlAuditChain(container.engine)
+    last = container.store.max_notification_id()
+    wait_for(lambda: (head := chain.head()) is not None and head.notification_id >= last)
+
+
+class EventTable:
+    """The event store's own table, reached with raw SQL as someone with database access."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @contextmanager
+    def _sql(self) -> Iterator[Any]:
+        if self.settings.uses_postgres:
+            with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+                yield conn
+        else:
+            conn = sqlite3.connect(self.settings.data_dir() / "events.sqlite3")
+            try:
+                yield conn
+                conn.commit()
+            finally:
+                conn.close()
+
+    @property
+    def _pg(self) -> bool:
+        return self.settings.uses_postgres
+
+    def notification_id(self, originator_id: str, version: int) -> int:
+        query = (
+            "SELECT notification_id FROM genai_events WHERE originator_id=%s AND originator_version=%s"
+            if self._pg
+            else "SELECT rowid FROM stored_events WHERE originator_id=? AND originator_version=?"
+        )
+        stored_id = originator_id if self._pg else UUID(originator_id).hex  # SQLite keeps hex
+        with self._sql() as conn:
+            return int(conn.execute(query, (stored_id, version)).fetchone()[0])
+
+    def state(self, notification_id: int) -> bytes:
+        query = (
+            "SELECT state FROM genai_events WHERE notification_id=%s"
+            if self._pg
+            else "SELECT state FROM stored_events WHERE rowid=?"
+        )
+        with self._sql() as conn:
+            return bytes(conn.execute(query, (notification_id,)).fetchone()[0])
+
+    def set_state(self, notification_id: int, state: bytes) -> None:
+        query = (
+            "UPDATE genai_events SET state=%s WHERE notification_id=%s"
+            if self._pg
+            else "UPDATE stored_events SET state=? WHERE rowid=?"
+        )
+        with self._sql() as conn:
+            assert conn.execute(query, (state, notification_id)).rowcount == 1
+
+    def delete(self, notification_id: int) -> None:
+        query = (
+            "DELETE FROM genai_events WHERE notification_id=%s"
+            if self._pg
+            else "DELETE FROM stored_events WHERE rowid=?"
+        )
+        with self._sql() as conn:
+            assert conn.execute(query, (notification_id,)).rowcount == 1
+
+
+def a_published_stack(gql: GQL) -> str:
+    wf = build_pipeline(gql, name="Manual Q&A")
+    gql(CONFIGURE, w=wf["id"], n="llm", c={"prompt": "Answer from {context}: {query}"})
+    gql(PUBLISH, w=wf["id"], note="first")
+    gql(RENAME, w=wf["id"], name="Manual Q&A, audited")
+    return str(wf["id"])
+
+
+def test_a_stack_built_through_graphql_verifies(
+    gql: GQL, client: TestClient, settings: Settings
+) -> None:
+    a_published_stack(gql)
+    container = client.app.state.container  # type: ignore[attr-defined]
+    fully_chained(container)
+    events = list(stored_events(container.store))
+    head = SqlAuditChain(container.engine).head()
+    assert head is not None
+
+    code, body = verdict(settings)
+    assert code == 0
+    assert body == {
+        "ok": True,
+        "verified": len(events),
+        "lastNotificationId": events[-1].id,
+        "lastHash": head.hash,
+        "checkpoints": 0,
+        "pending": 0,
+        "finding": None,
+    }
+    words = audit_verify(settings)
+    assert words.returncode == 0
+    assert words.stdout.startswith(
+        f"OK: {len(events)} events match the chain; last hash {head.hash}"
+    )
+    metrics = client.get("/metrics").text
+    assert f"genai_audit_chained_notification_id {float(events[-1].id)}" in metrics
+
+
+def test_an_altered_event_is_named(gql: GQL, client: TestClient, settings: Settings) -> None:
+    workflow = a_published_stack(gql)
+    fully_chained(client.app.state.container)  # type: ignore[attr-defined]
+    table = EventTable(settings)
+    altered = table.notification_id(workflow, 4)  # the LLM node added
+    state = table.state(altered)
+    assert b'"llm"' in state
+    table.set_state(altered, state.replace(b'"llm"', b'"mal"'))
+
+    code, body = verdict(settings)
+    assert code == 1 and body["ok"] is False
+    assert body["finding"] == {
+        "problem": "altered",
+        "notificationId": altered,
+        "originatorId": workflow,
+        "originatorVersion": 4,
+        "topic": "domain.workflow:Workflow.NodeAdded",
+        "detail": "the stored event does not match its hash (changed since it was chained)",
+    }
+    assert body["verified"] == altered - 1
+    words = audit_verify(settings)
+    assert words.returncode == 1
+    assert words.stdout.splitlines()[0] == (
+        f"FAILED: event altered at notification {altered}: Workflow.NodeAdded of aggregate "
+        f"{workflow}, version 4"
+    )
+
+
+def test_a_deleted_event_is_named_as_removed(
+    gql: GQL, client: TestClient, settings: Settings
+) -> None:
+    workflow = a_published_stack(gql)
+    fully_chained(client.app.state.container)  # type: ignore[attr-defined]
+    table = EventTable(settings)
+    removed = table.notification_id(workflow, 6)
+    table.delete(removed)
+
+    code, body = verdict(settings)
+    assert code == 1
+    assert body["finding"]["problem"] == "removed"
+    assert (body["finding"]["notificationId"], body["finding"]["originatorId"]) == (
+        removed,
+        workflow,
+    )
+    assert body["finding"]["originatorVersion"] == 6
+    assert "FAILED: event removed at notification" in audit_verify(settings).stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_an_event_slipped_into_a_gap_is_named_as_inserted(
+    gql: GQL, client: TestClient, settings: Settings
+) -> None:
+    a_published_stack(gql)
+    # a notification id taken and never used, as a failed insert leaves one
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        (gap,) = conn.execute("SELECT nextval('genai_events_notification_id_seq')").fetchone()
+    later = a_published_stack(gql)
+    fully_chained(client.app.state.container)  # type: ignore[attr-defined]
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO genai_events (originator_id, originator_version, topic, state, notification_id)"
+            " SELECT originator_id, 99, topic, state, %s FROM genai_events"
+            " WHERE originator_id=%s AND originator_version=2",
+            (gap, later),
+        )
+
+    code, body = verdict(settings)
+    assert code == 1
+    assert body["finding"]["problem"] == "inserted"
+    assert (body["finding"]["notificationId"], body["finding"]["originatorId"]) == (gap, later)
+    assert body["finding"]["originatorVersion"] == 99
+    assert body["verified"] == gap - 1
+
+
+def test_the_chain_resumes_where_it_stopped(settings: Settings) -> None:
+    container = build(settings)
+    try:
+        wf = container.workflows.create("Resumed", "", "tester")
+        for i in range(6):
+            container.workflows.add_node(wf.id, f"q{i}", "USER_QUERY", Position(i, 0), "tester")
+        assert container.audit is not None
+        assert container.audit.catch_up(limit=3) == 3
+    finally:
+        container.stop()  # as a process that stopped part way
+    container = build(settings)
+    try:
+        assert container.audit is not None
+        assert container.audit.catch_up() == 4
+        assert SqlAuditChain(container.engine).length() == 7
+    finally:
+        container.stop()
+    code, body = verdict(settings)
+    assert (code, body["verified"], body["pending"]) == (0, 7, 0)
+
+
+def _history(settings: Settings, moves: int) -> None:
+    container = build(settings)
+    try:
+        wf = container.workflows.create("Audited", "", "tester")
+        container.workflows.add_node(wf.id, "q", "USER_QUERY", Position(0, 0), "tester")
+        for i in range(moves):
+            container.workflows.move_node(wf.id, "q", Position(i, i), "tester", None)
+    finally:
+        container.stop()
+
+
+def _projection_processes(settings: Settings, count: int, log_dir: Path) -> list[Any]:
+    return [
+        subprocess.Popen(
+            [GENAI_STACK, "projections", "run"],
+            env=cli_env(settings),
+            stdout=(log_dir / f"projections-{i}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_processes_started_at_once_build_one_chain_and_a_new_one_resumes_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _history(settings, moves=40)
+    engine = create_read_engine(settings.read_database_url(), 2)
+    chain = SqlAuditChain(engine)
+    processes = _projection_processes(settings, 3, tmp_path)
+    try:
+        wait_for(lambda: (h := chain.head()) is not None and h.notification_id >= 42, 90)
+        for process in processes:
+            process.kill()  # no goodbye: their locks go with their connections
+            process.wait(10)
+        _history(settings, moves=10)
+        [restarted] = _projection_processes(settings, 1, tmp_path)
+        processes.append(restarted)
+        wait_for(lambda: (h := chain.head()) is not None and h.notification_id >= 54, 90)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(15)
+    assert chain.length() == 54
+    engine.dispose()
+    code, body = verdict(settings)
+    assert (code, body["verified"], body["pending"]) == (0, 54, 0)
