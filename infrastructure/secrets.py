@@ -59,18 +59,22 @@ class SqlSecretStore:
         returns how many it re-encrypted. Refuses, changing nothing, when some row decrypts
         with none of the keys. Rows that a server still holding the older keys stored
         meanwhile are found by a further pass."""
-        unreadable = sum(1 for _ in self._rows_not_readable_by(self.keys.fernet()))
-        if unreadable:
-            raise SecretKeyError(
-                f"{unreadable} stored API keys decrypt with none of the keys in "
-                f"{self.keys.source}; nothing was re-encrypted"
-            )
+        self.check_readable()
         done = self._rotate_batches(everything=True)
         for _ in range(ROTATION_PASSES):
             if not (more := self._rotate_batches(everything=False)):
                 break
             done += more
         return done
+
+    def check_readable(self) -> None:
+        """Raises SecretKeyError when some stored key decrypts with none of the keys."""
+        unreadable = sum(1 for _ in self._rows_not_readable_by(self.keys.fernet()))
+        if unreadable:
+            raise SecretKeyError(
+                f"{unreadable} stored API keys decrypt with none of the keys in "
+                f"{self.keys.source}; nothing was re-encrypted"
+            )
 
     def needing_older_keys(self) -> int:
         """How many stored keys the newest key alone cannot decrypt."""

@@ -56,6 +56,7 @@ def rotate(
                     "GENAI_SECRET_KEY holds one key: put a new key before it (new,old) on "
                     "every server, then run `secrets rotate`"
                 )
+        store.check_readable()  # before a new key is added: a refusal changes nothing
         if ring.path is not None:
             ring.add_newest(new_key.encode() if new_key else Fernet.generate_key())
         count = store.rotate()
