@@ -9,17 +9,19 @@ notification id and roll back).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
+from eventsourcing.persistence import Notification
 from prometheus_client import Gauge
-from sqlalchemy import Connection, Engine, exc, func, insert, select
+from sqlalchemy import Connection, Engine, Row, exc, func, insert, select
 
 from application.audit import Checkpoint, Link, Verdict, checkpoints_among, extend, verify
 from application.eventstore import EventStore
 from infrastructure.feed import LogWatcher
+from infrastructure.follower import Follower
 from infrastructure.readmodel.runner import AdvisoryLock
 from infrastructure.readmodel.tables import audit_chain as chain_t
 from infrastructure.readmodel.tables import audit_checkpoints as checkpoints_t
@@ -105,17 +107,11 @@ class SqlAuditChain:
             return int(conn.execute(select(func.count()).select_from(chain_t)).scalar() or 0)
 
 
-def _link(row: object) -> Link:
-    return Link(
-        row.seq,  # type: ignore[attr-defined]
-        row.notification_id,  # type: ignore[attr-defined]
-        row.originator_id,  # type: ignore[attr-defined]
-        row.originator_version,  # type: ignore[attr-defined]
-        row.hash,  # type: ignore[attr-defined]
-    )
+def _link(row: Row[Any, Any]) -> Link:
+    return Link(row.seq, row.notification_id, row.originator_id, row.originator_version, row.hash)
 
 
-def stored_events(store: EventStore, batch: int = 1000) -> Iterator[object]:
+def stored_events(store: EventStore, batch: int = 1000) -> Iterator[Notification]:
     """Every stored event, in notification order, read in batches."""
     start = 1
     while notifications := store.recorder.select_notifications(start=start, limit=batch):
@@ -128,13 +124,11 @@ def verify_log(store: EventStore, chain: SqlAuditChain) -> Verdict:
     while this runs are left to the next verification (their events count as pending)."""
     head = chain.head()
     up_to = head.notification_id if head else 0
-    return verify(stored_events(store), chain.links(up_to), chain.checkpoints(), up_to)  # type: ignore[arg-type]
+    return verify(stored_events(store), chain.links(up_to), chain.checkpoints(), up_to)
 
 
-class AuditChainWorker:
+class AuditChainWorker(Follower):
     """Follows the log and extends the chain, like a projection worker."""
-
-    name = "audit"
 
     def __init__(
         self,
@@ -144,10 +138,8 @@ class AuditChainWorker:
         lock: AdvisoryLock | None = None,
         poll_seconds: float = 1.0,
     ) -> None:
-        self.store, self.chain, self.watcher = store, chain, watcher
-        self.lock, self.poll_seconds = lock, poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("audit-chain", watcher, lock, poll_seconds)
+        self.store, self.chain = store, chain
 
     def catch_up(self, limit: int | None = None) -> int:
         """Chains pending events (at most `limit`); returns how many this call chained."""
@@ -175,27 +167,3 @@ class AuditChainWorker:
             done += len(links)
             CHAINED.set(links[-1].notification_id)
         return done
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="audit-chain", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.watcher.poke()
-        if self._thread:
-            self._thread.join(10)
-        if self.lock:
-            self.lock.release()
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            if self.lock and not self.lock.acquire(self._stop):
-                return
-            try:
-                seen = self.watcher.ticks
-                if self.catch_up() == 0:
-                    self.watcher.wait(seen, self.poll_seconds)
-            except Exception:
-                log.exception("audit chain failed; retrying")
-                self._stop.wait(1)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets as pysecrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from cryptography.fernet import InvalidToken
-from sqlalchemy import Engine, insert, select, update
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Engine, Row, insert, select, update
 
 from application.ports import StoredSecret
 from infrastructure.readmodel.tables import secrets
@@ -82,30 +83,27 @@ class SqlSecretStore:
 
     def _rotate_batches(self, *, everything: bool) -> int:
         fernet, newest = self.keys.fernet(), self.keys.newest()
-        done, after = 0, ""
-        while True:
+        done = 0
+        for rows in self._batches():
             with self.engine.begin() as conn:
-                rows = conn.execute(
-                    select(secrets.c.ref, secrets.c.ciphertext)
-                    .where(secrets.c.ref > after)
-                    .order_by(secrets.c.ref)
-                    .limit(ROTATION_BATCH)
-                ).all()
-                if not rows:
-                    return done
                 for row in rows:
                     if not everything and _readable(newest, row.ciphertext):
                         continue
-                    conn.execute(
+                    # only if unchanged since read: a rotation running beside this one wins
+                    done += conn.execute(
                         update(secrets)
                         .where(secrets.c.ref == row.ref)
                         .where(secrets.c.ciphertext == row.ciphertext)
                         .values(ciphertext=fernet.rotate(row.ciphertext))
-                    )
-                    done += 1
-            after = rows[-1].ref
+                    ).rowcount
+        return done
 
-    def _rows_not_readable_by(self, fernet: object) -> Iterator[str]:
+    def _rows_not_readable_by(self, fernet: Fernet | MultiFernet) -> Iterator[str]:
+        for rows in self._batches():
+            yield from (r.ref for r in rows if not _readable(fernet, r.ciphertext))
+
+    def _batches(self) -> Iterator[Sequence[Row[Any, Any]]]:
+        """Every stored key (reference and ciphertext), a batch at a time, in reference order."""
         after = ""
         while True:
             with self.engine.connect() as conn:
@@ -117,13 +115,13 @@ class SqlSecretStore:
                 ).all()
             if not rows:
                 return
-            yield from (r.ref for r in rows if not _readable(fernet, r.ciphertext))
+            yield rows
             after = rows[-1].ref
 
 
-def _readable(fernet: object, token: bytes) -> bool:
+def _readable(fernet: Fernet | MultiFernet, token: bytes) -> bool:
     try:
-        fernet.decrypt(token)  # type: ignore[attr-defined]
+        fernet.decrypt(token)
     except InvalidToken:
         return False
     return True
