@@ -111,7 +111,6 @@ class Verdict:
     pending: int = 0  # events after the chain's head, not chained yet
     checkpoints: int = 0
     finding: Finding | None = None
-    head: int = 0  # notification id of the chain's last link
 
     @property
     def ok(self) -> bool:
@@ -126,7 +125,7 @@ def verify(
 ) -> Verdict:
     """Recomputes the chain from the events and compares it link by link; stops at the first
     finding. `head` is the notification id of the chain's last link (0: empty chain)."""
-    verdict = Verdict(head=head)
+    verdict = Verdict()
     event_iter, link_iter = iter(events), iter(links)
     event, link = next(event_iter, None), next(link_iter, None)
     previous = GENESIS

@@ -18,7 +18,15 @@ from eventsourcing.persistence import Notification
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine, Row, exc, func, insert, select
 
-from application.audit import Checkpoint, Link, Verdict, checkpoints_among, extend, verify
+from application.audit import (
+    CHECKPOINT_EVERY,
+    Checkpoint,
+    Link,
+    Verdict,
+    checkpoints_among,
+    extend,
+    verify,
+)
 from application.eventstore import EventStore
 from infrastructure.feed import LogWatcher
 from infrastructure.follower import Follower
@@ -38,8 +46,8 @@ CHAINED = Gauge(
 
 
 class SqlAuditChain:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+        self.engine, self.checkpoint_every = engine, checkpoint_every
 
     def head(self, conn: Connection | None = None) -> Link | None:
         query = select(chain_t).order_by(chain_t.c.seq.desc()).limit(1)
@@ -65,7 +73,7 @@ class SqlAuditChain:
             ],
         )
         now = datetime.now(UTC)
-        marks = checkpoints_among(links)
+        marks = checkpoints_among(links, self.checkpoint_every)
         if marks:
             conn.execute(
                 insert(checkpoints_t),

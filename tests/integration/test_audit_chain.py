@@ -16,11 +16,15 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
+from application.audit import extend
+from application.eventstore import EventStore
 from domain.graph import Position
-from infrastructure.audit_chain import SqlAuditChain, stored_events
+from infrastructure.audit_chain import AuditChainWorker, SqlAuditChain, stored_events
 from infrastructure.database import create_read_engine
+from infrastructure.readmodel.tables import audit_chain
 from infrastructure.settings import Settings
 from interfaces.container import Container, build
 from tests.integration.gql import GQL
@@ -305,3 +309,41 @@ def test_processes_started_at_once_build_one_chain_and_a_new_one_resumes_it(
     engine.dispose()
     code, body = verdict(settings)
     assert (code, body["verified"], body["pending"]) == (0, 54, 0)
+
+
+def test_a_chain_rewritten_to_hide_an_alteration_is_caught_by_its_checkpoints(
+    settings: Settings,
+) -> None:
+    _history(settings, moves=10)
+    container = build(settings)
+    try:
+        chain = SqlAuditChain(container.engine, checkpoint_every=4)
+        worker = AuditChainWorker(container.store, chain, container.watcher)
+        assert worker.catch_up() == 12
+        wf = container.store.recorder.select_notifications(start=1, limit=1)[0].originator_id
+    finally:
+        container.stop()
+    code, body = verdict(settings)
+    assert (code, body["verified"], body["checkpoints"]) == (0, 12, 3)
+
+    # someone alters event 6 and recomputes every link after it to match
+    table = EventTable(settings)
+    state = table.state(6)  # the node moved to (3, 3)
+    assert b'"x":3.0' in state
+    table.set_state(6, state.replace(b'"x":3.0', b'"x":300.0'))
+    store = EventStore(env=settings.event_store_env())
+    rewritten = extend(None, stored_events(store))
+    store.close()
+    engine = create_read_engine(settings.read_database_url(), 1)
+    with engine.begin() as conn:
+        for link in rewritten:
+            conn.execute(
+                update(audit_chain).where(audit_chain.c.seq == link.seq).values(hash=link.hash)
+            )
+    engine.dispose()
+    code, body = verdict(settings)
+    assert code == 1
+    assert body["finding"]["problem"] == "chain_altered"
+    assert body["finding"]["notificationId"] == 8  # the first checkpoint after the change
+    assert body["finding"]["originatorId"] == str(wf)
+    assert "checkpoint 8 differs" in body["finding"]["detail"]
