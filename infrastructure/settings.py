@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     )
     genai_data_dir: Path = Path("./data")
     genai_secret_key: SecretStr | None = Field(
-        default=None, description="Fernet key for stored API keys; generated in the data dir"
+        default=None,
+        description="Fernet keys for stored API keys, newest first, comma-separated; "
+        "absent: secret.key in the data dir (one per line), generated on first start",
     )
     openai_api_key: SecretStr | None = None
     gemini_api_key: SecretStr | None = None

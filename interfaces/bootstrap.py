@@ -35,6 +35,7 @@ from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearc
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
+from infrastructure.audit_chain import AuditChainWorker, SqlAuditChain
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
@@ -51,7 +52,8 @@ from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentR
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsProjection
-from infrastructure.secrets import SqlSecretStore, load_or_create_key
+from infrastructure.secret_keys import KeyRing
+from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
 from infrastructure.websearch import SerpApiSearch
 
@@ -79,6 +81,7 @@ class Services:
     answering: ChatAnswering
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
+    audit: AuditChainWorker  # extends the hash chain over the log
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -92,6 +95,7 @@ class Services:
         if projections:
             for worker in self.workers:
                 worker.start()
+            self.audit.start()
         if live and _running_loop():
             self.answering.start_background()  # answers run as tasks of the server's loop
         self.started = True
@@ -100,6 +104,7 @@ class Services:
         self.answering.stop()
         for worker in self.workers:
             worker.stop()
+        self.audit.stop()
         if self.feed:
             self.feed.stop()
         if self.listener:
@@ -173,7 +178,7 @@ def _wire(
     watcher, hub = LogWatcher(), Hub()
     event_log.on_saved(watcher.poke)
     key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
-    secrets = SqlSecretStore(read_db, load_or_create_key(key, settings.data_dir()))
+    secrets = SqlSecretStore(read_db, KeyRing(key, settings.data_dir()))
     keys = NodeKeys(secrets, settings.server_key_values(), settings.key_policy())
     outbound = settings.outbound_rules()
     conninfo = _conninfo(settings)
@@ -289,6 +294,13 @@ def _wire(
         answering=answering,
         workers=[workflows_worker, documents_worker, ingestion_worker, chats_worker],
         routes=[WorkflowRoute(event_log), chat_route, DocumentRoute(event_log).route],
+        audit=AuditChainWorker(
+            event_log,
+            SqlAuditChain(read_db),
+            watcher,
+            AdvisoryLock(conninfo, "audit") if conninfo else None,
+            poll,
+        ),
     )
 
 

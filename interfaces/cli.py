@@ -6,14 +6,24 @@ import ipaddress
 import signal
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 import typer
+
+from infrastructure.secret_keys import SecretKeyError
+from interfaces.audit_commands import audit
+from interfaces.secrets_commands import secrets
+
+if TYPE_CHECKING:
+    from infrastructure.settings import Settings
 
 app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
 projections = typer.Typer(help="Read models built from the event log.")
 app.add_typer(projections, name="projections")
 snapshots = typer.Typer(help="Snapshots of long-lived aggregates in the event store.")
 app.add_typer(snapshots, name="snapshots")
+app.add_typer(audit, name="audit")
+app.add_typer(secrets, name="secrets")
 
 
 @app.command()
@@ -32,6 +42,7 @@ def serve(
     if settings.genai_outbound_loopback is None:  # the local single-user mode: Ollama on localhost
         settings = settings.model_copy(update={"genai_outbound_loopback": _is_loopback(host)})
     configure_logging(settings.genai_log_level)
+    _check_keys(settings)
     # bound here rather than by uvicorn, so that the port printed is the one bound, also
     # when the system chose it (a test or a supervisor starting several servers at once)
     listener = socket.create_server(
@@ -49,6 +60,15 @@ def serve(
         ws_per_message_deflate=False,
     )
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _check_keys(settings: Settings) -> None:
+    """A key setting that cannot work stops the start with its reason, before the server
+    binds (in the server's startup it would be a traceback)."""
+    from infrastructure.secret_keys import KeyRing
+
+    key = settings.genai_secret_key
+    KeyRing(key.get_secret_value() if key else None, settings.data_dir())
 
 
 @app.command()
@@ -120,7 +140,11 @@ def run_projections() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SecretKeyError as e:  # a setting to fix, not a bug: no traceback
+        typer.echo(f"Error: {e}", err=True)
+        raise SystemExit(2) from None
 
 
 def _is_loopback(host: str) -> bool:

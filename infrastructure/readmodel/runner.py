@@ -17,6 +17,7 @@ from eventsourcing.utils import resolve_topic
 from sqlalchemy import Table, delete
 
 from application.eventlog.log import EventLog
+from infrastructure.follower import Follower
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel import failures
 from infrastructure.readmodel.tracking import SqlTrackingView
@@ -98,7 +99,7 @@ class AdvisoryLock:
                 self._conn = None
 
 
-class ProjectionWorker:
+class ProjectionWorker(Follower):
     def __init__(
         self,
         store: EventLog,
@@ -107,10 +108,8 @@ class ProjectionWorker:
         lock: AdvisoryLock | None = None,
         poll_seconds: float = 1.0,
     ) -> None:
-        self.store, self.projection, self.watcher = store, projection, watcher
-        self.lock, self.poll_seconds = lock, poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(f"projection-{projection.name}", watcher, lock, poll_seconds)
+        self.store, self.projection = store, projection
         self._handled_types = handled_types(projection)
         self._topics: dict[str, bool] = {}
         self._tries = TRIES
@@ -215,32 +214,8 @@ class ProjectionWorker:
         finally:
             self._tries = TRIES
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.run, name=f"projection-{self.projection.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.watcher.poke()
-        if self._thread:
-            self._thread.join(10)
-        if self.lock:
-            self.lock.release()
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            if self.lock and not self.lock.acquire(self._stop):
-                return
-            try:
-                seen = self.watcher.ticks
-                if self.catch_up() == 0:
-                    self.watcher.wait(seen, self.poll_seconds)
-            except Exception:
-                log.exception("projection failed; retrying", projection=self.projection.name)
-                self.projection.forget()
-                self._stop.wait(1)
+    def recover(self) -> None:
+        self.projection.forget()
 
     def caught_up(self, timeout: float = FRESH_READ_SECONDS) -> bool:
         """Waits until the view holds every event stored so far (in any process), for

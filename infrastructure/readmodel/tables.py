@@ -176,4 +176,27 @@ documents = Table(
     Index("ix_documents_workflow_node", "workflow_id", "node_id"),
 )
 
+# Not a read model: the audit's hash chain over the event log (migration 0007). Rebuilding it
+# from the log would bless whatever was altered there, so nothing rebuilds it.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column(
+        "seq", BigInteger, primary_key=True, autoincrement=False
+    ),  # 1, 2, 3…: the chain has no gaps
+    Column("notification_id", BigInteger, nullable=False, unique=True),
+    Column("originator_id", String(64), nullable=False),
+    Column("originator_version", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),  # hex SHA-256
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("notification_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 READ_MODELS = {"workflows": (workflows, published_versions)}
