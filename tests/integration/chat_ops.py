@@ -125,10 +125,10 @@ class ChatWatcher:
         self.sub = InProcessSubscription(client, EVENTS, {"s": session_id})
         try:
             self.listening = self.sub.next()["data"]["chatEvents"]
+            assert self.listening["__typename"] == "ChatListening", self.listening
         except BaseException:
             self.sub.close()  # an open socket would hold the test client's exit forever
             raise
-        assert self.listening["__typename"] == "ChatListening", self.listening
 
     def until_final(self, answers: int = 1) -> list[dict[str, Any]]:
         """Events up to and including the `answers`-th answer or failure."""
