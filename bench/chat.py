@@ -130,8 +130,10 @@ class Chat:
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         subscribe = {"query": EVENTS, "variables": {"s": session}}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        listening = json.loads(await asyncio.wait_for(ws.recv(), 60))  # the server is in place
+        assert listening["payload"]["data"]["chatEvents"]["__typename"] == "ChatListening"
         chat = cls(api, session, ws)
-        await chat.turn("warm up")  # also proves the subscription is in place
+        await chat.turn("warm up")
         return chat
 
     async def turn(self, content: str) -> tuple[float, float]:

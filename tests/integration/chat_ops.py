@@ -33,7 +33,8 @@ EVENTS = f"""subscription($s: UUID!) {{ chatEvents(sessionId: $s) {{
   ... on ChatThinking {{ sessionId stage }}
   ... on ChatToken {{ sessionId messageId delta }}
   ... on ChatFailed {{ sessionId failedId: messageId questionId code error: message
-    workflowVersion publishedVersion }} }} }}"""
+    workflowVersion publishedVersion }}
+  ... on ChatListening {{ sessionId version }} }} }}"""
 # ChatFailed's `message` (String!) and `messageId` (UUID) clash with ChatMessageAdded's `message`
 # and ChatToken's `messageId` (UUID!) in one selection, so GraphQL wants them aliased.
 UPLOAD = """mutation($w: UUID!, $f: Upload!, $n: String) { uploadDocument(workflowId: $w,
@@ -117,14 +118,15 @@ def is_final(event: dict[str, Any]) -> bool:
 
 
 class ChatWatcher:
-    """A chatEvents subscription on the in-process app, in place before it returns."""
+    """A chatEvents subscription on the in-process app, in place before it returns: the
+    server has said it listens (`listening`, the subscription's first event)."""
 
     def __init__(self, client: TestClient, session_id: str) -> None:
         self.sub = InProcessSubscription(client, EVENTS, {"s": session_id})
-        hub = client.app.state.services.hub  # type: ignore[attr-defined]
         try:
-            wait_for(lambda: hub.subscriber_count(f"chat:{session_id}") >= 1, timeout=5)
-        except AssertionError:
+            self.listening = self.sub.next()["data"]["chatEvents"]
+            assert self.listening["__typename"] == "ChatListening", self.listening
+        except BaseException:
             self.sub.close()  # an open socket would hold the test client's exit forever
             raise
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
 import time
@@ -62,18 +61,12 @@ def published(base: str, llm: dict[str, Any]) -> str:
 
 
 async def watch(base: str, session: str) -> Any:
-    """A chatEvents socket on `base`, surely in place: a probe message sent before it is
-    known to be live would be missed, so we wait for the subscription's first read."""
+    """A chatEvents socket on `base`, surely in place: the server says so in the
+    subscription's first event."""
     ws = await subscribe(base.replace("http", "ws") + "/graphql", EVENTS, {"s": session})
-    # the process's only live subscription is this one: it has joined once the gauge says so
-    while await asyncio.to_thread(live_subscribers, base) < 1:
-        await asyncio.sleep(0.05)
+    first = await asyncio.wait_for(next_payload(ws), 30)
+    assert first["data"]["chatEvents"]["__typename"] == "ChatListening", first
     return ws
-
-
-def live_subscribers(base: str) -> float:
-    metrics = httpx.get(f"{base}/metrics", timeout=30).text
-    return float(re.search(r"^genai_live_subscribers (\S+)$", metrics, re.M)[1])  # type: ignore[index]
 
 
 async def collect(ws: Any, until: Any, timeout: float = 30) -> list[dict[str, Any]]:

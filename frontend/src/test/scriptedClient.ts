@@ -4,6 +4,14 @@ import type { Sent } from "./fakeClient";
 
 export type Handler = (vars: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
+/** A handler's answer as a result; a handler that throws is the server (or the network) failing. */
+function respond(op: Operation, handler: () => Promise<Record<string, unknown>>): Promise<OperationResult> {
+  return handler().then(
+    (data) => makeResult(op, { data }),
+    (error: Error) => makeErrorResult(op, error),
+  );
+}
+
 function nameOf(op: Operation): string {
   const definition = op.query.definitions[0];
   return definition.kind === "OperationDefinition" ? (definition.name?.value ?? "?") : "?";
@@ -12,9 +20,11 @@ function nameOf(op: Operation): string {
 /**
  * A real urql Client (hooks, cache policies and all) whose network is a script: queries and
  * mutations are answered by `handlers[operationName]` (with an error result when it throws),
- * subscriptions get what the test `emit`s. Every operation sent is recorded, in order.
+ * subscriptions get what the test `emit`s, after `opening[operationName]`'s answer if there
+ * is one (what a server sends first, e.g. that it listens; an error result when it throws).
+ * Every operation sent is recorded, in order.
  */
-export function scriptedClient(handlers: Record<string, Handler>) {
+export function scriptedClient(handlers: Record<string, Handler>, opening: Record<string, Handler> = {}) {
   const sent: Sent[] = [];
   const streams = new Map<string, { op: Operation; subject: Subject<OperationResult> }>();
 
@@ -33,9 +43,7 @@ export function scriptedClient(handlers: Record<string, Handler>) {
           sent.push({ op: nameOf(op), vars: { ...op.variables } });
           const handler = handlers[nameOf(op)];
           if (!handler) return fromPromise(Promise.reject(new Error(`no handler for ${nameOf(op)}`)));
-          // A handler that throws is the server (or the network) failing: an error result.
-          const answer = (async () => handler({ ...op.variables }))();
-          return fromPromise(answer.then((d) => makeResult(op, { data: d }), (error: Error) => makeErrorResult(op, error)));
+          return fromPromise(respond(op, async () => handler({ ...op.variables })));
         }),
       );
       const subscribed = pipe(
@@ -45,6 +53,8 @@ export function scriptedClient(handlers: Record<string, Handler>) {
           sent.push({ op: nameOf(op), vars: { ...op.variables } });
           const subject = makeSubject<OperationResult>();
           streams.set(`${nameOf(op)}:${JSON.stringify(op.variables)}`, { op, subject });
+          const first = opening[nameOf(op)];
+          if (first) void respond(op, async () => first({ ...op.variables })).then(subject.next);
           return pipe(
             subject.source,
             takeUntil(
@@ -61,12 +71,23 @@ export function scriptedClient(handlers: Record<string, Handler>) {
 
   const client = new Client({ url: "http://test/graphql", exchanges: [exchange] });
 
-  /** Delivers one result to the open subscription `name` with these variables. */
-  function emit(name: string, variables: Record<string, unknown>, data: Record<string, unknown>) {
-    const stream = streams.get(`${name}:${JSON.stringify(variables)}`);
-    if (!stream) throw new Error(`no subscription ${name} ${JSON.stringify(variables)}`);
-    stream.subject.next(makeResult(stream.op, { data }));
+  function stream(name: string, variables: Record<string, unknown>) {
+    const open = streams.get(`${name}:${JSON.stringify(variables)}`);
+    if (!open) throw new Error(`no subscription ${name} ${JSON.stringify(variables)}`);
+    return open;
   }
 
-  return { client, sent, emit, ops: () => sent.map((s) => s.op) };
+  /** Delivers one result to the open subscription `name` with these variables. */
+  function emit(name: string, variables: Record<string, unknown>, data: Record<string, unknown>) {
+    const { op, subject } = stream(name, variables);
+    subject.next(makeResult(op, { data }));
+  }
+
+  /** Delivers an error result to the open subscription `name` (the server refused it). */
+  function refuse(name: string, variables: Record<string, unknown>, error: Error) {
+    const { op, subject } = stream(name, variables);
+    subject.next(makeErrorResult(op, error));
+  }
+
+  return { client, sent, emit, refuse, ops: () => sent.map((s) => s.op) };
 }

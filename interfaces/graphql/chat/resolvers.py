@@ -13,6 +13,7 @@ from application.chat.live import ordered_updates
 from application.chat.views import chat_topic
 from interfaces.graphql.chat.types import (
     ChatEvent,
+    ChatListening,
     ChatMessage,
     ChatSession,
     UsageEntry,
@@ -85,7 +86,9 @@ class ChatSubscriptions:
     @strawberry.subscription
     async def chat_events(self, info: Info, session_id: UUID) -> AsyncGenerator[ChatEvent, None]:
         async with info.context.services.live(chat_topic(session_id)) as updates:
-            # read after subscribing: whatever happens from this version on reaches us
+            # read after joining: whatever happens from this version on reaches us, which
+            # the client learns here (graphql-transport-ws does not acknowledge a subscribe)
             seen = await read(_service(info).version_of, session_id)
+            yield ChatListening(session_id=session_id, version=seen)
             async for update in ordered_updates(updates, seen):
                 yield chat_event(update)

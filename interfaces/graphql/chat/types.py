@@ -196,8 +196,19 @@ class ChatFailed:
     )
 
 
+@strawberry.type(
+    description="The subscription's first event: the server listens to the session from "
+    "here on. Every change after `version` will come as an event, so a read of the session "
+    "made after this event misses nothing."
+)
+class ChatListening:
+    session_id: UUID
+    version: int = strawberry.field(description="The session's version when listening began.")
+
+
 ChatEvent = Annotated[
-    ChatMessageAdded | ChatThinking | ChatToken | ChatFailed, strawberry.union("ChatEvent")
+    ChatMessageAdded | ChatThinking | ChatToken | ChatFailed | ChatListening,
+    strawberry.union("ChatEvent"),
 ]
 
 

@@ -52,7 +52,13 @@ function setup({
     },
     SendMessage: (v) => ({ sendMessage: chatMessage({ id: "u1", content: v.content as string, status: "pending" }) }),
   };
-  const scripted = scriptedClient(handlers);
+  // The server listens to a session it has, and refuses one it has not.
+  const scripted = scriptedClient(handlers, {
+    ChatEvents: (v) => {
+      if (!stored[v.sessionId as string]) throw new Error("No chat session");
+      return { chatEvents: { __typename: "ChatListening", sessionId: v.sessionId, version: 1 } };
+    },
+  });
   const targets: Array<{ target: ChatTarget; replace: boolean }> = [];
   const settle = vi.fn(async () => {});
 
@@ -107,7 +113,7 @@ describe("ChatModal", () => {
     expect(sent.find((s) => s.op === "StartChat")?.vars).toEqual({ workflowId: "wf", publishedVersion: 2, draft: false });
     expect(sent.find((s) => s.op === "SendMessage")?.vars).toEqual({ sessionId: NEW_ID, content: "How long does it last?" });
     expect(ops().filter((op) => op === "StartChat")).toHaveLength(1);
-    // the question goes out once the new session is listened to, then read
+    // the question goes out once the server listens to the new session, and it is read after
     expect(ops().indexOf("ChatEvents")).toBeLessThan(ops().indexOf("ChatSession"));
     expect(ops().indexOf("ChatSession")).toBeLessThan(ops().indexOf("SendMessage"));
     expect(targets).toEqual([{ target: { kind: "session", sessionId: NEW_ID }, replace: true }]);

@@ -2,7 +2,8 @@ import type { ChatEventsSubscription, ChatMessageFieldsFragment } from "../../gq
 import { versionLabel } from "../history/historyModel";
 
 export type Message = ChatMessageFieldsFragment;
-export type ChatEvent = ChatEventsSubscription["chatEvents"];
+/** What happens in a session (the subscription's ChatListening is followSession's own). */
+export type ChatEvent = Exclude<ChatEventsSubscription["chatEvents"], { __typename: "ChatListening" }>;
 
 /** The graph that answered or failed: its workflow version, and its published number (none for the draft). */
 export interface AnsweredBy {

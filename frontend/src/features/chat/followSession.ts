@@ -5,66 +5,50 @@ import { ChatEventsSubscription, ChatSessionQuery } from "./operations";
 
 export interface SessionRead {
   session: ChatSessionFieldsFragment | null;
+  /** The read failed, or the server would not listen to the session: not in sync. */
   error?: CombinedError;
 }
 
 export interface SessionListener {
   event: (event: ChatEvent) => void;
+  /** A read of the session, made after the server said it listens (or said it would not). */
   read: (result: SessionRead) => void;
 }
 
-export interface SessionFeed {
-  /** Reads the stored session again (the socket came back: events may have been missed). */
-  resync: () => void;
-  close: () => void;
-}
-
 /**
- * Follows one chat session: subscribes to its chatEvents first, then reads it, so that
- * whatever happens after the read is heard. The server joins a subscription a moment after
- * the client asks for it, and says nothing when it has: a read made before the first event
- * is heard may predate the server's joining, so it is made again once something is heard
- * (everything since is on the stream). Reads and events overlap; the reducer merges them by
- * message id.
+ * Follows one chat session: subscribes to its chatEvents, and reads the session each time the
+ * server says it listens (ChatListening: the subscription's first event, and the first again
+ * when the socket came back and the subscription was made anew). Every change after that
+ * moment comes as an event, so such a read misses nothing; a read made before it could miss
+ * a whole question and answer, so none is made. Reads and events overlap; the reducer merges
+ * them by message id. Returns the function that stops following.
  */
-export function followSession(client: Client, sessionId: string, on: SessionListener): SessionFeed {
+export function followSession(client: Client, sessionId: string, on: SessionListener): () => void {
   let closed = false;
-  let heard = false;
-  let unconfirmed = false;
 
   // One read at a time: a read asked for while another is out must be a new request (urql
-  // would hand back the one in flight, which may predate the server's joining).
+  // would hand back the one in flight, which may predate the server's listening again).
   let reading: Promise<void> = Promise.resolve();
-  const read = () => {
-    if (!heard) unconfirmed = true;
+  const read = (unheard?: CombinedError) => {
     reading = reading.then(async () => {
       if (closed) return;
       const result = await client.query(ChatSessionQuery, { id: sessionId }, { requestPolicy: "network-only" }).toPromise();
-      if (!closed) on.read({ session: result.data?.chatSession ?? null, error: result.error });
+      const session = result.data?.chatSession ?? null;
+      // A session that is missing is that, not an error; one that exists but is not listened to is.
+      if (!closed) on.read({ session, error: result.error ?? (session ? unheard : undefined) });
     });
   };
 
   const subscription = client.subscription(ChatEventsSubscription, { sessionId }).subscribe((result) => {
+    if (closed) return;
     const event = result.data?.chatEvents;
-    if (closed || !event) return;
-    on.event(event);
-    if (heard) return;
-    heard = true;
-    if (unconfirmed) {
-      unconfirmed = false;
-      read();
-    }
+    if (event?.__typename === "ChatListening") read();
+    else if (event) on.event(event);
+    else if (result.error) read(result.error); // refused (e.g. no such session): say what there is
   });
-  read();
 
-  return {
-    resync: () => {
-      heard = false; // the subscription is made again on the new socket
-      read();
-    },
-    close: () => {
-      closed = true;
-      subscription.unsubscribe();
-    },
+  return () => {
+    closed = true;
+    subscription.unsubscribe();
   };
 }

@@ -110,6 +110,10 @@ export const ChatEventsSubscription = graphql(`
         workflowVersion
         publishedVersion
       }
+      ... on ChatListening {
+        sessionId
+        version
+      }
     }
   }
 `);

@@ -5,13 +5,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { useLinkStatus } from "../../api/connection";
 import { chatMessage as message } from "../../test/fixtures";
 import { scriptedClient } from "../../test/scriptedClient";
-import type { ChatEvent, Message } from "./chatReducer";
+import type { ChatEventsSubscription } from "../../gql/graphql";
+import type { Message } from "./chatReducer";
 import { useChatSession } from "./useChatSession";
 
 const ID = "0b9d6c3e-5a4f-4d6b-9e1a-2f3c4d5e6f70";
 
 /** An event as the test writes it: on the session under test. */
-type Heard<E = ChatEvent> = E extends unknown ? Omit<E, "sessionId"> : never;
+type Heard<E = ChatEventsSubscription["chatEvents"]> = E extends unknown ? Omit<E, "sessionId"> : never;
 
 /** A chat server whose reads answer when the test says, and whose events the test sends. */
 function server() {
@@ -40,6 +41,16 @@ function server() {
       await act(async () => reads.shift()!(messages, workflowId));
     },
     hear: (event: Heard) => act(() => scripted.emit("ChatEvents", { sessionId: ID }, { chatEvents: { ...event, sessionId: ID } })),
+    /** The server says it listens (first on each subscription, so again after a reconnect). */
+    listening: async (version = 1) => {
+      await waitFor(() => expect(scripted.ops()).toContain("ChatEvents"));
+      act(() => scripted.emit("ChatEvents", { sessionId: ID }, { chatEvents: { __typename: "ChatListening", sessionId: ID, version } }));
+    },
+    /** The server refuses the subscription (no such session, or it failed). */
+    refused: async (error: Error) => {
+      await waitFor(() => expect(scripted.ops()).toContain("ChatEvents"));
+      act(() => scripted.refuse("ChatEvents", { sessionId: ID }, error));
+    },
     shown: () => hook.result.current.state.items.map((i) => i.id),
   };
 }
@@ -51,16 +62,42 @@ const added = (m: Message) => ({ __typename: "ChatMessageAdded" as const, messag
 afterEach(() => useLinkStatus.setState({ status: "connecting", reconnects: 0 }));
 
 describe("useChatSession", () => {
-  it("listens to the session's events before it reads the session", async () => {
+  it("reads the session only once the server says it listens to it", async () => {
     const chat = server();
+    await waitFor(() => expect(chat.ops()).toEqual(["ChatEvents"]));
+    expect([chat.hook.result.current.loaded, chat.hook.result.current.synced]).toEqual([false, false]);
+    await chat.listening();
     await chat.answerRead([question("u1"), answer("a1", "u1")]);
     expect(chat.ops()).toEqual(["ChatEvents", "ChatSession"]);
     expect(chat.shown()).toEqual(["u1", "a1"]);
     expect([chat.hook.result.current.loaded, chat.hook.result.current.synced]).toEqual([true, true]);
   });
 
-  it("keeps an event heard between subscribing and the read's answer, after the stored messages", async () => {
+  it("shows a question asked and answered entirely between subscribing and the server's listening, from the read after it", async () => {
     const chat = server();
+    // The whole turn is stored before the server joins: no event will ever bring it.
+    await waitFor(() => expect(chat.ops()).toEqual(["ChatEvents"]));
+    await chat.listening(3);
+    await chat.answerRead([question("u1"), answer("a1", "u1")]);
+    expect(chat.shown()).toEqual(["u1", "a1"]);
+    expect([chat.hook.result.current.state.waiting, chat.hook.result.current.synced]).toEqual([false, true]);
+  });
+
+  it("counts no read as in sync before the server listens, whatever else is heard or the socket does", async () => {
+    const chat = server();
+    await waitFor(() => expect(chat.ops()).toEqual(["ChatEvents"]));
+    chat.hear(added(question("u1", "pending")));
+    act(() => useLinkStatus.setState({ status: "live", reconnects: 1 }));
+    expect(chat.readCount()).toBe(0);
+    expect([chat.hook.result.current.loaded, chat.hook.result.current.synced]).toEqual([false, false]);
+    await chat.listening(2);
+    await chat.answerRead([question("u1", "pending")]);
+    expect([chat.shown(), chat.hook.result.current.synced]).toEqual([["u1"], true]);
+  });
+
+  it("keeps an event heard while the read is out, after the stored messages", async () => {
+    const chat = server();
+    await chat.listening(3);
     await waitFor(() => expect(chat.readCount()).toBe(1));
     chat.hear(added(question("u2", "pending")));
     expect(chat.hook.result.current.loaded).toBe(false);
@@ -69,37 +106,28 @@ describe("useChatSession", () => {
     expect(chat.hook.result.current.state.waiting).toBe(true);
   });
 
-  it("shows once a message both heard and read", async () => {
+  it("shows once a message both heard and read, and trusts the events that follow", async () => {
     const chat = server();
+    await chat.listening(2);
     await waitFor(() => expect(chat.readCount()).toBe(1));
     chat.hear(added(answer("a1", "u1")));
     await chat.answerRead([question("u1"), answer("a1", "u1")]);
-    await chat.answerRead([question("u1"), answer("a1", "u1")]); // read again once something was heard
     expect(chat.shown()).toEqual(["u1", "a1"]);
-    expect(chat.hook.result.current.state.waiting).toBe(false);
-  });
-
-  it("reads again when the first event shows the server is listening: what happened before it joined is not lost", async () => {
-    const chat = server();
-    // Read before the server joined: the question was waiting. Its answer was stored before
-    // the server joined too, so no event brings it.
-    await chat.answerRead([question("u1", "pending")]);
-    expect(chat.hook.result.current.state.waiting).toBe(true);
-    chat.hear(added(question("u2", "pending"))); // asked from another tab, once the server listens
-    await waitFor(() => expect(chat.readCount()).toBe(2));
-    await chat.answerRead([question("u1"), answer("a1", "u1"), question("u2", "pending")]);
-    expect(chat.shown()).toEqual(["u1", "a1", "u2"]);
-
+    chat.hear(added(question("u2", "pending")));
     chat.hear({ __typename: "ChatThinking", stage: "retrieving" });
     chat.hear(added(answer("a2", "u2")));
     expect(chat.shown()).toEqual(["u1", "a1", "u2", "a2"]);
-    expect(chat.readCount()).toBe(2); // events that follow are trusted: no more reads
+    expect([chat.hook.result.current.state.waiting, chat.readCount()]).toEqual([false, 1]);
   });
 
-  it("reads again after the socket came back, merging what was missed", async () => {
+  it("reads again when the server listens anew after the socket came back, merging what was missed", async () => {
     const chat = server();
+    await chat.listening(2);
     await chat.answerRead([question("u1", "pending")]);
+    expect(chat.hook.result.current.state.waiting).toBe(true);
+    // the socket came back and the subscription was made anew: its first event again
     act(() => useLinkStatus.setState({ status: "live", reconnects: 1 }));
+    await chat.listening(3);
     await waitFor(() => expect(chat.readCount()).toBe(2));
     await chat.answerRead([question("u1"), answer("a1", "u1")]);
     expect(chat.shown()).toEqual(["u1", "a1"]);
@@ -108,26 +136,39 @@ describe("useChatSession", () => {
 
   it("says when the read failed, and is in sync once a later read succeeds", async () => {
     const chat = server();
+    await chat.listening();
     await chat.answerRead(new Error("Failed to fetch"));
     expect(chat.hook.result.current.error?.message).toContain("Failed to fetch");
     expect([chat.hook.result.current.synced, chat.hook.result.current.missing, chat.hook.result.current.loaded]).toEqual([false, false, false]);
-    act(() => useLinkStatus.setState({ status: "live", reconnects: 1 }));
+    await chat.listening();
     await chat.answerRead([question("u1")]);
     expect([chat.hook.result.current.error, chat.hook.result.current.synced, chat.shown()]).toEqual([null, true, ["u1"]]);
   });
 
-  it("says the session is missing when the server has none, or it belongs to another stack", async () => {
+  it("says the session is missing when the server refuses to listen to it and has none, or it belongs to another stack", async () => {
     const chat = server();
+    await chat.refused(new Error("No chat session 0b9d6c3e"));
     await chat.answerRead(null);
-    expect([chat.hook.result.current.missing, chat.hook.result.current.synced, chat.hook.result.current.loaded]).toEqual([true, false, false]);
+    expect([chat.hook.result.current.missing, chat.hook.result.current.error, chat.hook.result.current.synced]).toEqual([true, null, false]);
 
     const other = server();
+    await other.listening();
     await other.answerRead([question("u1")], "another-stack");
     expect([other.hook.result.current.missing, other.hook.result.current.state.items]).toEqual([true, []]);
   });
 
+  it("shows a session the server refuses to listen to, but not as in sync", async () => {
+    const chat = server();
+    await chat.refused(new Error("Internal server error"));
+    await chat.answerRead([question("u1")]);
+    expect(chat.shown()).toEqual(["u1"]);
+    expect([chat.hook.result.current.synced, chat.hook.result.current.missing]).toEqual([false, false]);
+    expect(chat.hook.result.current.error?.message).toContain("Internal server error");
+  });
+
   it("is empty without a session, and stops listening to the one it left", async () => {
     const chat = server();
+    await chat.listening();
     await chat.answerRead([question("u1")]);
     chat.hook.rerender({ id: null });
     expect([chat.shown(), chat.hook.result.current.loaded, chat.hook.result.current.synced]).toEqual([[], false, false]);

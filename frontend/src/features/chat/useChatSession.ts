@@ -1,22 +1,20 @@
 import { useEffect, useReducer, useRef, useState } from "react";
 import { useClient, type CombinedError } from "urql";
-import { useLinkStatus } from "../../api/connection";
 import { describeError } from "../../api/errors";
 import { toast } from "../../ui/toasts";
 import { chatReducer, initialChatState } from "./chatReducer";
-import { followSession, type SessionFeed } from "./followSession";
+import { followSession } from "./followSession";
 
 /**
  * One chat session, live: its stored messages and its events, merged (see followSession).
  * With no session (a new chat not started yet) the chat is empty. `synced` once the session
- * was read after its events began to be listened to: the moment to act on it, e.g. to send a
- * new chat's first question. A socket that comes back makes it read the session again.
+ * was read after the server said it listens to it: the moment to act on it, e.g. to send a
+ * new chat's first question. A socket that comes back is listened to anew, and read again.
  */
 export function useChatSession(workflowId: string, sessionId: string | null) {
   const client = useClient();
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [read, setRead] = useState<{ sessionId: string; missing: boolean; error?: CombinedError } | null>(null);
-  const feed = useRef<SessionFeed | null>(null);
   const loaded = sessionId !== null && state.sessionId === sessionId && state.loaded;
   const shown = useRef(loaded);
   shown.current = loaded;
@@ -28,7 +26,7 @@ export function useChatSession(workflowId: string, sessionId: string | null) {
       return;
     }
     dispatch({ type: "watch", sessionId });
-    const following = followSession(client, sessionId, {
+    return followSession(client, sessionId, {
       event: (event) => dispatch({ type: "event", event }),
       read: ({ session, error }) => {
         if (error && !session) {
@@ -38,24 +36,10 @@ export function useChatSession(workflowId: string, sessionId: string | null) {
         }
         const found = !!session && session.workflowId === workflowId;
         if (session && found) dispatch({ type: "opened", session });
-        setRead({ sessionId, missing: !found });
+        setRead({ sessionId, missing: !found, error });
       },
     });
-    feed.current = following;
-    return () => {
-      following.close();
-      feed.current = null;
-    };
   }, [client, workflowId, sessionId]);
-
-  // A socket that dropped and came back may have missed events: read the session again.
-  const reconnects = useLinkStatus((s) => s.reconnects);
-  const known = useRef(reconnects);
-  useEffect(() => {
-    if (reconnects === known.current) return;
-    known.current = reconnects;
-    feed.current?.resync();
-  }, [reconnects]);
 
   const current = read !== null && read.sessionId === sessionId ? read : null;
   return {
@@ -65,7 +49,7 @@ export function useChatSession(workflowId: string, sessionId: string | null) {
     loaded,
     synced: !!current && !current.missing && !current.error,
     missing: !!current?.missing,
-    /** The last read failed (the server or the network). */
+    /** The last read failed (the server or the network), or the server would not listen to the session. */
     error: current?.error ?? null,
   };
 }
