@@ -16,15 +16,15 @@ from application.ports import StoredSecret
 from infrastructure.readmodel.tables import secrets
 
 
-def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
+def load_or_create_key(configured: str | None, data_dir: Path, name: str = "secret.key") -> bytes:
     """The configured key, or one generated once and kept beside the data (mode 0600)."""
     if configured:
         return configured.encode()
-    path = data_dir / "secret.key"
+    path = data_dir / name
     if not path.exists():
         # written aside, then linked into place: processes started at once on one data
         # directory all read the one key that got there first, never a half-written file
-        fd, draft = tempfile.mkstemp(dir=data_dir, prefix=".secret.key.")  # mode 0600
+        fd, draft = tempfile.mkstemp(dir=data_dir, prefix=f".{name}.")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())

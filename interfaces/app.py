@@ -3,22 +3,29 @@ for a browser), /healthz, /readyz, /metrics, and the built SPA at /."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import HTTPConnection
 from starlette.staticfiles import StaticFiles
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from infrastructure.settings import Settings
+from interfaces.auth_routes import auth_router
 from interfaces.container import Container, build
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
+from interfaces.principal import authorization_of, principal_of
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -41,6 +48,18 @@ class GraphiQLRouter(GraphQLRouter):
             return HTMLResponse(page.read_text(encoding="utf-8"))
         return await super().render_graphql_ide(request)
 
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Credentials in `connection_init` (`{"authorization": "Bearer …"}`) replace those of
+        the handshake; credentials that are not valid close the socket (4403)."""
+        authorization = authorization_of(context.connection_params)
+        if authorization is not None:
+            context.principal = await principal_of(
+                context.container.accounts.principals, authorization
+            )
+            if context.principal is None:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return await super().on_ws_connect(context)
+
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -51,6 +70,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = container or build(settings)
         if own:
             app.state.container.start(projections=settings.genai_run_projections)
+        await to_thread.run_sync(
+            app.state.container.accounts.on_server_start,
+            settings.genai_public_url or f"http://{settings.genai_host}",
+            _announce,
+        )
         try:
             yield
         finally:
@@ -60,8 +84,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
-    async def context() -> Context:
-        return Context(app.state.container)
+    async def context(connection: HTTPConnection) -> Context:
+        container = app.state.container
+        principal = await principal_of(
+            container.accounts.principals, connection.headers.get("authorization")
+        )
+        return Context(container, principal=principal)
 
     router = GraphiQLRouter(
         schema,
@@ -72,6 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         allowed_origins=settings.genai_allowed_origins,
     )
     app.include_router(router, prefix="/graphql")
+    app.include_router(auth_router(lambda request: request.app.state.container.accounts))
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -106,8 +135,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        from anyio import to_thread
-
         ready = await to_thread.run_sync(request.app.state.container.ready)
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
@@ -117,6 +144,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     _mount_spa(app)
     return app
+
+
+def _announce(message: str) -> None:
+    """To the console of whoever started the server, never to the logs: it holds a secret."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _refusal(message: str, code: str, status: int) -> JSONResponse:

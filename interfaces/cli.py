@@ -8,11 +8,14 @@ import threading
 
 import typer
 
+from interfaces.users_cli import users_cli
+
 app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
 projections = typer.Typer(help="Read models built from the event log.")
 app.add_typer(projections, name="projections")
 snapshots = typer.Typer(help="Snapshots of long-lived aggregates in the event store.")
 app.add_typer(snapshots, name="snapshots")
+app.add_typer(users_cli, name="users")
 
 
 @app.command()
@@ -35,6 +38,8 @@ def serve(
         (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
     )
     port = listener.getsockname()[1]
+    settings.genai_host = host  # sign-in is required unless this is loopback
+    settings.genai_public_url = settings.genai_public_url or f"http://{_url_host(host)}:{port}"
     mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
     typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
     config = uvicorn.Config(
@@ -108,6 +113,12 @@ def run_projections() -> None:
     typer.echo("projection worker running")
     stop.wait()
     container.stop()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
 
 
 def main() -> None:

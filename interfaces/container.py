@@ -39,6 +39,7 @@ from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsPr
 from infrastructure.secrets import SqlSecretStore, load_or_create_key
 from infrastructure.settings import Settings
 from infrastructure.websearch import SerpApiSearch
+from interfaces.accounts import Accounts, build_accounts
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ class Container:
     chats: ChatService | None = None
     documents: DocumentService | None = None
     history: HistoryService | None = None
+    accounts: Accounts | None = None
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
         if self.listener:
@@ -191,6 +193,8 @@ def _build(settings: Settings) -> Container:
         bus_blocks=settings.uses_postgres,
         caught_up=chats_worker.caught_up,
     )
+    accounts, accounts_worker = build_accounts(settings, store, engine, watcher, lock("workspaces"))
+    workers.append(accounts_worker)
     return Container(
         settings,
         store,
@@ -204,6 +208,7 @@ def _build(settings: Settings) -> Container:
         chats=chats,
         documents=documents,
         history=HistoryService(store, documents.document_ids),
+        accounts=accounts,
     )
 
 

@@ -13,15 +13,19 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from application.document_views import DocumentView
+from domain.policy import Principal
 from interfaces.container import Container
 
 T = TypeVar("T")
 
 
 class Context(BaseContext):
-    def __init__(self, container: Container, actor: str = "local") -> None:
+    def __init__(
+        self, container: Container, actor: str = "local", principal: Principal | None = None
+    ) -> None:
         super().__init__()
         self.container, self.actor = container, actor
+        self.principal = principal  # who the request acts as (interfaces/principal.py)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """The application is synchronous (eventsourcing, SQLAlchemy): keep it off the loop."""

@@ -10,6 +10,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from application.account.errors import Forbidden, RateLimited, Unauthenticated
 from application.ports import BlobTooLarge, ProviderError, UnsupportedMediaType
 from domain.errors import Conflict, InvalidCommand, InvalidWorkflow, NotFound
 
@@ -29,6 +30,9 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (PayloadTooLarge, "PAYLOAD_TOO_LARGE"),
     (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (ProviderError, "PROVIDER_ERROR"),
+    (Unauthenticated, "UNAUTHENTICATED"),
+    (Forbidden, "FORBIDDEN"),
+    (RateLimited, "RATE_LIMITED"),
 )
 
 
@@ -54,6 +58,8 @@ def extensions_of(error: GraphQLError, code: str) -> dict[str, Any]:
         ]
     if isinstance(original, Conflict):
         extensions["currentVersion"] = original.actual
+    if isinstance(original, RateLimited):
+        extensions["retryAfter"] = original.retry_after
     return extensions
 
 

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth
 
+from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
 from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.documents import (
     DocumentMutations,
@@ -31,12 +32,12 @@ from interfaces.graphql.workflows import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries):
+class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations, DocumentMutations, ChatMutations):
+class Mutation(WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations):
     pass
 
 
