@@ -10,6 +10,7 @@ import strawberry
 
 from application.account.errors import Unauthenticated
 from application.account.views import UserView
+from domain.policy import LOCAL_ACTOR
 from interfaces.accounts import Accounts
 from interfaces.graphql.account.types import (
     ApiToken,
@@ -24,7 +25,7 @@ from interfaces.graphql.account.types import (
 from interfaces.graphql.context import Info
 
 LOCAL_OWNER = UserView(
-    id="local", email=None, name="Local owner", admin=True, disabled=False, local=True
+    id=LOCAL_ACTOR, email=None, name="Local owner", admin=True, disabled=False, local=True
 )
 
 
