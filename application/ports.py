@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
@@ -53,8 +52,23 @@ class EventBus(Protocol):
     ) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+# ---------------------------------------------------------------- chats
+
+
+class ChatLeases(Protocol):
+    """Which process answers which session; a lease not renewed in time has expired."""
+
+    def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
+        """Takes the lease if nobody holds it or its holder let it expire."""
+        ...
+
+    def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None: ...
+
+    def release(self, session_id: UUID, owner: str) -> None: ...
+
+    def clear(self) -> None:
+        """Forgets every lease (a process that knows it is alone, at start-up)."""
+        ...
 
 
 # ---------------------------------------------------------------- documents

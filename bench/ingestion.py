@@ -2,7 +2,7 @@
 
     python -m bench.ingestion [--pages 120] [--runs 3]
 
-Prints JSON. Two runs of the same pipeline (application.ingestion.index_document, with the
+Prints JSON. Two runs of the same pipeline (application.document.ingestion.index_document, with the
 real pypdf extraction, chunker and embedded Chroma): with the local all-MiniLM-L6-v2, to
 see the share of the time that is not embedding (goal: under 15 %), and with a zero-delay
 OpenAI-compatible fake embedder, compared with pypdf's own extraction of the same file
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from application.ingestion import IngestionReport, index_document
+from application.document.ingestion import IngestionReport, index_document
 from application.ports import Embedder
 from domain.document import DocumentIndex
 from domain.knowledge_base import IndexSettings

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from domain.errors import InvalidCommand
 
@@ -29,22 +30,21 @@ DEFAULT_PROMPT = (
 )
 
 
-def _secret(title: str, description: str) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "title": title,
-        "description": description,
-        "format": "password",
-        "writeOnly": True,
-        "x-secret": True,
-    }
+def _secret(title: str) -> dict[str, Any]:
+    return {"type": "string", "title": title, "x-secret": True}
 
 
-def _option(value: str, title: str, description: str) -> dict[str, str]:
-    """A choice of an enum as a form shows it (JSON Schema's labelled `oneOf` of `const`s)."""
-    return {"const": value, "title": title, "description": description}
+# What people call each choice of a setting: the history and the messages say "OpenAI".
+CHOICE_NAMES = {
+    "local": "Local",
+    "openai": "OpenAI",
+    "gemini": "Gemini",
+    "extractive": "Extractive (offline)",
+}
 
-
+# The settings' types, bounds and defaults: what a config must satisfy. How a form shows
+# them (help, widgets, which field shows when) is the interface's:
+# interfaces/graphql/component_forms.py.
 _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -52,50 +52,20 @@ _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
         "embedder": {
             "type": "string",
             "title": "Embedder",
-            "description": "Turns passages into vectors.",
             "enum": ["local", "openai", "gemini"],
-            "oneOf": [
-                _option(
-                    "local", "Local", "all-MiniLM-L6-v2 on this server: no key, nothing leaves it."
-                ),
-                _option(
-                    "openai",
-                    "OpenAI",
-                    "OpenAI's embeddings, or an OpenAI-compatible server by its base URL.",
-                ),
-                _option("gemini", "Gemini", "Google's Gemini embeddings; needs a Gemini API key."),
-            ],
             "default": "local",
         },
         "embeddingModel": {
             "type": "string",
             "title": "Embedding model",
-            "description": "e.g. all-MiniLM-L6-v2, text-embedding-3-small, text-embedding-004",
             "default": "all-MiniLM-L6-v2",
             "maxLength": 200,
         },
-        "apiKey": {
-            **_secret("API key", "Key of the embedding provider; the server's key if empty."),
-            "x-show-if": {"embedder": ["openai", "gemini"]},
-            "x-hint-by": {
-                "embedder": {
-                    "openai": "Your OpenAI API key; the server's key if empty.",
-                    "gemini": "Your Gemini API key; the server's key if empty.",
-                }
-            },
-        },
-        "baseUrl": {
-            "type": "string",
-            "title": "Base URL",
-            "description": "An OpenAI-compatible server (Ollama, vLLM, LM Studio…).",
-            "format": "uri",
-            "maxLength": 500,
-            "x-show-if": {"embedder": ["openai"]},
-        },
+        "apiKey": _secret("API key"),
+        "baseUrl": {"type": "string", "title": "Base URL", "format": "uri", "maxLength": 500},
         "chunkSize": {
             "type": "integer",
             "title": "Chunk size",
-            "description": "Characters per passage.",
             "minimum": 100,
             "maximum": 8000,
             "default": 1000,
@@ -103,7 +73,6 @@ _KNOWLEDGE_BASE_SCHEMA: dict[str, Any] = {
         "chunkOverlap": {
             "type": "integer",
             "title": "Chunk overlap",
-            "description": "Characters shared by consecutive passages.",
             "minimum": 0,
             "maximum": 2000,
             "default": 150,
@@ -125,66 +94,18 @@ _LLM_ENGINE_SCHEMA: dict[str, Any] = {
         "provider": {
             "type": "string",
             "title": "Provider",
-            "description": "Who writes the answer.",
             "enum": ["openai", "gemini", "extractive"],
-            "oneOf": [
-                _option(
-                    "openai",
-                    "OpenAI",
-                    "OpenAI's models, or any OpenAI-compatible server (Ollama, vLLM, LM Studio) "
-                    "by its base URL.",
-                ),
-                _option("gemini", "Gemini", "Google's Gemini models; needs a Gemini API key."),
-                _option(
-                    "extractive",
-                    "Extractive (offline)",
-                    "No model and no key: answers by quoting the passages of your documents "
-                    "that match the question.",
-                ),
-            ],
             "default": "extractive",
         },
-        "model": {
-            "type": "string",
-            "title": "Model",
-            "description": "The provider's model name.",
-            "maxLength": 200,
-            "examples": ["gpt-4o-mini", "gpt-4.1", "gemini-2.5-flash", "gemini-2.5-pro"],
-            "x-show-if": {"provider": ["openai", "gemini"]},
-            "x-hint-by": {
-                "provider": {
-                    "openai": "e.g. gpt-4o-mini or gpt-4.1; with a base URL, the server's own "
-                    "name (llama3.1).",
-                    "gemini": "e.g. gemini-2.5-flash or gemini-2.5-pro.",
-                }
-            },
-        },
-        "apiKey": {
-            **_secret("API key", "Key of the LLM provider; the server's key if empty."),
-            "x-show-if": {"provider": ["openai", "gemini"]},
-            "x-hint-by": {
-                "provider": {
-                    "openai": "Your OpenAI API key; the server's key if empty. A local server "
-                    "with a base URL needs none.",
-                    "gemini": "Your Gemini API key; the server's key if empty.",
-                }
-            },
-        },
-        "baseUrl": {
-            "type": "string",
-            "title": "Base URL",
-            "description": "An OpenAI-compatible server (Ollama, vLLM, LM Studio…).",
-            "format": "uri",
-            "maxLength": 500,
-            "x-show-if": {"provider": ["openai"]},
-        },
+        "model": {"type": "string", "title": "Model", "maxLength": 200},
+        "apiKey": _secret("API key"),
+        "baseUrl": {"type": "string", "title": "Base URL", "format": "uri", "maxLength": 500},
         "temperature": {
             "type": "number",
             "title": "Temperature",
             "minimum": 0,
             "maximum": 2,
             "default": 0.2,
-            "x-show-if": {"provider": ["openai", "gemini"]},
         },
         "maxTokens": {
             "type": "integer",
@@ -192,26 +113,15 @@ _LLM_ENGINE_SCHEMA: dict[str, Any] = {
             "minimum": 1,
             "maximum": 32768,
             "default": 1024,
-            "x-show-if": {"provider": ["openai", "gemini"]},
         },
         "prompt": {
             "type": "string",
             "title": "Prompt",
-            "description": "A template: {query} is the question, {context} the passages.",
             "default": DEFAULT_PROMPT,
             "maxLength": 20000,
-            "x-widget": "prompt",
         },
-        "webSearch": {
-            "type": "boolean",
-            "title": "Web search",
-            "description": "Add web results to the context.",
-            "default": False,
-        },
-        "webSearchApiKey": {
-            **_secret("Web search API key", "A SerpAPI key; the server's key if empty."),
-            "x-show-if": {"webSearch": [True]},
-        },
+        "webSearch": {"type": "boolean", "title": "Web search", "default": False},
+        "webSearchApiKey": _secret("Web search API key"),
     },
 }
 
@@ -292,6 +202,15 @@ def is_secret_reference(value: object) -> bool:
     )
 
 
+# What a key's setting holds once the address it was entered for has changed: the key is
+# gone, and the node asks for it again (see domain.node_settings.rebind_keys).
+KEY_CLEARED: dict[str, str] = {"cleared": "the address changed"}
+
+
+def is_cleared_key(value: object) -> bool:
+    return value == KEY_CLEARED
+
+
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -310,7 +229,7 @@ def config_problems(kind: NodeKind, config: dict[str, Any]) -> list[str]:
             known = ", ".join(schema) or "none"
             problems.append(f"{name}: not a setting of {kind.value} (settings: {known})")
         elif prop.get("x-secret"):
-            if not is_secret_reference(value):
+            if not (is_secret_reference(value) or is_cleared_key(value)):
                 problems.append(f"{name}: a secret must be stored before it is configured")
         else:
             problems.extend(_value_problems(name, prop, value))
@@ -332,6 +251,21 @@ def _value_problems(name: str, prop: dict[str, Any], value: object) -> list[str]
     if isinstance(value, str):
         if "maxLength" in prop and len(value) > prop["maxLength"]:
             return [f"{name}: longer than {prop['maxLength']} characters"]
-        if prop.get("format") == "uri" and value and not value.startswith(("http://", "https://")):
-            return [f"{name}: must be an http(s) URL"]
+        if prop.get("format") == "uri" and value:
+            return _url_problems(name, value)
+    return []
+
+
+def _url_problems(name: str, url: str) -> list[str]:
+    """An http(s) address without credentials in it (they would be stored, shown and logged
+    with the URL); never quoted back, for the same reason."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return [f"{name}: not a valid URL"]
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"{name}: must be an http(s) URL"]
+    if parts.username is not None or parts.password is not None:
+        return [f"{name}: must not carry a user name or password; give the key in its own field"]
     return []

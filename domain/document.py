@@ -158,7 +158,7 @@ class Document(Aggregate):
     def __init__(
         self,
         *,
-        id: UUID,  # noqa: A002  (chosen by the caller: see application.documents)
+        id: UUID,  # noqa: A002  (chosen by the caller: see application.document.handlers)
         workflow_id: UUID,
         node_id: str,
         filename: str,

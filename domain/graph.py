@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.components import COMPONENTS, REQUIRED_INPUTS, NodeKind, is_secret_reference
+from domain.components import COMPONENTS, REQUIRED_INPUTS, NodeKind
 from domain.errors import InvalidCommand, ValidationIssue
+from domain.key_policy import KeyPolicy
+from domain.node_settings import KnowledgeBaseSettings, LlmSettings, parse_settings
 
 
 @dataclass(frozen=True)
@@ -182,9 +184,9 @@ def _reachable(start: Iterable[str], step: Mapping[str, list[str]]) -> set[str]:
 
 
 def validation_issues(
-    nodes: Mapping[str, Node], edges: Mapping[str, Edge], server_keys: frozenset[str]
+    nodes: Mapping[str, Node], edges: Mapping[str, Edge], keys: KeyPolicy
 ) -> list[ValidationIssue]:
-    """What stops a publish. `server_keys` names the providers the server has a key for."""
+    """What stops a publish. `keys` says which keys the server holds and where they may go."""
     if not nodes:
         return [ValidationIssue("EMPTY", "Add a User Query, an LLM Engine and an Output.")]
     issues = _count_issues(nodes)
@@ -195,7 +197,7 @@ def validation_issues(
     ]
     issues += _flow_issues(nodes, edges)
     for node in nodes.values():
-        issues += _config_issues(node, server_keys)
+        issues += _config_issues(node, keys)
     return issues
 
 
@@ -251,51 +253,25 @@ def _flow_issues(nodes: Mapping[str, Node], edges: Mapping[str, Edge]) -> list[V
     return issues
 
 
-def _has_key(
-    config: Mapping[str, Any], field_name: str, provider: str, keys: frozenset[str]
-) -> bool:
-    return is_secret_reference(config.get(field_name)) or provider in keys
-
-
-PROVIDER_NAMES = {"openai": "OpenAI", "gemini": "Gemini", "extractive": "Extractive"}
-
-
-def _key_of(provider: str) -> str:
-    """ "an OpenAI API key", "a Gemini API key": the provider's own name, with its article."""
-    name = PROVIDER_NAMES.get(provider, provider)
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} API key"
-
-
-def _config_issues(node: Node, server_keys: frozenset[str]) -> list[ValidationIssue]:
-    c, issues = node.config, []
-    if node.kind == NodeKind.LLM_ENGINE:
-        provider = c.get("provider", "extractive")
-        if provider in ("openai", "gemini"):
-            if not c.get("model"):
+def _config_issues(node: Node, keys: KeyPolicy) -> list[ValidationIssue]:
+    try:
+        settings = parse_settings(node.kind, node.config)
+    except InvalidCommand as e:  # a config stored under older rules
+        return [ValidationIssue("INVALID_CONFIG", f"{node.label}: {e}", node.id)]
+    issues, calls = [], []
+    if isinstance(settings, LlmSettings):
+        if settings.access is not None:
+            if not settings.model:
                 issues.append(
                     ValidationIssue("MISSING_MODEL", f"{node.label}: choose a model.", node.id)
                 )
-            # an OpenAI-compatible local server (Ollama…) needs no key
-            keyless = provider == "openai" and bool(c.get("baseUrl"))
-            if not keyless and not _has_key(c, "apiKey", provider, server_keys):
-                issues.append(
-                    ValidationIssue(
-                        "MISSING_API_KEY", f"{node.label}: give {_key_of(provider)}.", node.id
-                    )
-                )
-        if c.get("webSearch") and not _has_key(c, "webSearchApiKey", "websearch", server_keys):
-            issues.append(
-                ValidationIssue(
-                    "MISSING_API_KEY", f"{node.label}: web search needs an API key.", node.id
-                )
-            )
-    elif node.kind == NodeKind.KNOWLEDGE_BASE:
-        embedder = c.get("embedder", "local")
-        keyless = embedder == "openai" and bool(c.get("baseUrl"))
-        if embedder != "local" and not keyless and not _has_key(c, "apiKey", embedder, server_keys):
-            issues.append(
-                ValidationIssue(
-                    "MISSING_API_KEY", f"{node.label}: give {_key_of(embedder)}.", node.id
-                )
-            )
+            calls.append(settings.access)
+        if settings.web_search is not None:
+            calls.append(settings.web_search)
+    elif isinstance(settings, KnowledgeBaseSettings) and settings.access is not None:
+        calls.append(settings.access)
+    for access in calls:
+        problem = keys.key_problem(access)
+        if problem:
+            issues.append(ValidationIssue("MISSING_API_KEY", f"{node.label}: {problem}.", node.id))
     return issues

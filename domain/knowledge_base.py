@@ -3,76 +3,12 @@ and which generations the draft and the published versions answer from."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
-
-from domain.components import COMPONENTS, NodeKind, is_secret_reference
+from domain.components import NodeKind
 from domain.graph import Node
+from domain.node_settings import IndexSettings
 from domain.workflow import Workflow
 
-LOCAL_EMBEDDER = "local"
-KEY_LENGTH = 12
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """How a knowledge base turns a document into vectors: its node's settings that matter."""
-
-    embedder: str
-    model: str  # "" means the provider's default model
-    chunk_size: int
-    chunk_overlap: int
-    base_url: str | None = None
-    api_key_ref: str | None = None
-
-    @classmethod
-    def of_node(cls, config: Mapping[str, Any]) -> IndexSettings:
-        merged = {**COMPONENTS[NodeKind.KNOWLEDGE_BASE].defaults(), **config}
-        embedder = str(merged["embedder"])
-        model = str(merged.get("embeddingModel") or "")
-        # The form's default model is the local one: a person who switches the embedder to
-        # OpenAI or Gemini and leaves the model alone means that provider's default.
-        if embedder != LOCAL_EMBEDDER and model == _default_model():
-            model = ""
-        key = merged.get("apiKey")
-        return cls(
-            embedder=embedder,
-            model=model,
-            chunk_size=int(merged["chunkSize"]),
-            chunk_overlap=int(merged["chunkOverlap"]),
-            base_url=merged.get("baseUrl") or None,
-            api_key_ref=key["secretRef"]
-            if isinstance(key, dict) and is_secret_reference(key)
-            else None,
-        )
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IndexSettings:
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def same_vectors(self, other: IndexSettings) -> bool:
-        """Whether both settings give the same chunks and vectors (the key changes neither)."""
-        return self.key == other.key
-
-    @property
-    def key(self) -> str:
-        """The index generation these settings make: a short fingerprint of all that decides
-        the chunks and vectors (not the API key). Stored in vector ids and metadata, so it
-        must never change for the same settings."""
-        basis = [self.embedder, self.model, self.chunk_size, self.chunk_overlap, self.base_url]
-        digest = hashlib.sha256(json.dumps(basis, separators=(",", ":")).encode())
-        return digest.hexdigest()[:KEY_LENGTH]
-
-
-def _default_model() -> str:
-    schema = COMPONENTS[NodeKind.KNOWLEDGE_BASE].config_schema
-    return str(schema["properties"]["embeddingModel"]["default"])
+__all__ = ["IndexSettings", "answering_settings", "asked_settings"]
 
 
 def asked_settings(

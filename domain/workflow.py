@@ -18,6 +18,8 @@ from domain.changes import Delta, Graph, apply, of_event, relative
 from domain.components import COMPONENTS, config_problems, parse_kind
 from domain.errors import InvalidCommand, InvalidWorkflow, NotFound, ValidationIssue
 from domain.graph import Edge, Node, Position, resolve_ports, validation_issues
+from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
+from domain.node_settings import rebind_keys
 from domain.undo import Step
 
 MAX_NAME = 200
@@ -163,7 +165,7 @@ class Workflow(Aggregate):
 
     def configure_node(self, node_id: str, patch: Mapping[str, Any], actor: str) -> None:
         node = self._node(node_id)
-        config = merge_config(node.config, patch)
+        config = rebind_keys(node.config, merge_config(node.config, patch))
         self._check_config(node_id, node.kind, config)
         self._node_configured(node_id, config, actor)
 
@@ -241,11 +243,11 @@ class Workflow(Aggregate):
     ) -> None:
         self._record("GraphImported", actor, nodes=nodes, edges=edges)
 
-    def validate(self, server_keys: frozenset[str] = frozenset()) -> list[ValidationIssue]:
-        return validation_issues(self.nodes, self.edges, server_keys)
+    def validate(self, keys: KeyPolicy = NO_SERVER_KEYS) -> list[ValidationIssue]:
+        return validation_issues(self.nodes, self.edges, keys)
 
-    def publish(self, note: str, actor: str, server_keys: frozenset[str] = frozenset()) -> int:
-        issues = self.validate(server_keys)
+    def publish(self, note: str, actor: str, keys: KeyPolicy = NO_SERVER_KEYS) -> int:
+        issues = self.validate(keys)
         if issues:
             raise InvalidWorkflow(
                 f"the workflow cannot be published: {issues[0].message}", tuple(issues)

@@ -27,7 +27,8 @@ class FileBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root.chmod(0o700)  # the uploads are private (their files are made 0600)
 
     def put(self, chunks: Iterable[bytes], max_bytes: int) -> BlobInfo:
         """Streams `chunks` to disk while hashing; BlobTooLarge once more than `max_bytes` came."""
@@ -51,7 +52,7 @@ class FileBlobStore:
                 os.fsync(handle.fileno())
             key = digest.hexdigest()
             target = self._path(key)
-            target.parent.mkdir(exist_ok=True)
+            target.parent.mkdir(exist_ok=True, mode=0o700)
             # Replacing an existing blob swaps identical bytes, so concurrent puts are safe.
             os.replace(temp, target)
         except BaseException:

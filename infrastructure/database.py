@@ -18,6 +18,13 @@ SCHEMA_LOCK = zlib.crc32(b"genai:schema")
 MIGRATIONS_LOCK = 724501
 
 
+def make_private(directory: Path, pattern: str = "*.sqlite3*") -> None:
+    """SQLite makes its files (and their -wal and -shm) with the process's umask: readable
+    by anyone. Ours hold every event and the encrypted keys: the owner's alone."""
+    for path in directory.glob(pattern):
+        path.chmod(0o600)
+
+
 def create_read_engine(url: str, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

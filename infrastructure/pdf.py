@@ -33,6 +33,11 @@ NO_TEXT = (
     "The PDF has no extractable text: its pages look like scanned images. Run it through "
     "OCR (for example ocrmypdf) to add a text layer, then upload it again."
 )
+TOO_MUCH_TEXT = (
+    "The PDF holds more text than one document may ({limit:,} characters, passed on page "
+    "{page}). Split it into smaller files, or ask the administrator to raise "
+    "GENAI_MAX_DOCUMENT_CHARS."
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +47,16 @@ def sniff_pdf(first_bytes: bytes) -> bool:
     return b"%PDF-" in first_bytes[:SNIFF_WINDOW]
 
 
-def extract_pages(stream: BinaryIO, on_page: PageProgress | None = None) -> list[PageText]:
+def extract_pages(
+    stream: BinaryIO, on_page: PageProgress | None = None, *, max_chars: int | None = None
+) -> list[PageText]:
     """Text of every page, in order, numbered from 1; pages without text have `text == ""`.
 
     `stream` must be seekable (a file from the blob store is). Raises ExtractionFailed with
     a reason written for a person: not a PDF, password protected, damaged, incomplete, no
-    pages, or no text at all (scanned images).
+    pages, no text at all (scanned images), or more text than `max_chars` (a small file can
+    draw megabytes of text: pages that share one content stream), found as soon as it is
+    passed.
     """
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
@@ -64,9 +73,13 @@ def extract_pages(stream: BinaryIO, on_page: PageProgress | None = None) -> list
         total = len(reader.pages)
         if total == 0:
             raise ExtractionFailed(NO_PAGES)
-        pages = []
+        pages, characters = [], 0
         for number, page in enumerate(reader.pages, start=1):
-            pages.append(PageText(number=number, text=normalise(page.extract_text())))
+            text = page.extract_text()
+            characters += len(text)
+            if max_chars is not None and characters > max_chars:
+                raise ExtractionFailed(TOO_MUCH_TEXT.format(limit=max_chars, page=number))
+            pages.append(PageText(number=number, text=normalise(text)))
             if on_page is not None:
                 on_page(number, total)
     except ExtractionFailed:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from application.document.ingestion import MAX_CHUNKS
+from domain.key_policy import KeyPolicy
+from infrastructure.outbound import PROVIDER_ADDRESSES, OutboundRules
 from infrastructure.prices import DEFAULT_PRICES, ModelPrice
 
 
@@ -21,14 +23,37 @@ class Settings(BaseSettings):
     )
     genai_data_dir: Path = Path("./data")
     genai_secret_key: SecretStr | None = Field(
-        default=None, description="Fernet key for stored API keys; generated in the data dir"
+        default=None,
+        description="Fernet keys for stored API keys, newest first, comma-separated; "
+        "absent: secret.key in the data dir (one per line), generated on first start",
     )
     openai_api_key: SecretStr | None = None
     gemini_api_key: SecretStr | None = None
     serpapi_api_key: SecretStr | None = None
     chroma_url: str | None = None
     max_upload_mb: int = 50
-    genai_allowed_origins: list[str] = Field(default_factory=list)
+    genai_max_request_mb: int = Field(
+        default=10, description="Largest GraphQL request that is not an upload (JSON)"
+    )
+    genai_max_document_chars: int = Field(
+        default=2_000_000, description="Text one PDF may hold; past it, the document fails"
+    )
+    genai_max_document_chunks: int = Field(
+        default=MAX_CHUNKS, description="Passages one document may make; past it, it fails"
+    )
+    genai_allowed_origins: list[str] = Field(
+        default_factory=list, description="Pages (https://stack.example.com) that may connect"
+    )
+    genai_public_tools: bool = Field(
+        default=False,
+        description="GraphiQL, introspection and /metrics for clients elsewhere too (by "
+        "default only for clients on this machine)",
+    )
+    genai_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Names this server answers as, beside loopback ones and those of the "
+        "allowed origins ('*': any; DNS rebinding is then the proxy's to refuse)",
+    )
     genai_poll_seconds: float = 1.0
     genai_run_projections: bool = True
     genai_log_level: str = "INFO"
@@ -61,6 +86,27 @@ class Settings(BaseSettings):
     genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
     genai_rate_limit_namespace: str = "genai"
     redis_url: str | None = Field(default=None, description="Shared rate limits when set")
+    genai_server_key_urls: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Base URLs, besides each provider's own, that the server's key for that "
+        'provider may be sent to, e.g. {"openai": ["https://llm-proxy.example.com/v1"]}',
+    )
+    genai_outbound_loopback: bool | None = Field(
+        default=None,
+        description="Whether LLM, embedding and search requests may go to this machine "
+        "(Ollama on localhost); unset: only while the server listens on loopback alone, "
+        "the local single-user mode",
+    )
+    genai_outbound_private: bool = Field(
+        default=False,
+        description="Whether those requests may go to private, link-local and other "
+        "non-public addresses (a model server on the local network)",
+    )
+    genai_outbound_allow: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks those requests may go to whatever the two "
+        'settings above say, e.g. ["192.168.1.20", "10.8.0.0/16"]',
+    )
 
     @property
     def uses_postgres(self) -> bool:
@@ -82,7 +128,8 @@ class Settings(BaseSettings):
 
     def data_dir(self) -> Path:
         path = self.genai_data_dir.expanduser().resolve()
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # stored events, keys and uploads are for this server alone
         return path
 
     def event_store_env(self) -> dict[str, str]:
@@ -123,14 +170,22 @@ class Settings(BaseSettings):
             )
         return f"sqlite:///{self.data_dir() / 'read.sqlite3'}"
 
-    def server_keys(self) -> frozenset[str]:
-        """Providers this server holds a key for, so nodes may leave theirs empty."""
-        keys: dict[str, Any] = {
-            "openai": self.openai_api_key,
-            "gemini": self.gemini_api_key,
-            "websearch": self.serpapi_api_key,
-        }
-        return frozenset(name for name, key in keys.items() if key and key.get_secret_value())
+    def key_policy(self) -> KeyPolicy:
+        """Which providers this server holds a key for (nodes may leave theirs empty), and
+        where each may be sent: the provider's own address, and those allowed here."""
+        addresses = {provider: [url] for provider, url in PROVIDER_ADDRESSES.items()}
+        for provider, urls in self.genai_server_key_urls.items():
+            addresses.setdefault(provider.strip().lower(), []).extend(urls)
+        return KeyPolicy.of(self.server_key_values(), addresses)
+
+    def outbound_rules(self) -> OutboundRules:
+        """Where the server's own requests to providers may go (`serve` decides an unset
+        `genai_outbound_loopback` from the address it listens on; elsewhere unset is no)."""
+        return OutboundRules.of(
+            loopback=bool(self.genai_outbound_loopback),
+            private=self.genai_outbound_private,
+            allow=self.genai_outbound_allow,
+        )
 
     def model_prices(self) -> dict[str, ModelPrice]:
         return {

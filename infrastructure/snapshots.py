@@ -14,11 +14,11 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
-from application.eventstore import EventStore
-from application.snapshots import RebuildCounts, rebuild_snapshots
+from application.eventlog.log import EventLog
+from application.eventlog.snapshots import RebuildCounts, rebuild_snapshots
 
 
-def rebuild(store: EventStore) -> RebuildCounts:
+def rebuild(store: EventLog) -> RebuildCounts:
     """Every aggregate's snapshots, replaced by ones taken from a replay of its events."""
     assert store.snapshots is not None, "snapshotting is enabled on the event store"
     return rebuild_snapshots(

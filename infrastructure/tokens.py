@@ -14,7 +14,7 @@ import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from infrastructure.secrets import load_or_create_key
+from infrastructure.secret_keys import create_key_once
 
 ALGORITHM = "HS256"
 ISSUER = "genai-stack"
@@ -25,8 +25,11 @@ def signing_key(jwt_key: str | None, secret_key: str | None, data_dir: Path) -> 
         return jwt_key.encode()
     if secret_key:
         hkdf = HKDF(hashes.SHA256(), 32, salt=None, info=b"genai-stack access tokens")
-        return hkdf.derive(secret_key.encode())
-    return load_or_create_key(None, data_dir, "jwt.key")
+        newest = secret_key.replace(",", " ").split()[0]  # unchanged by a rotation in progress
+        return hkdf.derive(newest.encode())
+    path = data_dir / "jwt.key"
+    create_key_once(path)
+    return path.read_bytes().strip()
 
 
 class JwtAccessTokens:

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from application.ports import ProviderError, SearchResult
-from infrastructure.llm.retry import RetryPolicy, is_retryable_status, retry_after_seconds, scrub
+from infrastructure.llm.retry import RetryPolicy, Trouble, scrub, status_trouble
+from infrastructure.outbound import OutboundRules, guarded_transport, refused_in
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,14 @@ class SerpApiSearch:
         engine: str = "google",
         retries: int = 1,
         backoff: float = 0.5,
-        transport: httpx.AsyncBaseTransport | None = None,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.engine = engine
         self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff)
-        self._transport = transport
+        self.outbound = outbound
 
     async def search(self, query: str, api_key: str | None, limit: int) -> list[SearchResult]:
         if not api_key:
@@ -58,8 +60,10 @@ class SerpApiSearch:
         if not query.strip() or limit < 1:
             return []
         params = {"q": query, "api_key": api_key, "engine": self.engine, "num": str(limit)}
+        # a client (and transport) per search: closing the client closes its transport
+        transport = guarded_transport("httpx", self.outbound) if self.outbound else None
         async with httpx.AsyncClient(
-            base_url=self.base_url, timeout=self.timeout, transport=self._transport
+            base_url=self.base_url, timeout=self.timeout, transport=transport
         ) as client:
             payload = await self._get(client, params, api_key)
         return _results(payload, limit)
@@ -70,30 +74,34 @@ class SerpApiSearch:
         attempt = 0
         while True:
             attempt += 1
-            status: int | None = None
-            retry_after: float | None = None
             try:
                 response = await client.get("/search", params=params)
             except httpx.TimeoutException:
-                message, retryable = "the search timed out", True
-            except httpx.TransportError:
-                message, retryable = "could not reach the search server", True
+                trouble = Trouble("the search timed out", retryable=True)
+            except httpx.TransportError as e:
+                refused = refused_in(e)
+                trouble = (
+                    Trouble(str(refused))
+                    if refused
+                    else Trouble("could not reach the search server", retryable=True)
+                )
             else:
                 payload = _json(response)
                 if response.is_success and (
                     "error" not in payload or _NO_RESULTS in str(payload["error"])
                 ):
                     return payload
-                status = response.status_code
-                message = str(payload.get("error") or response.reason_phrase or "search failed")
-                message = f"{message} (HTTP {status})"
-                retryable = is_retryable_status(status)
-                retry_after = retry_after_seconds(response.headers)
-            safe = scrub(f"Web search: {message}", (api_key,))
-            wait = self.policy.delay(attempt, retry_after) if retryable else None
+                said = str(payload.get("error") or response.reason_phrase or "")
+                trouble = status_trouble(response.status_code, response.headers, said)
+            safe = scrub(f"Web search: {trouble.message}", (api_key,))
+            said = (
+                scrub(f" (the server said: {trouble.detail})", (api_key,)) if trouble.detail else ""
+            )
+            wait = self.policy.delay(attempt, trouble.retry_after) if trouble.retryable else None
             if wait is None:
-                raise ProviderError(safe, status)
-            log.info("%s; retrying in %.2fs", safe, wait)
+                log.warning("%s%s", safe, said)
+                raise ProviderError(safe, trouble.status)
+            log.info("%s%s; retrying in %.2fs", safe, said, wait)
             await asyncio.sleep(wait)
 
 

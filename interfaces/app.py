@@ -20,17 +20,25 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
+from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
 from interfaces.auth_routes import auth_router
-from interfaces.container import Container, build
+from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
+from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
 from interfaces.principal import authorization_of, principal_of
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
-# the multipart envelope around an upload: the operation, the map, the boundaries
-MULTIPART_OVERHEAD = 64 * 1024
+# strawberry's own GraphiQL page: an inline script, and scripts and styles from two CDNs
+CDN_GRAPHIQL_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com "
+    "https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://unpkg.com "
+    "https://cdn.jsdelivr.net; img-src 'self' data:; font-src 'self' data: https:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
 
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
@@ -41,12 +49,20 @@ class GraphiQLRouter(GraphQLRouter):
     GenAI Stack may be offline); strawberry's own page, whose scripts come from unpkg and
     jsdelivr, only when the web app is not built."""
 
+    def __init__(self, *args: Any, public_tools: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.public_tools = public_tools
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        if not may_use_tools(request, self.public_tools):
+            return HTMLResponse(TOOLS_FORBIDDEN, status_code=403)
         # read on each request: a rebuild renames the assets the page refers to
         page = SPA_DIR / "graphiql.html"
         if page.is_file():
             return HTMLResponse(page.read_text(encoding="utf-8"))
-        return await super().render_graphql_ide(request)
+        fallback = await super().render_graphql_ide(request)
+        fallback.headers["content-security-policy"] = CDN_GRAPHIQL_POLICY
+        return fallback
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Credentials in `connection_init` (`{"authorization": "Bearer …"}`) replace those of
@@ -54,24 +70,24 @@ class GraphiQLRouter(GraphQLRouter):
         authorization = authorization_of(context.connection_params)
         if authorization is not None:
             context.principal = await principal_of(
-                context.container.accounts.principals, authorization
+                context.services.accounts.principals, authorization
             )
             if context.principal is None:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = container is None
-        app.state.container = container or build(settings)
+        own = services is None
+        app.state.services = services or bootstrap(settings)
         if own:
-            app.state.container.start(projections=settings.genai_run_projections)
+            app.state.services.start(projections=settings.genai_run_projections)
         await to_thread.run_sync(
-            app.state.container.accounts.on_server_start,
+            app.state.services.accounts.on_server_start,
             settings.genai_public_url or f"http://{settings.genai_host}",
             _announce,
         )
@@ -79,17 +95,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             yield
         finally:
             if own:
-                app.state.container.stop()
+                app.state.services.stop()
 
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
     async def context(connection: HTTPConnection) -> Context:
-        container = app.state.container
+        services = app.state.services
         principal = await principal_of(
-            container.accounts.principals, connection.headers.get("authorization")
+            services.accounts.principals, connection.headers.get("authorization")
         )
-        return Context(container, principal=principal)
+        return Context(services, principal=principal)
 
     router = GraphiQLRouter(
         schema,
@@ -98,9 +114,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         multipart_uploads_enabled=True,
         graphql_ide="graphiql",
         allowed_origins=settings.genai_allowed_origins,
+        public_tools=settings.genai_public_tools,
     )
     app.include_router(router, prefix="/graphql")
-    app.include_router(auth_router(lambda request: request.app.state.container.accounts))
+    app.include_router(
+        auth_router(
+            lambda request: request.app.state.services.accounts,
+            secure_cookies=(settings.genai_public_url or "").startswith("https://"),
+        )
+    )
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -135,13 +157,30 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        ready = await to_thread.run_sync(request.app.state.container.ready)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        services = request.app.state.services
+        ready = await to_thread.run_sync(services.ready)
+        body: dict[str, object] = {"ready": ready}
+        failed = await to_thread.run_sync(failures.summary, services.read_db) if ready else {}
+        if failed:  # serving, but some aggregates' events were not applied to the lists
+            body["degraded"] = {"projectionFailures": failed}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> PlainTextResponse:
+    def metrics(request: Request) -> PlainTextResponse:
+        if not may_use_tools(request, settings.genai_public_tools):
+            return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(
+        RequestGuard,
+        path="/graphql",
+        max_request_mb=settings.genai_max_request_mb,
+        max_upload_mb=settings.max_upload_mb,
+    )
+    # outermost: a request for a host this server is not gets nothing else
+    app.add_middleware(
+        OriginGuard, hosts=settings.genai_allowed_hosts, origins=settings.genai_allowed_origins
+    )
     _mount_spa(app)
     return app
 

@@ -18,10 +18,10 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from application.account.errors import Forbidden, RateLimited, Unauthenticated
+from application.account.handlers import Accounts
 from application.account.views import SignedIn, UserView
-from domain.errors import InvalidCommand, NotFound
-from interfaces.accounts import Accounts
+from application.errors import RateLimited, Unauthenticated, code_of
+from domain.errors import InvalidCommand
 from interfaces.principal import principal_of
 
 REFRESH_COOKIE = "genai_refresh"
@@ -30,13 +30,14 @@ MAX_BODY = 16 * 1024
 
 T = TypeVar("T")
 
-_STATUS: tuple[tuple[type[Exception], str, int], ...] = (
-    (Unauthenticated, "UNAUTHENTICATED", 401),
-    (Forbidden, "FORBIDDEN", 403),
-    (NotFound, "NOT_FOUND", 404),
-    (RateLimited, "RATE_LIMITED", 429),
-    (InvalidCommand, "BAD_USER_INPUT", 400),
-)
+# the HTTP status of each contract code these routes answer with (the codes: application.errors)
+_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "RATE_LIMITED": 429,
+    "BAD_USER_INPUT": 400,
+}
 
 
 class BadRequest(InvalidCommand):
@@ -44,22 +45,25 @@ class BadRequest(InvalidCommand):
 
 
 def error_response(error: Exception) -> JSONResponse:
-    for cls, code, status in _STATUS:
-        if isinstance(error, cls):
-            extensions: dict[str, Any] = {"code": code}
-            headers = {}
-            if isinstance(error, RateLimited):
-                extensions["retryAfter"] = error.retry_after
-                headers["Retry-After"] = str(error.retry_after)
-            return JSONResponse(
-                {"errors": [{"message": str(error), "extensions": extensions}]},
-                status_code=status,
-                headers=headers,
-            )
-    raise error
+    code = code_of(error)
+    if code not in _STATUS:
+        raise error
+    extensions: dict[str, Any] = {"code": code}
+    headers = {}
+    if isinstance(error, RateLimited):
+        extensions["retryAfter"] = error.retry_after
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(
+        {"errors": [{"message": str(error), "extensions": extensions}]},
+        status_code=_STATUS[code],
+        headers=headers,
+    )
 
 
-def auth_router(accounts_of: Callable[[Request], Accounts]) -> APIRouter:
+def auth_router(
+    accounts_of: Callable[[Request], Accounts], *, secure_cookies: bool = False
+) -> APIRouter:
+    """`secure_cookies`: the refresh cookie only over HTTPS (behind a proxy that ends TLS)."""
     router = APIRouter(include_in_schema=False)
 
     async def call(fn: Callable[..., T], *args: Any) -> T:
@@ -74,7 +78,7 @@ def auth_router(accounts_of: Callable[[Request], Accounts]) -> APIRouter:
             path=COOKIE_PATH,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https" or accounts_of(request).secure_cookies,
+            secure=request.url.scheme == "https" or secure_cookies,
         )
         return response
 

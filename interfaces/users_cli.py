@@ -20,13 +20,13 @@ PASSWORD = typer.Option(
 @contextmanager
 def _accounts() -> Iterator[Any]:
     from infrastructure.settings import Settings
-    from interfaces.container import build
+    from interfaces.bootstrap import bootstrap
 
-    container = build(Settings())
+    services = bootstrap(Settings())
     try:
-        yield container.accounts
+        yield services.accounts
     finally:
-        container.stop()
+        services.stop()
 
 
 def _run(action: Callable[[Any], str]) -> None:

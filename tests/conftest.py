@@ -74,12 +74,19 @@ def postgres_url() -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: object) -> Settings:
+    given: dict[str, object] = {
+        "genai_poll_seconds": 0.2,
+        "genai_allowed_hosts": ["testserver"],  # Starlette's TestClient's name
+        "genai_public_tools": True,  # TestClient's client is "testclient", not loopback
+        # the fake providers listen on loopback, as Ollama does in the local single-user mode
+        "genai_outbound_loopback": True,
+        **overrides,
+    }
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
         genai_data_dir=data_dir,
-        genai_poll_seconds=0.2,
-        **overrides,
+        **given,  # type: ignore[arg-type]
     )
 
 

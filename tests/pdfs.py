@@ -98,6 +98,26 @@ def large_pdf(pages: int) -> bytes:
     return _output(pdf)
 
 
+def shared_stream_pdf(pages: int = 100) -> bytes:
+    """`pages` pages that all draw one dense content stream: a small file whose text is
+    pages times one page's (about 100,000 characters each), as a hostile upload may be."""
+    from pypdf import PdfReader, PdfWriter
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.add_font("DejaVu", fname=DEJAVU)
+    pdf.set_font("DejaVu", size=2)
+    pdf.set_auto_page_break(auto=False)
+    pdf.multi_cell(0, 0.7, " ".join([FILLER] * 600))
+    page = PdfReader(io.BytesIO(_output(pdf))).pages[0]
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_page(page)  # each page refers to the same content stream
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def two_column_pdf() -> bytes:
     """One page, two side-by-side columns of text at the same heights."""
     pdf = _new_pdf()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+API_TOKEN_PREFIX = "gst_"  # recognizable by secret scanners
+
 
 def new_token(prefix: str) -> str:
     """A new secret with a recognizable prefix (`gst_` for API tokens), for secret scanners."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from application.account.api_tokens import API_TOKEN_PREFIX, ApiTokens
+from typing import TYPE_CHECKING
+
+from application.account.opaque import API_TOKEN_PREFIX
 from application.account.ports import AccessTokens
 from application.account.users import Users
 from domain.policy import LOCAL_ACTOR, Principal
+
+if TYPE_CHECKING:
+    from application.account.handlers import ApiTokens
 
 # The owner of a server bound to loopback: only someone on this machine can reach it.
 LOCAL_OWNER = Principal(user_id=LOCAL_ACTOR, local=True)

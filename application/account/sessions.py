@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from application.account.errors import RateLimited, Unauthenticated
 from application.account.opaque import digest, new_token
 from application.account.ports import (
     AccessTokens,
@@ -22,6 +21,7 @@ from application.account.ports import (
 )
 from application.account.users import Users
 from application.account.views import SignedIn, UserView
+from application.errors import RateLimited, Unauthenticated
 from domain.account import MAX_PASSWORD, normalize_email
 from domain.errors import InvalidCommand
 

@@ -4,14 +4,17 @@ at a start with no users, so no default password ever exists."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from application.account.errors import Forbidden, Unauthenticated
 from application.account.opaque import digest, new_token
 from application.account.ports import Clock, SetupTokenStore
 from application.account.users import Users
 from application.account.views import UserView
-from application.account.workspaces import Workspaces
+from application.errors import Forbidden, Unauthenticated
 from domain.account import check_password, normalize_email
+
+if TYPE_CHECKING:
+    from application.account.handlers import Workspaces
 
 SETUP_PREFIX = "gsu_"
 SETUP_ACTOR = "setup"

@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.account.ports import Clock, CredentialStore, PasswordHasher, RefreshTokenStore
 from application.account.views import UserView
-from application.eventstore import EventStore, change_with_retry
+from application.eventlog.log import EventLog, change_with_retry
 from domain.account import User, check_password, normalize_email
 from domain.errors import InvalidCommand, NotFound
 
@@ -22,7 +22,7 @@ class TooBusy(Exception):
 class Users:
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         credentials: CredentialStore,
         hasher: PasswordHasher,
         sessions: RefreshTokenStore,

@@ -10,7 +10,7 @@ from eventsourcing.projection import Projection
 from sqlalchemy import Engine, delete, insert, select
 
 from application.account.views import WorkspaceView
-from application.eventstore import EventStore
+from application.eventlog.log import EventLog
 from domain.workspace import Role, Workspace
 from infrastructure.accounts.tables import workspace_members, workspaces
 from infrastructure.readmodel.tracking import SqlTrackingView
@@ -20,7 +20,7 @@ class WorkspacesProjection(Projection[SqlTrackingView]):
     name = "workspaces"
     tables = (workspaces, workspace_members)
 
-    def __init__(self, view: SqlTrackingView, store: EventStore) -> None:
+    def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)
         self.store = store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from application.ports import Embedder, EmbedderSpec
+from infrastructure.outbound import OutboundRules
 
 LOCAL_MODELS = {"", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
@@ -23,7 +24,10 @@ class DefaultEmbedderFactory:
         remote_batch_size: int | None = None,
         max_retries: int = 3,
         timeout: float = 60.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where remote embedders' requests may go (None: anywhere)."""
+        self.outbound = outbound
         self.local_batch_size = local_batch_size
         self.remote_batch_size = remote_batch_size
         self.max_retries = max_retries
@@ -60,6 +64,7 @@ class DefaultEmbedderFactory:
                 batch_size=self.remote_batch_size or DEFAULT_BATCH,
                 max_retries=self.max_retries,
                 timeout=self.timeout,
+                outbound=self.outbound,
             )
         if kind == "gemini":
             from infrastructure.embedders.gemini import MAX_BATCH, GeminiEmbedder
@@ -71,5 +76,6 @@ class DefaultEmbedderFactory:
                 batch_size=min(self.remote_batch_size or MAX_BATCH, MAX_BATCH),
                 attempts=self.max_retries + 1,
                 timeout=self.timeout,
+                outbound=self.outbound,
             )
         raise ValueError(f"Unknown embedder {spec.embedder!r}: expected local, openai or gemini.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx2
 from google import genai
 from google.genai import errors, types
@@ -13,6 +15,10 @@ from infrastructure.embedders._remote import (
     scrubbed,
     server_of,
 )
+from infrastructure.llm.retry import status_words
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
+
+log = logging.getLogger(__name__)
 
 # text-embedding-004 was retired in January 2026; gemini-embedding-001 replaced it.
 DEFAULT_MODEL = "gemini-embedding-001"
@@ -36,6 +42,7 @@ class GeminiEmbedder(BatchingEmbedder):
         attempts: int = 4,
         timeout: float = 60.0,
         api_version: str = "v1beta",
+        outbound: OutboundRules | None = None,
     ) -> None:
         if not 0 < batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
@@ -52,6 +59,7 @@ class GeminiEmbedder(BatchingEmbedder):
                 api_version=api_version,
                 timeout=int(timeout * 1000),  # milliseconds
                 retry_options=types.HttpRetryOptions(attempts=attempts),
+                client_args=sdk_transport(outbound, sync=True) or None,
             ),
         )
         self._model_id = remote_model_id("gemini", self.model, base_url, DEFAULT_HOST)
@@ -63,7 +71,9 @@ class GeminiEmbedder(BatchingEmbedder):
             response = self._client.models.embed_content(model=self.model, contents=contents)
         except errors.APIError as exc:
             raise self._refused(exc) from None
-        except (httpx2.TransportError, OSError):  # google-genai 3 sends through httpx2
+        except (httpx2.TransportError, OSError) as exc:  # google-genai 3 sends through httpx2
+            if refused := refused_in(exc):
+                raise ProviderError(f"Gemini embeddings: {refused}.") from None
             raise ProviderError(
                 f"The Gemini embeddings server {self._server} is unreachable or timed out."
             ) from None
@@ -88,6 +98,6 @@ class GeminiEmbedder(BatchingEmbedder):
         elif status == 429:
             message = "Gemini is rate limiting or the quota is used up; try again later."
         else:
-            detail = scrubbed(str(exc.message), self._api_key)
-            message = f"Gemini embeddings failed ({status}): {detail}"
+            message = f"Gemini embeddings failed: {status_words(status)}."
+        log.warning("%s (the server said: %s)", message, scrubbed(str(exc.message), self._api_key))
         return ProviderError(message, status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import openai
@@ -14,6 +15,10 @@ from infrastructure.embedders._remote import (
     scrubbed,
     server_of,
 )
+from infrastructure.llm.retry import status_words
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "text-embedding-3-small"
 DEFAULT_HOST = "api.openai.com"
@@ -38,6 +43,7 @@ class OpenAIEmbedder(BatchingEmbedder):
         batch_size: int = DEFAULT_BATCH,
         max_retries: int = 3,
         timeout: float = 60.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
         if batch_size <= 0:
             raise ValueError("batch_size must be positive")
@@ -50,6 +56,9 @@ class OpenAIEmbedder(BatchingEmbedder):
                 base_url=base_url,
                 max_retries=max_retries,
                 timeout=timeout,
+                http_client=openai.DefaultHttpxClient(**sdk_transport(outbound, sync=True))
+                if outbound
+                else None,
             )
         except openai.OpenAIError as exc:
             raise ProviderError(
@@ -71,6 +80,8 @@ class OpenAIEmbedder(BatchingEmbedder):
         except openai.APIStatusError as exc:
             raise self._refused(exc) from None
         except openai.APIConnectionError as exc:
+            if refused := refused_in(exc):
+                raise ProviderError(f"OpenAI embeddings: {refused}.") from None
             server = server_of(str(self._client.base_url))
             what = "timed out" if isinstance(exc, openai.APITimeoutError) else "is unreachable"
             raise ProviderError(f"The OpenAI embeddings server {server} {what}.") from None
@@ -94,8 +105,8 @@ class OpenAIEmbedder(BatchingEmbedder):
         elif status == 429:
             message = "OpenAI is rate limiting or the quota is used up; try again later."
         else:
-            detail = scrubbed(str(exc.message), self._api_key)
-            message = f"OpenAI embeddings failed ({status}): {detail}"
+            message = f"OpenAI embeddings failed: {status_words(status)}."
+        log.warning("%s (the server said: %s)", message, scrubbed(str(exc.message), self._api_key))
         return ProviderError(message, status)
 
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from application.ports import LLM
+from infrastructure.outbound import OutboundRules
 
 
 class ProviderLLMFactory:
@@ -22,16 +23,21 @@ class ProviderLLMFactory:
         retries: int = 2,
         openai_base_url: str | None = None,
         gemini_base_url: str | None = None,
+        outbound: OutboundRules | None = None,
     ) -> None:
         def openai_llm() -> LLM:
             from infrastructure.llm.openai import OpenAILLM
 
-            return OpenAILLM(base_url=openai_base_url, timeout=timeout, retries=retries)
+            return OpenAILLM(
+                base_url=openai_base_url, timeout=timeout, retries=retries, outbound=outbound
+            )
 
         def gemini_llm() -> LLM:
             from infrastructure.llm.gemini import GeminiLLM
 
-            return GeminiLLM(base_url=gemini_base_url, timeout=timeout, retries=retries)
+            return GeminiLLM(
+                base_url=gemini_base_url, timeout=timeout, retries=retries, outbound=outbound
+            )
 
         def extractive_llm() -> LLM:
             from infrastructure.llm.extractive import ExtractiveLLM

@@ -13,12 +13,8 @@ from google import genai
 from google.genai import errors, types
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
-from infrastructure.llm.retry import (
-    RetryingLLM,
-    Trouble,
-    is_retryable_status,
-    retry_after_seconds,
-)
+from infrastructure.llm.retry import RetryingLLM, Trouble, status_trouble
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com/"
 API_VERSION = "v1beta"
@@ -57,9 +53,12 @@ class GeminiLLM(RetryingLLM):
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
         super().__init__(base_url, timeout, retries, backoff, max_backoff)
         self.request_timeout = request_timeout
+        self.outbound = outbound
         self._clients: OrderedDict[tuple[Any, str | None, str | None], genai.Client] = OrderedDict()
 
     def _classify(self, exc: BaseException) -> Trouble | None:
@@ -74,6 +73,7 @@ class GeminiLLM(RetryingLLM):
             # One attempt: our loop retries, and without retry options the SDK silently
             # sleeps 1-10 s and tries again on a refused connection.
             retry_options=types.HttpRetryOptions(attempts=1),
+            async_client_args=sdk_transport(self.outbound) or None,
         )
         return genai.Client(api_key=request.api_key, enterprise=False, http_options=options)
 
@@ -144,15 +144,13 @@ def _text_of(chunk: types.GenerateContentResponse) -> str:
 
 
 def _classify(exc: BaseException) -> Trouble | None:
+    if refused := refused_in(exc):
+        return Trouble(str(refused))
     if isinstance(exc, errors.APIError):
-        status = exc.code if isinstance(exc.code, int) else None
-        message = exc.message or exc.status or "the request failed"
-        return Trouble(
-            f"{message} (HTTP {status})" if status else str(message),
-            status=status,
-            retryable=is_retryable_status(status),
-            retry_after=retry_after_seconds(getattr(exc.response, "headers", None)),
-        )
+        detail = str(exc.message or exc.status or "")
+        if not isinstance(exc.code, int):
+            return Trouble("the server reported an error", detail=detail)
+        return status_trouble(exc.code, getattr(exc.response, "headers", None), detail)
     if isinstance(exc, TimeoutError):
         return None  # the shared loop words timeouts
     if isinstance(exc, _TRANSPORT_ERRORS):

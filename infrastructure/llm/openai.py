@@ -9,19 +9,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
 import openai
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
-from infrastructure.llm.retry import (
-    RetryingLLM,
-    Trouble,
-    is_retryable_status,
-    retry_after_seconds,
-)
+from infrastructure.llm.retry import RetryingLLM, Trouble, status_trouble
+from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Local OpenAI-compatible servers want no key, but the SDK refuses to start without one.
 KEYLESS_PLACEHOLDER = "not-needed"
+# The SDK's own default pool size, which a transport of ours must be given explicitly.
+CONNECTION_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class OpenAILLM(RetryingLLM):
@@ -37,8 +36,11 @@ class OpenAILLM(RetryingLLM):
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
         super().__init__(base_url, timeout, retries, backoff, max_backoff)
+        self.outbound = outbound
         self._pools: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.DefaultAsyncHttpxClient
         ] = weakref.WeakKeyDictionary()
@@ -92,7 +94,9 @@ class OpenAILLM(RetryingLLM):
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None or pool.is_closed:
-            pool = self._pools[loop] = openai.DefaultAsyncHttpxClient()
+            pool = self._pools[loop] = openai.DefaultAsyncHttpxClient(
+                **sdk_transport(self.outbound, limits=CONNECTION_LIMITS)
+            )
         return pool
 
 
@@ -126,20 +130,16 @@ def _is_openai(base_url: str | None) -> bool:
 
 
 def _classify(exc: BaseException) -> Trouble | None:
+    if refused := refused_in(exc):
+        return Trouble(str(refused))
     if isinstance(exc, openai.APITimeoutError):
         return Trouble("the request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         return Trouble("could not reach the server", retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return Trouble(
-            f"{_message_of(exc)} (HTTP {status})",
-            status=status,
-            retryable=is_retryable_status(status),
-            retry_after=retry_after_seconds(exc.response.headers),
-        )
+        return status_trouble(exc.status_code, exc.response.headers, _message_of(exc))
     if isinstance(exc, openai.OpenAIError):
-        return Trouble(_message_of(exc))
+        return Trouble("the server reported an error", detail=_message_of(exc))
     return None
 
 

@@ -94,10 +94,45 @@ class RetryPolicy:
 class Trouble:
     """What went wrong with one try, as a person should read it."""
 
-    message: str
+    message: str  # safe to show anyone: never the provider's own words
     status: int | None = None
     retryable: bool = False
     retry_after: float | None = None
+    detail: str = ""  # the provider's own words, for the server's log (scrubbed there)
+
+
+_STATUS_WORDS = {
+    400: "the server refused the request; check the model and settings",
+    401: "the server refused the API key",
+    403: "the server refused the API key",
+    404: "the model or the address was not found",
+    408: "the server timed out",
+    413: "the request was too large for the server",
+    422: "the server refused the request; check the model and settings",
+    429: "the server is rate limiting or the quota is used up",
+}
+
+
+def status_words(status: int | None) -> str:
+    """What a provider's HTTP status means, in words safe to show to anyone: a provider's
+    own error text may quote the request, a key, or whatever a hostile server chose."""
+    if status is None:
+        return "the request failed"
+    words = _STATUS_WORDS.get(status) or (
+        "the server failed" if status >= 500 else "the request failed"
+    )
+    return f"{words} (HTTP {status})"
+
+
+def status_trouble(status: int, headers: Any, detail: str) -> Trouble:
+    """The trouble of a provider's HTTP error answer."""
+    return Trouble(
+        status_words(status),
+        status=status,
+        retryable=is_retryable_status(status),
+        retry_after=retry_after_seconds(headers),
+        detail=detail,
+    )
 
 
 def is_retryable_status(status: int | None) -> bool:
@@ -145,15 +180,16 @@ async def stream_with_retries(
             if trouble is None:
                 raise
             message = scrub(f"{provider}: {trouble.message}", secrets)
+            said = scrub(f" (the server said: {trouble.detail})", secrets) if trouble.detail else ""
             wait = (
                 None
                 if produced or not trouble.retryable
                 else policy.delay(attempt, trouble.retry_after)
             )
             if wait is None:
-                log.warning("gave up after %d attempt(s): %s", attempt, message)
+                log.warning("gave up after %d attempt(s): %s%s", attempt, message, said)
                 raise ProviderError(message, trouble.status) from None
-            log.info("%s; retrying in %.2fs (attempt %d)", message, wait, attempt + 1)
+            log.info("%s%s; retrying in %.2fs (attempt %d)", message, said, wait, attempt + 1)
             await asyncio.sleep(wait)
         finally:
             aclose = getattr(stream, "aclose", None)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from application.chat_views import (
+from application.chat.views import (
     ChatMessageView,
     ChatSessionView,
     UsageView,

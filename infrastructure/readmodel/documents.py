@@ -10,8 +10,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from application.document_views import DocumentView
-from application.eventstore import EventStore
+from application.document.views import DocumentView
+from application.eventlog.log import EventLog
 from domain.document import Document, DocumentIndex, DocumentStatus
 from domain.knowledge_base import IndexSettings
 from infrastructure.readmodel.tables import documents
@@ -23,7 +23,7 @@ class DocumentsProjection(Projection[SqlTrackingView]):
     name = "documents"
     tables = (documents,)
 
-    def __init__(self, view: SqlTrackingView, store: EventStore) -> None:
+    def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)
         self.store = store
 
@@ -134,6 +134,17 @@ class SqlDocumentReadModel:
                 if index.key == key and index.complete:
                     found.append((row.id, index))
         return found
+
+    def file_in_use(self, sha256: str, other_than: UUID) -> bool:
+        query = (
+            select(documents.c.id)
+            .where(documents.c.sha256 == sha256)
+            .where(documents.c.id != other_than)
+            .where(documents.c.status != DocumentStatus.REMOVED.value)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def workflows_with_documents(self) -> list[UUID]:
         with self.engine.connect() as conn:

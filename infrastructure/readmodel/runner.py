@@ -16,13 +16,18 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Table, delete
 
-from application.eventstore import EventStore
-from infrastructure.feed import LogWatcher
+from application.eventlog.log import EventLog
+from infrastructure.follower import Follower
+from infrastructure.log_watcher import LogWatcher
+from infrastructure.readmodel import failures
 from infrastructure.readmodel.tracking import SqlTrackingView
 
 log = structlog.get_logger(__name__)
 
 BATCH = 200
+# Tries of an event that fails the same way before the projection records it and goes on
+# (a failure of the database itself is tried again without end).
+TRIES = 3
 # How long a list query waits for its read model to hold what was stored before it.
 FRESH_READ_SECONDS = 2.0
 
@@ -94,21 +99,21 @@ class AdvisoryLock:
                 self._conn = None
 
 
-class ProjectionWorker:
+class ProjectionWorker(Follower):
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         projection: TrackedProjection,
         watcher: LogWatcher,
         lock: AdvisoryLock | None = None,
         poll_seconds: float = 1.0,
     ) -> None:
-        self.store, self.projection, self.watcher = store, projection, watcher
-        self.lock, self.poll_seconds = lock, poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(f"projection-{projection.name}", watcher, lock, poll_seconds)
+        self.store, self.projection = store, projection
         self._handled_types = handled_types(projection)
         self._topics: dict[str, bool] = {}
+        self._tries = TRIES
+        self._failing: tuple[int, int] = (0, 0)  # the event failing, and its tries so far
         projection.view.ensure(store.name)
 
     @property
@@ -141,6 +146,11 @@ class ProjectionWorker:
                     self.projection.forget()
                     skipped = 0
                     break
+                except Exception as error:
+                    if failures.is_transient(error) or self._tried(n.id) < self._tries:
+                        raise
+                    if not self._skip(n, error):
+                        break
                 done += 1
             if skipped:  # the batch ended with events of no interest: record having seen them
                 try:
@@ -149,6 +159,34 @@ class ProjectionWorker:
                     self.projection.forget()
                     done -= 1  # not recorded: it will be gone through again
         return done
+
+    def _tried(self, notification_id: int) -> int:
+        """Counts a failed try of this event; how many it has had in a row."""
+        last, tries = self._failing
+        self._failing = (notification_id, tries + 1 if last == notification_id else 1)
+        return self._failing[1]
+
+    def _skip(self, notification: Any, error: Exception) -> bool:
+        """Records the event as one this projection cannot apply and moves past it, so
+        that every other aggregate goes on; False when another worker moved first."""
+        name = self.projection.name
+        log.error(
+            "projection skips an event it cannot apply",
+            projection=name,
+            notification_id=notification.id,
+            aggregate=str(notification.originator_id),
+            exc_info=error,
+        )
+        self.projection.forget()
+        try:
+            with self.projection.view.transaction(
+                Tracking(self.store.name, notification.id)
+            ) as conn:
+                failures.record(conn, name, notification, error)
+        except IntegrityError:
+            self.projection.forget()
+            return False
+        return True
 
     def _handles(self, topic: str) -> bool:
         """Whether the projection has a handler for events of this topic (resolved once)."""
@@ -166,37 +204,18 @@ class ProjectionWorker:
         view = self.projection.view
         with view.engine.begin() as conn:
             view.reset(conn)
+            failures.forget(conn, self.projection.name)
             for table in self.projection.tables:
                 conn.execute(delete(table))
         self.projection.forget()
-        return self.catch_up()
+        self._tries = 1  # alone, in a command: what fails is recorded at once
+        try:
+            return self.catch_up()
+        finally:
+            self._tries = TRIES
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.run, name=f"projection-{self.projection.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.watcher.poke()
-        if self._thread:
-            self._thread.join(10)
-        if self.lock:
-            self.lock.release()
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            if self.lock and not self.lock.acquire(self._stop):
-                return
-            try:
-                seen = self.watcher.ticks
-                if self.catch_up() == 0:
-                    self.watcher.wait(seen, self.poll_seconds)
-            except Exception:
-                log.exception("projection failed; retrying", projection=self.projection.name)
-                self.projection.forget()
-                self._stop.wait(1)
+    def recover(self) -> None:
+        self.projection.forget()
 
     def caught_up(self, timeout: float = FRESH_READ_SECONDS) -> bool:
         """Waits until the view holds every event stored so far (in any process), for

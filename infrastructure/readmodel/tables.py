@@ -60,6 +60,19 @@ projection_tracking = Table(
     Column("notification_id", BigInteger, nullable=False),
 )
 
+# Events a projection could not apply, by aggregate: it went on past them (migration 0007).
+projection_failures = Table(
+    "projection_failures",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("notification_id", BigInteger, primary_key=True),
+    Column("originator_id", Uuid, nullable=False, index=True),
+    Column("originator_version", Integer, nullable=False),
+    Column("topic", String(300), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
 # Not a read model: secrets cannot be rebuilt from the log, so a rebuild leaves them alone.
 secrets = Table(
     "secrets",
@@ -161,6 +174,29 @@ documents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("last_actor", String(200), nullable=True),
     Index("ix_documents_workflow_node", "workflow_id", "node_id"),
+)
+
+# Not a read model: the audit's hash chain over the event log (migration 0007). Rebuilding it
+# from the log would bless whatever was altered there, so nothing rebuilds it.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column(
+        "seq", BigInteger, primary_key=True, autoincrement=False
+    ),  # 1, 2, 3…: the chain has no gaps
+    Column("notification_id", BigInteger, nullable=False, unique=True),
+    Column("originator_id", String(64), nullable=False),
+    Column("originator_version", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),  # hex SHA-256
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("notification_id", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 READ_MODELS = {"workflows": (workflows, published_versions)}

@@ -12,8 +12,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from application.eventstore import EventStore
-from application.views import PublishedInfo, WorkflowView, unpublished_changes
+from application.eventlog.log import EventLog
+from application.workflow.views import PublishedInfo, WorkflowView, unpublished_changes
 from domain.graph import Edge, Node
 from domain.workflow import PublishedVersion, Workflow
 from infrastructure.readmodel.tables import published_versions, workflows
@@ -26,7 +26,7 @@ class WorkflowsProjection(Projection[SqlTrackingView]):
     name = "workflows"
     tables = (workflows, published_versions)
 
-    def __init__(self, view: SqlTrackingView, store: EventStore) -> None:
+    def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)
         self.store = store
         self._cache: OrderedDict[UUID, Workflow] = OrderedDict()

@@ -1,10 +1,8 @@
-"""What every resolver receives, and how it calls the (synchronous) application."""
+"""What every resolver receives: the process's services, the actor, per-request loaders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property, partial
-from typing import Any, TypeVar
+from functools import cached_property
 from uuid import UUID
 
 import anyio
@@ -12,33 +10,30 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from application.document_views import DocumentView
-from domain.policy import Principal
-from interfaces.container import Container
-
-T = TypeVar("T")
+from application.document.views import DocumentView
+from domain.policy import LOCAL_ACTOR, Principal
+from interfaces.bootstrap import Services
 
 
 class Context(BaseContext):
-    def __init__(
-        self, container: Container, actor: str = "local", principal: Principal | None = None
-    ) -> None:
+    def __init__(self, services: Services, principal: Principal | None = None) -> None:
         super().__init__()
-        self.container, self.actor = container, actor
+        self.services = services
         self.principal = principal  # who the request acts as (interfaces/principal.py)
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """The application is synchronous (eventsourcing, SQLAlchemy): keep it off the loop."""
-        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+    @property
+    def actor(self) -> str:
+        """The name the events of this request record: the principal's (a user id,
+        `token:<id>`, or `local` for the local owner)."""
+        return self.principal.actor if self.principal is not None else LOCAL_ACTOR
 
     @cached_property
     def documents_of(self) -> DataLoader[UUID, list[DocumentView]]:
         """Each workflow's documents; the workflows of one request are read in one query."""
 
         async def load(workflow_ids: list[UUID]) -> list[list[DocumentView]]:
-            service = self.container.documents
-            assert service is not None
-            found = await self.run(service.list_for_workflows, workflow_ids)
+            read = self.services.documents.list_for_workflows
+            found = await anyio.to_thread.run_sync(read, workflow_ids)
             return [found[w] for w in workflow_ids]
 
         return DataLoader(load_fn=load)

@@ -1,4 +1,5 @@
-"""The one place where exceptions become the contract's error codes (`extensions.code`)."""
+"""Where a GraphQL error gets its `extensions.code` (from the one table of codes,
+application.errors), its details, and its log line."""
 
 from __future__ import annotations
 
@@ -10,42 +11,21 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from application.account.errors import Forbidden, RateLimited, Unauthenticated
-from application.ports import BlobTooLarge, ProviderError, UnsupportedMediaType
-from domain.errors import Conflict, InvalidCommand, InvalidWorkflow, NotFound
+from application.errors import INTERNAL, RateLimited
+from application.errors import code_of as refusal_code
+from domain.errors import Conflict, InvalidWorkflow
 
 log = structlog.get_logger(__name__)
-
-
-class PayloadTooLarge(Exception):
-    """A request body past the configured limit."""
-
-
-CODES: tuple[tuple[type[BaseException], str], ...] = (
-    (NotFound, "NOT_FOUND"),
-    (Conflict, "CONFLICT"),
-    (InvalidWorkflow, "INVALID_WORKFLOW"),
-    (InvalidCommand, "BAD_USER_INPUT"),
-    (BlobTooLarge, "PAYLOAD_TOO_LARGE"),
-    (PayloadTooLarge, "PAYLOAD_TOO_LARGE"),
-    (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
-    (ProviderError, "PROVIDER_ERROR"),
-    (Unauthenticated, "UNAUTHENTICATED"),
-    (Forbidden, "FORBIDDEN"),
-    (RateLimited, "RATE_LIMITED"),
-)
 
 
 def code_of(error: GraphQLError) -> str:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return "BAD_USER_INPUT"  # parse, validation and argument errors
-    for cls, code in CODES:
-        if isinstance(original, cls):
-            return code
-    if error.path is None:  # raised while coercing variables, before execution
+    code = refusal_code(original)
+    if code == INTERNAL and error.path is None:  # raised coercing variables, before execution
         return "BAD_USER_INPUT"
-    return "INTERNAL"
+    return code
 
 
 def extensions_of(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -73,20 +53,26 @@ class ErrorCodes(MaskErrors):
         processed = []
         for error in errors:
             code = code_of(error)
-            if code == "INTERNAL":
+            if code == INTERNAL:
                 log.error("unexpected error", path=error.path, exc_info=error.original_error)
             processed.append(
                 GraphQLError(
-                    message=self.error_message if code == "INTERNAL" else error.message,
+                    message=self.error_message if code == INTERNAL else _text(error.message),
                     nodes=error.nodes,
                     source=error.source,
                     positions=error.positions,
                     path=error.path,
-                    original_error=None if code == "INTERNAL" else error.original_error,
+                    original_error=None if code == INTERNAL else error.original_error,
                     extensions=extensions_of(error, code),
                 )
             )
         return processed
+
+
+def _text(message: str) -> str:
+    """A message that quotes a client's value quotes it as text that can be sent: a lone
+    surrogate (which no UTF-8 response can hold) is written as its escape."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Schema(strawberry.Schema):
@@ -99,5 +85,5 @@ class Schema(strawberry.Schema):
     ) -> None:
         for error in errors:
             code = code_of(error)
-            if code != "INTERNAL":
+            if code != INTERNAL:
                 log.info("request refused", code=code, reason=error.message, path=error.path)

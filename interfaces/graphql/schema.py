@@ -13,18 +13,19 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as max_aliases
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth
 
+from interfaces.admin_tools import IntrospectionForTools
 from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
-from interfaces.graphql.chats import ChatMutations, ChatQueries, ChatSubscriptions
-from interfaces.graphql.documents import (
+from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
+from interfaces.graphql.cost import query_limits
+from interfaces.graphql.document.resolvers import (
     DocumentMutations,
     DocumentQueries,
     DocumentSubscriptions,
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
-from interfaces.graphql.workflows import (
+from interfaces.graphql.input_guard import InputGuard
+from interfaces.graphql.workflow.resolvers import (
     WorkflowMutations,
     WorkflowQueries,
     WorkflowSubscriptions,
@@ -61,7 +62,7 @@ class CachedParse(ParserCache):
 
 # The limits' rules are made once, so that one document validates to one cached result: a
 # chat's subscription and its many sendMessage calls are parsed and validated once each.
-LIMITS = [max_depth(12, None, None), max_aliases(50)]
+LIMITS = [query_limits(max_cost=2000, max_depth=12, max_aliases=50)]
 
 schema = Schema(
     query=Query,
@@ -73,5 +74,7 @@ schema = Schema(
         lambda: CachedParse(maxsize=256),
         lambda: AddValidationRules(LIMITS),
         lambda: ValidationCache(maxsize=256),  # after the rules: they are part of its key
+        InputGuard,
+        IntrospectionForTools,  # after ValidationCache: it adds to the cached result
     ],
 )

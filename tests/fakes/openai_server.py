@@ -67,6 +67,8 @@ def prompt_text(request: RecordedRequest) -> str:
 class FakeOpenAIServer(FakeModelServer):
     default_reply = "Hello from the fake OpenAI server."
     _ids = 0  # completions made, for their ids
+    # token counts to report instead of the words counted (a provider may report anything)
+    reported_usage: dict[str, int] | None = None
 
     @property
     def base_url(self) -> str:
@@ -116,7 +118,7 @@ class FakeOpenAIServer(FakeModelServer):
         body = request.body or {}
         model = str(body.get("model", "gpt-fake"))
         text = self.reply_for(request)
-        usage = _usage(words(prompt_text(request)), words(text))
+        usage = self.reported_usage or _usage(words(prompt_text(request)), words(text))
         with self._lock:
             self._ids += 1
             completion_id = f"chatcmpl-fake-{self._ids}"

@@ -31,7 +31,7 @@ def served(settings: Settings, **overrides: Any) -> Iterator[TestClient]:
 
 def register(client: TestClient, email: str, password: str = PASSWORD, **kw: Any) -> str:
     """A new user's id."""
-    accounts = client.app.state.container.accounts  # type: ignore[attr-defined]
+    accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
     return str(accounts.users.register(email, password, kw.get("name", ""), "tests").id)
 
 
@@ -80,12 +80,12 @@ def error_code(response: httpx.Response) -> str:
 
 def stored_events(client: TestClient, originator_id: Any) -> list[Any]:
     """An aggregate's events as the event log holds them."""
-    store = client.app.state.container.store  # type: ignore[attr-defined]
+    store = client.app.state.services.event_log  # type: ignore[attr-defined]
     return list(store.events.get(UUID(str(originator_id))))
 
 
 def every_stored_byte(client: TestClient) -> bytes:
     """Every event in the log, as stored: to show what never reaches it."""
-    store = client.app.state.container.store  # type: ignore[attr-defined]
+    store = client.app.state.services.event_log  # type: ignore[attr-defined]
     found = store.recorder.select_notifications(start=1, limit=100_000)
     return b"\n".join(n.state for n in found)

@@ -121,7 +121,7 @@ class ChatWatcher:
 
     def __init__(self, client: TestClient, session_id: str) -> None:
         self.sub = InProcessSubscription(client, EVENTS, {"s": session_id})
-        hub = client.app.state.container.hub  # type: ignore[attr-defined]
+        hub = client.app.state.services.hub  # type: ignore[attr-defined]
         try:
             wait_for(lambda: hub.subscriber_count(f"chat:{session_id}") >= 1, timeout=5)
         except AssertionError:

@@ -20,13 +20,14 @@ import anyio
 import pytest
 from starlette.testclient import TestClient
 
-from application.documents import DocumentService
+from application.document.handlers import DocumentService
 from application.ports import Passage
 from domain.graph import Node
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from infrastructure.settings import Settings
 from interfaces.app import create_app
+from interfaces.bootstrap import Services
 from tests.conftest import make_settings
 from tests.integration.gql import GQL, GraphQLError
 from tests.integration.ws import InProcessSubscription
@@ -152,7 +153,7 @@ class Subscription(InProcessSubscription):
 def document_events(client: TestClient, workflow_id: str) -> Iterator[Subscription]:
     subscription = Subscription(client, EVENTS, {"w": workflow_id})
     try:
-        hub = client.app.state.container.hub  # type: ignore[attr-defined]
+        hub = client.app.state.services.hub  # type: ignore[attr-defined]
         deadline = time.monotonic() + 10
         while hub.subscriber_count(f"documents:{workflow_id}") == 0:
             assert time.monotonic() < deadline, "the subscription did not start"
@@ -198,14 +199,16 @@ def make_client(settings: Settings) -> Iterator[ClientFactory]:
 # ---------------------------------------------------------------- the services behind
 
 
+def services(client: TestClient) -> Services:
+    return client.app.state.services  # type: ignore[attr-defined, no-any-return]
+
+
 def service(client: TestClient) -> DocumentService:
-    documents = client.app.state.container.documents  # type: ignore[attr-defined]
-    assert documents is not None
-    return documents  # type: ignore[no-any-return]
+    return services(client).documents
 
 
 def vectors(client: TestClient, model: str, document_id: str) -> int:
-    return service(client).index.count(model, {"document_id": document_id})
+    return services(client).index.count(model, {"document_id": document_id})
 
 
 def chunk_count(data: bytes, size: int, overlap: int) -> int:
@@ -226,7 +229,7 @@ def retrieve(
 ) -> list[Passage]:
     """Retrieval for the draft's Knowledge Base `kb`."""
     node = draft_node(client, workflow_id)
-    return service(client).retrieve(UUID(workflow_id), node, question, top_k, where)
+    return services(client).retrieval.retrieve(UUID(workflow_id), node, question, top_k, where)
 
 
 def pages_for(client: TestClient, workflow_id: str, question: str, top_k: int = 3) -> list[int]:
@@ -236,5 +239,5 @@ def pages_for(client: TestClient, workflow_id: str, question: str, top_k: int = 
 
 def settle(client: TestClient) -> None:
     """Waits until the ingestion has followed the whole log (its clean-ups included)."""
-    container = client.app.state.container  # type: ignore[attr-defined]
-    assert container.worker("ingestion").wait_until(container.store.max_notification_id(), 60)
+    follower = services(client).worker("ingestion")
+    assert follower.wait_until(services(client).event_log.max_notification_id(), 60)

@@ -34,8 +34,8 @@ def write_legacy_document(
 ) -> str:
     """Stores an indexed document of `data` (embedded by `fake`) with the settings of the
     `knowledge_base` config; returns its id."""
-    container = client.app.state.container  # type: ignore[attr-defined]
-    store, documents = container.store, container.documents
+    services = client.app.state.services  # type: ignore[attr-defined]
+    store, documents = services.event_log, services.documents
     settings = IndexSettings.of_node(knowledge_base)
     blob = documents.blobs.put([data], len(data))
     document_id = uuid.uuid4()
@@ -71,7 +71,7 @@ def write_legacy_document(
         ),
     )
     store.recorder.insert_events([store.mapper.to_stored_event(uploaded), indexed])
-    documents.index.upsert(
+    services.index.upsert(
         model,
         [
             IndexedChunk(
@@ -91,6 +91,6 @@ def write_legacy_document(
         ],
     )
     # the old ingestion had followed the whole log
-    ingestion = container.worker("ingestion").projection.view
+    ingestion = services.worker("ingestion").projection.view
     ingestion.insert_tracking(Tracking(store.name, store.max_notification_id()))
     return str(document_id)

@@ -6,10 +6,10 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from application.eventstore import EventStore
+from application.eventlog.log import EventLog
 
 
-def stored_as_version_1(store: EventStore, event: Any, *added: str) -> StoredEvent:
+def stored_as_version_1(store: EventLog, event: Any, *added: str) -> StoredEvent:
     """`event` as the code before its version 2 stored it: without the fields later versions
     added, and without a class_version."""
     record = store.mapper.to_stored_event(event)

@@ -1,4 +1,4 @@
-"""A store opened by a process that never held it in memory: a fresh container whose read
+"""A store opened by a process that never held it in memory: fresh services whose read
 models are rebuilt from the log, asked through the GraphQL API, once loading aggregates from
 their snapshots and once replaying all their events (snapshots off). Shared by the
 property-based tests of each aggregate, which build many stores in one test."""
@@ -18,10 +18,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from starlette.testclient import TestClient
 
-from application.eventstore import EventStore
+from application.eventlog.log import EventLog
 from infrastructure.settings import Settings
 from interfaces.app import create_app
-from interfaces.container import Container, build
+from interfaces.bootstrap import Services, bootstrap
 from tests.conftest import fresh_postgres_database, make_settings
 from tests.integration.gql import GQL
 
@@ -44,15 +44,15 @@ def fresh_storage(backend: str) -> Iterator[Settings]:
 @contextmanager
 def reopened(settings: Settings, *, snapshots: bool) -> Iterator[GQL]:
     own = settings.model_copy(update={"genai_snapshots": snapshots})
-    container = build(own)
+    services = bootstrap(own)
     try:
-        for worker in container.workers:
+        for worker in services.workers:
             if worker.projection.name in READ_MODELS:
                 worker.rebuild()
-        with TestClient(create_app(own, container)) as client:
+        with TestClient(create_app(own, services)) as client:
             yield GQL(client)
     finally:
-        container.stop()
+        services.stop()
 
 
 def both_ways(settings: Settings, ask: Callable[[GQL], T]) -> tuple[T, T]:
@@ -74,7 +74,7 @@ def assert_same_json(actual: Any, expected: Any) -> None:
     assert as_json(actual) == as_json(expected)
 
 
-def snapshot_versions(store: EventStore, aggregate_id: UUID) -> list[int]:
+def snapshot_versions(store: EventLog, aggregate_id: UUID) -> list[int]:
     assert store.snapshots is not None
     return [s.originator_version for s in store.snapshots.get(aggregate_id)]
 
@@ -84,14 +84,14 @@ def expected_snapshots(version: int, every: int) -> list[int]:
 
 
 class Builder:
-    """The container a property test builds history with (nothing started: no projections,
+    """The services a property test builds history with (nothing started: no projections,
     no answering, no ingestion), on a fresh store; closed with `close()`."""
 
     def __init__(self, backend: str) -> None:
         self._stack = ExitStack()
         self.settings = self._stack.enter_context(fresh_storage(backend))
-        self.container: Container = build(self.settings)
-        self._stack.callback(self.container.stop)
+        self.services: Services = bootstrap(self.settings)
+        self._stack.callback(self.services.stop)
 
     def close(self) -> None:
         self._stack.close()

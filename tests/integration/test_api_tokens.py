@@ -126,7 +126,7 @@ def test_a_token_expires(client: TestClient, owner: GQL) -> None:
     assert created["apiToken"]["expiresAt"] is not None
     program = AsPrincipal(client, created["token"])
     assert program(WORKSPACES)["workspaces"]
-    tokens = client.app.state.container.accounts.api_tokens  # type: ignore[attr-defined]
+    tokens = client.app.state.services.accounts.api_tokens  # type: ignore[attr-defined]
     tokens.clock = lambda: in_an_hour + timedelta(seconds=1)  # two hours on
     assert codes(program, WORKSPACES) == "UNAUTHENTICATED"
 

@@ -168,7 +168,7 @@ def test_draft_sessions_and_recorded_versions_survive_a_rebuild_of_the_read_mode
     before = [gql(SESSION, s=s)["chatSession"] for s in (draft, published)]
     assert stored(gql, draft, 3)[2]["error"]["code"] == "INVALID_WORKFLOW"
 
-    client.app.state.container.worker("chats").rebuild()  # type: ignore[attr-defined]
+    client.app.state.services.worker("chats").rebuild()  # type: ignore[attr-defined]
 
     assert stored(gql, draft, 3) == before[0]["messages"]
     assert [gql(SESSION, s=s)["chatSession"] for s in (draft, published)] == before

@@ -8,6 +8,7 @@ event."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,11 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from application.eventstore import SNAPSHOT_EVERY
+from application.chat.commands import StartChat
+from application.eventlog.log import SNAPSHOT_EVERY
+from application.workflow import commands as c
+from application.workflow.handlers import WorkflowService
 from domain.chat import AnsweredBy, ChatSession, answer_id_for
-from domain.graph import Position
 from tests.integration.chat_ops import MESSAGE_FIELDS
 from tests.integration.reopen import (
     MAX_EVENTS,
@@ -30,6 +33,7 @@ from tests.integration.reopen import (
     run_on,
     snapshot_versions,
 )
+from tests.pipelines import pipeline
 
 ACTOR, ANSWERER = "tester", "answerer"
 SESSION = f"""query($s: UUID!) {{ chatSession(id: $s) {{ id workflowId publishedVersion draft
@@ -73,10 +77,9 @@ class Question:
 class Conversation(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        container = self.builder.container
-        assert container.chats is not None
-        self.chats, self.store = container.chats, container.store
-        self.workflow_id = published_pipeline(container.workflows)
+        services = self.builder.services
+        self.chats, self.store = services.chats, services.event_log
+        self.workflow_id = published_pipeline(services.workflows)
         self.id: UUID | None = None
         self.draft = False
         self.version = 0
@@ -86,7 +89,8 @@ class Conversation(OnAFreshStore):
     @initialize(draft=st.booleans())
     def start(self, draft: bool) -> None:
         """On the published version, or on the draft (a preview)."""
-        self.id = self.chats.start(self.workflow_id, None, ACTOR, draft=draft).id
+        start = StartChat(actor=ACTOR, workflow_id=self.workflow_id, draft=draft)
+        self.id = self.chats.start(start).id
         self.draft, self.version = draft, 1
 
     def answered_by(self, workflow_version: int) -> AnsweredBy:
@@ -113,10 +117,11 @@ class Conversation(OnAFreshStore):
     def ask(self, contents: list[str]) -> None:
         assert self.id is not None
         for content in contents[: self.room()]:
-            message = self.chats.ask(self.id, content, ACTOR)
-            self.version += 1
-            self.waiting.append(Question(message.id, content, message.created_at))
-            self.messages.append(question_shown(message.id, content))
+            chat = self.load()
+            asked = chat.ask(uuid.uuid4(), content, ACTOR)
+            self.save(chat)
+            self.waiting.append(Question(asked.id, content, asked.asked_at))
+            self.messages.append(question_shown(asked.id, content))
 
     @precondition(lambda self: self.room() and self.waiting)
     @rule(
@@ -282,18 +287,10 @@ def answer_ids_are_derived(messages: list[dict[str, Any]]) -> bool:
     )
 
 
-def published_pipeline(workflows: Any) -> UUID:
+def published_pipeline(workflows: WorkflowService) -> UUID:
     """User Query → LLM Engine (offline) → Output, published once."""
-    wid = workflows.create("Chatty", "", ACTOR).id
-    for node_id, kind, x in (
-        ("q", "USER_QUERY", 0),
-        ("llm", "LLM_ENGINE", 1),
-        ("out", "OUTPUT", 2),
-    ):
-        workflows.add_node(wid, node_id, kind, Position(x, 0), ACTOR)
-    workflows.connect(wid, "e1", "q", "llm", ACTOR)
-    workflows.connect(wid, "e2", "llm", "out", ACTOR)
-    workflows.publish(wid, "", ACTOR)
+    wid = pipeline(workflows, ACTOR, "Chatty")
+    workflows.publish(c.Publish(workflow_id=wid, actor=ACTOR))
     return wid
 
 

@@ -7,9 +7,10 @@ import subprocess
 
 from starlette.testclient import TestClient
 
+from application.workflow import commands as c
 from domain.graph import Position
 from infrastructure.settings import Settings
-from interfaces.container import build
+from interfaces.bootstrap import bootstrap
 from tests.integration.servers import GENAI_STACK
 
 
@@ -30,13 +31,23 @@ def test_a_multipart_post_without_the_preflight_header_is_refused(client: TestCl
 
 
 def test_projections_rebuild_replays_the_log(settings: Settings) -> None:
-    container = build(settings)
+    services = bootstrap(settings)
     try:
-        wf = container.workflows.create("Rebuilt", "", "tester")
-        container.workflows.add_node(wf.id, "q", "USER_QUERY", Position(0, 0), "tester")
-        container.workflows.rename(wf.id, "Rebuilt twice", "tester", None)
+        wf = services.workflows.create(c.CreateWorkflow(name="Rebuilt", actor="tester"))
+        services.workflows.add_node(
+            c.AddNode(
+                workflow_id=wf.id,
+                node_id="q",
+                kind="USER_QUERY",
+                position=Position(0, 0),
+                actor="tester",
+            )
+        )
+        services.workflows.rename(
+            c.RenameWorkflow(workflow_id=wf.id, name="Rebuilt twice", actor="tester")
+        )
     finally:
-        container.stop()
+        services.stop()
     env = {
         **os.environ,
         "GENAI_DATA_DIR": str(settings.genai_data_dir),
@@ -51,12 +62,12 @@ def test_projections_rebuild_replays_the_log(settings: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "workflows: replayed 3 events" in done.stdout
-    container = build(settings)
+    services = bootstrap(settings)
     try:
-        [row] = container.workflows.list_all()
+        [row] = services.workflows.list_all()
         assert (row.name, row.version, [n.id for n in row.nodes]) == ("Rebuilt twice", 3, ["q"])
     finally:
-        container.stop()
+        services.stop()
 
 
 def test_schema_prints_the_sdl() -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from application.document_views import DocumentView
-from application.eventstore import EventStore
+from application.document.views import DocumentView
+from application.eventlog.log import EventLog
 from domain.document import Document, DocumentStatus, Stage
 from domain.knowledge_base import IndexSettings
 from infrastructure.settings import Settings
@@ -19,14 +19,14 @@ SMALL = IndexSettings("openai", "", 500, 50, "http://x", api_key_ref="sec_1")
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[EventStore]:
-    store = EventStore(env=settings.event_store_env())
+def store(settings: Settings) -> Iterator[EventLog]:
+    store = EventLog(env=settings.event_store_env())
     yield store
     store.close()
 
 
 def test_a_documents_generations_load_from_its_snapshot_as_from_its_events(
-    store: EventStore,
+    store: EventLog,
 ) -> None:
     doc = Document.upload(
         uuid.uuid4(), uuid.uuid4(), "kb", "a.pdf", "application/pdf", 9, "ab" * 32, SMALL, "ada",

@@ -18,7 +18,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from application.eventstore import SNAPSHOT_EVERY
+from application.document import commands as d
+from application.eventlog.log import SNAPSHOT_EVERY
+from application.workflow import commands as c
 from domain.document import Document, DocumentIndex, DocumentStatus, Stage
 from domain.errors import DomainError
 from domain.graph import Position
@@ -156,12 +158,19 @@ class Doc:
 class DocumentHistory(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        container = self.builder.container
-        assert container.documents is not None
-        self.documents, self.store = container.documents, container.store
-        workflows = container.workflows
-        self.workflow_id = workflows.create("Manuals", "", ACTOR).id
-        workflows.add_node(self.workflow_id, "kb", "KNOWLEDGE_BASE", Position(0, 0), ACTOR)
+        services = self.builder.services
+        self.documents, self.store = services.documents, services.event_log
+        workflows = services.workflows
+        self.workflow_id = workflows.create(c.CreateWorkflow(name="Manuals", actor=ACTOR)).id
+        workflows.add_node(
+            c.AddNode(
+                workflow_id=self.workflow_id,
+                node_id="kb",
+                kind="KNOWLEDGE_BASE",
+                position=Position(0, 0),
+                actor=ACTOR,
+            )
+        )
         self.asked = IndexSettings.of_node({})  # what the (never published) node asks for
         self.docs: list[Doc] = []
         self.upload(0)
@@ -176,7 +185,13 @@ class DocumentHistory(OnAFreshStore):
     def upload(self, n: int) -> None:
         content = b"%PDF-1.4\n" + f"document {len(self.docs)} {n}".encode()
         view = self.documents.upload(
-            self.workflow_id, "kb", f"manual {len(self.docs)}.pdf", io.BytesIO(content), ACTOR
+            d.UploadDocument(
+                actor=ACTOR,
+                workflow_id=self.workflow_id,
+                node_id="kb",
+                filename=f"manual {len(self.docs)}.pdf",
+                stream=io.BytesIO(content),
+            )
         )
         assert view.settings == self.asked
         self.docs.append(Doc(view.id, self.asked))
@@ -220,7 +235,15 @@ class DocumentHistory(OnAFreshStore):
             None if size is None else replace(self.asked, chunk_size=size)
             for size in (draft, published)
         ]
-        self.documents.index_for(doc.id, settings[0], settings[1], "settings changed", INGESTION)
+        self.documents.index_for(
+            d.IndexFor(
+                actor=INGESTION,
+                document_id=doc.id,
+                draft=settings[0],
+                published=settings[1],
+                reason="settings changed",
+            )
+        )
         doc.index_for(settings[0], settings[1])
 
     @precondition(lambda self: self.live())
@@ -250,7 +273,7 @@ class DocumentHistory(OnAFreshStore):
     @rule(data=st.data())
     def remove(self, data: st.DataObject) -> None:
         doc = data.draw(st.sampled_from(self.live()))
-        self.documents.remove(doc.id, ACTOR)
+        self.documents.remove(d.RemoveDocument(actor=ACTOR, document_id=doc.id))
         doc.removed = True
         doc.version += 1
 
@@ -262,22 +285,42 @@ class DocumentHistory(OnAFreshStore):
             return
         doc = data.draw(st.sampled_from(removed))
         with pytest.raises(DomainError):
-            self.documents.reindex(doc.id, ACTOR, "asked for")
+            self.documents.reindex(d.ReindexDocument(actor=ACTOR, document_id=doc.id))
         key = next(iter(doc.indexes), "0" * 12)
-        self.documents.record_indexed(doc.id, key, doc.requests, 1, 1, "local/x", INGESTION)
+        self.documents.record_indexed(
+            d.RecordIndexed(
+                actor=INGESTION,
+                document_id=doc.id,
+                key=key,
+                request=doc.requests,
+                page_count=1,
+                chunk_count=1,
+                embedding_model="local/x",
+            )
+        )
 
     # ---------------------------------------------------------------- one command, as modelled
 
     def reindex(self, doc: Doc) -> None:
         """As the panel's retry does: the generations the knowledge base asks for (the node
         as it is, never published), and the shown one indexed again unless just requested."""
-        self.documents.reindex(doc.id, ACTOR, "asked for")
+        self.documents.reindex(d.ReindexDocument(actor=ACTOR, document_id=doc.id))
         requested = doc.index_for(self.asked, None)
         if doc.shown.key not in requested:  # shown as index_for left it
             doc.request(doc.shown)
 
     def indexed(self, doc: Doc, key: str, request: int, pages: int) -> None:
-        self.documents.record_indexed(doc.id, key, request, pages, pages * 2, "local/m", INGESTION)
+        self.documents.record_indexed(
+            d.RecordIndexed(
+                actor=INGESTION,
+                document_id=doc.id,
+                key=key,
+                request=request,
+                page_count=pages,
+                chunk_count=pages * 2,
+                embedding_model="local/m",
+            )
+        )
         doc.outcome(
             key,
             request,
@@ -290,7 +333,16 @@ class DocumentHistory(OnAFreshStore):
         )
 
     def failed(self, doc: Doc, key: str, request: int, stage: Stage, reason: str) -> None:
-        self.documents.record_failed(doc.id, key, request, stage, reason, INGESTION)
+        self.documents.record_failed(
+            d.RecordFailed(
+                actor=INGESTION,
+                document_id=doc.id,
+                key=key,
+                request=request,
+                stage=stage,
+                reason=reason,
+            )
+        )
         doc.outcome(
             key,
             request,

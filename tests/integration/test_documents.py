@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
+from application.document.commands import UploadDocument
 from application.ports import BlobTooLarge
 from infrastructure.settings import Settings
 from tests import pdfs
@@ -124,7 +125,7 @@ def test_the_workflows_list_reads_every_workflows_documents_in_one_query(
         if "FROM documents" in statement:
             statements.append(statement)
 
-    engine = client.app.state.container.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.read_db  # type: ignore[attr-defined]
     event.listen(engine, "before_cursor_execute", seen)
     try:
         listed = gql("{ workflows { id documents { filename } } }")["workflows"]
@@ -266,7 +267,14 @@ def test_an_endless_upload_is_cut_off_at_the_limit_not_read_whole(
     body = Trickle()
 
     with pytest.raises(BlobTooLarge):
-        service(client).upload(UUID(wid), None, "endless.pdf", io.BufferedReader(body), "test")
+        service(client).upload(
+            UploadDocument(
+                actor="test",
+                workflow_id=UUID(wid),
+                filename="endless.pdf",
+                stream=io.BufferedReader(body),
+            )
+        )
 
     assert body.read_bytes < 2 * 1024 * 1024
 
@@ -338,7 +346,11 @@ def test_the_gemini_embedder_uses_the_servers_key_when_the_node_has_none(
     make_client: ClientFactory, fake_gemini: FakeGeminiServer
 ) -> None:
     fake_gemini.api_key = "gemini-server-key-0123"
-    client = make_client(gemini_api_key=SecretStr(fake_gemini.api_key))
+    # the fake stands in for Google's own address, where the server's key may go
+    client = make_client(
+        gemini_api_key=SecretStr(fake_gemini.api_key),
+        genai_server_key_urls={"gemini": [fake_gemini.url]},
+    )
     gql = GQL(client)
     wid = new_workflow(gql)
     add_knowledge_base(gql, wid, embedder="gemini", baseUrl=fake_gemini.url, chunkSize=300)
@@ -378,7 +390,7 @@ def test_changing_the_embedder_re_embeds_the_documents_and_drops_the_old_vectors
     assert vectors(client, model, doc["id"]) == remote["chunkCount"]
     assert vectors(client, LOCAL_MODEL, doc["id"]) == 0
     assert pages_for(client, wid, "Where do honey bees collect?")[0] == 2
-    history = client.app.state.container.store.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
+    history = client.app.state.services.event_log.events.get(UUID(doc["id"]))  # type: ignore[attr-defined]
     assert [type(e).__name__ for e in history] == [
         "DocumentUploaded",
         "DocumentIndexed",

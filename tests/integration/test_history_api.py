@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from application.eventstore import EventStore
+from application.eventlog.log import EventLog
 from domain.workflow import Workflow
 from infrastructure.settings import Settings
 from interfaces.app import create_app
@@ -245,7 +245,7 @@ def test_a_rollback_stored_before_it_restored_names_still_loads(
 ) -> None:
     w = build_pipeline(gql)["id"]
     gql(RENAME, w=w, name="Kept")
-    store: EventStore = client.app.state.container.store  # type: ignore[attr-defined]
+    store: EventLog = client.app.state.services.event_log  # type: ignore[attr-defined]
     wf = store.repository.get(uuid.UUID(w))
     assert isinstance(wf, Workflow)
     wf.roll_back(3, store.repository.get(uuid.UUID(w), version=3), "local")
@@ -370,7 +370,7 @@ def test_live_events_carry_their_words(client: TestClient, gql: GQL) -> None:
         {"w": w},
     )
     try:
-        hub = client.app.state.container.hub  # type: ignore[attr-defined]
+        hub = client.app.state.services.hub  # type: ignore[attr-defined]
         wait_for(lambda: hub.subscriber_count(f"workflow:{w}") == 1)
         gql(CONFIGURE, w=w, n="kb", c={"topK": 7})
         gql(UNDO, w=w)

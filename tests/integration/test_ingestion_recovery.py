@@ -13,7 +13,7 @@ import time
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from application.ingestion import EMBED_BATCH
+from application.document.ingestion import EMBED_BATCH
 from infrastructure.settings import Settings
 from interfaces import cli
 from interfaces.app import create_app
@@ -45,6 +45,7 @@ def environment(settings: Settings) -> dict[str, str]:
     return {
         "GENAI_DATA_DIR": str(settings.genai_data_dir),
         "GENAI_POLL_SECONDS": "0.2",
+        "GENAI_OUTBOUND_LOOPBACK": "true",  # the fake embedder listens on loopback
         **({"DATABASE_URL": settings.database_url} if settings.database_url else {}),
         **({"CHROMA_URL": settings.chroma_url} if settings.chroma_url else {}),
     }
@@ -88,7 +89,7 @@ def test_a_killed_ingestion_worker_is_resumed_without_duplicate_or_stale_vectors
     assert document(gql, doc["id"])["status"] == "PENDING"  # type: ignore[index]
     # while no worker runs, the knowledge base is set to far fewer, larger chunks
     configure(gql, wid, "kb", chunkSize=2000)
-    for projection_worker in client.app.state.container.workers:  # type: ignore[attr-defined]
+    for projection_worker in client.app.state.services.workers:  # type: ignore[attr-defined]
         projection_worker.start()
 
     indexed = wait_for_status(gql, doc["id"])
@@ -111,9 +112,9 @@ def test_rebuild_restores_the_documents_table_and_the_index_from_the_log_and_the
         gql("mutation($id: UUID!) { removeDocument(id: $id) }", id=gone["id"])
         wait_for_status(gql, gone["id"], ("REMOVED",))
         settle(client)
-        container = client.app.state.container  # type: ignore[attr-defined]
-        events = container.store.max_notification_id()
-        container.documents.index.reset()  # the index is lost
+        services = client.app.state.services  # type: ignore[attr-defined]
+        events = services.event_log.max_notification_id()
+        services.index.reset()  # the index is lost
 
     done = CliRunner().invoke(cli.app, ["projections", "rebuild"], env=environment(settings))
 
@@ -131,6 +132,6 @@ def test_rebuild_restores_the_documents_table_and_the_index_from_the_log_and_the
         assert vectors(c, LOCAL_MODEL, gone["id"]) == 0
         assert pages_for(c, wid, "Which opening sacrifices the queen's knight?")[0] == 4
         # the rebuild put vectors back without recording anything new
-        assert c.app.state.container.store.max_notification_id() == events  # type: ignore[attr-defined]
+        assert c.app.state.services.event_log.max_notification_id() == events  # type: ignore[attr-defined]
         passages = retrieve(c, wid, "lighthouse", 10)
         assert {p.document_id for p in passages} == {kept["id"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.eventstore import SNAPSHOT_EVERY
+from application.eventlog.log import SNAPSHOT_EVERY
 from tests.integration.gql import GQL
 from tests.integration.workflow_ops import DIFF, GET, HISTORY, PUBLISH, ROLLBACK, listed
 

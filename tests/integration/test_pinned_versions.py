@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 from starlette.testclient import TestClient
 
-from application.chunk_layout import INDEX_KEY, legacy_chunks
-from application.ingestion import EMBED_BATCH
+from application.document.chunk_layout import INDEX_KEY, legacy_chunks
+from application.document.ingestion import EMBED_BATCH
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
 from tests import pdfs
@@ -30,6 +30,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     make_client,
     retrieve,
     service,
+    services,
     settings,
     settle,
     upload,
@@ -108,7 +109,7 @@ def published_stack(
 
 
 def generation_vectors(client: TestClient, fake: FakeOpenAIServer, key: str) -> int:
-    return service(client).index.count(model_of(fake), {INDEX_KEY: key})
+    return services(client).index.count(model_of(fake), {INDEX_KEY: key})
 
 
 # ---------------------------------------------------------------- the draft and a Build
@@ -161,7 +162,7 @@ def test_a_published_version_answers_from_its_own_index_while_and_after_the_draf
     assert {s["text"] for s in sources(client, gql, pinned)} <= new
     settle(client)
     assert generation_vectors(client, fake_openai, old_key) == 0
-    history = service(client).store.events.get(UUID(doc))
+    history = services(client).event_log.events.get(UUID(doc))
     dropped = [e for e in history if type(e).__name__ == "DocumentIndexDropped"]
     assert [(e.key, e.settings["chunk_size"]) for e in dropped] == [(old_key, 300)]
 
@@ -206,7 +207,7 @@ def test_a_new_upload_answers_only_once_it_is_fully_indexed(
     ) as gate:
         second = upload(client, w, manual, "manual.pdf")["id"]
         gate.wait_arrived()  # its first batch is in the index, the second in flight
-        assert service(client).index.count(model_of(fake_openai), {"document_id": second}) > 0
+        assert services(client).index.count(model_of(fake_openai), {"document_id": second}) > 0
 
         during = sources(client, gql, session, question)
 
@@ -230,13 +231,13 @@ def test_a_removed_pdf_is_not_quoted_by_the_very_next_question(
     session = start_chat(gql, w)
     assert {s["documentId"] for s in sources(client, gql, session)} == {removed, kept}
     # the read table and the vectors lag as far as they can: nothing follows the log now
-    container = client.app.state.container  # type: ignore[attr-defined]
+    services = client.app.state.services  # type: ignore[attr-defined]
     for name in ("documents", "ingestion"):
-        container.worker(name).stop()
+        services.worker(name).stop()
 
     gql("mutation($id: UUID!) { removeDocument(id: $id) }", id=removed)
 
-    assert service(client).index.count(model_of(fake_openai), {"document_id": removed}) > 0
+    assert services.index.count(model_of(fake_openai), {"document_id": removed}) > 0
     assert {s["documentId"] for s in sources(client, gql, session)} == {kept}
 
 
@@ -262,7 +263,7 @@ def test_documents_and_vectors_stored_before_generations_still_answer(
         client, w, "kb", data, knowledge_base(fake_openai, chunkSize=1000), fake_openai
     )
 
-    for worker in client.app.state.container.workers:  # type: ignore[attr-defined]
+    for worker in client.app.state.services.workers:  # type: ignore[attr-defined]
         worker.start()
 
     found = until_indexes(gql, doc, lambda f: f.get(300, {}).get("status") == "INDEXED")
@@ -280,12 +281,12 @@ def test_documents_and_vectors_stored_before_generations_still_answer(
     until_indexes(gql, doc, lambda f: set(f) == {1000})
     assert {s["text"] for s in sources(client, gql, start_chat(gql, w))} <= texts(data, 1000)
     model = model_of(fake_openai)
-    assert service(client).index.count(model, legacy_chunks(doc)) == 3
+    assert services(client).index.count(model, legacy_chunks(doc)) == 3
 
     configure(gql, w, "kb", chunkSize=300)
     gql(PUBLISH, w=w)  # v3: nothing asks for the old layout any more
 
     until_indexes(gql, doc, lambda f: set(f) == {300})
     settle(client)
-    assert service(client).index.count(model, legacy_chunks(doc)) == 0
+    assert services(client).index.count(model, legacy_chunks(doc)) == 0
     assert {s["text"] for s in sources(client, gql, start_chat(gql, w))} <= texts(data, 300)

@@ -14,14 +14,16 @@ import pytest
 from eventsourcing.persistence import Tracking
 from sqlalchemy import Connection, select
 
+from application.workflow import commands as c
 from domain.graph import Position
 from infrastructure.readmodel.runner import ProjectionWorker
 from infrastructure.readmodel.tables import published_versions, workflows
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import WorkflowsProjection
 from infrastructure.settings import Settings
-from interfaces.container import Container, build
+from interfaces.bootstrap import Services, bootstrap
 from tests.integration.workflow_ops import wait_for
+from tests.pipelines import pipeline
 
 GENAI_STACK = str(Path(sys.executable).parent / "genai-stack")
 
@@ -43,25 +45,22 @@ class CrashingView(SqlTrackingView):
                 raise Crash  # …and lost with the transaction, tracking row included
 
 
-def make_history(container: Container, workflows_count: int = 3, edits: int = 12) -> None:
-    svc = container.workflows
+def make_history(services: Services, workflows_count: int = 3, edits: int = 12) -> None:
+    svc = services.workflows
     for w in range(workflows_count):
-        wf = svc.create(f"Workflow {w}", "", "tester")
-        svc.add_node(wf.id, "q", "USER_QUERY", Position(0, 0), "tester")
-        svc.add_node(wf.id, "llm", "LLM_ENGINE", Position(1, 0), "tester")
-        svc.add_node(wf.id, "out", "OUTPUT", Position(2, 0), "tester")
-        svc.connect(wf.id, "e1", "q", "llm", "tester")
-        svc.connect(wf.id, "e2", "llm", "out", "tester")
-        svc.publish(wf.id, "v1", "tester")
+        wid = pipeline(svc, "tester", f"Workflow {w}")
+        svc.publish(c.Publish(workflow_id=wid, note="v1", actor="tester"))
         for i in range(edits):
-            svc.move_node(wf.id, "llm", Position(i, i), "tester", None)
-        svc.publish(wf.id, "v2", "tester")
+            svc.move_node(
+                c.MoveNode(workflow_id=wid, node_id="llm", position=Position(i, i), actor="tester")
+            )
+        svc.publish(c.Publish(workflow_id=wid, note="v2", actor="tester"))
         if w == 1:
-            svc.delete(wf.id, "tester")
+            svc.delete(c.DeleteWorkflow(workflow_id=wid, actor="tester"))
 
 
-def rows(container: Container) -> tuple[list, list]:
-    with container.engine.connect() as conn:
+def rows(services: Services) -> tuple[list, list]:
+    with services.read_db.connect() as conn:
         return (
             [tuple(r) for r in conn.execute(select(workflows).order_by(workflows.c.id))],
             [
@@ -78,34 +77,34 @@ def rows(container: Container) -> tuple[list, list]:
 def test_a_projection_killed_mid_transaction_resumes_to_the_rows_of_a_clean_rebuild(
     settings: Settings,
 ) -> None:
-    container = build(settings)  # not started: we drive the workers by hand
+    services = bootstrap(settings)  # not started: we drive the workers by hand
     try:
-        make_history(container)
-        last = container.store.max_notification_id()
+        make_history(services)
+        last = services.event_log.max_notification_id()
         crash_at = last // 2
         crashing = WorkflowsProjection(
-            CrashingView(container.engine, "workflows", crash_at=crash_at), container.store
+            CrashingView(services.read_db, "workflows", crash_at=crash_at), services.event_log
         )
-        worker = ProjectionWorker(container.store, crashing, container.watcher)
+        worker = ProjectionWorker(services.event_log, crashing, services.watcher)
         with pytest.raises(Crash):
             worker.catch_up()
         assert worker.position == crash_at - 1  # the crashed event left no trace
 
         restarted = ProjectionWorker(
-            container.store,
-            WorkflowsProjection(SqlTrackingView(container.engine, "workflows"), container.store),
-            container.watcher,
+            services.event_log,
+            WorkflowsProjection(SqlTrackingView(services.read_db, "workflows"), services.event_log),
+            services.watcher,
         )
         assert restarted.catch_up() == last - crash_at + 1
         assert restarted.position == last
         assert restarted.catch_up() == 0  # nothing is applied twice
-        resumed = rows(container)
+        resumed = rows(services)
         assert len(resumed[0]) == 2 and len(resumed[1]) == 4
 
         assert restarted.rebuild() == last
-        assert rows(container) == resumed
+        assert rows(services) == resumed
     finally:
-        container.stop()
+        services.stop()
 
 
 def _worker_process(settings: Settings) -> subprocess.Popen:
@@ -125,31 +124,31 @@ def _worker_process(settings: Settings) -> subprocess.Popen:
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_a_killed_worker_process_is_replaced_by_another(settings: Settings) -> None:
-    container = build(settings)
+    services = bootstrap(settings)
     first = second = None
     try:
-        make_history(container, workflows_count=2, edits=40)
-        worker = container.worker("workflows")
+        make_history(services, workflows_count=2, edits=40)
+        worker = services.worker("workflows")
         first = _worker_process(settings)
-        wait_for(lambda: worker.position == container.store.max_notification_id(), timeout=60)
+        wait_for(lambda: worker.position == services.event_log.max_notification_id(), timeout=60)
         second = _worker_process(settings)  # waits on the advisory lock the first one holds
-        make_history(container, workflows_count=1, edits=5)
-        wait_for(lambda: worker.position == container.store.max_notification_id(), timeout=30)
+        make_history(services, workflows_count=1, edits=5)
+        wait_for(lambda: worker.position == services.event_log.max_notification_id(), timeout=30)
 
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        make_history(container, workflows_count=2, edits=60)  # only the second can apply these
-        wait_for(lambda: worker.position == container.store.max_notification_id(), timeout=60)
-        resumed = rows(container)
+        make_history(services, workflows_count=2, edits=60)  # only the second can apply these
+        wait_for(lambda: worker.position == services.event_log.max_notification_id(), timeout=60)
+        resumed = rows(services)
         assert len(resumed[0]) == 3  # five made, two deleted
 
         second.send_signal(signal.SIGKILL)
         second.wait(10)
         worker.rebuild()
-        assert rows(container) == resumed
+        assert rows(services) == resumed
     finally:
         for p in (first, second):
             if p and p.poll() is None:
                 p.kill()
                 p.wait(10)
-        container.stop()
+        services.stop()

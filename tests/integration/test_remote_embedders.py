@@ -99,7 +99,7 @@ def test_openai_retries_are_bounded(openai_server: FakeOpenAIServer) -> None:
         embedder.embed(TEXTS[:1])
 
     assert raised.value.status == 500
-    assert "OpenAI embeddings failed (500)" in str(raised.value)
+    assert str(raised.value) == "OpenAI embeddings failed: the server failed (HTTP 500)."
     assert len(openai_server.requests_to("/v1/embeddings")) == 3
 
 

@@ -105,13 +105,13 @@ def test_the_raw_api_key_is_found_nowhere(
 
 
 def test_the_stored_key_decrypts_for_the_server_only(settings: Settings) -> None:
-    from interfaces.container import build
+    from interfaces.bootstrap import bootstrap
 
-    container = build(settings)
+    services = bootstrap(settings)
     try:
-        stored = container.workflows.secrets.put(RAW_KEY)
-        assert container.workflows.secrets.get(stored.ref) == RAW_KEY
+        stored = services.workflows.secrets.put(RAW_KEY)
+        assert services.workflows.secrets.get(stored.ref) == RAW_KEY
         assert stored.hint == "…wxyz"
         assert RAW_KEY not in _all_text_in_database(settings)
     finally:
-        container.stop()
+        services.stop()

@@ -114,7 +114,7 @@ def test_a_disabled_user_can_neither_sign_in_nor_use_a_session(client: TestClien
     register(client, "ada@example.com")
     response = sign_in(client, "ada@example.com")
     gql = AsPrincipal(client, response.json()["accessToken"])
-    accounts = client.app.state.container.accounts  # type: ignore[attr-defined]
+    accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
     accounts.users.disable("ada@example.com", "tests")
 
     with pytest.raises(GraphQLError) as access:

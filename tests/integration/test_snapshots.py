@@ -16,8 +16,8 @@ import pytest
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from starlette.testclient import TestClient
 
-from application.eventstore import SNAPSHOT_EVERY, EventStore
-from application.transcodings import dataclass_transcoding
+from application.eventlog.log import SNAPSHOT_EVERY, EventLog
+from application.eventlog.transcodings import dataclass_transcoding
 from domain.chat import ChatSession
 from domain.components import NodeKind
 from domain.document import Document, DocumentIndex, DocumentStatus, Stage
@@ -35,25 +35,25 @@ ACTOR = "local"
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[EventStore]:
-    store = EventStore(env=settings.event_store_env())
+def store(settings: Settings) -> Iterator[EventLog]:
+    store = EventLog(env=settings.event_store_env())
     yield store
     store.close()
 
 
-def full_replay(store: EventStore, aggregate_id: uuid.UUID) -> Any:
+def full_replay(store: EventLog, aggregate_id: uuid.UUID) -> Any:
     aggregate = None
     for event in store.events.get(aggregate_id):
         aggregate = event.mutate(aggregate)
     return aggregate
 
 
-def snapshot_versions(store: EventStore, aggregate_id: uuid.UUID) -> list[int]:
+def snapshot_versions(store: EventLog, aggregate_id: uuid.UUID) -> list[int]:
     assert store.snapshots is not None
     return [s.originator_version for s in store.snapshots.get(aggregate_id)]
 
 
-def long_workflow(store: EventStore, events: int = SNAPSHOT_EVERY + 3) -> Workflow:
+def long_workflow(store: EventLog, events: int = SNAPSHOT_EVERY + 3) -> Workflow:
     """A publishable workflow, published once, whose User Query was then dragged about."""
     workflow = Workflow.create("Long lived", "", ACTOR)
     for node_id, kind, x in (
@@ -81,9 +81,7 @@ def assert_typed_workflow(workflow: Workflow) -> None:
         assert all(type(e) is Edge for e in p.edges)
 
 
-def rewrite_snapshots(
-    store: EventStore, aggregate_id: uuid.UUID, change: Callable[..., Any]
-) -> None:
+def rewrite_snapshots(store: EventLog, aggregate_id: uuid.UUID, change: Callable[..., Any]) -> None:
     """Replaces the aggregate's snapshots by what `change(stored snapshot)` makes of them."""
     assert store.snapshots is not None
     recorder = store.snapshots.recorder
@@ -93,7 +91,7 @@ def rewrite_snapshots(
     recorder.insert_events([change(s) for s in stored])
 
 
-def as_the_broken_version_wrote_it(store: EventStore) -> Callable[[StoredEvent], StoredEvent]:
+def as_the_broken_version_wrote_it(store: EventLog) -> Callable[[StoredEvent], StoredEvent]:
     """Its encoder wrote string enums (a node's kind) as plain strings."""
     old = JSONTranscoder()
     for t in store.mapper.transcoder.types.values():  # type: ignore[attr-defined]
@@ -111,7 +109,7 @@ def as_the_broken_version_wrote_it(store: EventStore) -> Callable[[StoredEvent],
     return rewrite
 
 
-def with_state(store: EventStore, change: Callable[[dict[str, Any]], None]) -> Callable[..., Any]:
+def with_state(store: EventLog, change: Callable[[dict[str, Any]], None]) -> Callable[..., Any]:
     def rewrite(stored: StoredEvent) -> StoredEvent:
         snapshot = store.mapper.to_domain_event(stored)
         change(snapshot.state)  # type: ignore[attr-defined]
@@ -130,7 +128,7 @@ def ignored(caplog: pytest.LogCaptureFixture, aggregate_id: uuid.UUID) -> list[s
 
 
 def test_a_long_chat_loads_from_its_snapshot_with_its_waiting_questions(
-    store: EventStore,
+    store: EventLog,
 ) -> None:
     chat = ChatSession.start(uuid.uuid4(), 1, ACTOR)
     while chat.version < SNAPSHOT_EVERY + 5:
@@ -150,7 +148,7 @@ def test_a_long_chat_loads_from_its_snapshot_with_its_waiting_questions(
         assert copy.pending[0].asked_at == chat.pending[0].asked_at
 
 
-def test_a_long_edited_workflow_loads_from_its_snapshot_with_its_types(store: EventStore) -> None:
+def test_a_long_edited_workflow_loads_from_its_snapshot_with_its_types(store: EventLog) -> None:
     workflow = long_workflow(store)
 
     assert snapshot_versions(store, workflow.id) == [SNAPSHOT_EVERY]
@@ -167,7 +165,7 @@ def test_a_long_edited_workflow_loads_from_its_snapshot_with_its_types(store: Ev
 SETTINGS = IndexSettings("local", "", 1000, 150)
 
 
-def retried_document(store: EventStore, events: int, sha256: str) -> Document:
+def retried_document(store: EventLog, events: int, sha256: str) -> Document:
     """A document indexed again and again, each try failing, saved a few events at a time."""
     doc = Document.upload(
         uuid.uuid4(), uuid.uuid4(), "kb", "a.pdf", "application/pdf", 10, sha256, SETTINGS, ACTOR
@@ -181,7 +179,7 @@ def retried_document(store: EventStore, events: int, sha256: str) -> Document:
 
 
 def test_a_document_past_a_hundred_events_is_snapshotted_and_loads_with_its_types(
-    store: EventStore,
+    store: EventLog,
 ) -> None:
     doc = retried_document(store, SNAPSHOT_EVERY + 2, "a" * 64)
 
@@ -203,7 +201,7 @@ def test_a_document_past_a_hundred_events_is_snapshotted_and_loads_with_its_type
 def test_a_workflow_whose_snapshot_the_broken_version_wrote_opens_diffs_rolls_back_and_publishes(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = EventStore(env=settings.event_store_env())
+    store = EventLog(env=settings.event_store_env())
     workflow = long_workflow(store, events=2 * SNAPSHOT_EVERY + 5)
     rewrite_snapshots(store, workflow.id, as_the_broken_version_wrote_it(store))
     store.close()
@@ -235,7 +233,7 @@ def test_a_workflow_whose_snapshot_the_broken_version_wrote_opens_diffs_rolls_ba
     ["undecodable", "unknown value", "older layout", "before undo"],
 )
 def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once(
-    store: EventStore, caplog: pytest.LogCaptureFixture, breakage: str
+    store: EventLog, caplog: pytest.LogCaptureFixture, breakage: str
 ) -> None:
     workflow = long_workflow(store, events=SNAPSHOT_EVERY + 10)
 
@@ -255,7 +253,7 @@ def test_a_snapshot_that_cannot_be_trusted_is_ignored_replayed_and_reported_once
     }[breakage]
     rewrite_snapshots(store, workflow.id, change)
 
-    caplog.set_level(logging.WARNING, logger="application.snapshots")
+    caplog.set_level(logging.WARNING, logger="application.eventlog.snapshots")
     for _ in range(3):
         loaded = store.repository.get(workflow.id)
         earlier = store.repository.get(workflow.id, version=SNAPSHOT_EVERY + 2)
@@ -282,12 +280,12 @@ def as_before_generations(state: dict[str, Any]) -> None:
     ids=["layout before generations", "a count as a string"],
 )
 def test_a_document_snapshot_of_another_layout_is_not_trusted(
-    store: EventStore, caplog: pytest.LogCaptureFixture, change: Callable[..., None]
+    store: EventLog, caplog: pytest.LogCaptureFixture, change: Callable[..., None]
 ) -> None:
     doc = retried_document(store, SNAPSHOT_EVERY + 1, "b" * 64)
     rewrite_snapshots(store, doc.id, with_state(store, change))
 
-    caplog.set_level(logging.WARNING, logger="application.snapshots")
+    caplog.set_level(logging.WARNING, logger="application.eventlog.snapshots")
     for version in (SNAPSHOT_EVERY, None):  # the snapshot's own state, and after it
         loaded = store.repository.get(doc.id, version=version)
         assert type(loaded.requests) is int and type(loaded.draft) is IndexSettings
@@ -299,7 +297,7 @@ def test_a_document_snapshot_of_another_layout_is_not_trusted(
 def test_snapshots_rebuild_rewrites_every_aggregates_snapshots_from_a_full_replay(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = EventStore(env=settings.event_store_env())
+    store = EventLog(env=settings.event_store_env())
     broken = long_workflow(store, events=2 * SNAPSHOT_EVERY + 1)
     rewrite_snapshots(store, broken.id, with_state(store, lambda s: s.pop("nodes")))
     unsnapshotted = long_workflow(store, events=SNAPSHOT_EVERY + 1)
@@ -327,9 +325,9 @@ def test_snapshots_rebuild_rewrites_every_aggregates_snapshots_from_a_full_repla
         "snapshots deleted: 3",
     ]
 
-    store = EventStore(env=settings.event_store_env())
+    store = EventLog(env=settings.event_store_env())
     try:
-        caplog.set_level(logging.WARNING, logger="application.snapshots")
+        caplog.set_level(logging.WARNING, logger="application.eventlog.snapshots")
         caplog.clear()
         expected = {
             broken.id: [SNAPSHOT_EVERY, 2 * SNAPSHOT_EVERY],

@@ -22,7 +22,7 @@ def test_a_subscriber_sees_each_event_in_order(client: TestClient, gql: GQL) -> 
     w = gql(CREATE, name="Live")["createWorkflow"]["id"]
     sub = InProcessSubscription(client, SUBSCRIPTION, {"w": w})
     try:
-        hub = client.app.state.container.hub
+        hub = client.app.state.services.hub
         wait_for(lambda: hub.subscriber_count(f"workflow:{w}") == 1)
         gql(ADD, w=w, kind="USER_QUERY", x=1, y=2, id="q")
         gql(MOVE, w=w, n="q", x=3, y=4)

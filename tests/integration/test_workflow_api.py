@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -31,46 +32,109 @@ from tests.integration.workflow_ops import (
 )
 
 
-def test_the_full_editing_sequence(gql: GQL) -> None:
-    wf = build_pipeline(gql)
-    w = wf["id"]
-    assert wf["version"] == 9 and wf["validation"] == {"valid": True, "issues": []}
+def node_of(wf: dict[str, Any], node_id: str) -> dict[str, Any]:
+    return next(n for n in wf["nodes"] if n["id"] == node_id)
+
+
+@pytest.fixture
+def pipeline(gql: GQL) -> dict[str, Any]:
+    """User Query → Knowledge Base → LLM Engine → Output, wired: nine changes."""
+    return build_pipeline(gql)
+
+
+@pytest.fixture
+def edited(gql: GQL, pipeline: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline after five edits (changes 10 to 14): the Knowledge Base moved and
+    configured, the stack renamed, the query's edge to the LLM Engine removed and put back."""
+    w = pipeline["id"]
+    gql(MOVE, w=w, n="kb", x=260.5, y=-40)
+    gql(CONFIGURE, w=w, n="kb", c={"topK": 6, "chunkSize": 800})
+    gql(RENAME, w=w, name="Handbook bot")
+    gql(DISCONNECT, w=w, e="e2")
+    return gql(CONNECT, w=w, s="q", t="llm", id="e2")["connectNodes"]
+
+
+def test_a_wired_pipeline_is_valid(pipeline: dict[str, Any]) -> None:
+    assert pipeline["version"] == 9
+    assert pipeline["validation"] == {"valid": True, "issues": []}
+
+
+def test_connecting_two_nodes_joins_the_ports_that_fit(pipeline: dict[str, Any]) -> None:
     assert {
-        (e["source"], e["sourceHandle"], e["target"], e["targetHandle"]) for e in wf["edges"]
+        (e["source"], e["sourceHandle"], e["target"], e["targetHandle"]) for e in pipeline["edges"]
     } == {
         ("q", "query", "kb", "query"),
         ("q", "query", "llm", "query"),
         ("kb", "context", "llm", "context"),
         ("llm", "answer", "out", "answer"),
     }
-    wf = gql(MOVE, w=w, n="kb", x=260.5, y=-40)["moveNode"]
-    assert next(n for n in wf["nodes"] if n["id"] == "kb")["position"] == {"x": 260.5, "y": -40.0}
-    wf = gql(CONFIGURE, w=w, n="kb", c={"topK": 6, "chunkSize": 800})["configureNode"]
-    kb = next(n for n in wf["nodes"] if n["id"] == "kb")
-    assert kb["config"]["topK"] == 6 and kb["config"]["embedder"] == "local"
-    wf = gql(RENAME, w=w, name="Handbook bot")["renameWorkflow"]
-    wf = gql(DISCONNECT, w=w, e="e2")["disconnectNodes"]
+
+
+def test_a_moved_node_stands_exactly_where_it_was_put(gql: GQL, pipeline: dict[str, Any]) -> None:
+    wf = gql(MOVE, w=pipeline["id"], n="kb", x=260.5, y=-40)["moveNode"]
+    assert node_of(wf, "kb")["position"] == {"x": 260.5, "y": -40.0}
+
+
+def test_configuring_a_node_keeps_the_settings_it_does_not_name(
+    gql: GQL, pipeline: dict[str, Any]
+) -> None:
+    wf = gql(CONFIGURE, w=pipeline["id"], n="kb", c={"topK": 6, "chunkSize": 800})
+    kb = node_of(wf["configureNode"], "kb")
+    assert kb["config"]["topK"] == 6 and kb["config"]["chunkSize"] == 800
+    assert kb["config"]["embedder"] == "local"
+
+
+def test_a_disconnected_input_makes_the_workflow_invalid(
+    gql: GQL, pipeline: dict[str, Any]
+) -> None:
+    wf = gql(DISCONNECT, w=pipeline["id"], e="e2")["disconnectNodes"]
+    assert wf["validation"]["valid"] is False
     assert {i["code"] for i in wf["validation"]["issues"]} == {"MISSING_INPUT"}
-    wf = gql(CONNECT, w=w, s="q", t="llm", id="e2")["connectNodes"]
-    assert wf["version"] == 14 and wf["name"] == "Handbook bot"
 
-    row = wait_for(lambda: (r := listed(gql, w)) and r["version"] == 14 and r)
+
+def test_each_edit_is_one_new_version_that_keeps_the_earlier_edits(
+    edited: dict[str, Any],
+) -> None:
+    assert edited["version"] == 14 and edited["name"] == "Handbook bot"
+    assert node_of(edited, "kb")["position"] == {"x": 260.5, "y": -40.0}
+    assert edited["validation"] == {"valid": True, "issues": []}  # reconnected
+
+
+def test_the_workflow_reads_back_at_its_latest_version(gql: GQL, edited: dict[str, Any]) -> None:
+    assert gql(GET, w=edited["id"])["workflow"]["version"] == 14
+
+
+def test_the_list_of_workflows_catches_up_with_the_latest_version(
+    gql: GQL, edited: dict[str, Any]
+) -> None:
+    row = wait_for(lambda: (r := listed(gql, edited["id"])) and r["version"] == 14 and r)
     assert row["name"] == "Handbook bot" and len(row["nodes"]) == 4 and len(row["edges"]) == 4
-    assert gql(GET, w=w)["workflow"]["version"] == 14
 
-    history = gql(HISTORY, w=w)["workflowHistory"]
-    assert [h["version"] for h in history] == list(range(1, 15))  # one entry per event, no gaps
+
+def test_the_history_holds_one_entry_per_change_in_order(gql: GQL, edited: dict[str, Any]) -> None:
+    history = gql(HISTORY, w=edited["id"])["workflowHistory"]
+    assert [h["version"] for h in history] == list(range(1, 15))  # no gaps
     assert [h["type"] for h in history[:2]] == ["WorkflowCreated", "NodeAdded"]
     assert history[1]["data"]["node_id"] == "q" and history[1]["actor"] == "local"
-    assert history[9]["type"] == "NodeMoved"
+    assert history[9]["type"] == "NodeMoved"  # the first edit after the nine that built it
 
-    wf = gql(REMOVE, w=w, n="llm")["removeNode"]
-    assert {e["id"] for e in wf["edges"]} == {"e1"}  # the node's edges went with it
 
+def test_removing_a_node_removes_its_connections(gql: GQL, pipeline: dict[str, Any]) -> None:
+    wf = gql(REMOVE, w=pipeline["id"], n="llm")["removeNode"]
+    assert {n["id"] for n in wf["nodes"]} == {"q", "kb", "out"}
+    assert {e["id"] for e in wf["edges"]} == {"e1"}
+
+
+def test_a_deleted_workflow_is_gone_but_its_history_outlives_it(
+    gql: GQL, pipeline: dict[str, Any]
+) -> None:
+    w = pipeline["id"]
     assert gql(DELETE, w=w)["deleteWorkflow"] is True
     assert gql(GET, w=w)["workflow"] is None
     wait_for(lambda: listed(gql, w) is None)
-    assert len(gql(HISTORY, w=w)["workflowHistory"]) == 16  # the audit trail outlives it
+    history = gql(HISTORY, w=w)["workflowHistory"]
+    assert [h["version"] for h in history] == list(range(1, 11))
+    assert history[-1]["type"] == "WorkflowDeleted"
 
 
 def test_time_travel_shows_the_workflow_as_it_stood(gql: GQL) -> None:
@@ -132,8 +196,7 @@ def test_rollback_restores_an_earlier_graph_as_a_new_event(gql: GQL) -> None:
     wf = gql(ROLLBACK, w=w, v=9)["rollbackWorkflow"]
     assert wf["version"] == 12
     assert {n["id"] for n in wf["nodes"]} == {"q", "kb", "llm", "out"} and len(wf["edges"]) == 4
-    llm = next(n for n in wf["nodes"] if n["id"] == "llm")
-    assert "{context}" in llm["config"]["prompt"]
+    assert "{context}" in node_of(wf, "llm")["config"]["prompt"]
     history = gql(HISTORY, w=w)["workflowHistory"]
     assert history[-1]["type"] == "WorkflowRolledBack" and history[-1]["data"]["to_version"] == 9
     assert len(history) == 12  # nothing erased
@@ -240,7 +303,7 @@ def test_the_list_shows_a_change_its_client_just_made(settings: Settings) -> Non
     rename or a delete does not show the old stack."""
     with TestClient(create_app(settings.model_copy(update={"genai_run_projections": False}))) as c:
         gql = GQL(c)
-        worker = c.app.state.container.worker("workflows")  # type: ignore[attr-defined]
+        worker = c.app.state.services.worker("workflows")  # type: ignore[attr-defined]
         w = gql(CREATE, name="Before")["createWorkflow"]["id"]
         worker.catch_up()
         gql(RENAME, w=w, name="After")

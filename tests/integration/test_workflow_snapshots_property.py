@@ -18,7 +18,8 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from application.eventstore import SNAPSHOT_EVERY
+from application.eventlog.log import SNAPSHOT_EVERY
+from application.workflow import commands as c
 from domain.components import COMPONENTS, NodeKind
 from domain.errors import InvalidWorkflow
 from domain.graph import Position
@@ -105,8 +106,8 @@ def node(node_id: str, kind: str, x: float, y: float, label: str | None = None) 
 class WorkflowEdits(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        self.service = self.builder.container.workflows
-        self.id = self.service.create("A stack", "", ACTOR).id
+        self.service = self.builder.services.workflows
+        self.id = self.service.create(c.CreateWorkflow(name="A stack", actor=ACTOR)).id
         self.states: list[State | None] = [None, State("A stack", "")]  # by version
         self.published: list[dict[str, Any]] = []
         self.made = 0
@@ -144,7 +145,15 @@ class WorkflowEdits(OnAFreshStore):
     @rule(kind=st.sampled_from([k.value for k in NodeKind]), x=coordinates, y=coordinates)
     def add_node(self, kind: str, x: float, y: float) -> None:
         node_id = self.fresh_id("n")
-        view = self.service.add_node(self.id, node_id, kind, Position(x, y), ACTOR)
+        view = self.service.add_node(
+            c.AddNode(
+                workflow_id=self.id,
+                node_id=node_id,
+                kind=kind,
+                position=Position(x, y),
+                actor=ACTOR,
+            )
+        )
         state = self.edit()
         state.nodes[node_id] = node(node_id, kind, x, y)
         self.recorded(view, state)
@@ -155,7 +164,11 @@ class WorkflowEdits(OnAFreshStore):
         node_id = data.draw(st.sampled_from(sorted(self.now.nodes)))
         for _ in range(self.room(times)):
             x, y = data.draw(coordinates), data.draw(coordinates)
-            view = self.service.move_node(self.id, node_id, Position(x, y), ACTOR, None)
+            view = self.service.move_node(
+                c.MoveNode(
+                    workflow_id=self.id, node_id=node_id, position=Position(x, y), actor=ACTOR
+                )
+            )
             state = self.edit()
             state.nodes[node_id]["position"] = {"x": x, "y": y}
             self.recorded(view, state)
@@ -164,7 +177,9 @@ class WorkflowEdits(OnAFreshStore):
     @rule(data=st.data(), label=texts)
     def relabel(self, data: st.DataObject, label: str) -> None:
         node_id = data.draw(st.sampled_from(sorted(self.now.nodes)))
-        view = self.service.relabel_node(self.id, node_id, label, ACTOR, None)
+        view = self.service.relabel_node(
+            c.RelabelNode(workflow_id=self.id, node_id=node_id, label=label, actor=ACTOR)
+        )
         state = self.edit()
         state.nodes[node_id]["label"] = label
         self.recorded(view, state)
@@ -178,7 +193,9 @@ class WorkflowEdits(OnAFreshStore):
         node_id = data.draw(st.sampled_from(configurable))
         for _ in range(self.room(times)):
             patch = data.draw(PATCHES[self.now.nodes[node_id]["kind"]])
-            view = self.service.configure_node(self.id, node_id, patch, ACTOR, None)
+            view = self.service.configure_node(
+                c.ConfigureNode(workflow_id=self.id, node_id=node_id, patch=patch, actor=ACTOR)
+            )
             state = self.edit()
             merged = {**state.nodes[node_id]["config"], **patch}
             state.nodes[node_id]["config"] = {k: v for k, v in merged.items() if v is not None}
@@ -188,7 +205,9 @@ class WorkflowEdits(OnAFreshStore):
     @rule(data=st.data())
     def remove_node(self, data: st.DataObject) -> None:
         node_id = data.draw(st.sampled_from(sorted(self.now.nodes)))
-        view = self.service.remove_node(self.id, node_id, ACTOR, None)
+        view = self.service.remove_node(
+            c.RemoveNode(workflow_id=self.id, node_id=node_id, actor=ACTOR)
+        )
         state = self.edit()
         del state.nodes[node_id]
         state.edges = {
@@ -210,7 +229,11 @@ class WorkflowEdits(OnAFreshStore):
     def connect(self, data: st.DataObject) -> None:
         source, target = data.draw(st.sampled_from(self._open_pairs()))
         edge_id = self.fresh_id("e")
-        view = self.service.connect(self.id, edge_id, source, target, ACTOR)
+        view = self.service.connect(
+            c.ConnectNodes(
+                workflow_id=self.id, edge_id=edge_id, source=source, target=target, actor=ACTOR
+            )
+        )
         state = self.edit()
         port = PORTS[(state.nodes[source]["kind"], state.nodes[target]["kind"])]
         state.edges[edge_id] = {
@@ -226,7 +249,9 @@ class WorkflowEdits(OnAFreshStore):
     @rule(data=st.data())
     def disconnect(self, data: st.DataObject) -> None:
         edge_id = data.draw(st.sampled_from(sorted(self.now.edges)))
-        view = self.service.disconnect(self.id, edge_id, ACTOR, None)
+        view = self.service.disconnect(
+            c.DisconnectNodes(workflow_id=self.id, edge_id=edge_id, actor=ACTOR)
+        )
         state = self.edit()
         del state.edges[edge_id]
         self.recorded(view, state)
@@ -243,13 +268,15 @@ class WorkflowEdits(OnAFreshStore):
         pairs = [p for p in PORTS if p[0] in ids and p[1] in ids]
         edges = {self.fresh_id("e"): (ids[s], ids[t], PORTS[(s, t)]) for s, t in pairs}
         view = self.service.import_graph(
-            self.id,
-            [
-                {"id": i, "kind": k, "position": {"x": x + n, "y": 0.5}}
-                for n, (i, k) in enumerate(nodes.items())
-            ],
-            [{"id": i, "source": s, "target": t} for i, (s, t, _) in edges.items()],
-            ACTOR,
+            c.ImportGraph(
+                workflow_id=self.id,
+                nodes=[
+                    {"id": i, "kind": k, "position": {"x": x + n, "y": 0.5}}
+                    for n, (i, k) in enumerate(nodes.items())
+                ],
+                edges=[{"id": i, "source": s, "target": t} for i, (s, t, _) in edges.items()],
+                actor=ACTOR,
+            )
         )
         state = self.edit()
         state.nodes = {i: node(i, k, x + n, 0.5) for n, (i, k) in enumerate(nodes.items())}
@@ -266,10 +293,14 @@ class WorkflowEdits(OnAFreshStore):
     def rename_or_describe(self, name: str, describe: bool) -> None:
         state = self.edit()
         if describe:
-            view = self.service.describe(self.id, name, ACTOR, None)
+            view = self.service.describe(
+                c.DescribeWorkflow(workflow_id=self.id, description=name, actor=ACTOR)
+            )
             state.description = name
         else:
-            view = self.service.rename(self.id, name, ACTOR, None)
+            view = self.service.rename(
+                c.RenameWorkflow(workflow_id=self.id, name=name, actor=ACTOR)
+            )
             state.name = name
         self.recorded(view, state)
 
@@ -277,10 +308,14 @@ class WorkflowEdits(OnAFreshStore):
     @rule(note=st.one_of(st.just(""), texts))
     def publish(self, note: str) -> None:
         try:
-            view, number = self.service.publish(self.id, note, ACTOR)
+            number = self.service.publish(
+                c.Publish(workflow_id=self.id, note=note, actor=ACTOR)
+            ).number
         except InvalidWorkflow:
             return  # nothing recorded: the graph cannot be published as it is
         assert number == len(self.published) + 1
+        view = self.service.get(self.id)
+        assert view is not None
         self.recorded(view, self.edit())
         self.published.append({"number": number, "workflowVersion": self.version, "note": note})
 
@@ -288,7 +323,7 @@ class WorkflowEdits(OnAFreshStore):
     @rule(data=st.data())
     def roll_back(self, data: st.DataObject) -> None:
         to = data.draw(st.integers(1, self.version - 1))
-        view = self.service.roll_back(self.id, to, ACTOR)
+        view = self.service.roll_back(c.RollBack(workflow_id=self.id, to_version=to, actor=ACTOR))
         earlier = self.states[to]
         assert earlier is not None
         state = self.edit()
@@ -308,7 +343,7 @@ class WorkflowEdits(OnAFreshStore):
     def a_load_is_the_workflow_the_edits_made(self) -> None:
         """Now, and half an interval back (from the snapshot at or before it), as a server
         of this store loads it."""
-        repository = self.builder.container.store.repository
+        repository = self.builder.services.event_log.repository
         check_loaded(repository.get(self.id), self.now)
         back = self.version - SNAPSHOT_EVERY // 2
         if back >= 1:
@@ -318,7 +353,7 @@ class WorkflowEdits(OnAFreshStore):
         return self.version > 1
 
     def check_through_the_api(self) -> None:
-        store = self.builder.container.store
+        store = self.builder.services.event_log
         assert snapshot_versions(store, self.id) == expected_snapshots(self.version, SNAPSHOT_EVERY)
         versions = sample_versions(self.version)
         pairs = [(a, b) for a, b in zip(versions, versions[::-1], strict=True) if a != b]

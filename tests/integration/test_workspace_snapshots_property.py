@@ -15,8 +15,9 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
+from application.account import commands as c
 from application.account.principals import LOCAL_OWNER
-from application.eventstore import SNAPSHOT_EVERY
+from application.eventlog.log import SNAPSHOT_EVERY
 from domain.errors import InvalidCommand
 from domain.policy import Principal
 from domain.workspace import Role, Scope, Workspace
@@ -34,6 +35,7 @@ PEOPLE = [f"user-{n}" for n in range(6)]
 WORKSPACE = """query($w: UUID!) { workspace(id: $w) { id name role version
   members { userId email role } invitations { id role email } } }"""
 
+AS_OWNER: dict[str, Any] = {"actor": LOCAL_OWNER.actor, "principal": LOCAL_OWNER}
 roles = st.sampled_from(list(Role))
 emails = st.one_of(st.none(), st.sampled_from(["a@example.com", "b@example.org"]))
 
@@ -41,11 +43,11 @@ emails = st.one_of(st.none(), st.sampled_from(["a@example.com", "b@example.org"]
 class AccessHistory(OnAFreshStore):
     def __init__(self) -> None:
         super().__init__()
-        accounts = self.builder.container.accounts
+        accounts = self.builder.services.accounts
         assert accounts is not None
         self.workspaces, self.tokens = accounts.workspaces, accounts.api_tokens
-        self.store = self.builder.container.store
-        self.id = self.workspaces.create("Team", LOCAL_OWNER).id
+        self.store = self.builder.services.event_log
+        self.id = self.workspaces.create(c.CreateWorkspace(name="Team", **AS_OWNER)).id
         self.version = 1
         self.members: dict[str, str] = {"local": "ADMIN"}
         self.invitations: dict[str, tuple[str, str, str | None]] = {}  # id: token, role, email
@@ -63,7 +65,9 @@ class AccessHistory(OnAFreshStore):
     @rule(invited=st.lists(st.tuples(roles, emails), min_size=1, max_size=15))
     def invite(self, invited: list[tuple[Role, str | None]]) -> None:
         for role, email in invited[: self.room()]:
-            made = self.workspaces.invite(self.id, role, email, LOCAL_OWNER)
+            made = self.workspaces.invite(
+                c.InviteMember(workspace_id=self.id, role=role, email=email, **AS_OWNER)
+            )
             self.version += 1
             self.invitations[str(made.id)] = (made.token, role.name, email)
 
@@ -72,7 +76,9 @@ class AccessHistory(OnAFreshStore):
     def accept(self, data: st.DataObject, person: str) -> None:
         invitation = data.draw(st.sampled_from(sorted(self.invitations)))
         token, role, _ = self.invitations.pop(invitation)
-        joined = self.workspaces.accept(token, Principal(user_id=person))
+        joined = self.workspaces.accept(
+            c.AcceptInvitation(token=token, actor=person, principal=Principal(user_id=person))
+        )
         self.version += 1
         held = self.members.get(person)
         ranks = ["VIEWER", "EDITOR", "ADMIN"]
@@ -84,7 +90,9 @@ class AccessHistory(OnAFreshStore):
     @rule(data=st.data(), role=roles)
     def change_role(self, data: st.DataObject, role: Role) -> None:
         person = data.draw(st.sampled_from(self.others()))
-        self.workspaces.change_role(self.id, person, role, LOCAL_OWNER)
+        self.workspaces.change_role(
+            c.ChangeRole(workspace_id=self.id, user_id=person, role=role, **AS_OWNER)
+        )
         if self.members[person] != role.name:
             self.version += 1
         self.members[person] = role.name
@@ -93,14 +101,23 @@ class AccessHistory(OnAFreshStore):
     @rule(data=st.data())
     def remove(self, data: st.DataObject) -> None:
         person = data.draw(st.sampled_from(self.others()))
-        self.workspaces.remove_member(self.id, person, LOCAL_OWNER)
+        self.workspaces.remove_member(
+            c.RemoveMember(workspace_id=self.id, user_id=person, **AS_OWNER)
+        )
         self.version += 1
         del self.members[person]
 
     @precondition(lambda self: self.room())
     @rule(scopes=st.sets(st.sampled_from(list(Scope)), min_size=1))
     def issue_token(self, scopes: set[Scope]) -> None:
-        made = self.tokens.create(self.id, "program", [s.value for s in scopes], LOCAL_OWNER)
+        made = self.tokens.create(
+            c.CreateApiToken(
+                workspace_id=self.id,
+                name="program",
+                scopes=tuple(s.value for s in scopes),
+                **AS_OWNER,
+            )
+        )
         self.version += 1
         self.issued[str(made.view.id)] = False
 
@@ -108,7 +125,7 @@ class AccessHistory(OnAFreshStore):
     @rule(data=st.data())
     def revoke_token(self, data: st.DataObject) -> None:
         token = data.draw(st.sampled_from(sorted(t for t, r in self.issued.items() if not r)))
-        self.tokens.revoke(UUID(token), LOCAL_OWNER)
+        self.tokens.revoke(c.RevokeApiToken(token_id=UUID(token), **AS_OWNER))
         self.version += 1
         self.issued[token] = True
 
@@ -117,7 +134,9 @@ class AccessHistory(OnAFreshStore):
     def the_last_admin_stays(self) -> None:
         """Refused before any event exists, from any load."""
         with pytest.raises(InvalidCommand):
-            self.workspaces.change_role(self.id, "local", Role.VIEWER, LOCAL_OWNER)
+            self.workspaces.change_role(
+                c.ChangeRole(workspace_id=self.id, user_id="local", role=Role.VIEWER, **AS_OWNER)
+            )
 
     @precondition(lambda self: not self.room())
     @rule()

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from application.chat import ordered_updates
-from application.chat_views import ChatUpdate
-from application.engine import Progress, WorkflowEngine, fill_prompt
+from application.chat.engine import Progress, WorkflowEngine, fill_prompt
+from application.chat.live import ordered_updates
+from application.chat.views import ChatUpdate
+from application.keys import NodeKeys
 from application.ports import LLMRequest, LLMStreamEnd, Passage, SearchResult, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from domain.components import DEFAULT_PROMPT, NodeKind
@@ -83,7 +84,7 @@ def run(engine: WorkflowEngine, nodes: list[Node], edges: list[Edge], question: 
 
 def test_the_published_graph_runs_in_order_and_fills_the_template() -> None:
     llm, shelf = EchoLLM(), Shelf({"kb": [MANUAL]})
-    engine = WorkflowEngine(Factory(llm), NoSecrets(), shelf)  # type: ignore[arg-type]
+    engine = WorkflowEngine(Factory(llm), NodeKeys(NoSecrets()), shelf)  # type: ignore[arg-type]
     nodes = [  # listed out of order on purpose
         node("out", NodeKind.OUTPUT),
         node("llm", NodeKind.LLM_ENGINE, provider="openai", model="m", prompt=DEFAULT_PROMPT),
@@ -117,7 +118,9 @@ def test_an_answer_that_cites_some_passages_has_those_as_its_sources_in_citation
             yield "quoted"
             yield LLMStreamEnd(model="extractive", cited=(2, 0))
 
-    engine = WorkflowEngine(Factory(Citing()), NoSecrets(), Shelf({"kb": [MANUAL, faq, spec]}))  # type: ignore[arg-type]
+    engine = WorkflowEngine(
+        Factory(Citing()), NodeKeys(NoSecrets()), Shelf({"kb": [MANUAL, faq, spec]})
+    )  # type: ignore[arg-type]
     nodes = [
         node("q", NodeKind.USER_QUERY),
         node("kb", NodeKind.KNOWLEDGE_BASE, topK=3),
@@ -136,7 +139,7 @@ def test_an_answer_that_cites_some_passages_has_those_as_its_sources_in_citation
 
 def test_without_a_knowledge_base_the_question_goes_alone() -> None:
     llm = EchoLLM()
-    engine = WorkflowEngine(Factory(llm), NoSecrets())  # type: ignore[arg-type]
+    engine = WorkflowEngine(Factory(llm), NodeKeys(NoSecrets()))  # type: ignore[arg-type]
     nodes = [
         node("q", NodeKind.USER_QUERY),
         node("llm", NodeKind.LLM_ENGINE, prompt="Be brief. {context} {query}"),
@@ -162,7 +165,7 @@ class Web:
 def test_an_answer_carries_the_web_results_its_prompt_was_given() -> None:
     page = SearchResult("Warranty terms", "https://maker.test/warranty", "Two years.")
     llm = EchoLLM()
-    engine = WorkflowEngine(Factory(llm), NoSecrets(), web_search=Web([page]))  # type: ignore[arg-type]
+    engine = WorkflowEngine(Factory(llm), NodeKeys(NoSecrets()), web_search=Web([page]))  # type: ignore[arg-type]
     nodes = [
         node("q", NodeKind.USER_QUERY),
         node("llm", NodeKind.LLM_ENGINE, webSearch=True, prompt="{context}|{query}"),
@@ -179,7 +182,7 @@ def test_an_answer_carries_the_web_results_its_prompt_was_given() -> None:
 def test_two_knowledge_bases_share_the_context() -> None:
     other = Passage("d2", "faq.pdf", None, 4, 0.5, "Returns take 30 days.")
     llm, shelf = EchoLLM(), Shelf({"a": [MANUAL], "b": [other]})
-    engine = WorkflowEngine(Factory(llm), NoSecrets(), shelf)  # type: ignore[arg-type]
+    engine = WorkflowEngine(Factory(llm), NodeKeys(NoSecrets()), shelf)  # type: ignore[arg-type]
     nodes = [
         node("q", NodeKind.USER_QUERY),
         node("a", NodeKind.KNOWLEDGE_BASE),
@@ -203,7 +206,7 @@ def test_two_knowledge_bases_share_the_context() -> None:
 
 
 def test_a_stored_key_that_cannot_be_read_is_an_invalid_workflow() -> None:
-    engine = WorkflowEngine(Factory(EchoLLM()), NoSecrets())  # type: ignore[arg-type]
+    engine = WorkflowEngine(Factory(EchoLLM()), NodeKeys(NoSecrets()))  # type: ignore[arg-type]
     key = {"secretRef": "sec_gone", "hint": "…abcd"}
     nodes = [
         node("q", NodeKind.USER_QUERY),

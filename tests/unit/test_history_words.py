@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from application.history import compare, document_entries, replay
-from application.views import ChangeCategory, HistoryEntry
+from application.workflow.history import compare, document_entries, replay
+from application.workflow.views import ChangeCategory, HistoryEntry
 from domain.document import Document, IndexSettings, Stage
 from domain.graph import Node, Position
 from domain.workflow import Workflow
@@ -290,3 +290,16 @@ def test_a_comparison_lists_nodes_field_by_field_and_edges_by_their_nodes() -> N
         "Disconnected Knowledge Base → Writer",
     ]
     assert (result.from_label, result.to_label) == ("Draft · change 9", "Draft · change 11")
+
+
+def test_a_new_address_clears_the_key_and_the_history_says_so() -> None:
+    wf = wired()
+    wf.configure_node("llm", {"provider": "openai", "model": "m", "apiKey": SECRET}, ME)
+    wf.configure_node("llm", {"baseUrl": "http://10.0.0.5:11434/v1"}, ME)
+    assert "secretRef" not in wf.nodes["llm"].config["apiKey"]
+    entry = last(wf)
+    assert texts(entry) == [
+        "API key cleared: enter it again for the new address",
+        "Base URL set to http://10.0.0.5:11434/v1",
+    ]
+    assert (entry.changes[0].before, entry.changes[0].after) == (None, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from infrastructure.feed import Hub
+from infrastructure.notify_bus import Hub
 
 
 def test_a_late_delivery_of_an_event_stored_before_joining_is_dropped() -> None:

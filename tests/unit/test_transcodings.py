@@ -16,8 +16,8 @@ from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredEr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.eventstore import EventStore
-from application.transcodings import dataclass_transcoding
+from application.eventlog.log import EventLog
+from application.eventlog.transcodings import dataclass_transcoding
 from domain.chat import Question
 from domain.components import NodeKind
 from domain.document import DocumentIndex, DocumentStatus, Stage
@@ -29,7 +29,7 @@ from domain.workspace import Invitation, Role, Scope, TokenGrant
 
 @pytest.fixture(scope="module")
 def transcoder() -> Iterator[JSONTranscoder]:
-    store = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # in memory
+    store = EventLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # in memory
     transcoder = store.mapper.transcoder
     assert isinstance(transcoder, JSONTranscoder)
     yield transcoder

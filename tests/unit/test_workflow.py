@@ -7,6 +7,7 @@ import pytest
 from domain.components import NodeKind
 from domain.errors import InvalidCommand, InvalidWorkflow, NotFound
 from domain.graph import Position
+from domain.key_policy import KeyPolicy
 from domain.workflow import Workflow
 
 ME = "alice"
@@ -195,7 +196,7 @@ def test_a_provider_needs_a_model_and_a_usable_key() -> None:
     wf.configure_node("llm", {"provider": "openai"}, ME)
     assert {i.code for i in wf.validate()} == {"MISSING_MODEL", "MISSING_API_KEY"}
     wf.configure_node("llm", {"model": "gpt-4o-mini"}, ME)
-    assert wf.validate(server_keys=frozenset({"openai"})) == []
+    assert wf.validate(KeyPolicy.of({"openai"})) == []
     wf.configure_node("llm", {"baseUrl": "http://127.0.0.1:11434/v1"}, ME)
     assert wf.validate() == []  # a local OpenAI-compatible server needs no key
 

@@ -1,4 +1,4 @@
-import { Client, makeResult, type Exchange, type Operation, type OperationResult } from "urql";
+import { Client, makeErrorResult, makeResult, type Exchange, type Operation, type OperationResult } from "urql";
 import { filter, fromPromise, makeSubject, merge, mergeMap, pipe, share, takeUntil, type Subject } from "wonka";
 import type { Sent } from "./fakeClient";
 
@@ -11,8 +11,8 @@ function nameOf(op: Operation): string {
 
 /**
  * A real urql Client (hooks, cache policies and all) whose network is a script: queries and
- * mutations are answered by `handlers[operationName]`, subscriptions get what the test
- * `emit`s. Every operation sent is recorded, in order.
+ * mutations are answered by `handlers[operationName]` (with an error result when it throws),
+ * subscriptions get what the test `emit`s. Every operation sent is recorded, in order.
  */
 export function scriptedClient(handlers: Record<string, Handler>) {
   const sent: Sent[] = [];
@@ -32,8 +32,10 @@ export function scriptedClient(handlers: Record<string, Handler>) {
         mergeMap((op) => {
           sent.push({ op: nameOf(op), vars: { ...op.variables } });
           const handler = handlers[nameOf(op)];
-          const data = handler ? Promise.resolve(handler({ ...op.variables })) : Promise.reject(new Error(`no handler for ${nameOf(op)}`));
-          return fromPromise(data.then((d) => makeResult(op, { data: d })));
+          if (!handler) return fromPromise(Promise.reject(new Error(`no handler for ${nameOf(op)}`)));
+          // A handler that throws is the server (or the network) failing: an error result.
+          const answer = (async () => handler({ ...op.variables }))();
+          return fromPromise(answer.then((d) => makeResult(op, { data: d }), (error: Error) => makeErrorResult(op, error)));
         }),
       );
       const subscribed = pipe(

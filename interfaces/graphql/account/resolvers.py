@@ -1,5 +1,5 @@
-"""Account queries and mutations: each translates its arguments, calls one use case, and
-maps the result; the use cases check who may do what."""
+"""Account queries and mutations: each builds a command (or a read), calls one use case,
+and maps the result; the use cases check who may do what."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from uuid import UUID
 
 import strawberry
 
-from application.account.errors import Unauthenticated
+from application.account import commands as c
+from application.account.handlers import Accounts
 from application.account.views import UserView
+from application.errors import Unauthenticated
 from domain.policy import LOCAL_ACTOR
-from interfaces.accounts import Accounts
+from domain.workspace import Role as DomainRole
+from domain.workspace import Scope
 from interfaces.graphql.account.types import (
     ApiToken,
     Invitation,
@@ -23,6 +26,7 @@ from interfaces.graphql.account.types import (
     Workspace,
 )
 from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import execute, read
 
 LOCAL_OWNER = UserView(
     id=LOCAL_ACTOR, email=None, name="Local owner", admin=True, disabled=False, local=True
@@ -30,9 +34,7 @@ LOCAL_OWNER = UserView(
 
 
 def _accounts(info: Info) -> Accounts:
-    accounts = info.context.container.accounts
-    assert accounts is not None, "the container was built without accounts"
-    return accounts
+    return info.context.services.accounts
 
 
 @strawberry.type
@@ -46,26 +48,24 @@ class AccountQueries:
             return User.of(LOCAL_OWNER)
         if principal.user_id is None:
             raise Unauthenticated("an API token is not a user")
-        view = await info.context.run(_accounts(info).users.view, principal.user_id)
+        view = await read(_accounts(info).users.view, principal.user_id)
         if view is None:
             raise Unauthenticated("sign in first")
         return User.of(view)
 
     @strawberry.field(description="The workspaces you are a member of")
     async def workspaces(self, info: Info) -> list[Workspace]:
-        views = await info.context.run(
-            _accounts(info).workspaces.visible_to, info.context.principal
-        )
+        views = await read(_accounts(info).workspaces.visible_to, info.context.principal)
         return [Workspace.of(v) for v in views]
 
     @strawberry.field(description="A workspace you are a member of (else NOT_FOUND)")
     async def workspace(self, info: Info, id: UUID) -> Workspace:
-        view = await info.context.run(_accounts(info).workspaces.get, id, info.context.principal)
+        view = await read(_accounts(info).workspaces.get, id, info.context.principal)
         return Workspace.of(view)
 
     @strawberry.field(description="A workspace's API tokens (admins)")
     async def api_tokens(self, info: Info, workspace_id: UUID) -> list[ApiToken]:
-        views = await info.context.run(
+        views = await read(
             _accounts(info).api_tokens.of_workspace, workspace_id, info.context.principal
         )
         return [ApiToken.of(v) for v in views]
@@ -75,8 +75,12 @@ class AccountQueries:
 class AccountMutations:
     @strawberry.mutation
     async def create_workspace(self, info: Info, name: str) -> Workspace:
-        view = await info.context.run(
-            _accounts(info).workspaces.create, name, info.context.principal
+        view = await execute(
+            info,
+            _accounts(info).workspaces.create,
+            c.CreateWorkspace,
+            principal=info.context.principal,
+            name=name,
         )
         return Workspace.of(view)
 
@@ -84,19 +88,25 @@ class AccountMutations:
     async def invite_member(
         self, info: Info, workspace_id: UUID, role: Role, email: str | None = None
     ) -> Invitation:
-        view = await info.context.run(
+        view = await execute(
+            info,
             _accounts(info).workspaces.invite,
-            workspace_id,
-            role.domain(),
-            email,
-            info.context.principal,
+            c.InviteMember,
+            principal=info.context.principal,
+            workspace_id=workspace_id,
+            role=DomainRole(role),
+            email=email,
         )
         return Invitation.of(view)
 
     @strawberry.mutation(description="Joins the workspace of an invitation, signed in")
     async def accept_invitation(self, info: Info, token: str) -> Workspace:
-        view = await info.context.run(
-            _accounts(info).workspaces.accept, token, info.context.principal
+        view = await execute(
+            info,
+            _accounts(info).workspaces.accept,
+            c.AcceptInvitation,
+            principal=info.context.principal,
+            token=token,
         )
         return Workspace.of(view)
 
@@ -104,18 +114,27 @@ class AccountMutations:
     async def change_role(
         self, info: Info, workspace_id: UUID, user_id: str, role: Role
     ) -> list[Member]:
-        accounts, principal = _accounts(info), info.context.principal
-        await info.context.run(
-            accounts.workspaces.change_role, workspace_id, user_id, role.domain(), principal
+        views = await execute(
+            info,
+            _accounts(info).workspaces.change_role,
+            c.ChangeRole,
+            principal=info.context.principal,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            role=DomainRole(role),
         )
-        views = await info.context.run(accounts.workspaces.members, workspace_id, principal)
         return [Member.of(v) for v in views]
 
     @strawberry.mutation
     async def remove_member(self, info: Info, workspace_id: UUID, user_id: str) -> list[Member]:
-        accounts, principal = _accounts(info), info.context.principal
-        await info.context.run(accounts.workspaces.remove_member, workspace_id, user_id, principal)
-        views = await info.context.run(accounts.workspaces.members, workspace_id, principal)
+        views = await execute(
+            info,
+            _accounts(info).workspaces.remove_member,
+            c.RemoveMember,
+            principal=info.context.principal,
+            workspace_id=workspace_id,
+            user_id=user_id,
+        )
         return [Member.of(v) for v in views]
 
     @strawberry.mutation(description="A token for programs, shown once (admins)")
@@ -128,18 +147,26 @@ class AccountMutations:
         stack_id: UUID | None = None,
         expires_at: datetime | None = None,
     ) -> NewApiToken:
-        created = await info.context.run(
+        created = await execute(
+            info,
             _accounts(info).api_tokens.create,
-            workspace_id,
-            name,
-            [s.value for s in scopes],
-            info.context.principal,
-            stack_id,
-            expires_at,
+            c.CreateApiToken,
+            principal=info.context.principal,
+            workspace_id=workspace_id,
+            name=name,
+            scopes=tuple(Scope(s).value for s in scopes),
+            stack_id=stack_id,
+            expires_at=expires_at,
         )
         return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))
 
     @strawberry.mutation
     async def revoke_api_token(self, info: Info, id: UUID) -> ApiToken:
-        view = await info.context.run(_accounts(info).api_tokens.revoke, id, info.context.principal)
+        view = await execute(
+            info,
+            _accounts(info).api_tokens.revoke,
+            c.RevokeApiToken,
+            principal=info.context.principal,
+            token_id=id,
+        )
         return ApiToken.of(view)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from uuid import UUID
 
@@ -18,23 +17,10 @@ from application.account.views import (
 )
 from domain import workspace as domain
 from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import read
 
-
-@strawberry.enum
-class Role(enum.Enum):
-    ADMIN = "admin"
-    EDITOR = "editor"
-    VIEWER = "viewer"
-
-    def domain(self) -> domain.Role:
-        return domain.Role(self.value)
-
-
-@strawberry.enum
-class TokenScope(enum.Enum):
-    READ = "read"
-    EDIT = "edit"
-    CHAT = "chat"
+Role = strawberry.enum(domain.Role, name="Role")
+TokenScope = strawberry.enum(domain.Scope, name="TokenScope")
 
 
 @strawberry.type(description="Who the request acts as.")
@@ -60,7 +46,7 @@ class Member:
 
     @classmethod
     def of(cls, view: MemberView) -> Member:
-        return cls(user_id=view.user_id, email=view.email, role=Role(view.role.value))
+        return cls(user_id=view.user_id, email=view.email, role=view.role)
 
 
 @strawberry.type
@@ -72,9 +58,7 @@ class PendingInvitation:
 
     @classmethod
     def of(cls, view: PendingInvitationView) -> PendingInvitation:
-        return cls(
-            id=view.id, role=Role(view.role.value), email=view.email, expires_at=view.expires_at
-        )
+        return cls(id=view.id, role=view.role, email=view.email, expires_at=view.expires_at)
 
 
 @strawberry.type
@@ -86,22 +70,18 @@ class Workspace:
 
     @classmethod
     def of(cls, view: WorkspaceView) -> Workspace:
-        return cls(id=view.id, name=view.name, role=Role(view.role.value), version=view.version)
+        return cls(id=view.id, name=view.name, role=view.role, version=view.version)
 
     @strawberry.field
     async def members(self, info: Info) -> list[Member]:
         context = info.context
-        views = await context.run(
-            context.container.accounts.workspaces.members, self.id, context.principal
-        )
+        views = await read(context.services.accounts.workspaces.members, self.id, context.principal)
         return [Member.of(v) for v in views]
 
     @strawberry.field(description="Invitations not taken up yet (admins)")
     async def invitations(self, info: Info) -> list[PendingInvitation]:
-        context = info.context
-        views = await context.run(
-            context.container.accounts.workspaces.invitations, self.id, context.principal
-        )
+        workspaces, principal = info.context.services.accounts.workspaces, info.context.principal
+        views = await read(workspaces.invitations, self.id, principal)
         return [PendingInvitation.of(v) for v in views]
 
 
@@ -121,7 +101,7 @@ class Invitation:
         return cls(
             id=view.id,
             workspace_id=view.workspace_id,
-            role=Role(view.role.value),
+            role=view.role,
             email=view.email,
             expires_at=view.expires_at,
             token=view.token,
@@ -146,7 +126,7 @@ class ApiToken:
             id=view.id,
             workspace_id=view.workspace_id,
             name=view.name,
-            scopes=[TokenScope(s) for s in view.scopes],
+            scopes=[domain.Scope(s) for s in view.scopes],
             stack_id=view.stack_id,
             created_at=view.created_at,
             expires_at=view.expires_at,

@@ -29,21 +29,27 @@ function setup({
   latestPublished = 2,
   sessions = [],
   stored = {},
+  unreadable = false,
 }: {
   target: ChatTarget;
   latestPublished?: number | null;
   sessions?: Summary[];
   stored?: Record<string, Summary>;
+  /** Reading a session fails (the server, or the network). */
+  unreadable?: boolean;
 }) {
   const handlers: Record<string, Handler> = {
     ChatSessions: () => ({ chatSessions: sessions.map(listed) }),
     ChatSession: (v) => {
+      if (unreadable) throw new Error("Failed to fetch");
       const s = stored[v.id as string];
       return { chatSession: s ? { ...s, workflowId: "wf", createdAt: CREATED } : null };
     },
-    StartChat: (v) => ({
-      startChat: { id: NEW_ID, workflowId: "wf", publishedVersion: v.draft ? 0 : v.publishedVersion, draft: v.draft, createdAt: CREATED, messages: [] },
-    }),
+    StartChat: (v) => {
+      const started = { id: NEW_ID, draft: v.draft as boolean, publishedVersion: v.draft ? 0 : (v.publishedVersion as number), messages: [] };
+      stored[NEW_ID] = started;
+      return { startChat: { ...started, workflowId: "wf", createdAt: CREATED } };
+    },
     SendMessage: (v) => ({ sendMessage: chatMessage({ id: "u1", content: v.content as string, status: "pending" }) }),
   };
   const scripted = scriptedClient(handlers);
@@ -101,14 +107,23 @@ describe("ChatModal", () => {
     expect(sent.find((s) => s.op === "StartChat")?.vars).toEqual({ workflowId: "wf", publishedVersion: 2, draft: false });
     expect(sent.find((s) => s.op === "SendMessage")?.vars).toEqual({ sessionId: NEW_ID, content: "How long does it last?" });
     expect(ops().filter((op) => op === "StartChat")).toHaveLength(1);
-    expect(ops()).not.toContain("ChatSession"); // a session made here has no history to load
-    expect(ops().indexOf("ChatEvents")).toBeLessThan(ops().indexOf("SendMessage"));
+    // the question goes out once the new session is listened to, then read
+    expect(ops().indexOf("ChatEvents")).toBeLessThan(ops().indexOf("ChatSession"));
+    expect(ops().indexOf("ChatSession")).toBeLessThan(ops().indexOf("SendMessage"));
     expect(targets).toEqual([{ target: { kind: "session", sessionId: NEW_ID }, replace: true }]);
 
     await screen.findByText("How long does it last?");
     const answer = chatMessage({ id: "a1", role: "ASSISTANT", content: "About 42 hours.", workflowVersion: 13, publishedVersion: 2 });
     emit("ChatEvents", { sessionId: NEW_ID }, { chatEvents: { __typename: "ChatMessageAdded", sessionId: NEW_ID, message: answer } });
     expect((await screen.findByTestId("answered-by")).textContent).toBe("v2 · change 13");
+  });
+
+  it("fails the first question of a new chat visibly when its new session cannot be read, instead of waiting", async () => {
+    const { ops, user } = setup({ target: { kind: "new", mode: "published" }, unreadable: true });
+    await ask(user, "Anyone there?");
+    expect(within(await screen.findByRole("alert")).getByText(/Can.t reach the server/)).toBeTruthy();
+    expect(ops()).not.toContain("SendMessage");
+    expect((screen.getByLabelText("Your question") as HTMLTextAreaElement).value).toBe("Anyone there?"); // kept, to send again
   });
 
   it("with nothing published, previews the draft: marked as such, started as a draft chat", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chatMessage as message } from "../../test/fixtures";
-import { answeredByLabel, chatReducer, initialChatState, sessionTitle, stageLabel, type ChatState, type OpenSession } from "./chatReducer";
+import { answeredByLabel, chatReducer, initialChatState, sessionTitle, stageLabel, type ChatEvent, type ChatState, type OpenSession } from "./chatReducer";
 
 function session(partial: Partial<OpenSession> = {}): OpenSession {
   return { id: "s1", draft: false, publishedVersion: 2, messages: [], ...partial };
@@ -53,9 +53,9 @@ describe("chatReducer", () => {
     s = chatReducer(s, { type: "event", event: failed });
     expect(s.waiting).toBe(false);
     expect(s.items.at(-1)).toEqual({ kind: "failure", id: "failed-u1", code: "INVALID_WORKFLOW", text: failed.reason, workflowVersion: 23, publishedVersion: null });
-    // the stored history, synced afterwards, holds the same failure on its question
+    // the stored history, read again afterwards, holds the same failure on its question
     const stored = message({ id: "u1", status: "failed", error: { code: "INVALID_WORKFLOW", message: failed.reason }, workflowVersion: 23 });
-    s = chatReducer(s, { type: "synced", messages: [stored] });
+    s = chatReducer(s, { type: "opened", session: session({ messages: [stored] }) });
     expect(s.items.map((i) => i.kind)).toEqual(["message", "failure"]);
   });
 
@@ -79,13 +79,60 @@ describe("chatReducer", () => {
     expect(s).toBe(opened);
   });
 
-  it("settles from a synced history when the final event was missed", () => {
+  it("settles from the stored history read again when the final event was missed", () => {
     let s = chatReducer(opened, { type: "sent", message: message({ id: "u1", status: "pending" }) });
-    s = chatReducer(s, { type: "synced", messages: [message({ id: "u1", status: "pending" })] });
-    expect(s.waiting).toBe(true);
-    s = chatReducer(s, { type: "synced", messages: [message({ id: "u1" }), message({ id: "a1", role: "ASSISTANT", content: "done" })] });
+    s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1", status: "pending" })] }) });
+    expect([s.waiting, s.joinedLate]).toEqual([true, false]);
+    s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1" }), message({ id: "a1", role: "ASSISTANT", content: "done" })] }) });
     expect(s.waiting).toBe(false);
     expect(s.items).toHaveLength(2);
+  });
+
+  it("waits for a question read again that it never heard being asked, whose first tokens it missed", () => {
+    const s = chatReducer(opened, { type: "opened", session: session({ messages: [message({ id: "u1", status: "pending" })] }) });
+    expect([s.waiting, s.joinedLate]).toEqual([true, true]);
+  });
+
+  describe("events heard before the session is read", () => {
+    const watching = chatReducer(initialChatState, { type: "watch", sessionId: "s1" });
+    const heard = (s: ChatState, event: ChatEvent) => chatReducer(s, { type: "event", event });
+
+    it("are kept until the stored messages are in, then applied after them", () => {
+      let s = heard(watching, { __typename: "ChatMessageAdded", sessionId: "s1", message: message({ id: "u2", content: "two", status: "pending" }) });
+      s = heard(s, { __typename: "ChatThinking", sessionId: "s1", stage: "retrieving" });
+      expect([s.loaded, s.items]).toEqual([false, []]);
+      s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1", content: "one" }), message({ id: "a1", role: "ASSISTANT" })] }) });
+      expect(s.items.map((i) => i.id)).toEqual(["u1", "a1", "u2"]);
+      expect([s.loaded, s.pending, s.waiting, s.thinking]).toEqual([true, [], true, "retrieving"]);
+    });
+
+    it("count once when the read holds them too", () => {
+      const answer = message({ id: "a1", role: "ASSISTANT", replyTo: "u1", content: "done" });
+      let s = heard(watching, { __typename: "ChatToken", sessionId: "s1", messageId: "a1", delta: "do" });
+      s = heard(s, { __typename: "ChatMessageAdded", sessionId: "s1", message: answer });
+      s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1" }), answer] }) });
+      expect(s.items.map((i) => i.id)).toEqual(["u1", "a1"]);
+      expect([s.waiting, s.streaming, s.joinedLate]).toEqual([false, null, false]);
+    });
+
+    it("are stale when the read already holds the answer they lead to", () => {
+      let s = heard(watching, { __typename: "ChatThinking", sessionId: "s1", stage: "generating" });
+      s = heard(s, { __typename: "ChatToken", sessionId: "s1", messageId: "a1", delta: "do" });
+      s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1" }), message({ id: "a1", role: "ASSISTANT", replyTo: "u1" })] }) });
+      expect([s.waiting, s.thinking, s.streaming]).toEqual([false, null, null]);
+    });
+
+    it("continue an answer under way: the stream was joined late", () => {
+      let s = heard(watching, { __typename: "ChatToken", sessionId: "s1", messageId: "a1", delta: "rest" });
+      s = chatReducer(s, { type: "opened", session: session({ messages: [message({ id: "u1", status: "pending" })] }) });
+      expect([s.waiting, s.joinedLate, s.streaming?.content]).toEqual([true, true, "rest"]);
+    });
+  });
+
+  it("keeps the chat started here when its session begins to be watched", () => {
+    const s = chatReducer(opened, { type: "watch", sessionId: "s1" });
+    expect(s).toBe(opened);
+    expect(chatReducer(opened, { type: "watch", sessionId: "s2" })).toEqual({ ...initialChatState, sessionId: "s2" });
   });
 
   it("reopens a stored chat as it was: answers, failures after their questions, the session's kind", () => {

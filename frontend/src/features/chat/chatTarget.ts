@@ -39,6 +39,11 @@ export interface SessionSummary {
   messages: ReadonlyArray<unknown>;
 }
 
+/** Sessions as the list shows them: the newest first. */
+export function newestFirst<S extends { createdAt: string }>(sessions: ReadonlyArray<S>): S[] {
+  return [...sessions].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
 export function modeOf(session: { draft: boolean }): ChatMode {
   return session.draft ? "draft" : "published";
 }
@@ -48,10 +53,9 @@ export function modeOf(session: { draft: boolean }): ChatMode {
  * same mode (and, for a published chat, on the latest published version).
  */
 export function reusableSession(sessions: ReadonlyArray<SessionSummary>, mode: ChatMode, latestPublished: number | null): string | null {
-  const newest = [...sessions].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const fits = (s: SessionSummary) =>
     s.messages.length === 0 && modeOf(s) === mode && (mode === "draft" || s.publishedVersion === latestPublished);
-  return newest.find(fits)?.id ?? null;
+  return newestFirst(sessions).find(fits)?.id ?? null;
 }
 
 /** What startChat is given to start a chat of this mode. */

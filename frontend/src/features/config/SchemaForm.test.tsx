@@ -59,6 +59,16 @@ describe("SchemaForm", () => {
     expect(onSubmit).toHaveBeenCalledWith({ apiKey: "sk-new-key" });
   });
 
+  it("asks again for a key cleared by a new address, or saves that none is needed", async () => {
+    const cleared = { provider: "openai", baseUrl: "http://new:11434/v1", apiKey: { cleared: "the address changed" } };
+    const { user, onSubmit } = setup(cleared);
+    expect(screen.getByText(/enter the key again/)).toBeTruthy();
+    expect((screen.getByLabelText("API key") as HTMLInputElement).value).toBe("");
+    await user.click(screen.getByRole("button", { name: "No key needed" }));
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    expect(onSubmit).toHaveBeenCalledWith({ apiKey: null });
+  });
+
   it("removes a stored key with null", async () => {
     const { user, onSubmit } = setup({ provider: "gemini", apiKey: { secretRef: "ref-1", hint: "…abcd" } });
     await user.click(screen.getByRole("button", { name: "Remove" }));

@@ -343,15 +343,25 @@ function SecretInput({ id, field, hint: description, value, onChange }: { id: st
   }
   const current = value.mode === "replace" ? value.value : "";
   const hint = value.mode === "replace" ? value.hint : undefined;
+  const again = value.mode === "again";
+  const help = again
+    ? "The address changed, so the key stored for the old one was cleared: enter the key again."
+    : description
+      ? `${description} Stored encrypted; never shown again.`
+      : "Stored encrypted; never shown again.";
   return (
     <FieldShell
       id={id}
       label={field.label}
-      hint={description ? `${description} Stored encrypted; never shown again.` : "Stored encrypted; never shown again."}
+      hint={help}
       aside={
         hint ? (
           <button type="button" className="text-xs text-slate-500 hover:text-slate-800" onClick={() => onChange({ mode: "keep", hint })}>
             Keep stored key
+          </button>
+        ) : again ? (
+          <button type="button" className="text-xs text-slate-500 hover:text-slate-800" onClick={() => onChange({ mode: "remove", hint: "cleared" })}>
+            No key needed
           </button>
         ) : undefined
       }

@@ -41,6 +41,15 @@ describe("drafts", () => {
     expect(JSON.stringify(draft)).not.toContain("s1");
   });
 
+  it("ask again for a key the server cleared when the address changed", () => {
+    const config = { provider: "openai", baseUrl: "http://new:11434/v1", apiKey: { cleared: "the address changed" } };
+    const draft = initialDraft(fields, config);
+    expect(draft.apiKey).toEqual({ mode: "again" });
+    expect(buildPatch(fields, config, draft)).toEqual({});
+    expect(buildPatch(fields, config, { ...draft, apiKey: { mode: "replace", value: " sk-new " } })).toEqual({ apiKey: "sk-new" });
+    expect(buildPatch(fields, config, { ...draft, apiKey: { mode: "remove", hint: "cleared" } })).toEqual({ apiKey: null });
+  });
+
   it("show fields by x-show-if", () => {
     const draft = initialDraft(fields, { provider: "extractive" });
     expect(isVisible(byName("model"), draft)).toBe(false);

@@ -35,6 +35,8 @@ export interface Field {
 export type SecretDraft =
   | { mode: "keep"; hint: string }
   | { mode: "empty" }
+  /** The node's address changed since its key was entered: the server cleared the key. */
+  | { mode: "again" }
   | { mode: "replace"; value: string; hint?: string }
   | { mode: "remove"; hint: string };
 
@@ -68,6 +70,11 @@ export function fieldsOf(configSchema: unknown): Field[] {
   }));
 }
 
+/** What the server holds in place of a key once the node's address changed: `{cleared: …}`. */
+export function isClearedKey(value: unknown): boolean {
+  return !!value && typeof value === "object" && !("secretRef" in value) && "cleared" in value;
+}
+
 /** The value a field shows: the stored one, else the schema's default. */
 function effective(field: Field, config: Config): unknown {
   return field.name in config ? config[field.name] : field.schema.default;
@@ -76,7 +83,8 @@ function effective(field: Field, config: Config): unknown {
 function fromValue(field: Field, value: unknown): DraftValue {
   switch (field.widget) {
     case "secret":
-      return isSecretRef(value) ? { mode: "keep", hint: value.hint ?? "stored" } : { mode: "empty" };
+      if (isSecretRef(value)) return { mode: "keep", hint: value.hint ?? "stored" };
+      return isClearedKey(value) ? { mode: "again" } : { mode: "empty" };
     case "toggle":
       return value === true;
     default:

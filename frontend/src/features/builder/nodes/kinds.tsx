@@ -5,16 +5,14 @@ export interface KindLook {
   icon: LucideIcon;
   /** Classes for the icon tile. */
   tile: string;
-  /** Accent for the node's top stripe and port dots. */
-  accent: string;
   minimap: string;
 }
 
 export const KIND_LOOK: Record<NodeKind, KindLook> = {
-  USER_QUERY: { icon: MessageCircleQuestion, tile: "bg-sky-50 text-sky-600 ring-sky-200", accent: "bg-sky-500", minimap: "#0ea5e9" },
-  KNOWLEDGE_BASE: { icon: BookOpenText, tile: "bg-emerald-50 text-emerald-600 ring-emerald-200", accent: "bg-emerald-500", minimap: "#10b981" },
-  LLM_ENGINE: { icon: BrainCircuit, tile: "bg-violet-50 text-violet-600 ring-violet-200", accent: "bg-violet-500", minimap: "#8b5cf6" },
-  OUTPUT: { icon: MonitorCheck, tile: "bg-amber-50 text-amber-600 ring-amber-200", accent: "bg-amber-500", minimap: "#f59e0b" },
+  USER_QUERY: { icon: MessageCircleQuestion, tile: "bg-sky-50 text-sky-600 ring-sky-200", minimap: "#0ea5e9" },
+  KNOWLEDGE_BASE: { icon: BookOpenText, tile: "bg-emerald-50 text-emerald-600 ring-emerald-200", minimap: "#10b981" },
+  LLM_ENGINE: { icon: BrainCircuit, tile: "bg-violet-50 text-violet-600 ring-violet-200", minimap: "#8b5cf6" },
+  OUTPUT: { icon: MonitorCheck, tile: "bg-amber-50 text-amber-600 ring-amber-200", minimap: "#f59e0b" },
 };
 
 export const KIND_TITLE: Record<NodeKind, string> = {

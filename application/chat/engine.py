@@ -1,0 +1,256 @@
+"""The workflow engine: runs a published graph for one question.
+
+Nodes run in topological order; each node's outputs go to the inputs wired to them:
+the User Query's query to knowledge bases and to the LLM, the knowledge bases' passages to
+the LLM's context, the LLM's answer to the Output. What the Output receives is the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio
+
+from application.chat.answer_bounds import AnswerText, clamped
+from application.keys import KeyUnavailable, NodeKeys
+from application.ports import (
+    LLMFactory,
+    LLMRequest,
+    LLMStreamEnd,
+    Passage,
+    ProviderError,
+    Retriever,
+    SearchResult,
+    Usage,
+    WebSearch,
+)
+from domain.components import NodeKind
+from domain.errors import InvalidCommand, InvalidWorkflow
+from domain.graph import Edge, Node, topological_order
+from domain.node_settings import (
+    KnowledgeBaseSettings,
+    LlmSettings,
+    ProviderAccess,
+    parse_settings,
+)
+
+WEB_RESULTS = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    content: str
+    sources: tuple[Passage, ...] = ()
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
+    web_sources: tuple[SearchResult, ...] = ()  # the web results the prompt was given
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the engine reports as it goes; both are called on the event loop, must not block."""
+
+    stage: Callable[[str], None]
+    token: Callable[[str], None]
+
+
+@dataclass
+class _Run:
+    question: str
+    progress: Progress
+    generated: int = 0
+    delivered: list[Answer] = field(default_factory=list)
+
+
+def format_context(passages: Sequence[Passage], web: Sequence[SearchResult] = ()) -> str:
+    """The passages as the prompt's {context}: numbered like the extractive answer's citations."""
+    parts = []
+    for number, p in enumerate(passages, start=1):
+        page = f", p. {p.page}" if p.page is not None else ""
+        parts.append(f"[{number}] {p.filename}{page}\n{p.text.strip()}")
+    for number, r in enumerate(web, start=1):
+        parts.append(f"[W{number}] {r.title} ({r.url})\n{r.snippet.strip()}")
+    return "\n\n".join(parts)
+
+
+def fill_prompt(template: str, query: str, context: str) -> str:
+    # Plain replacement, not str.format: a template may hold other braces (JSON examples).
+    return template.replace("{query}", query).replace("{context}", context)
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        llms: LLMFactory,
+        keys: NodeKeys,
+        retriever: Retriever | None = None,
+        web_search: WebSearch | None = None,
+    ) -> None:
+        self.llms, self.keys = llms, keys
+        self.retriever, self.web_search = retriever, web_search
+
+    async def run(
+        self,
+        workflow_id: UUID,
+        nodes: Sequence[Node],
+        edges: Sequence[Edge],
+        question: str,
+        progress: Progress,
+    ) -> Answer:
+        by_id = {n.id: n for n in nodes}
+        inputs: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        wired: dict[str, set[str]] = defaultdict(set)
+        for e in edges:
+            wired[e.target].add(e.target_handle)
+        run = _Run(question, progress)
+        for node_id in topological_order(by_id, edges):
+            node, given = by_id[node_id], inputs[node_id]
+            outputs = await self._run_node(workflow_id, node, given, wired[node_id], run)
+            for e in edges:
+                if e.source == node_id:
+                    inputs[e.target][e.target_handle].extend(outputs.get(e.source_handle, []))
+        return _combined(run.delivered)
+
+    async def _run_node(
+        self,
+        workflow_id: UUID,
+        node: Node,
+        given: Mapping[str, list[Any]],
+        wired: set[str],
+        run: _Run,
+    ) -> dict[str, list[Any]]:
+        if node.kind == NodeKind.USER_QUERY:
+            return {"query": [run.question]}
+        if node.kind == NodeKind.KNOWLEDGE_BASE:
+            passages = await self._retrieve(workflow_id, node, _query(given), run.progress)
+            return {"context": passages}
+        if node.kind == NodeKind.LLM_ENGINE:
+            if run.generated:  # a second LLM feeding the Output: its text follows the first's
+                run.progress.token("\n\n")
+            answer = await self._generate(
+                node, _query(given), given.get("context", []), "context" in wired, run.progress
+            )
+            run.generated += 1
+            return {"answer": [answer]}
+        if node.kind == NodeKind.OUTPUT:
+            run.delivered.extend(given.get("answer", []))
+        return {}
+
+    async def _retrieve(
+        self, workflow_id: UUID, node: Node, query: str, progress: Progress
+    ) -> list[Passage]:
+        if self.retriever is None:
+            raise InvalidWorkflow("knowledge bases are not available on this server")
+        progress.stage("retrieving")
+        top_k = _settings(node, KnowledgeBaseSettings).top_k
+        retriever = self.retriever
+        return await anyio.to_thread.run_sync(
+            lambda: retriever.retrieve(workflow_id, node, query, top_k)
+        )
+
+    async def _generate(
+        self,
+        node: Node,
+        query: str,
+        passages: list[Passage],
+        has_knowledge: bool,
+        progress: Progress,
+    ) -> Answer:
+        settings = _settings(node, LlmSettings)
+        provider = settings.provider
+        web: list[SearchResult] = []
+        if settings.web_search is not None:
+            web = await self._search(node, settings.web_search, query, progress)
+        if has_knowledge or web:
+            prompt = fill_prompt(settings.prompt, query, format_context(passages, web))
+        else:
+            prompt = query  # a graph without a knowledge base sends the question alone
+        access = settings.access
+        request = LLMRequest(
+            provider=provider,
+            model=settings.model,
+            prompt=prompt,
+            query=query,
+            passages=tuple(passages),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            api_key=None if access is None else await self._key(node, access),
+            base_url=None if access is None else access.base_url,
+        )
+        try:  # off the loop: the first use of a provider imports its SDK, about a second
+            llm = await asyncio.to_thread(self.llms.for_provider, provider)
+        except ValueError as e:
+            raise InvalidWorkflow(f"{node.label}: {e}") from None
+        progress.stage("generating")
+        answer = AnswerText()
+        end = LLMStreamEnd(model=request.model or provider)
+        async for item in llm.stream(request):
+            if isinstance(item, LLMStreamEnd):
+                end = item
+            elif item and not answer.full:  # past the limit, the rest is read and dropped
+                progress.token(answer.add(item))
+            # A fast stream's chunks may all be buffered already: let the other chats, the
+            # subscribers and the batched deltas' timer run between two.
+            await asyncio.sleep(0)
+        sources = tuple(passages) if end.cited is None else tuple(passages[i] for i in end.cited)
+        return Answer(answer.text(), sources, end.model, clamped(end.usage), tuple(web))
+
+    async def _search(
+        self, node: Node, access: ProviderAccess, query: str, progress: Progress
+    ) -> list[SearchResult]:
+        if self.web_search is None:
+            raise InvalidWorkflow(f"{node.label}: web search is not available on this server")
+        progress.stage("searching")
+        key = await self._key(node, access)
+        try:
+            return await self.web_search.search(query, key, WEB_RESULTS)
+        except ProviderError:
+            raise
+        except Exception as e:  # an unexpected answer from the search server, not a bug of ours
+            raise ProviderError(f"Web search failed ({type(e).__name__})") from None
+
+    async def _key(self, node: Node, access: ProviderAccess) -> str | None:
+        try:
+            return await anyio.to_thread.run_sync(self.keys.key_for, node.label, access)
+        except KeyUnavailable as e:
+            raise InvalidWorkflow(str(e)) from None
+
+
+_S = TypeVar("_S", LlmSettings, KnowledgeBaseSettings)
+
+
+def _settings(node: Node, kind: type[_S]) -> _S:
+    """The node's typed settings; a config that does not parse stops the run, in words."""
+    try:
+        settings = parse_settings(node.kind, node.config)
+    except InvalidCommand as e:
+        raise InvalidWorkflow(f"{node.label}: {e}") from None
+    assert isinstance(settings, kind)
+    return settings
+
+
+def _query(given: Mapping[str, list[Any]]) -> str:
+    queries = [q for q in given.get("query", []) if isinstance(q, str)]
+    return "\n".join(queries)
+
+
+def _combined(answers: list[Answer]) -> Answer:
+    if not answers:
+        raise InvalidWorkflow("nothing reached the Output: publish a graph that ends in one")
+    if len(answers) == 1:
+        return answers[0]
+    return Answer(
+        content="\n\n".join(a.content for a in answers),
+        sources=tuple(p for a in answers for p in a.sources),
+        model=", ".join(dict.fromkeys(a.model for a in answers)),
+        usage=Usage(
+            prompt_tokens=sum(a.usage.prompt_tokens for a in answers),
+            completion_tokens=sum(a.usage.completion_tokens for a in answers),
+        ),
+        web_sources=tuple(r for a in answers for r in a.web_sources),
+    )

@@ -1,0 +1,177 @@
+"""The audit's hash chain in the read database, and the follower that extends it.
+
+One process at a time extends the chain (a PostgreSQL advisory lock, as the projections
+take); each batch of links is written in one transaction that starts from the chain's head as
+stored, so a killed process loses nothing and the next one resumes where the chain ends, and
+two writers that raced both ways cannot fork it (the second one's links clash on the unique
+notification id and roll back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import Notification
+from prometheus_client import Gauge
+from sqlalchemy import Connection, Engine, Row, exc, func, insert, select
+
+from application.eventlog.audit import (
+    CHECKPOINT_EVERY,
+    Checkpoint,
+    Link,
+    Verdict,
+    checkpoints_among,
+    extend,
+    verify,
+)
+from application.eventlog.log import EventLog
+from infrastructure.follower import Follower
+from infrastructure.log_watcher import LogWatcher
+from infrastructure.readmodel.runner import AdvisoryLock
+from infrastructure.readmodel.tables import audit_chain as chain_t
+from infrastructure.readmodel.tables import audit_checkpoints as checkpoints_t
+
+log = structlog.get_logger(__name__)
+
+BATCH = 500
+MAX_CLASHES = 20
+
+CHAINED = Gauge(
+    "genai_audit_chained_notification_id",
+    "Notification id of the last event in the audit hash chain, as this process last saw it",
+)
+
+
+class SqlAuditChain:
+    def __init__(self, engine: Engine, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+        self.engine, self.checkpoint_every = engine, checkpoint_every
+
+    def head(self, conn: Connection | None = None) -> Link | None:
+        query = select(chain_t).order_by(chain_t.c.seq.desc()).limit(1)
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
+        return _link(row) if row else None
+
+    def append(self, conn: Connection, links: list[Link]) -> None:
+        conn.execute(
+            insert(chain_t),
+            [
+                {
+                    "seq": lk.seq,
+                    "notification_id": lk.notification_id,
+                    "originator_id": lk.originator_id,
+                    "originator_version": lk.originator_version,
+                    "hash": lk.hash,
+                }
+                for lk in links
+            ],
+        )
+        now = datetime.now(UTC)
+        marks = checkpoints_among(links, self.checkpoint_every)
+        if marks:
+            conn.execute(
+                insert(checkpoints_t),
+                [
+                    {
+                        "seq": c.seq,
+                        "notification_id": c.notification_id,
+                        "hash": c.hash,
+                        "created_at": now,
+                    }
+                    for c in marks
+                ],
+            )
+
+    def links(self, up_to: int, batch: int = 1000) -> Iterator[Link]:
+        """Every link up to notification id `up_to`, in notification order."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(chain_t)
+                    .where(chain_t.c.notification_id > after)
+                    .where(chain_t.c.notification_id <= up_to)
+                    .order_by(chain_t.c.notification_id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            yield from (_link(r) for r in rows)
+            after = rows[-1].notification_id
+
+    def checkpoints(self) -> dict[int, Checkpoint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(checkpoints_t)).all()
+        return {r.seq: Checkpoint(r.seq, r.notification_id, r.hash) for r in rows}
+
+    def length(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(chain_t)).scalar() or 0)
+
+
+def _link(row: Row[Any, Any]) -> Link:
+    return Link(row.seq, row.notification_id, row.originator_id, row.originator_version, row.hash)
+
+
+def stored_events(store: EventLog, batch: int = 1000) -> Iterator[Notification]:
+    """Every stored event, in notification order, read in batches."""
+    start = 1
+    while notifications := store.recorder.select_notifications(start=start, limit=batch):
+        yield from notifications
+        start = notifications[-1].id + 1
+
+
+def verify_log(store: EventLog, chain: SqlAuditChain) -> Verdict:
+    """Recomputes the chain from the stored events. The head is read first: links written
+    while this runs are left to the next verification (their events count as pending)."""
+    head = chain.head()
+    up_to = head.notification_id if head else 0
+    return verify(stored_events(store), chain.links(up_to), chain.checkpoints(), up_to)
+
+
+class AuditChainWorker(Follower):
+    """Follows the log and extends the chain, like a projection worker."""
+
+    def __init__(
+        self,
+        store: EventLog,
+        chain: SqlAuditChain,
+        watcher: LogWatcher,
+        lock: AdvisoryLock | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        super().__init__("audit-chain", watcher, lock, poll_seconds)
+        self.store, self.chain = store, chain
+
+    def catch_up(self, limit: int | None = None) -> int:
+        """Chains pending events (at most `limit`); returns how many this call chained."""
+        done = clashes = 0
+        while limit is None or done < limit:
+            size = BATCH if limit is None else min(BATCH, limit - done)
+            try:
+                with self.chain.engine.begin() as conn:
+                    head = self.chain.head(conn)
+                    events = self.store.recorder.select_notifications(
+                        start=(head.notification_id if head else 0) + 1, limit=size
+                    )
+                    if not events:
+                        CHAINED.set(head.notification_id if head else 0)
+                        break
+                    links = extend(head, events)
+                    self.chain.append(conn, links)
+            except (exc.IntegrityError, exc.OperationalError):
+                # another process chained these first (or held SQLite's write lock): start
+                # again from the head it left
+                clashes += 1
+                if clashes > MAX_CLASHES:
+                    raise
+                continue
+            done += len(links)
+            CHAINED.set(links[-1].notification_id)
+        return done

@@ -1,0 +1,181 @@
+"""Messages to this process's live subscribers, and across processes by PostgreSQL NOTIFY.
+
+`Hub` delivers messages to the asyncio subscribers of this process. `InProcessBus` publishes
+to it; `PostgresBus` publishes by NOTIFY, so that every process's hub gets the message. The
+one `PostgresListener` connection of a process receives those, and the NOTIFY the event log
+sends after each insert by any process, which pokes the `LogWatcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from prometheus_client import Gauge
+
+from infrastructure.log_watcher import LogWatcher
+
+log = structlog.get_logger(__name__)
+
+LIVE_CHANNEL = "genai_live"
+SUBSCRIBER_QUEUE = 10_000
+
+SUBSCRIBERS = Gauge(
+    "genai_live_subscribers", "Live subscriptions of this process, fully joined (floor read)"
+)
+
+
+class Hub:
+    """In-process publish/subscribe for asyncio consumers; publish is safe from any thread.
+
+    Messages made from stored events carry their notification id (`position`). A subscriber
+    opened with a `floor` (a function that reads the log's current end) sees exactly the events
+    stored after it joined: it registers first, then reads the floor, drops what is at or below
+    it, and only then counts as subscribed. Ephemeral messages have no position and always pass.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[_Subscriber]] = defaultdict(set)
+
+    def deliver(self, topic: str, message: Any, position: int | None = None) -> None:
+        with self._lock:
+            targets = list(self._subscribers.get(topic, ()))
+        for subscriber in targets:
+            with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
+                subscriber.loop.call_soon_threadsafe(_offer, subscriber.queue, (position, message))
+
+    @asynccontextmanager
+    async def subscribe(
+        self, topic: str, floor: Callable[[], int] | None = None
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        subscriber = _Subscriber(asyncio.get_running_loop(), asyncio.Queue(SUBSCRIBER_QUEUE))
+        with self._lock:
+            self._subscribers[topic].add(subscriber)
+        try:
+            after = await asyncio.to_thread(floor) if floor else None
+            subscriber.ready = True
+            SUBSCRIBERS.inc()
+            yield _drain(subscriber.queue, after)
+        finally:
+            if subscriber.ready:
+                SUBSCRIBERS.dec()
+            with self._lock:
+                self._subscribers[topic].discard(subscriber)
+                if not self._subscribers[topic]:
+                    del self._subscribers[topic]
+
+    def subscriber_count(self, topic: str) -> int:
+        """Subscribers that are fully joined (their floor read)."""
+        with self._lock:
+            return sum(1 for s in self._subscribers.get(topic, ()) if s.ready)
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
+    ready: bool = False
+
+
+def _offer(queue: asyncio.Queue, item: tuple[int | None, Any]) -> None:
+    if queue.full():  # a stalled subscriber loses its oldest messages, not the process
+        queue.get_nowait()
+    queue.put_nowait(item)
+
+
+async def _drain(queue: asyncio.Queue, after: int | None) -> AsyncIterator[Any]:
+    while True:
+        position, message = await queue.get()
+        if after is None or position is None or position > after:
+            yield message
+
+
+class PostgresListener:
+    """One LISTEN connection per process: log NOTIFYs poke the watcher, live messages go
+    to the hub. Reconnects after a lost connection."""
+
+    def __init__(
+        self, conninfo: str, log_channel: str, watcher: LogWatcher, on_live: Callable[[str], None]
+    ) -> None:
+        self.conninfo, self.log_channel = conninfo, log_channel
+        self.watcher, self.on_live = watcher, on_live
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{self.log_channel}"')
+                    conn.execute(f'LISTEN "{LIVE_CHANNEL}"')
+                    self._ready.set()
+                    self.watcher.poke()  # we may have missed something while away
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            if note.channel == LIVE_CHANNEL:
+                                self.on_live(note.payload)
+                            else:
+                                self.watcher.poke()
+            except psycopg.Error as e:
+                log.warning("listen connection lost, reconnecting", error=str(e))
+                self._stop.wait(1)
+
+
+class InProcessBus:
+    """The EventBus of the embedded default: one process, so the hub is the bus."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.hub.deliver(topic, message)
+
+    def subscribe(self, topic: str):  # type: ignore[no-untyped-def]
+        return self.hub.subscribe(topic)
+
+
+class PostgresBus(InProcessBus):
+    """Ephemeral messages through NOTIFY, so every API process's subscribers see them; each
+    process's listener hands them to its own hub (this one's included)."""
+
+    MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
+
+    def __init__(self, hub: Hub, conninfo: str) -> None:
+        super().__init__(hub)
+        self.conninfo = conninfo
+        self._local = threading.local()
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        payload = json.dumps({"topic": topic, "message": message}, default=str)
+        if len(payload.encode()) > self.MAX_PAYLOAD:
+            log.warning("live message too large for NOTIFY, delivered locally only", topic=topic)
+            self.hub.deliver(topic, message)
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = psycopg.connect(self.conninfo, autocommit=True)
+        conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, payload))
+
+    def receive(self, payload: str) -> None:
+        data = json.loads(payload)
+        self.hub.deliver(data["topic"], data["message"])

@@ -1,0 +1,65 @@
+"""Who may use the tools that describe the server rather than use it: GraphiQL, schema
+introspection and /metrics. A client on this machine (loopback) may; others only when
+GENAI_PUBLIC_TOOLS is set. When accounts come, an admin may too: `may_use_tools` is the one
+place to say so."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from graphql import FieldNode, GraphQLError, visit
+from graphql.language import DocumentNode, Visitor
+from starlette.requests import HTTPConnection
+from strawberry.extensions import SchemaExtension
+
+from application.errors import Forbidden
+
+TOOLS_FORBIDDEN = (
+    "GraphiQL, introspection and /metrics answer clients on this machine only; set "
+    "GENAI_PUBLIC_TOOLS=true to open them to others"
+)
+
+
+def may_use_tools(connection: HTTPConnection, public: bool) -> bool:
+    # accounts: `or the signed-in user is an admin` goes here
+    return public or is_loopback(connection.client.host if connection.client else None)
+
+
+def is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class IntrospectionForTools(SchemaExtension):
+    """Refuses `__schema` and `__type` (not `__typename`) to a client who may not use the
+    tools. It comes after ValidationCache, whose result (per document, whoever asks) it
+    adds to, in a new list."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        services = getattr(context.context, "services", None)
+        if request is not None and services is not None and context.graphql_document:
+            public = services.settings.genai_public_tools
+            if not may_use_tools(request, public) and _introspects(context.graphql_document):
+                refusal = GraphQLError(TOOLS_FORBIDDEN, original_error=Forbidden(TOOLS_FORBIDDEN))
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), refusal]
+        yield
+
+
+def _introspects(document: DocumentNode) -> bool:
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> object:
+            nonlocal found
+            if node.name.value in ("__schema", "__type"):
+                found = True
+                return Visitor.BREAK
+            return None
+
+    visit(document, Finder())
+    return found

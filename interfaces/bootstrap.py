@@ -1,0 +1,416 @@
+"""The composition root: chooses adapters from settings and wires the application.
+
+`bootstrap(settings)` gives every service, follower and live-update route of one process.
+Tests pass overrides: for the adapters that reach off the machine (LLMs, embedders, web
+search, the vector index), and for the stores (an in-memory event log and read database for
+the use-case tests). Nothing is started here: `Services.start` does that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, text
+
+from application.account.handlers import Accounts, ApiTokens, Workspaces
+from application.account.principals import Principals
+from application.account.sessions import Sessions
+from application.account.setup import FirstAdmin
+from application.account.users import Users
+from application.chat.answering import ChatAnswering
+from application.chat.engine import WorkflowEngine
+from application.chat.handlers import ChatService
+from application.chat.live import chat_route
+from application.document.embedders import Embedders
+from application.document.handlers import DocumentService
+from application.document.ingestion import Ingestion
+from application.document.live import DocumentRoute
+from application.document.retrieval import Retrieval
+from application.eventlog.log import EventLog
+from application.keys import NodeKeys
+from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
+from application.workflow.handlers import WorkflowService
+from application.workflow.history import HistoryService
+from application.workflow.live import WorkflowRoute
+from infrastructure.accounts.stores import (
+    SqlApiTokenStore,
+    SqlCredentialStore,
+    SqlRefreshTokenStore,
+    SqlSetupTokenStore,
+)
+from infrastructure.accounts.workspaces import SqlWorkspaceReadModel, WorkspacesProjection
+from infrastructure.audit_chain import AuditChainWorker, SqlAuditChain
+from infrastructure.blobs import FileBlobStore
+from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
+from infrastructure.chunking import chunk_pages
+from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
+from infrastructure.embedders import DefaultEmbedderFactory
+from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
+from infrastructure.live_feed import LiveFeed, Router
+from infrastructure.llm.factory import ProviderLLMFactory
+from infrastructure.log_watcher import LogWatcher
+from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
+from infrastructure.passwords import Argon2Hasher
+from infrastructure.pdf import extract_pages, sniff_pdf
+from infrastructure.ratelimit import LimitsRateLimiter
+from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
+from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
+from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
+from infrastructure.readmodel.tracking import SqlTrackingView
+from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsProjection
+from infrastructure.secret_keys import KeyRing
+from infrastructure.secrets import SqlSecretStore
+from infrastructure.settings import Settings
+from infrastructure.tokens import JwtAccessTokens, signing_key
+from infrastructure.websearch import SerpApiSearch
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    """One process's application: the use cases, the followers of the log, live updates."""
+
+    settings: Settings
+    event_log: EventLog
+    read_db: Engine  # the read tables (and secrets, leases): SQLAlchemy
+    hub: Hub
+    bus: InProcessBus
+    watcher: LogWatcher
+    listener: PostgresListener | None
+    workflows: WorkflowService
+    history: HistoryService
+    documents: DocumentService
+    retrieval: Retrieval
+    ingestion: Ingestion
+    index: VectorIndex
+    chats: ChatService
+    answering: ChatAnswering
+    accounts: Accounts  # users, sign-in sessions, workspaces, API tokens, who a request is
+    workers: list[ProjectionWorker]  # the projections, then the ingestion process
+    routes: list[Router]  # every stored event → the live topics it goes to
+    audit: AuditChainWorker  # extends the hash chain over the log
+    feed: LiveFeed | None = None
+    started: bool = field(default=False)
+
+    def start(self, *, projections: bool = True, live: bool = True) -> None:
+        if self.listener:
+            self.listener.start()
+        if live:
+            poll = self.settings.genai_poll_seconds
+            self.feed = LiveFeed(self.event_log, self.watcher, self.hub, self.routes, poll)
+            self.feed.start()
+        if projections:
+            for worker in self.workers:
+                worker.start()
+            self.audit.start()
+        if live and _running_loop():
+            self.answering.start_background()  # answers run as tasks of the server's loop
+        self.started = True
+
+    def stop(self) -> None:
+        self.answering.stop()
+        for worker in self.workers:
+            worker.stop()
+        self.audit.stop()
+        if self.feed:
+            self.feed.stop()
+        if self.listener:
+            self.listener.stop()
+        self.event_log.close()
+        self.read_db.dispose()
+
+    def live(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
+        """This process's messages on `topic` from now on: stored events from after joining
+        (none from before, however late the live feed delivers them), and ephemeral ones."""
+        return self.hub.subscribe(topic, floor=self.event_log.max_notification_id)
+
+    def ready(self) -> bool:
+        """Both databases answer."""
+        try:
+            with self.read_db.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            self.event_log.max_notification_id()
+            return True
+        except Exception:
+            log.warning("not ready", exc_info=True)
+            return False
+
+    def worker(self, name: str) -> ProjectionWorker:
+        return next(w for w in self.workers if w.projection.name == name)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    event_log: EventLog | None = None,
+    read_db: Engine | None = None,
+    llms: LLMFactory | None = None,
+    embedders: EmbedderFactory | None = None,
+    web_search: WebSearch | None = None,
+    index: VectorIndex | None = None,
+) -> Services:
+    """Everything wired; the schema (read tables, event log tables, tracking rows) is
+    created or migrated under one lock, so replicas started at once all come up. Each
+    keyword overrides the adapter the settings would choose."""
+    settings = settings or Settings()
+    with schema_lock(_conninfo(settings)):
+        read_db = read_db or create_read_engine(
+            settings.read_database_url(), settings.genai_db_pool_size
+        )
+        migrate(read_db)
+        event_log = event_log or EventLog(env=settings.event_store_env())
+        if not settings.uses_postgres:
+            make_private(settings.data_dir())
+        return _wire(
+            settings,
+            event_log,
+            read_db,
+            llms=llms,
+            embedders=embedders,
+            web_search=web_search,
+            index=index,
+        )
+
+
+def _wire(
+    settings: Settings,
+    event_log: EventLog,
+    read_db: Engine,
+    *,
+    llms: LLMFactory | None,
+    embedders: EmbedderFactory | None,
+    web_search: WebSearch | None,
+    index: VectorIndex | None,
+) -> Services:
+    watcher, hub = LogWatcher(), Hub()
+    event_log.on_saved(watcher.poke)
+    key = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
+    secrets = SqlSecretStore(read_db, KeyRing(key, settings.data_dir()))
+    keys = NodeKeys(secrets, settings.server_key_values(), settings.key_policy())
+    outbound = settings.outbound_rules()
+    conninfo = _conninfo(settings)
+    listener = None
+    bus: InProcessBus
+    if conninfo:
+        bus = PostgresBus(hub, conninfo)
+        listener = PostgresListener(
+            conninfo,
+            event_log.recorder.channel_name,
+            watcher,
+            bus.receive,  # type: ignore[attr-defined]
+        )
+    else:
+        bus = InProcessBus(hub)
+    poll, data = settings.genai_poll_seconds, settings.data_dir()
+
+    def follower(projection: Any) -> ProjectionWorker:
+        lock = AdvisoryLock(conninfo, projection.name) if conninfo else None
+        return ProjectionWorker(event_log, projection, watcher, lock, poll)
+
+    def view(name: str) -> SqlTrackingView:
+        return SqlTrackingView(read_db, name)
+
+    # workflows
+    workflows_worker = follower(WorkflowsProjection(view("workflows"), event_log))
+    workflows = WorkflowService(
+        event_log,
+        secrets,
+        SqlWorkflowReadModel(read_db),
+        settings.key_policy(),
+        caught_up=workflows_worker.caught_up,
+    )
+
+    # documents, and the ingestion process after their table
+    blobs = FileBlobStore(data / "blobs")
+    index = index or _LazyIndex(settings.chroma_url, data / "chroma")
+    embedders_of = Embedders(embedders or DefaultEmbedderFactory(outbound=outbound), keys)
+    documents_read = SqlDocumentReadModel(read_db)
+    documents_view = view("documents")
+    documents_worker = follower(DocumentsProjection(documents_view, event_log))
+    documents = DocumentService(
+        event_log,
+        workflows,
+        blobs,
+        documents_read,
+        sniff_pdf,
+        settings.max_upload_mb * 1024 * 1024,
+        caught_up=documents_worker.caught_up,
+    )
+    retrieval = Retrieval(documents, workflows, documents_read, embedders_of, index)
+    ingestion = Ingestion(
+        documents,
+        documents_read,
+        blobs,
+        partial(extract_pages, max_chars=settings.genai_max_document_chars),
+        chunk_pages,
+        embedders_of,
+        index,
+        bus,
+        max_chunks=settings.genai_max_document_chunks,
+    )
+    ingestion_projection = IngestionProjection(
+        view("ingestion"), ingestion, documents_view, event_log.name
+    )
+    lock = AdvisoryLock(conninfo, "ingestion") if conninfo else None
+    ingestion_worker = IngestionWorker(event_log, ingestion_projection, watcher, index, lock, poll)
+
+    # chats
+    chats_worker = follower(ChatsProjection(view("chats"), settings.model_prices()))
+    chats_read = SqlChatReadModel(read_db)
+    engine = WorkflowEngine(
+        llms
+        or ProviderLLMFactory(
+            timeout=settings.genai_llm_timeout,
+            retries=settings.genai_llm_retries,
+            outbound=outbound,
+        ),
+        keys,
+        retriever=retrieval,
+        web_search=web_search or SerpApiSearch(settings.genai_web_search_url, outbound=outbound),
+    )
+    answering = ChatAnswering(
+        event_log,
+        workflows,
+        chats_read,
+        engine,
+        bus,
+        SqlChatLeases(read_db) if settings.uses_postgres else LocalChatLeases(),
+        lease_seconds=settings.genai_chat_lease_seconds,
+        alone=not settings.uses_postgres,
+        bus_blocks=settings.uses_postgres,
+    )
+    chats = ChatService(
+        event_log, workflows, chats_read, answering, caught_up=chats_worker.caught_up
+    )
+
+    # accounts
+    workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
+    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
+
+    return Services(
+        settings=settings,
+        event_log=event_log,
+        read_db=read_db,
+        hub=hub,
+        bus=bus,
+        watcher=watcher,
+        listener=listener,
+        workflows=workflows,
+        history=HistoryService(event_log, documents.document_ids),
+        documents=documents,
+        retrieval=retrieval,
+        ingestion=ingestion,
+        index=index,
+        chats=chats,
+        answering=answering,
+        accounts=accounts,
+        workers=[
+            workflows_worker,
+            documents_worker,
+            ingestion_worker,
+            chats_worker,
+            workspaces_worker,
+        ],
+        routes=[WorkflowRoute(event_log), chat_route, DocumentRoute(event_log).route],
+        audit=AuditChainWorker(
+            event_log,
+            SqlAuditChain(read_db),
+            watcher,
+            AdvisoryLock(conninfo, "audit") if conninfo else None,
+            poll,
+        ),
+    )
+
+
+def _accounts(
+    settings: Settings, event_log: EventLog, read_db: Engine, caught_up: Callable[[], object]
+) -> Accounts:
+    credentials, refresh = SqlCredentialStore(read_db), SqlRefreshTokenStore(read_db)
+    hasher = Argon2Hasher()
+    users = Users(event_log, credentials, hasher, refresh, _utc_now)
+    secret = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
+    jwt_key = settings.genai_jwt_key.get_secret_value() if settings.genai_jwt_key else None
+    access = JwtAccessTokens(
+        signing_key(jwt_key, secret, settings.data_dir()), settings.genai_access_token_minutes
+    )
+    limiter = LimitsRateLimiter(
+        settings.genai_sign_in_limit, settings.redis_url, settings.genai_rate_limit_namespace
+    )
+    sessions = Sessions(
+        users,
+        credentials,
+        hasher,
+        access,
+        refresh,
+        limiter,
+        _utc_now,
+        settings.genai_refresh_token_days,
+    )
+    workspaces = Workspaces(
+        event_log, SqlWorkspaceReadModel(read_db), credentials, _utc_now, caught_up
+    )
+    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now)
+    return Accounts(
+        users,
+        sessions,
+        workspaces,
+        api_tokens,
+        Principals(users, access, api_tokens, settings.auto_login),
+        FirstAdmin(users, workspaces, SqlSetupTokenStore(read_db), _utc_now),
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _LazyIndex:
+    """Chroma, opened on first use: importing it takes most of a second, which a server
+    start or a command that never touches vectors need not pay, and a Chroma server that
+    is down must not stop the API from starting."""
+
+    def __init__(self, url: str | None, path: Path) -> None:
+        self.url, self.path = url, path
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._index is None:
+                from infrastructure.vector_index import ChromaVectorIndex
+
+                self._index = (
+                    ChromaVectorIndex.remote(self.url)
+                    if self.url
+                    else ChromaVectorIndex.embedded(self.path)
+                )
+        return getattr(self._index, name)
+
+
+def _running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _conninfo(settings: Settings) -> str | None:
+    if not settings.uses_postgres:
+        return None
+    env = settings.event_store_env()
+    return (
+        f"dbname={env['POSTGRES_DBNAME']} host={env['POSTGRES_HOST']} "
+        f"port={env['POSTGRES_PORT']} user={env['POSTGRES_USER']}"
+        + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+    )

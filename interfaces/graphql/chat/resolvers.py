@@ -1,0 +1,91 @@
+"""Chat queries, mutations and the chatEvents subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from uuid import UUID
+
+import strawberry
+
+from application.chat import commands as c
+from application.chat.handlers import ChatService
+from application.chat.live import ordered_updates
+from application.chat.views import chat_topic
+from interfaces.graphql.chat.types import (
+    ChatEvent,
+    ChatMessage,
+    ChatSession,
+    UsageEntry,
+    chat_event,
+)
+from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import execute, read
+
+
+def _service(info: Info) -> ChatService:
+    return info.context.services.chats
+
+
+@strawberry.type
+class ChatQueries:
+    @strawberry.field
+    async def chat_session(self, info: Info, id: UUID) -> ChatSession | None:
+        view = await read(_service(info).get, id)
+        return None if view is None else ChatSession.of(view)
+
+    @strawberry.field
+    async def chat_sessions(self, info: Info, workflow_id: UUID) -> list[ChatSession]:
+        views = await read(_service(info).sessions, workflow_id)
+        return [ChatSession.of(v) for v in views]
+
+    @strawberry.field(
+        description="Tokens and estimated cost of answers by workflow, model and day (UTC), "
+        "newest first; all workflows without workflowId."
+    )
+    async def usage(self, info: Info, workflow_id: UUID | None = None) -> list[UsageEntry]:
+        entries = await read(_service(info).usage, workflow_id)
+        return [UsageEntry.of(u) for u in entries]
+
+
+@strawberry.type
+class ChatMutations:
+    @strawberry.mutation(
+        description="Without publishedVersion: the latest published version. With draft: a "
+        "preview of the draft, which needs no published version (and takes none)."
+    )
+    async def start_chat(
+        self,
+        info: Info,
+        workflow_id: UUID,
+        published_version: int | None = None,
+        draft: bool = False,
+    ) -> ChatSession:
+        view = await execute(
+            info,
+            _service(info).start,
+            c.StartChat,
+            workflow_id=workflow_id,
+            published_version=published_version,
+            draft=draft,
+        )
+        return ChatSession.of(view)
+
+    @strawberry.mutation(
+        description="Records the user's message and starts the answer, which arrives on chatEvents."
+    )
+    async def send_message(self, info: Info, session_id: UUID, content: str) -> ChatMessage:
+        message = await execute(
+            info, _service(info).send, c.SendMessage, session_id=session_id, content=content
+        )
+        return ChatMessage.of(message)
+
+
+@strawberry.type
+class ChatSubscriptions:
+    @strawberry.subscription
+    async def chat_events(self, info: Info, session_id: UUID) -> AsyncGenerator[ChatEvent, None]:
+        async with info.context.services.live(chat_topic(session_id)) as updates:
+            # read after subscribing: whatever happens from this version on reaches us
+            seen = await read(_service(info).version_of, session_id)
+            async for update in ordered_updates(updates, seen):
+                yield chat_event(update)
