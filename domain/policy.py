@@ -17,6 +17,11 @@ LOCAL_ACTOR = "local"
 
 
 class Action(StrEnum):
+    """What a GraphQL field or a use case needs. `ACCOUNT` is what anyone signed in may do
+    for themselves (read who they are, their workspaces, make one, accept an invitation):
+    it needs no role."""
+
+    ACCOUNT = "account"
     OPEN = "open"
     CHAT = "chat"
     READ_HISTORY = "read_history"
@@ -28,7 +33,7 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"
 
 
-_VIEWER = frozenset({Action.OPEN, Action.CHAT, Action.READ_HISTORY})
+_VIEWER = frozenset({Action.ACCOUNT, Action.OPEN, Action.CHAT, Action.READ_HISTORY})
 _EDITOR = _VIEWER | {Action.EDIT, Action.UPLOAD, Action.PUBLISH}
 _ADMIN = _EDITOR | {Action.MANAGE_MEMBERS, Action.MANAGE_TOKENS, Action.READ_AUDIT}
 
@@ -39,9 +44,9 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 }
 
 SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
-    Scope.READ: frozenset({Action.OPEN, Action.READ_HISTORY}),
-    Scope.CHAT: frozenset({Action.CHAT}),
-    Scope.EDIT: frozenset({Action.EDIT, Action.UPLOAD, Action.PUBLISH}),
+    Scope.READ: frozenset({Action.ACCOUNT, Action.OPEN, Action.READ_HISTORY}),
+    Scope.CHAT: frozenset({Action.ACCOUNT, Action.CHAT}),
+    Scope.EDIT: frozenset({Action.ACCOUNT, Action.EDIT, Action.UPLOAD, Action.PUBLISH}),
 }
 
 

@@ -17,6 +17,11 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidCommand, NotFound
 
+# The workspace of a server's first owner (the local owner of a loopback server, or the first
+# admin of a networked one), and of every stack created before workspaces existed. A fixed id,
+# so processes started at once agree on it.
+DEFAULT_WORKSPACE = UUID("0b1d2c9e-6a47-4c1e-9f0a-3d5e2a7c4b10")
+
 MAX_NAME = 200
 MAX_TOKEN_NAME = 100
 

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
     genai_rate_limit_namespace: str = "genai"
     redis_url: str | None = Field(default=None, description="Shared rate limits when set")
+    genai_auth_recheck_seconds: float = Field(
+        default=5, description="How often a subscription checks its credentials still hold"
+    )
     genai_server_key_urls: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Base URLs, besides each provider's own, that the server's key for that "

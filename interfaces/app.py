@@ -28,7 +28,7 @@ from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
-from interfaces.principal import authorization_of, principal_of
+from interfaces.principal import authorization_of, bearer, principal_of
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -72,6 +72,7 @@ class GraphiQLRouter(GraphQLRouter):
             context.principal = await principal_of(
                 context.services.accounts.principals, authorization
             )
+            context.credential = bearer(authorization)
             if context.principal is None:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         return await super().on_ws_connect(context)
@@ -102,10 +103,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     async def context(connection: HTTPConnection) -> Context:
         services = app.state.services
-        principal = await principal_of(
-            services.accounts.principals, connection.headers.get("authorization")
-        )
-        return Context(services, principal=principal)
+        authorization = connection.headers.get("authorization")
+        principal = await principal_of(services.accounts.principals, authorization)
+        return Context(services, principal=principal, credential=bearer(authorization))
 
     router = GraphiQLRouter(
         schema,

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, text
 
+from application.account.access import Access
 from application.account.handlers import Accounts, ApiTokens, Workspaces
 from application.account.principals import Principals
 from application.account.sessions import Sessions
@@ -30,6 +31,7 @@ from application.chat.answering import ChatAnswering
 from application.chat.engine import WorkflowEngine
 from application.chat.handlers import ChatService
 from application.chat.live import chat_route
+from application.chat.sessions import ChatSessions
 from application.document.embedders import Embedders
 from application.document.handlers import DocumentService
 from application.document.ingestion import Ingestion
@@ -96,6 +98,7 @@ class Services:
     chats: ChatService
     answering: ChatAnswering
     accounts: Accounts  # users, sign-in sessions, workspaces, API tokens, who a request is
+    access: Access  # who may do what on which resource
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
@@ -314,6 +317,9 @@ def _wire(
         chats=chats,
         answering=answering,
         accounts=accounts,
+        access=Access(
+            accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
+        ),
         workers=[
             workflows_worker,
             documents_worker,

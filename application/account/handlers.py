@@ -43,11 +43,8 @@ from application.eventlog.log import EventLog, change_with_retry
 from domain.account import normalize_email
 from domain.errors import InvalidCommand, NotFound
 from domain.policy import LOCAL_ACTOR, Action, Principal, belongs, can
-from domain.workspace import Role, Workspace, parse_scopes
+from domain.workspace import DEFAULT_WORKSPACE, Role, Workspace, parse_scopes
 
-# The workspace of a server's first owner: the local owner of a loopback server, or the
-# first admin of a networked one. A fixed id, so processes started at once agree on it.
-DEFAULT_WORKSPACE = UUID("0b1d2c9e-6a47-4c1e-9f0a-3d5e2a7c4b10")
 DEFAULT_NAME = "My workspace"
 INVITATION_PREFIX = "gsi_"
 
@@ -188,6 +185,10 @@ class Workspaces:
         if workspace is None:
             raise NotFound(f"no workspace {workspace_id}")
         return workspace
+
+    def find(self, workspace_id: UUID) -> Workspace | None:
+        """The workspace, None when there is none (for the access checks)."""
+        return self._get(workspace_id)
 
     def _get(self, workspace_id: UUID) -> Workspace | None:
         try:

@@ -40,3 +40,8 @@ class Principals:
                 return Principal(user_id=user_id)
             return None
         return LOCAL_OWNER if self.auto_login else None
+
+    def still_valid(self, principal: Principal | None, credential: str | None) -> bool:
+        """Whether the credential a long-lived request started with still names the same
+        principal (a subscription ends once its token is revoked or its user disabled)."""
+        return principal is not None and self.resolve(credential) == principal

@@ -16,10 +16,16 @@ from interfaces.bootstrap import Services
 
 
 class Context(BaseContext):
-    def __init__(self, services: Services, principal: Principal | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        principal: Principal | None = None,
+        credential: str | None = None,
+    ) -> None:
         super().__init__()
         self.services = services
         self.principal = principal  # who the request acts as (interfaces/principal.py)
+        self.credential = credential  # what it presented: checked again by subscriptions
 
     @property
     def actor(self) -> str:

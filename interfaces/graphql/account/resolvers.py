@@ -9,10 +9,11 @@ from uuid import UUID
 import strawberry
 
 from application.account import commands as c
+from application.account.access import Resource
 from application.account.handlers import Accounts
 from application.account.views import UserView
 from application.errors import Unauthenticated
-from domain.policy import LOCAL_ACTOR
+from domain.policy import LOCAL_ACTOR, Action
 from domain.workspace import Role as DomainRole
 from domain.workspace import Scope
 from interfaces.graphql.account.types import (
@@ -25,6 +26,7 @@ from interfaces.graphql.account.types import (
     User,
     Workspace,
 )
+from interfaces.graphql.authorize import needs
 from interfaces.graphql.context import Info
 from interfaces.graphql.resolve import execute, read
 
@@ -39,7 +41,10 @@ def _accounts(info: Info) -> Accounts:
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The signed-in user (UNAUTHENTICATED without credentials)")
+    @strawberry.field(
+        extensions=needs(Action.ACCOUNT),
+        description="The signed-in user (UNAUTHENTICATED without credentials)",
+    )
     async def me(self, info: Info) -> User:
         principal = info.context.principal
         if principal is None:
@@ -53,17 +58,25 @@ class AccountQueries:
             raise Unauthenticated("sign in first")
         return User.of(view)
 
-    @strawberry.field(description="The workspaces you are a member of")
+    @strawberry.field(
+        extensions=needs(Action.ACCOUNT), description="The workspaces you are a member of"
+    )
     async def workspaces(self, info: Info) -> list[Workspace]:
         views = await read(_accounts(info).workspaces.visible_to, info.context.principal)
         return [Workspace.of(v) for v in views]
 
-    @strawberry.field(description="A workspace you are a member of (else NOT_FOUND)")
+    @strawberry.field(
+        extensions=needs(Action.OPEN, Resource.WORKSPACE, "id"),
+        description="A workspace you are a member of (else NOT_FOUND)",
+    )
     async def workspace(self, info: Info, id: UUID) -> Workspace:
         view = await read(_accounts(info).workspaces.get, id, info.context.principal)
         return Workspace.of(view)
 
-    @strawberry.field(description="A workspace's API tokens (admins)")
+    @strawberry.field(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKSPACE, "workspace_id"),
+        description="A workspace's API tokens (admins)",
+    )
     async def api_tokens(self, info: Info, workspace_id: UUID) -> list[ApiToken]:
         views = await read(
             _accounts(info).api_tokens.of_workspace, workspace_id, info.context.principal
@@ -73,7 +86,7 @@ class AccountQueries:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.ACCOUNT))
     async def create_workspace(self, info: Info, name: str) -> Workspace:
         view = await execute(
             info,
@@ -84,7 +97,10 @@ class AccountMutations:
         )
         return Workspace.of(view)
 
-    @strawberry.mutation(description="An invitation whose token is shown once (admins)")
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_MEMBERS, Resource.WORKSPACE, "workspace_id"),
+        description="An invitation whose token is shown once (admins)",
+    )
     async def invite_member(
         self, info: Info, workspace_id: UUID, role: Role, email: str | None = None
     ) -> Invitation:
@@ -99,7 +115,10 @@ class AccountMutations:
         )
         return Invitation.of(view)
 
-    @strawberry.mutation(description="Joins the workspace of an invitation, signed in")
+    @strawberry.mutation(
+        extensions=needs(Action.ACCOUNT),
+        description="Joins the workspace of an invitation, signed in",
+    )
     async def accept_invitation(self, info: Info, token: str) -> Workspace:
         view = await execute(
             info,
@@ -110,7 +129,9 @@ class AccountMutations:
         )
         return Workspace.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_MEMBERS, Resource.WORKSPACE, "workspace_id")
+    )
     async def change_role(
         self, info: Info, workspace_id: UUID, user_id: str, role: Role
     ) -> list[Member]:
@@ -125,7 +146,9 @@ class AccountMutations:
         )
         return [Member.of(v) for v in views]
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_MEMBERS, Resource.WORKSPACE, "workspace_id")
+    )
     async def remove_member(self, info: Info, workspace_id: UUID, user_id: str) -> list[Member]:
         views = await execute(
             info,
@@ -137,7 +160,10 @@ class AccountMutations:
         )
         return [Member.of(v) for v in views]
 
-    @strawberry.mutation(description="A token for programs, shown once (admins)")
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKSPACE, "workspace_id"),
+        description="A token for programs, shown once (admins)",
+    )
     async def create_api_token(
         self,
         info: Info,
@@ -160,7 +186,7 @@ class AccountMutations:
         )
         return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.MANAGE_TOKENS, Resource.API_TOKEN, "id"))
     async def revoke_api_token(self, info: Info, id: UUID) -> ApiToken:
         view = await execute(
             info,
