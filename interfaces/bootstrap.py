@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import Engine, text
 
 from application.account.access import Access
+from application.account.actors import ActorNames
 from application.account.handlers import Accounts, ApiTokens, Workspaces
 from application.account.principals import Principals
 from application.account.sessions import Sessions
@@ -373,6 +374,7 @@ def _accounts(
         api_tokens,
         Principals(users, access, api_tokens, settings.auto_login),
         FirstAdmin(users, workspaces, SqlSetupTokenStore(read_db), _utc_now),
+        ActorNames(users, api_tokens.store),
     )
 
 

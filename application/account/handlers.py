@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.account import commands as c
+from application.account.actors import ActorNames
 from application.account.opaque import API_TOKEN_PREFIX, digest, new_token
 from application.account.ports import (
     ApiTokenRecord,
@@ -314,6 +315,7 @@ class Accounts:
     api_tokens: ApiTokens
     principals: Principals
     first_admin: FirstAdmin
+    actors: ActorNames  # who an event's actor is, by name
 
     def on_server_start(self, public_url: str, announce: Callable[[str], None]) -> None:
         """On loopback the local owner gets their workspace; on a network, a server with no

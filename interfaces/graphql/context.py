@@ -34,6 +34,16 @@ class Context(BaseContext):
         return self.principal.actor if self.principal is not None else LOCAL_ACTOR
 
     @cached_property
+    def actor_names(self) -> DataLoader[str, str]:
+        """Who each actor is, by name; the actors of one request are looked up together."""
+
+        async def load(actors: list[str]) -> list[str]:
+            names = await anyio.to_thread.run_sync(self.services.accounts.actors.names, actors)
+            return [names[a] for a in actors]
+
+        return DataLoader(load_fn=load)
+
+    @cached_property
     def documents_of(self) -> DataLoader[UUID, list[DocumentView]]:
         """Each workflow's documents; the workflows of one request are read in one query."""
 

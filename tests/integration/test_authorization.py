@@ -312,4 +312,3 @@ def test_a_subscription_ends_when_its_token_is_revoked(world: World) -> None:
         assert message["type"] == "next", message
         assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert ws.receive_json()["type"] == "complete"
-

@@ -39,9 +39,15 @@ TABLE = (
     + [(VIEWER, action, action in VIEWER_MAY) for action in EVERY]
     + [(STRANGER, action, False) for action in EVERY]
     + [(None, action, False) for action in EVERY]
-    + [(token(Scope.READ), action, action in {A.ACCOUNT, A.OPEN, A.READ_HISTORY}) for action in EVERY]
+    + [
+        (token(Scope.READ), action, action in {A.ACCOUNT, A.OPEN, A.READ_HISTORY})
+        for action in EVERY
+    ]
     + [(token(Scope.CHAT), action, action in {A.ACCOUNT, A.CHAT}) for action in EVERY]
-    + [(token(Scope.EDIT), action, action in {A.ACCOUNT, A.EDIT, A.UPLOAD, A.PUBLISH}) for action in EVERY]
+    + [
+        (token(Scope.EDIT), action, action in {A.ACCOUNT, A.EDIT, A.UPLOAD, A.PUBLISH})
+        for action in EVERY
+    ]
     + [(token(*Scope), action, action in EDITOR_MAY) for action in EVERY]
     + [(token(*Scope, workspace=OTHER), action, False) for action in EVERY]
 )

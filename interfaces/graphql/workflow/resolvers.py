@@ -73,7 +73,7 @@ class WorkflowQueries:
     ) -> WorkflowDiff:
         history = info.context.services.history
         comparison = await read(history.compare, id, from_version, to_version)
-        return WorkflowDiff.of(comparison)
+        return WorkflowDiff.of(id, comparison)
 
     @strawberry.field(extensions=needs(Action.ACCOUNT))
     async def components(self, info: Info) -> list[ComponentSpec]:
