@@ -53,6 +53,8 @@ class NodeKeys:
 def refuse_moved_keys(config: Mapping[str, Any], node: Node | None) -> None:
     """A stored key stays with the node, and so the address, it was entered for: a command
     may give a key's reference back only as that node holds it, never move it elsewhere."""
+    if not isinstance(config, Mapping):
+        raise InvalidCommand("a config must be a JSON object")
     for name in SECRET_FIELDS:
         value = config.get(name)
         if is_secret_reference(value) and (node is None or node.config.get(name) != value):

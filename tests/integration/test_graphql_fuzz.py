@@ -63,9 +63,10 @@ schemathesis.graphql.scalar(
 )
 schemathesis.graphql.scalar("Date", st.dates().map(lambda d: nodes.String(d.isoformat())))
 schemathesis.graphql.scalar("JSON", _json_node())
-# A JSON request cannot carry a file, only null or a string; a string gives INTERNAL today
-# (test_an_upload_sent_as_a_string_is_refused, expected to fail until edge validation lands).
-schemathesis.graphql.scalar("Upload", st.just(nodes.Null))
+# A JSON request cannot carry a file, only null or a string: both must be refused cleanly.
+schemathesis.graphql.scalar(
+    "Upload", st.one_of(st.just(nodes.Null), st.text(max_size=300).map(nodes.String))
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,16 +112,27 @@ def test_no_request_fails_inside_the_server(served: str) -> None:
     assert not found, "\n\n".join(f"{label}: {failure}" for label, failure in found.items())
 
 
-# What the fuzzing found, kept as regression tests. Refusing bad input at the edge is issue
-# 10's item 7, another branch's work: each is expected to fail until it lands, and strictly,
-# so that the first run after the fix says to drop the mark (and the fuzz's exclusion above).
+# What the fuzzing found, kept as regression tests.
 UPLOAD = "mutation($w: UUID!, $f: Upload!) { uploadDocument(workflowId: $w, file: $f) { id } }"
 
 
-@pytest.mark.xfail(strict=True, reason="INTERNAL today; edge validation is issue 10 item 7")
 @pytest.mark.parametrize("file", ["", "not a file", "x" * 300])
 def test_an_upload_sent_as_a_string_is_refused(gql: GQL, file: str) -> None:
     w = gql(CREATE, name="Fuzzed")["createWorkflow"]["id"]
     body = gql.raw(UPLOAD, w=w, f=file)
     assert body["data"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+ADD_NODE = """mutation($w: UUID!, $c: JSON) {
+  addNode(workflowId: $w, kind: KNOWLEDGE_BASE, position: {x: 0, y: 0}, config: $c) { id }
+}"""
+
+
+@pytest.mark.parametrize("config", [[{"topK": 3}], "topK", 7])
+def test_a_node_config_that_is_not_an_object_is_refused(gql: GQL, config: Any) -> None:
+    w = gql(CREATE, name="Fuzzed")["createWorkflow"]["id"]
+    body = gql.raw(ADD_NODE, w=w, c=config)
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "config must be a JSON object" in body["errors"][0]["message"]

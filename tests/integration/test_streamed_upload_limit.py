@@ -21,6 +21,22 @@ def chunked(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
+def read_answer(sock: socket.socket) -> bytes | None:
+    """The server's answer, or None when the connection was reset under it: a server that
+    stops reading a body it refuses closes the connection with the rest of the body unread,
+    which makes the close a reset, and Linux may then drop the answer before it is read."""
+    response = b""
+    try:
+        while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
+            more = sock.recv(65536)
+            if not more:
+                break
+            response += more
+    except ConnectionResetError:
+        return response if response.rstrip().endswith(b"}") else None
+    return response
+
+
 def test_a_chunked_upload_is_refused_as_it_passes_the_limit(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", None)
     with serve(settings, {"MAX_UPLOAD_MB": "1"}) as base:
@@ -55,23 +71,18 @@ def test_a_chunked_upload_is_refused_as_it_passes_the_limit(tmp_path: Path) -> N
                 except (BrokenPipeError, ConnectionResetError):
                     break  # the server answered and closed: its answer waits to be read
                 sent += CHUNK
-            response = b""
-            while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
-                more = sock.recv(65536)
-                if not more:
-                    break
-                response += more
-        status_line, _, rest = response.partition(b"\r\n")
-        body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
-        assert status_line.split()[1] == b"413"
-        assert body == {
-            "errors": [
-                {
-                    "message": "the file is larger than 1 MB",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ]
-        }
+            response = read_answer(sock)
         assert sent < TOTAL  # refused while the client was still sending
+        if response is not None:
+            status_line, _, rest = response.partition(b"\r\n")
+            assert status_line.split()[1] == b"413"
+            assert json.loads(rest.split(b"\r\n\r\n", 1)[1]) == {
+                "errors": [
+                    {
+                        "message": "the file is larger than 1 MB",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                    }
+                ]
+            }
     blobs = tmp_path / "data" / "blobs"
     assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))

@@ -26,7 +26,8 @@ def post(
     if infinite:
         body = body.replace('"INFINITY"', infinite)
     response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 200, response.text
+    # 200 with a GraphQL error, or 400 from the request guard (a lone surrogate in the body)
+    assert response.status_code in (200, 400), response.text
     return response.json()
 
 
@@ -92,13 +93,16 @@ def test_text_no_store_can_hold_is_refused_in_every_command(
             "content",
         ),
     ]
+    # A NUL is refused by the check of every argument, which names it; a lone surrogate
+    # already by the request guard (no JSON body may hold one), which names none.
+    named = bad == NUL
     for query, variables, argument in commands:
         message = refused(client, query, v=bad, **variables)
-        assert message.startswith(f"{argument}: ") and what in message, message
+        assert message.startswith(f"{argument}: " if named else "the body") and what in message
     message = refused(client, ADD, w=w, config={"model": bad})
-    assert message.startswith("config.model: ") and what in message
+    assert message.startswith("config.model: " if named else "the body") and what in message
     message = refused(client, IMPORT, w=w, n=[{"kind": "OUTPUT", "label": bad}], e=[])
-    assert message.startswith("nodes[0].label: ") and what in message
+    assert message.startswith("nodes[0].label: " if named else "the body") and what in message
     # nothing was applied, and the read side still follows the log
     assert gql("query($w: UUID!) { workflow(id: $w) { version } }", w=w)["workflow"]["version"] == 1
     gql(CREATE, name="After")
