@@ -86,6 +86,7 @@ async def _until_revoked(stream: AsyncGenerator[Any, None], info: Info) -> Async
     every = context.services.settings.genai_auth_recheck_seconds
     principals = context.services.accounts.principals
     iterator = stream.__aiter__()
+    pending: asyncio.Future[Any] | None = None
     try:
         while True:
             pending = asyncio.ensure_future(iterator.__anext__())
@@ -94,9 +95,6 @@ async def _until_revoked(stream: AsyncGenerator[Any, None], info: Info) -> Async
                 if pending.done():
                     break
                 if not await read(principals.still_valid, context.principal, context.credential):
-                    pending.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await pending
                     raise Unauthenticated("the credentials of this subscription were revoked")
             try:
                 item = pending.result()
@@ -104,4 +102,10 @@ async def _until_revoked(stream: AsyncGenerator[Any, None], info: Info) -> Async
                 return
             yield item
     finally:
+        # the client left, or the credentials went: stop waiting for the stream's next item
+        # before closing it (a generator cannot be closed while it runs)
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
         await stream.aclose()
