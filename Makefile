@@ -41,7 +41,7 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SO
 tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 	npm --prefix tests/e2e ci --no-audit --no-fund --loglevel=error
 
-# What the tests need from the machine: PostgreSQL running; Debian's fonts (test PDFs) and
+# What the tests need from the machine: PostgreSQL and Redis running; Debian's fonts (test PDFs) and
 # Chromium (browser tests).
 services: system-packages
 	@if ! pg_isready -h 127.0.0.1 -p 5432 -q; then \
@@ -50,6 +50,11 @@ services: system-packages
 	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432
+	@# Redis: the shared rate limits' tests (REDIS_URL); the machine usually runs it already
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+	  echo "starting Redis"; redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes; \
+	  for i in $$(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done; \
+	fi
 
 system-packages:
 	@missing=""; \

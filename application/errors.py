@@ -9,8 +9,21 @@ from domain.errors import Conflict, DomainError, InvalidCommand, InvalidWorkflow
 INTERNAL = "INTERNAL"
 
 
+class Unauthenticated(Exception):
+    """No valid credentials: sign in (or refresh the session) first."""
+
+
 class Forbidden(Exception):
-    """What this client may not do."""
+    """What this client may not do: signed in, but the role or the token's scopes do not
+    allow it (or a tool kept for this machine's users)."""
+
+
+class RateLimited(Exception):
+    """Too many attempts; `retry_after` seconds until the next one is allowed."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many attempts: try again in {retry_after} seconds")
+        self.retry_after = retry_after
 
 
 CODES: tuple[tuple[type[BaseException], str], ...] = (
@@ -20,7 +33,9 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (InvalidCommand, "BAD_USER_INPUT"),
     (DomainError, "BAD_USER_INPUT"),
     (BlobTooLarge, "PAYLOAD_TOO_LARGE"),
+    (Unauthenticated, "UNAUTHENTICATED"),
     (Forbidden, "FORBIDDEN"),
+    (RateLimited, "RATE_LIMITED"),
     (UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (ProviderError, "PROVIDER_ERROR"),
 )

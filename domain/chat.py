@@ -87,6 +87,7 @@ class ChatSession(Aggregate):
         self.pending: list[Question] = []
         self.answered = 0
         self.failed = 0
+        self.author = actor  # whose session it is: they (and the workspace's admins) read it
         self.last_actor = actor
 
     @classmethod

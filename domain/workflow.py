@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -21,6 +22,7 @@ from domain.graph import Edge, Node, Position, resolve_ports, validation_issues
 from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
 from domain.node_settings import rebind_keys
 from domain.undo import Step
+from domain.workspace import DEFAULT_WORKSPACE
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 2000
@@ -68,8 +70,12 @@ def merge_config(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[s
 
 class Workflow(Aggregate):
     @event("WorkflowCreated")
-    def __init__(self, name: str, description: str, actor: str) -> None:
+    def __init__(
+        self, name: str, description: str, actor: str, workspace_id: UUID | None = None
+    ) -> None:
         self.name, self.description = name, description
+        # the workspace the stack belongs to; created before workspaces: the default one
+        self.workspace_id = workspace_id or DEFAULT_WORKSPACE
         self.nodes: dict[str, Node] = {}
         self.edges: dict[str, Edge] = {}
         self.published: list[PublishedVersion] = []
@@ -81,11 +87,14 @@ class Workflow(Aggregate):
         self.redo_steps: undo.Stacks = {}
 
     @classmethod
-    def create(cls, name: str, description: str, actor: str) -> Workflow:
+    def create(
+        cls, name: str, description: str, actor: str, workspace_id: UUID | None = None
+    ) -> Workflow:
         return cls(
             _text(name, "the name", MAX_NAME),
             _text(description, "the description", MAX_DESCRIPTION, empty_ok=True),
             actor,
+            workspace_id,
         )
 
     # ---------------------------------------------------------------- naming

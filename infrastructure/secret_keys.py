@@ -50,7 +50,7 @@ class KeyRing:
             self._keys = parse_keys(configured, "GENAI_SECRET_KEY")
         else:
             assert self.path is not None
-            _create_once(self.path)
+            create_key_once(self.path)
             self._keys = self._read()
         self._fernet = MultiFernet([Fernet(k) for k in self._keys])
 
@@ -109,12 +109,13 @@ class KeyRing:
         return parse_keys(self.path.read_text(encoding="ascii", errors="replace"), str(self.path))
 
 
-def _create_once(path: Path) -> None:
-    """Processes started at once on one data directory all read the one key that got there
-    first, never a half-written file: it is written aside, then linked into place."""
+def create_key_once(path: Path) -> None:
+    """A new key file at `path` (mode 0600) unless there is one. Processes started at once
+    on one data directory all read the one key that got there first, never a half-written
+    file: it is written aside, then linked into place."""
     if path.exists():
         return
-    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE}.")  # mode 0600
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(Fernet.generate_key() + b"\n")

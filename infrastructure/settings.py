@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -73,6 +74,21 @@ class Settings(BaseSettings):
     genai_model_prices: dict[str, ModelPrice] = Field(
         default_factory=dict, description="USD per million tokens, added to the defaults"
     )
+    # accounts and sign-in (interfaces/accounts.py)
+    genai_host: str = Field(default="127.0.0.1", description="The address served (set by serve)")
+    genai_public_url: str | None = Field(default=None, description="Base URL of setup links")
+    genai_require_sign_in: bool = Field(
+        default=False, description="Also on loopback (elsewhere it always is)"
+    )
+    genai_jwt_key: SecretStr | None = None
+    genai_access_token_minutes: float = 15
+    genai_refresh_token_days: float = 14
+    genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
+    genai_rate_limit_namespace: str = "genai"
+    redis_url: str | None = Field(default=None, description="Shared rate limits when set")
+    genai_auth_recheck_seconds: float = Field(
+        default=5, description="How often a subscription checks its credentials still hold"
+    )
     genai_server_key_urls: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Base URLs, besides each provider's own, that the server's key for that "
@@ -101,6 +117,17 @@ class Settings(BaseSettings):
             "postgresql",
             "postgres",
         )
+
+    @property
+    def auto_login(self) -> bool:
+        """Whether the local owner is signed in without credentials: only on loopback, where
+        no one but this machine's users can connect; never on any other address."""
+        if self.genai_require_sign_in:
+            return False
+        try:
+            return ipaddress.ip_address(self.genai_host.strip("[]")).is_loopback
+        except ValueError:
+            return self.genai_host == "localhost"
 
     def data_dir(self) -> Path:
         path = self.genai_data_dir.expanduser().resolve()

@@ -3,26 +3,32 @@ for a browser), /healthz, /readyz, /metrics, and the built SPA at /."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import HTTPConnection
 from starlette.staticfiles import StaticFiles
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
 from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
+from interfaces.auth_routes import auth_router
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
+from interfaces.principal import authorization_of, bearer, principal_of
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -58,6 +64,19 @@ class GraphiQLRouter(GraphQLRouter):
         fallback.headers["content-security-policy"] = CDN_GRAPHIQL_POLICY
         return fallback
 
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Credentials in `connection_init` (`{"authorization": "Bearer …"}`) replace those of
+        the handshake; credentials that are not valid close the socket (4403)."""
+        authorization = authorization_of(context.connection_params)
+        if authorization is not None:
+            context.principal = await principal_of(
+                context.services.accounts.principals, authorization
+            )
+            context.credential = bearer(authorization)
+            if context.principal is None:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        return await super().on_ws_connect(context)
+
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -68,6 +87,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services or bootstrap(settings)
         if own:
             app.state.services.start(projections=settings.genai_run_projections)
+        await to_thread.run_sync(
+            app.state.services.accounts.on_server_start,
+            settings.genai_public_url or f"http://{settings.genai_host}",
+            _announce,
+        )
         try:
             yield
         finally:
@@ -77,8 +101,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
-    async def context() -> Context:
-        return Context(app.state.services)
+    async def context(connection: HTTPConnection) -> Context:
+        services = app.state.services
+        authorization = connection.headers.get("authorization")
+        principal = await principal_of(services.accounts.principals, authorization)
+        return Context(services, principal=principal, credential=bearer(authorization))
 
     router = GraphiQLRouter(
         schema,
@@ -90,6 +117,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         public_tools=settings.genai_public_tools,
     )
     app.include_router(router, prefix="/graphql")
+    app.include_router(
+        auth_router(
+            lambda request: request.app.state.services.accounts,
+            secure_cookies=(settings.genai_public_url or "").startswith("https://"),
+        )
+    )
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -124,8 +157,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        from anyio import to_thread
-
         services = request.app.state.services
         ready = await to_thread.run_sync(services.ready)
         body: dict[str, object] = {"ready": ready}
@@ -152,6 +183,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     _mount_spa(app)
     return app
+
+
+def _announce(message: str) -> None:
+    """To the console of whoever started the server, never to the logs: it holds a secret."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def _refusal(message: str, code: str, status: int) -> JSONResponse:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,18 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine, text
 
+from application.account.access import Access
+from application.account.actors import ActorNames
+from application.account.handlers import Accounts, ApiTokens, Workspaces
+from application.account.principals import Principals
+from application.account.sessions import Sessions
+from application.account.setup import FirstAdmin
+from application.account.users import Users
 from application.chat.answering import ChatAnswering
 from application.chat.engine import WorkflowEngine
 from application.chat.handlers import ChatService
 from application.chat.live import chat_route
+from application.chat.sessions import ChatSessions
 from application.document.embedders import Embedders
 from application.document.handlers import DocumentService
 from application.document.ingestion import Ingestion
@@ -35,6 +44,13 @@ from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearc
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
+from infrastructure.accounts.stores import (
+    SqlApiTokenStore,
+    SqlCredentialStore,
+    SqlRefreshTokenStore,
+    SqlSetupTokenStore,
+)
+from infrastructure.accounts.workspaces import SqlWorkspaceReadModel, WorkspacesProjection
 from infrastructure.audit_chain import AuditChainWorker, SqlAuditChain
 from infrastructure.blobs import FileBlobStore
 from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
@@ -46,7 +62,9 @@ from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
+from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import extract_pages, sniff_pdf
+from infrastructure.ratelimit import LimitsRateLimiter
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
@@ -55,6 +73,7 @@ from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsPr
 from infrastructure.secret_keys import KeyRing
 from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
+from infrastructure.tokens import JwtAccessTokens, signing_key
 from infrastructure.websearch import SerpApiSearch
 
 log = structlog.get_logger(__name__)
@@ -79,6 +98,8 @@ class Services:
     index: VectorIndex
     chats: ChatService
     answering: ChatAnswering
+    accounts: Accounts  # users, sign-in sessions, workspaces, API tokens, who a request is
+    access: Access  # who may do what on which resource
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
@@ -276,6 +297,10 @@ def _wire(
         event_log, workflows, chats_read, answering, caught_up=chats_worker.caught_up
     )
 
+    # accounts
+    workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
+    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
+
     return Services(
         settings=settings,
         event_log=event_log,
@@ -292,7 +317,17 @@ def _wire(
         index=index,
         chats=chats,
         answering=answering,
-        workers=[workflows_worker, documents_worker, ingestion_worker, chats_worker],
+        accounts=accounts,
+        access=Access(
+            accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
+        ),
+        workers=[
+            workflows_worker,
+            documents_worker,
+            ingestion_worker,
+            chats_worker,
+            workspaces_worker,
+        ],
         routes=[WorkflowRoute(event_log), chat_route, DocumentRoute(event_log).route],
         audit=AuditChainWorker(
             event_log,
@@ -302,6 +337,49 @@ def _wire(
             poll,
         ),
     )
+
+
+def _accounts(
+    settings: Settings, event_log: EventLog, read_db: Engine, caught_up: Callable[[], object]
+) -> Accounts:
+    credentials, refresh = SqlCredentialStore(read_db), SqlRefreshTokenStore(read_db)
+    hasher = Argon2Hasher()
+    users = Users(event_log, credentials, hasher, refresh, _utc_now)
+    secret = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
+    jwt_key = settings.genai_jwt_key.get_secret_value() if settings.genai_jwt_key else None
+    access = JwtAccessTokens(
+        signing_key(jwt_key, secret, settings.data_dir()), settings.genai_access_token_minutes
+    )
+    limiter = LimitsRateLimiter(
+        settings.genai_sign_in_limit, settings.redis_url, settings.genai_rate_limit_namespace
+    )
+    sessions = Sessions(
+        users,
+        credentials,
+        hasher,
+        access,
+        refresh,
+        limiter,
+        _utc_now,
+        settings.genai_refresh_token_days,
+    )
+    workspaces = Workspaces(
+        event_log, SqlWorkspaceReadModel(read_db), credentials, _utc_now, caught_up
+    )
+    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now)
+    return Accounts(
+        users,
+        sessions,
+        workspaces,
+        api_tokens,
+        Principals(users, access, api_tokens, settings.auto_login),
+        FirstAdmin(users, workspaces, SqlSetupTokenStore(read_db), _utc_now),
+        ActorNames(users, api_tokens.store),
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class _LazyIndex:

@@ -13,6 +13,7 @@ import typer
 from infrastructure.secret_keys import SecretKeyError
 from interfaces.audit_commands import audit
 from interfaces.secrets_commands import secrets
+from interfaces.users_cli import users_cli
 
 if TYPE_CHECKING:
     from infrastructure.settings import Settings
@@ -24,6 +25,7 @@ snapshots = typer.Typer(help="Snapshots of long-lived aggregates in the event st
 app.add_typer(snapshots, name="snapshots")
 app.add_typer(audit, name="audit")
 app.add_typer(secrets, name="secrets")
+app.add_typer(users_cli, name="users")
 
 
 @app.command()
@@ -49,6 +51,8 @@ def serve(
         (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET
     )
     port = listener.getsockname()[1]
+    settings.genai_host = host  # sign-in is required unless this is loopback
+    settings.genai_public_url = settings.genai_public_url or f"http://{_url_host(host)}:{port}"
     mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
     typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
     config = uvicorn.Config(
@@ -137,6 +141,12 @@ def run_projections() -> None:
     typer.echo("projection worker running")
     stop.wait()
     services.stop()
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
 
 
 def main() -> None:

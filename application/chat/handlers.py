@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from uuid import UUID
 
 import anyio
@@ -81,12 +81,18 @@ class ChatService:
         self.caught_up()
         return self.read_model.get_session(session_id)
 
-    def sessions(self, workflow_id: UUID) -> list[ChatSessionView]:
+    def sessions(self, workflow_id: UUID, author: str | None = None) -> list[ChatSessionView]:
+        """The workflow's sessions: all, or those `author` started."""
         self.caught_up()
-        return self.read_model.list_sessions(workflow_id)
+        found = self.read_model.list_sessions(workflow_id)
+        return found if author is None else [s for s in found if s.author == author]
 
-    def usage(self, workflow_id: UUID | None) -> list[UsageView]:
-        return self.read_model.usage(workflow_id)
+    def usage(
+        self, workflow_id: UUID | None, among: Collection[UUID] | None = None
+    ) -> list[UsageView]:
+        """Of one workflow, or of all (those `among`, when given)."""
+        found = self.read_model.usage(workflow_id)
+        return found if among is None else [u for u in found if u.workflow_id in among]
 
     def version_of(self, session_id: UUID) -> int:
         """The session's version now (raises NotFound), where a live subscription starts."""

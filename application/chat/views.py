@@ -51,6 +51,7 @@ class ChatSessionView:
     updated_at: datetime
     messages: tuple[ChatMessageView, ...] = ()
     draft: bool = False
+    author: str = "local"  # the actor who started it
 
 
 @dataclass(frozen=True)

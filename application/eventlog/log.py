@@ -28,6 +28,7 @@ from domain.chat import ChatSession
 from domain.components import NodeKind
 from domain.document import Document
 from domain.workflow import Workflow
+from domain.workspace import Workspace
 
 SNAPSHOT_EVERY = 100
 MAX_ATTEMPTS = 60
@@ -43,6 +44,7 @@ class EventLog(Application[Any]):
         Workflow: SNAPSHOT_EVERY,
         ChatSession: SNAPSHOT_EVERY,
         Document: SNAPSHOT_EVERY,
+        Workspace: SNAPSHOT_EVERY,
     }
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:

@@ -23,6 +23,7 @@ from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
 from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
+from domain.workspace import Invitation, Role, Scope, TokenGrant
 
 JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -85,6 +86,8 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         (NodeKind, "node_kind"),
         (DocumentStatus, "document_status"),
         (Stage, "document_stage"),
+        (Role, "workspace_role"),
+        (Scope, "token_scope"),
     ):
         transcoder.register(enum_transcoding(enum, name))
     for value_object in (
@@ -95,5 +98,7 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         Question,
         IndexSettings,
         DocumentIndex,
+        Invitation,
+        TokenGrant,
     ):
         transcoder.register(dataclass_transcoding(value_object))

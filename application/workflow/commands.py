@@ -24,6 +24,7 @@ class Command:
 class CreateWorkflow(Command):
     name: str
     description: str = ""
+    workspace_id: UUID | None = None  # None: the default workspace
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,7 @@ the reads of a workflow, from the log or from the read table."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -44,7 +44,7 @@ class WorkflowService:
     # ---------------------------------------------------------------- commands
 
     def create(self, cmd: c.CreateWorkflow) -> WorkflowView:
-        wf = Workflow.create(cmd.name, cmd.description, cmd.actor)
+        wf = Workflow.create(cmd.name, cmd.description, cmd.actor, cmd.workspace_id)
         self.store.save(wf)
         return WorkflowView.of(wf)
 
@@ -138,9 +138,10 @@ class WorkflowService:
     def components(self) -> list[ComponentSpec]:
         return list(COMPONENTS.values())
 
-    def list_all(self) -> list[WorkflowView]:
+    def list_all(self, workspace_ids: Collection[UUID] | None = None) -> list[WorkflowView]:
+        """Every workflow, or those of `workspace_ids`."""
         self.caught_up()
-        return self.read_model.list_workflows()
+        return self.read_model.list_workflows(workspace_ids)
 
     def get(self, wid: UUID, version: int | None = None) -> WorkflowView | None:
         """The workflow now (read from the log, so a client reads its own writes) or at a version."""
@@ -157,6 +158,10 @@ class WorkflowService:
     def undo_state(self, wid: UUID, actor: str) -> UndoState:
         """What `actor` can undo and redo in the workflow now."""
         return UndoState.of(self._load(wid, allow_deleted=True), actor)
+
+    def workspace_of(self, wid: UUID) -> UUID:
+        """The workspace a workflow belongs to (a deleted one too); NotFound for none."""
+        return self._load(wid, allow_deleted=True).workspace_id
 
     def load(self, wid: UUID) -> Workflow:
         """The live aggregate, for other services (chat pins a published version from it)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -141,6 +141,8 @@ class HistoryEntry:
 class WorkflowReadModel(Protocol):
     """The `workflows` and `published_versions` tables, as filled by their projection."""
 
-    def list_workflows(self) -> list[WorkflowView]: ...
+    def list_workflows(
+        self, workspace_ids: Collection[UUID] | None = None
+    ) -> list[WorkflowView]: ...
 
     def get_workflow(self, workflow_id: UUID) -> WorkflowView | None: ...

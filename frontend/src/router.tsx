@@ -63,6 +63,10 @@ export const router = createBrowserRouter([
         path: "stacks/:workflowId",
         lazy: () => import("./features/builder/BuilderPage").then((m) => ({ Component: m.BuilderPage })),
       },
+      {
+        path: "tokens",
+        lazy: () => import("./features/tokens/TokensPage").then((m) => ({ Component: m.TokensPage })),
+      },
       { path: "*", Component: NotFound },
     ],
   },

@@ -23,6 +23,7 @@ from application.chat.views import (
 )
 from application.ports import Usage
 from domain.chat import ChatSession
+from domain.policy import LOCAL_ACTOR
 from infrastructure.prices import ModelPrice, cost_of
 from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage
 from infrastructure.readmodel.tracking import SqlTrackingView
@@ -55,6 +56,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
                     message_count=0,
                     waiting=0,
                     last_actor=e.actor,
+                    author=e.actor,
                 )
             )
 
@@ -255,6 +257,7 @@ def _session(row: Any, messages: list[ChatMessageView]) -> ChatSessionView:
         updated_at=aware(row.updated_at),
         messages=tuple(messages),
         draft=row.draft,
+        author=row.author or LOCAL_ACTOR,
     )
 
 

@@ -38,6 +38,8 @@ workflows = Table(
     Column("edges", Json, nullable=False),
     Column("latest_published", Integer, nullable=True),
     Column("last_actor", String(200), nullable=True),
+    # the workspace the stack belongs to (migration 0010: the default one for older rows)
+    Column("workspace_id", Uuid, nullable=True, index=True),
 )
 
 published_versions = Table(
@@ -95,6 +97,8 @@ chat_sessions = Table(
     # questions with neither an answer nor a failure yet
     Column("waiting", Integer, nullable=False, index=True),
     Column("last_actor", String(200), nullable=True),
+    # who started it (migration 0010; null in older rows: the local owner, the only one then)
+    Column("author", String(200), nullable=True),
     # a preview of the draft (migration 0005; false in rows written before it)
     Column("draft", Boolean, nullable=False, server_default=false()),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -10,12 +11,13 @@ from uuid import UUID
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from application.eventlog.log import EventLog
 from application.workflow.views import PublishedInfo, WorkflowView, unpublished_changes
 from domain.graph import Edge, Node
 from domain.workflow import PublishedVersion, Workflow
+from domain.workspace import DEFAULT_WORKSPACE
 from infrastructure.readmodel.tables import published_versions, workflows
 from infrastructure.readmodel.tracking import SqlTrackingView
 
@@ -92,6 +94,7 @@ def _upsert_workflow(conn: Connection, wf: Workflow) -> None:
         "edges": [e.to_dict() for e in wf.edges.values()],
         "latest_published": wf.published[-1].number if wf.published else None,
         "last_actor": wf.last_actor,
+        "workspace_id": wf.workspace_id,
     }
     if conn.execute(update(workflows).where(workflows.c.id == wf.id).values(**row)).rowcount == 0:
         conn.execute(insert(workflows).values(id=wf.id, **row))
@@ -101,9 +104,18 @@ class SqlWorkflowReadModel:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def list_workflows(self) -> list[WorkflowView]:
+    def list_workflows(self, workspace_ids: Collection[UUID] | None = None) -> list[WorkflowView]:
+        """Every workflow, or those of `workspace_ids` (rows from before workspaces: the
+        default one's)."""
+        query = select(workflows).order_by(workflows.c.updated_at.desc())
+        if workspace_ids is not None:
+            ids = list(workspace_ids)
+            held = workflows.c.workspace_id.in_(ids)
+            if DEFAULT_WORKSPACE in ids:
+                held = or_(held, workflows.c.workspace_id.is_(None))
+            query = query.where(held)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(workflows).order_by(workflows.c.updated_at.desc())).all()
+            rows = conn.execute(query).all()
             published = conn.execute(
                 select(published_versions).order_by(published_versions.c.number)
             ).all()

@@ -11,13 +11,37 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from application.document.views import DocumentView
+from domain.policy import LOCAL_ACTOR, Principal
 from interfaces.bootstrap import Services
 
 
 class Context(BaseContext):
-    def __init__(self, services: Services, actor: str = "local") -> None:
+    def __init__(
+        self,
+        services: Services,
+        principal: Principal | None = None,
+        credential: str | None = None,
+    ) -> None:
         super().__init__()
-        self.services, self.actor = services, actor
+        self.services = services
+        self.principal = principal  # who the request acts as (interfaces/principal.py)
+        self.credential = credential  # what it presented: checked again by subscriptions
+
+    @property
+    def actor(self) -> str:
+        """The name the events of this request record: the principal's (a user id,
+        `token:<id>`, or `local` for the local owner)."""
+        return self.principal.actor if self.principal is not None else LOCAL_ACTOR
+
+    @cached_property
+    def actor_names(self) -> DataLoader[str, str]:
+        """Who each actor is, by name; the actors of one request are looked up together."""
+
+        async def load(actors: list[str]) -> list[str]:
+            names = await anyio.to_thread.run_sync(self.services.accounts.actors.names, actors)
+            return [names[a] for a in actors]
+
+        return DataLoader(load_fn=load)
 
     @cached_property
     def documents_of(self) -> DataLoader[UUID, list[DocumentView]]:

@@ -11,7 +11,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from application.errors import INTERNAL
+from application.errors import INTERNAL, RateLimited
 from application.errors import code_of as refusal_code
 from domain.errors import Conflict, InvalidWorkflow
 
@@ -38,6 +38,8 @@ def extensions_of(error: GraphQLError, code: str) -> dict[str, Any]:
         ]
     if isinstance(original, Conflict):
         extensions["currentVersion"] = original.actual
+    if isinstance(original, RateLimited):
+        extensions["retryAfter"] = original.retry_after
     return extensions
 
 

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 
 from interfaces.admin_tools import IntrospectionForTools
+from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
 from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.cost import query_limits
 from interfaces.graphql.document.resolvers import (
@@ -32,12 +33,12 @@ from interfaces.graphql.workflow.resolvers import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries):
+class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations, DocumentMutations, ChatMutations):
+class Mutation(WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations):
     pass
 
 

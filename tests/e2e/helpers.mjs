@@ -64,8 +64,9 @@ async function waitForHealthy(baseUrl, child, timeoutMs = 120_000) {
   throw new Error(`the backend did not become healthy at ${baseUrl} within ${timeoutMs / 1000}s`);
 }
 
-/** The app under test: E2E_BASE_URL, else a backend started here on the built SPA. */
-export async function startApp() {
+/** The app under test: E2E_BASE_URL, else a backend started here on the built SPA, with
+ * `env` added to its environment and `prepare(env)` run first (e.g. to create users). */
+export async function startApp({ env: extraEnv = {}, prepare } = {}) {
   if (process.env.E2E_BASE_URL) {
     const baseUrl = process.env.E2E_BASE_URL.replace(/\/$/, "");
     await waitForHealthy(baseUrl, null, 30_000);
@@ -78,9 +79,11 @@ export async function startApp() {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: install the backend first`);
   const dataDir = mkdtempSync(join(tmpdir(), "genai-e2e-"));
   const logs = [];
+  const env = { ...process.env, GENAI_DATA_DIR: dataDir, ...extraEnv };
+  if (prepare) prepare(env);
   const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", "0"], {
     cwd: REPO,
-    env: { ...process.env, GENAI_DATA_DIR: dataDir },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -187,10 +190,10 @@ export async function createStack(page, baseUrl, name, description = "") {
  * The app and one browser for a test file: started before its tests, stopped after them.
  * Read `session.app` and `session.browser` inside the tests.
  */
-export function appAndBrowser() {
+export function appAndBrowser(options = {}) {
   const session = { app: undefined, browser: undefined };
   before(async () => {
-    session.app = await startApp();
+    session.app = await startApp(options);
     session.browser = await openBrowser();
   });
   after(async () => {

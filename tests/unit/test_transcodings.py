@@ -24,6 +24,7 @@ from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
 from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
+from domain.workspace import Invitation, Role, Scope, TokenGrant
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,16 @@ SAMPLES: dict[type, list[Any]] = {
         DocumentIndex(LOCAL, 1),
         DocumentIndex(LOCAL, 3, DocumentStatus.INDEXED, 12, 40, "local/all-MiniLM-L6-v2"),
         DocumentIndex(LOCAL, 4, DocumentStatus.FAILED, failed_stage="embed", error="no key"),
+    ],
+    Role: list(Role),
+    Scope: list(Scope),
+    Invitation: [
+        Invitation("inv-1", Role.EDITOR, "ab" * 32, AT),
+        Invitation("inv-2", Role.VIEWER, "cd" * 32, AT, "bob@example.com"),
+    ],
+    TokenGrant: [
+        TokenGrant("tok-1", "ci", (Scope.CHAT, Scope.READ), None, None, "local"),
+        TokenGrant("tok-2", "bot", (Scope.EDIT,), "stack-1", AT, "user-1", revoked=True),
     ],
 }
 

@@ -1,6 +1,7 @@
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
 import { createClient as createWsClient } from "graphql-ws";
 import { useLinkStatus } from "./connection";
+import { authorizationHeader } from "./session";
 
 /** The API lives at the SPA's own origin; the socket follows the page's scheme. */
 export function graphqlWsUrl(location: Pick<Location, "protocol" | "host">): string {
@@ -13,6 +14,11 @@ let connectedOnce = false;
 export const wsClient = createWsClient({
   url: graphqlWsUrl(window.location),
   lazy: true,
+  // read on each (re)connection: the socket acts as whoever is signed in then
+  connectionParams: () => {
+    const { Authorization } = authorizationHeader();
+    return Authorization ? { authorization: Authorization } : {};
+  },
   keepAlive: 10_000,
   retryAttempts: Number.POSITIVE_INFINITY,
   shouldRetry: () => true,
@@ -49,6 +55,6 @@ export const client = new Client({
     }),
   ],
   // The backend's CSRF guard asks for a non-simple header on every POST (uploads included).
-  fetchOptions: () => ({ headers: { "Apollo-Require-Preflight": "true" } }),
+  fetchOptions: () => ({ headers: { "Apollo-Require-Preflight": "true", ...authorizationHeader() } }),
   requestPolicy: "cache-and-network",
 });

@@ -1,5 +1,6 @@
 import { print, type ExecutionResult } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { authorizationHeader } from "./session";
 
 export interface UploadProgress {
   loaded: number;
@@ -36,6 +37,7 @@ export function uploadFile<TData, TVars extends Record<string, unknown>>(
     const xhr = new XMLHttpRequest();
     xhr.open("POST", url);
     xhr.setRequestHeader("Apollo-Require-Preflight", "true");
+    for (const [name, value] of Object.entries(authorizationHeader())) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
     xhr.onerror = () => reject(new UploadError("Can't reach the server.", "NETWORK"));
     xhr.onload = () => {

@@ -64,6 +64,7 @@ export function historyEntry(partial: Partial<HistoryEntry> & { version: number 
     type: "NodeMoved",
     timestamp: "2026-01-01T00:00:00Z",
     actor: "local",
+    actorName: "local (you)",
     summary: "Moved Knowledge Base",
     category: "LAYOUT",
     publishedVersion: null,

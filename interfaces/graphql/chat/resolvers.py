@@ -7,10 +7,13 @@ from uuid import UUID
 
 import strawberry
 
+from application.account.access import Resource
 from application.chat import commands as c
 from application.chat.handlers import ChatService
 from application.chat.live import ordered_updates
 from application.chat.views import chat_topic
+from domain.policy import Action
+from interfaces.graphql.authorize import needs
 from interfaces.graphql.chat.types import (
     ChatEvent,
     ChatListening,
@@ -29,30 +32,46 @@ def _service(info: Info) -> ChatService:
 
 @strawberry.type
 class ChatQueries:
-    @strawberry.field
+    @strawberry.field(
+        extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "id", unseen_is_null=True)
+    )
     async def chat_session(self, info: Info, id: UUID) -> ChatSession | None:
         view = await read(_service(info).get, id)
         return None if view is None else ChatSession.of(view)
 
-    @strawberry.field
+    @strawberry.field(extensions=needs(Action.CHAT, Resource.WORKFLOW, "workflow_id"))
     async def chat_sessions(self, info: Info, workflow_id: UUID) -> list[ChatSession]:
-        views = await read(_service(info).sessions, workflow_id)
+        context = info.context
+        everyone = await read(
+            context.services.access.may_read_all_sessions, context.principal, workflow_id
+        )
+        views = await read(
+            _service(info).sessions, workflow_id, None if everyone else context.actor
+        )
         return [ChatSession.of(v) for v in views]
 
     @strawberry.field(
+        extensions=needs(Action.OPEN, Resource.WORKFLOW, "workflow_id"),
         description="Tokens and estimated cost of answers by workflow, model and day (UTC), "
-        "newest first; all workflows without workflowId."
+        "newest first; all workflows without workflowId.",
     )
     async def usage(self, info: Info, workflow_id: UUID | None = None) -> list[UsageEntry]:
-        entries = await read(_service(info).usage, workflow_id)
+        among = None
+        if workflow_id is None:  # all: of the workflows the asker may open
+            context = info.context
+            mine = await read(context.services.access.visible_workspaces, context.principal)
+            stacks = await read(context.services.workflows.list_all, mine)
+            among = {s.id for s in stacks}
+        entries = await read(_service(info).usage, workflow_id, among)
         return [UsageEntry.of(u) for u in entries]
 
 
 @strawberry.type
 class ChatMutations:
     @strawberry.mutation(
+        extensions=needs(Action.CHAT, Resource.WORKFLOW, "workflow_id"),
         description="Without publishedVersion: the latest published version. With draft: a "
-        "preview of the draft, which needs no published version (and takes none)."
+        "preview of the draft, which needs no published version (and takes none).",
     )
     async def start_chat(
         self,
@@ -72,7 +91,8 @@ class ChatMutations:
         return ChatSession.of(view)
 
     @strawberry.mutation(
-        description="Records the user's message and starts the answer, which arrives on chatEvents."
+        extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "session_id"),
+        description="Records the user's message and starts the answer, which arrives on chatEvents.",
     )
     async def send_message(self, info: Info, session_id: UUID, content: str) -> ChatMessage:
         message = await execute(
@@ -83,7 +103,7 @@ class ChatMutations:
 
 @strawberry.type
 class ChatSubscriptions:
-    @strawberry.subscription
+    @strawberry.subscription(extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "session_id"))
     async def chat_events(self, info: Info, session_id: UUID) -> AsyncGenerator[ChatEvent, None]:
         async with info.context.services.live(chat_topic(session_id)) as updates:
             # read after joining: whatever happens from this version on reaches us, which

@@ -14,6 +14,8 @@ from application.workflow.history import Comparison
 from application.workflow.history import EdgeDiff as EdgeDiffView
 from application.workflow.history import NodeDiff as NodeDiffView
 from application.workflow.views import HistoryEntry
+from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import read
 from interfaces.graphql.workflow.types import Edge, Node, NodeKind
 
 
@@ -82,6 +84,13 @@ class WorkflowEvent:
     @strawberry.field(description="The event's own data, as recorded.")
     def data(self) -> JSON:
         return self.entry.data
+
+    @strawberry.field(
+        description="Who did it, by name: the user's name or email, the API token's name, "
+        "or local (you) for the owner of a server on this machine."
+    )
+    async def actor_name(self, info: Info) -> str | None:
+        return None if self.actor is None else await info.context.actor_names.load(self.actor)
 
     @classmethod
     def of(cls, h: HistoryEntry) -> WorkflowEvent:
@@ -161,6 +170,7 @@ class EdgeDiff:
 
 @strawberry.type
 class WorkflowDiff:
+    workflow_id: strawberry.Private[UUID]
     from_version: int
     to_version: int
     from_label: str = strawberry.field(
@@ -181,9 +191,10 @@ class WorkflowDiff:
     )
 
     @classmethod
-    def of(cls, c: Comparison) -> WorkflowDiff:
+    def of(cls, workflow_id: UUID, c: Comparison) -> WorkflowDiff:
         nodes, edges = c.delta.nodes, c.delta.edges
         return cls(
+            workflow_id=workflow_id,
             from_version=c.from_version,
             to_version=c.to_version,
             from_label=c.from_label,
@@ -197,3 +208,14 @@ class WorkflowDiff:
             edge_changes=[EdgeDiff.of(e) for e in c.edges],
             stack_changes=[FieldChange.of(f) for f in c.stack],
         )
+
+    @strawberry.field(
+        description="Who made the changes between the two versions, each once, by name (as "
+        "actorName in the history)."
+    )
+    async def authors(self, info: Info) -> list[str]:
+        history = info.context.services.history
+        entries = await read(history.history, self.workflow_id, False)
+        low, high = sorted((self.from_version, self.to_version))
+        actors = [e.actor for e in entries if low < e.version <= high and e.actor]
+        return list(await info.context.actor_names.load_many(list(dict.fromkeys(actors))))

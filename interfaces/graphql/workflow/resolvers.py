@@ -9,10 +9,13 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from application.account.access import Resource
 from application.workflow import commands as c
 from application.workflow.handlers import WorkflowService
 from application.workflow.live import topic
 from domain.graph import Position
+from domain.policy import Action
+from interfaces.graphql.authorize import needs
 from interfaces.graphql.context import Info
 from interfaces.graphql.resolve import execute, read
 from interfaces.graphql.workflow.history import WorkflowDiff, WorkflowEvent
@@ -35,20 +38,25 @@ def _service(info: Info) -> WorkflowService:
 
 @strawberry.type
 class WorkflowQueries:
-    @strawberry.field
+    @strawberry.field(extensions=needs(Action.OPEN))
     async def workflows(self, info: Info) -> list[Workflow]:
-        views = await read(_service(info).list_all)
+        mine = await read(info.context.services.access.visible_workspaces, info.context.principal)
+        views = await read(_service(info).list_all, mine)
         return [Workflow.of(v) for v in views]
 
-    @strawberry.field(description="With version: the workflow as it stood after that many events.")
+    @strawberry.field(
+        extensions=needs(Action.OPEN, Resource.WORKFLOW, "id", unseen_is_null=True),
+        description="With version: the workflow as it stood after that many events.",
+    )
     async def workflow(self, info: Info, id: UUID, version: int | None = None) -> Workflow | None:
         view = await read(_service(info).get, id, version)
         return None if view is None else Workflow.of(view)
 
     @strawberry.field(
+        extensions=needs(Action.READ_HISTORY, Resource.WORKFLOW, "id"),
         description="Every change, oldest first, each in words. withDocuments adds the events "
         "of the stack's documents (uploads, indexing and its outcome, removals) where they "
-        "happened."
+        "happened.",
     )
     async def workflow_history(
         self, info: Info, id: UUID, with_documents: bool = False
@@ -56,32 +64,41 @@ class WorkflowQueries:
         entries = await read(info.context.services.history.history, id, with_documents)
         return [WorkflowEvent.of(e) for e in entries]
 
-    @strawberry.field(description="What differs from fromVersion to toVersion, field by field.")
+    @strawberry.field(
+        extensions=needs(Action.READ_HISTORY, Resource.WORKFLOW, "id"),
+        description="What differs from fromVersion to toVersion, field by field.",
+    )
     async def workflow_diff(
         self, info: Info, id: UUID, from_version: int, to_version: int
     ) -> WorkflowDiff:
         history = info.context.services.history
         comparison = await read(history.compare, id, from_version, to_version)
-        return WorkflowDiff.of(comparison)
+        return WorkflowDiff.of(id, comparison)
 
-    @strawberry.field
-    def components(self, info: Info) -> list[ComponentSpec]:
+    @strawberry.field(extensions=needs(Action.ACCOUNT))
+    async def components(self, info: Info) -> list[ComponentSpec]:
         return [ComponentSpec.of(s) for s in _service(info).components()]
 
 
 @strawberry.type
 class WorkflowMutations:
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.HOME))
     async def create_workflow(
         self, info: Info, name: str, description: str | None = None
     ) -> Workflow:
         command = c.CreateWorkflow
+        home = await read(info.context.services.access.home, info.context.principal)
         view = await execute(
-            info, _service(info).create, command, name=name, description=description or ""
+            info,
+            _service(info).create,
+            command,
+            name=name,
+            description=description or "",
+            workspace_id=home,
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "id"))
     async def rename_workflow(
         self, info: Info, id: UUID, name: str, expected_version: int | None = None
     ) -> Workflow:
@@ -95,7 +112,7 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "id"))
     async def describe_workflow(
         self, info: Info, id: UUID, description: str, expected_version: int | None = None
     ) -> Workflow:
@@ -109,14 +126,15 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "id"))
     async def delete_workflow(self, info: Info, id: UUID) -> bool:
         await execute(info, _service(info).delete, c.DeleteWorkflow, workflow_id=id)
         return True
 
     @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
         description="nodeId may be chosen by the client, so that it can update its canvas "
-        "before the answer."
+        "before the answer.",
     )
     async def add_node(
         self,
@@ -143,7 +161,7 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"))
     async def move_node(
         self,
         info: Info,
@@ -163,7 +181,10 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation(description="Sets a node's label, as shown on the canvas.")
+    @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
+        description="Sets a node's label, as shown on the canvas.",
+    )
     async def relabel_node(
         self,
         info: Info,
@@ -184,8 +205,9 @@ class WorkflowMutations:
         return Workflow.of(view)
 
     @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
         description="Merges config into the node's: keys given replace, null removes a key, "
-        "keys absent are kept (so a stored API key is kept by leaving it out)."
+        "keys absent are kept (so a stored API key is kept by leaving it out).",
     )
     async def configure_node(
         self,
@@ -206,7 +228,7 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"))
     async def remove_node(
         self, info: Info, workflow_id: UUID, node_id: str, expected_version: int | None = None
     ) -> Workflow:
@@ -220,7 +242,7 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"))
     async def connect_nodes(
         self,
         info: Info,
@@ -246,7 +268,7 @@ class WorkflowMutations:
         )
         return Workflow.of(view)
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"))
     async def disconnect_nodes(
         self, info: Info, workflow_id: UUID, edge_id: str, expected_version: int | None = None
     ) -> Workflow:
@@ -261,7 +283,8 @@ class WorkflowMutations:
         return Workflow.of(view)
 
     @strawberry.mutation(
-        description="Replaces the graph (import, templates). Edges may omit handles."
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
+        description="Replaces the graph (import, templates). Edges may omit handles.",
     )
     async def import_graph(
         self,
@@ -283,8 +306,9 @@ class WorkflowMutations:
         return Workflow.of(view)
 
     @strawberry.mutation(
+        extensions=needs(Action.PUBLISH, Resource.WORKFLOW, "workflow_id"),
         description="Validates, then pins the current graph as the next published version; "
-        "INVALID_WORKFLOW otherwise."
+        "INVALID_WORKFLOW otherwise.",
     )
     async def publish_workflow(
         self, info: Info, workflow_id: UUID, note: str | None = None
@@ -295,8 +319,9 @@ class WorkflowMutations:
         return PublishedVersion.of(published)
 
     @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
         description="Restores all that the workflow held at toVersion (graph, labels, settings, "
-        "name and description), as a new event; nothing is erased."
+        "name and description), as a new event; nothing is erased.",
     )
     async def rollback_workflow(self, info: Info, workflow_id: UUID, to_version: int) -> Workflow:
         view = await execute(
@@ -309,9 +334,10 @@ class WorkflowMutations:
         return Workflow.of(view)
 
     @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
         description="Takes back the asker's latest change not yet undone, as a new event: only "
         "what that change changed goes back, so others' later changes elsewhere stay. "
-        "Publishing is not undone. BAD_USER_INPUT when there is nothing to undo."
+        "Publishing is not undone. BAD_USER_INPUT when there is nothing to undo.",
     )
     async def undo_workflow(
         self, info: Info, workflow_id: UUID, expected_version: int | None = None
@@ -322,8 +348,9 @@ class WorkflowMutations:
         return Workflow.of(view)
 
     @strawberry.mutation(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
         description="Makes the asker's latest undone change again, as a new event (until they "
-        "make a new change). BAD_USER_INPUT when there is nothing to redo."
+        "make a new change). BAD_USER_INPUT when there is nothing to redo.",
     )
     async def redo_workflow(
         self, info: Info, workflow_id: UUID, expected_version: int | None = None
@@ -336,7 +363,7 @@ class WorkflowMutations:
 
 @strawberry.type
 class WorkflowSubscriptions:
-    @strawberry.subscription
+    @strawberry.subscription(extensions=needs(Action.OPEN, Resource.WORKFLOW, "workflow_id"))
     async def workflow_events(
         self, info: Info, workflow_id: UUID
     ) -> AsyncGenerator[WorkflowEvent, None]:

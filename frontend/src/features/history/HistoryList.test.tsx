@@ -40,6 +40,20 @@ function setup(partial: Partial<HistoryListProps> = {}) {
 }
 
 describe("HistoryList", () => {
+  it("names who made each change, not their id", () => {
+    setup({
+      entries: [
+        entry({ version: 1, type: "WorkflowCreated", summary: "Created “Rover”", actor: "5f0c", actorName: "Ada Lovelace" }),
+        entry({ version: 2, summary: "Moved Output", actor: "token:9", actorName: "API token “bot”" }),
+      ],
+      current: 2,
+      selected: 2,
+    });
+    expect(screen.getByText(/Ada Lovelace/)).toBeTruthy();
+    expect(screen.getByText(/API token “bot”/)).toBeTruthy();
+    expect(screen.queryByText(/5f0c|token:9/)).toBeNull();
+  });
+
   it("reads each change in words with one numbering, newest first", () => {
     const { list } = setup();
     const rows = within(list()).getAllByRole("listitem");

@@ -182,7 +182,7 @@ function ChangeRow({
         </span>
         <Details entry={entry} />
         <span className="mt-1 block text-[11px] text-slate-500" title={fullTime(entry.timestamp)}>
-          <span className="font-medium text-slate-600">{label}</span> · {entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
+          <span className="font-medium text-slate-600">{label}</span> · {entry.actorName ?? entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
           {isCurrent && " · current"}
         </span>
       </span>
@@ -215,7 +215,7 @@ function DocumentRow({ entry }: { entry: HistoryEntry }) {
           {entry.summary}
         </span>
         <span className="mt-1 block text-[11px] text-slate-500" title={fullTime(entry.timestamp)}>
-          {entry.publishedVersion ? `v${entry.publishedVersion}` : "Draft"} · after change {entry.version} · {entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
+          {entry.publishedVersion ? `v${entry.publishedVersion}` : "Draft"} · after change {entry.version} · {entry.actorName ?? entry.actor ?? "unknown"} · {timeAgo(entry.timestamp)}
         </span>
       </span>
     </div>

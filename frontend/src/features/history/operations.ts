@@ -8,6 +8,7 @@ export const HistoryQuery = graphql(`
       type
       timestamp
       actor
+      actorName
       summary
       category
       publishedVersion

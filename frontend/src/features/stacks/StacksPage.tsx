@@ -11,6 +11,7 @@ import { useTitle } from "../../ui/useTitle";
 import { Skeleton } from "../../ui/Spinner";
 import { EmptyState, ErrorState } from "../../ui/States";
 import { fullTime, timeAgo } from "../../ui/time";
+import { AccountMenu } from "../auth/AccountMenu";
 import { KIND_LOOK } from "../builder/nodes/kinds";
 import type { NodeKind } from "../builder/graph";
 import { CreateStackDialog, DeleteStackDialog, EditStackDialog } from "./StackDialogs";
@@ -83,9 +84,12 @@ export function StacksPage() {
       <header className="sticky top-0 z-20 border-b border-slate-200/70 bg-white/80 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center justify-between px-6">
           <Logo />
-          <Button variant="primary" icon={<Plus className="size-4" />} onClick={() => setCreating(true)}>
-            New stack
-          </Button>
+          <div className="flex items-center gap-3">
+            <AccountMenu />
+            <Button variant="primary" icon={<Plus className="size-4" />} onClick={() => setCreating(true)}>
+              New stack
+            </Button>
+          </div>
         </div>
       </header>
 

@@ -1,0 +1,106 @@
+import { create } from "zustand";
+
+/** Who the web app is signed in as, from the server's /auth endpoints. */
+export interface SessionUser {
+  id: string;
+  email: string | null;
+  name: string;
+  admin: boolean;
+  local: boolean;
+}
+
+type Status = "checking" | "open" | "signedOut" | "signedIn";
+
+interface SessionState {
+  /** open: the server signs this machine's owner in automatically (loopback); no sign-in page. */
+  status: Status;
+  /** The short-lived access token: in memory only (the refresh token is an HttpOnly cookie). */
+  accessToken: string | null;
+  user: SessionUser | null;
+}
+
+export const useSession = create<SessionState>(() => ({ status: "checking", accessToken: null, user: null }));
+
+interface SignedInBody {
+  accessToken: string;
+  expiresAt: string;
+  user: SessionUser;
+}
+
+let renewal: ReturnType<typeof setTimeout> | undefined;
+
+function signedIn(body: SignedInBody, now = Date.now()) {
+  useSession.setState({ status: "signedIn", accessToken: body.accessToken, user: body.user });
+  clearTimeout(renewal);
+  // a minute before the access token expires, the refresh cookie buys the next one
+  const wait = Math.max(5_000, Date.parse(body.expiresAt) - now - 60_000);
+  renewal = setTimeout(() => void refreshSession(), wait);
+}
+
+function signedOut() {
+  clearTimeout(renewal);
+  useSession.setState({ status: "signedOut", accessToken: null, user: null });
+}
+
+/** The message of an /auth error body (the GraphQL errors' shape), or a fallback. */
+export function authErrorMessage(body: unknown, status: number): string {
+  const errors = (body as { errors?: Array<{ message?: string; extensions?: { code?: string; retryAfter?: number } }> })?.errors;
+  const first = errors?.[0];
+  if (first?.extensions?.code === "RATE_LIMITED") {
+    return `Too many attempts. Try again in ${first.extensions.retryAfter ?? 60} seconds.`;
+  }
+  if (first?.message) return first.message.charAt(0).toUpperCase() + first.message.slice(1) + ".";
+  return status >= 500 ? "Something went wrong on the server." : "Couldn't sign in.";
+}
+
+async function post(path: string, body?: unknown): Promise<Response> {
+  return fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** On load: asks the server whether sign-in is required, and resumes a session if there is one. */
+export async function startSession(): Promise<void> {
+  const response = await fetch("/auth/session", { credentials: "same-origin" });
+  const info = (await response.json()) as { signInRequired: boolean };
+  if (!info.signInRequired) {
+    useSession.setState({ status: "open" });
+    return;
+  }
+  if (!(await refreshSession())) signedOut();
+}
+
+export async function refreshSession(): Promise<boolean> {
+  const response = await post("/auth/refresh");
+  if (!response.ok) return false;
+  signedIn((await response.json()) as SignedInBody);
+  return true;
+}
+
+/** Signs in; returns what went wrong, or null. */
+export async function signIn(email: string, password: string): Promise<string | null> {
+  let response: Response;
+  try {
+    response = await post("/auth/sign-in", { email, password });
+  } catch {
+    return "Can't reach the server.";
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) return authErrorMessage(body, response.status);
+  signedIn(body as SignedInBody);
+  return null;
+}
+
+export async function signOut(): Promise<void> {
+  await post("/auth/sign-out").catch(() => undefined);
+  signedOut();
+}
+
+/** The header a request to the API carries, when signed in. */
+export function authorizationHeader(): Record<string, string> {
+  const token = useSession.getState().accessToken;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}

@@ -1,0 +1,47 @@
+import { graphql } from "../../gql";
+
+export const TokenWorkspacesQuery = graphql(`
+  query TokenWorkspaces {
+    workspaces {
+      id
+      name
+      role
+    }
+  }
+`);
+
+export const ApiTokensQuery = graphql(`
+  query ApiTokens($workspaceId: UUID!) {
+    apiTokens(workspaceId: $workspaceId) {
+      id
+      name
+      scopes
+      stackId
+      createdAt
+      expiresAt
+      revokedAt
+      lastUsedAt
+    }
+  }
+`);
+
+export const CreateApiTokenMutation = graphql(`
+  mutation CreateApiToken($workspaceId: UUID!, $name: String!, $scopes: [TokenScope!]!, $expiresAt: DateTime) {
+    createApiToken(workspaceId: $workspaceId, name: $name, scopes: $scopes, expiresAt: $expiresAt) {
+      token
+      apiToken {
+        id
+        name
+      }
+    }
+  }
+`);
+
+export const RevokeApiTokenMutation = graphql(`
+  mutation RevokeApiToken($id: UUID!) {
+    revokeApiToken(id: $id) {
+      id
+      revokedAt
+    }
+  }
+`);

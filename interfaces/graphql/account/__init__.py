@@ -1,0 +1,1 @@
+"""GraphQL of accounts: me, workspaces and their members, API tokens."""

@@ -1,0 +1,111 @@
+"""The one way a field is authorized: each Query, Mutation and Subscription field declares
+the action it needs and the argument naming its resource, in its decorator:
+
+    @strawberry.mutation(extensions=[needs(Action.EDIT, Resource.WORKFLOW, "workflow_id")])
+
+Before the resolver runs, `Access.check` resolves the resource to its workspace and decides
+(UNAUTHENTICATED, NOT_FOUND or FORBIDDEN). A subscription is checked when it starts and again
+every `GENAI_AUTH_RECHECK_SECONDS` while it runs: once its credentials are revoked (a token
+revoked, a user disabled, an access token expired), it ends with UNAUTHENTICATED.
+`tests/integration/test_authorization.py` walks the served schema and fails for a field that
+declares nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
+
+from application.account.access import Resource
+from application.errors import Unauthenticated
+from domain.errors import NotFound
+from domain.policy import Action
+from interfaces.graphql.context import Info
+from interfaces.graphql.resolve import read
+
+
+class Needs(FieldExtension):
+    def __init__(
+        self,
+        action: Action,
+        resource: Resource | None = None,
+        argument: str | None = None,
+        *,
+        unseen_is_null: bool = False,
+    ) -> None:
+        """`argument`: the resolver's argument that holds the resource's id (none for
+        `Resource.HOME`; an argument given as null checks only that someone signed in).
+        `unseen_is_null`: a field that answers null for a resource that does not exist
+        answers null, too, for one the principal may not see."""
+        self.action, self.resource, self.argument = action, resource, argument
+        self.unseen_is_null = unseen_is_null
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        raise TypeError("authorized fields are resolved asynchronously")
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, /, **kwargs: Any
+    ) -> Any:
+        resource_id: UUID | None = kwargs.get(self.argument) if self.argument else None
+        resource = self.resource
+        if self.argument and resource_id is None:
+            resource = None
+        access = info.context.services.access
+        try:
+            await read(access.check, info.context.principal, self.action, resource, resource_id)
+        except NotFound:
+            if self.unseen_is_null:
+                return None
+            raise
+        result = next_(source, info, **kwargs)
+        if inspect.isasyncgen(result):
+            return _until_revoked(result, info)
+        return await result
+
+
+def needs(
+    action: Action,
+    resource: Resource | None = None,
+    argument: str | None = None,
+    *,
+    unseen_is_null: bool = False,
+) -> list[FieldExtension]:
+    return [Needs(action, resource, argument, unseen_is_null=unseen_is_null)]
+
+
+async def _until_revoked(stream: AsyncGenerator[Any, None], info: Info) -> AsyncIterator[Any]:
+    """The stream's items while the request's credentials hold."""
+    context = info.context
+    every = context.services.settings.genai_auth_recheck_seconds
+    principals = context.services.accounts.principals
+    iterator = stream.__aiter__()
+    pending: asyncio.Future[Any] | None = None
+    try:
+        while True:
+            pending = asyncio.ensure_future(iterator.__anext__())
+            while not pending.done():
+                await asyncio.wait({pending}, timeout=every)
+                if pending.done():
+                    break
+                if not await read(principals.still_valid, context.principal, context.credential):
+                    raise Unauthenticated("the credentials of this subscription were revoked")
+            try:
+                item = pending.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        # the client left, or the credentials went: stop waiting for the stream's next item
+        # before closing it (a generator cannot be closed while it runs)
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+        await stream.aclose()
