@@ -53,8 +53,8 @@ def test_the_first_event_is_listening_at_the_sessions_version_and_the_next_turn_
 def test_a_missing_session_is_refused_without_listening(client: TestClient) -> None:
     sub = InProcessSubscription(client, EVENTS, {"s": "0b9d6c3e-5a4f-4d6b-9e1a-2f3c4d5e6f70"})
     try:
-        payload = sub.next()
+        refusal = sub.ws.receive_json()  # refused before the stream starts: no ChatListening
     finally:
         sub.close()
-    assert payload["data"] is None
-    assert [e["extensions"]["code"] for e in payload["errors"]] == ["NOT_FOUND"]
+    assert refusal["type"] == "error"
+    assert [e["extensions"]["code"] for e in refusal["payload"]] == ["NOT_FOUND"]
