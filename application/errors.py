@@ -21,8 +21,8 @@ class Forbidden(Exception):
 class RateLimited(Exception):
     """Too many attempts; `retry_after` seconds until the next one is allowed."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts: try again in {retry_after} seconds")
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message or f"too many attempts: try again in {retry_after} seconds")
         self.retry_after = retry_after
 
 

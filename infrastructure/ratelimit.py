@@ -6,23 +6,42 @@ from __future__ import annotations
 import math
 import time
 
-from limits import parse
-from limits.storage import storage_from_string
+from limits import parse_many
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 
+def rate_limit_storage(storage_url: str | None = None) -> Storage:
+    """Where the counts live: one storage may serve many limiters."""
+    return storage_from_string(storage_url or "memory://")
+
+
 class LimitsRateLimiter:
-    def __init__(self, rule: str, storage_url: str | None = None, namespace: str = "genai") -> None:
-        self.item = parse(rule)  # e.g. "10/minute"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+    """`rule`: one or more of the library's rules, `;`-separated (`"60/minute;1000/day"`);
+    empty: no limit."""
+
+    def __init__(
+        self,
+        rule: str,
+        storage_url: str | None = None,
+        namespace: str = "genai",
+        storage: Storage | None = None,
+    ) -> None:
+        self.items = parse_many(rule) if rule.strip() else []
+        self.limiter = MovingWindowRateLimiter(storage or rate_limit_storage(storage_url))
         self.namespace = namespace
 
     def hit(self, *keys: str) -> int | None:
-        refused = [key for key in keys if not self.limiter.hit(self.item, self.namespace, key)]
+        refused = [
+            (item, key)
+            for item in self.items
+            for key in keys
+            if not self.limiter.hit(item, self.namespace, key)
+        ]
         if not refused:
             return None
         waits = [
-            self.limiter.get_window_stats(self.item, self.namespace, key).reset_time - time.time()
-            for key in refused
+            self.limiter.get_window_stats(item, self.namespace, key).reset_time - time.time()
+            for item, key in refused
         ]
         return max(1, math.ceil(max(waits)))

@@ -86,6 +86,34 @@ class Settings(BaseSettings):
     genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
     genai_rate_limit_namespace: str = "genai"
     redis_url: str | None = Field(default=None, description="Shared rate limits when set")
+    # request limits (interfaces/limits.py): `limits` rules, ";"-separated; empty: none
+    genai_mutation_limit: str = Field(
+        default="300/minute", description="Changes per user or API token"
+    )
+    genai_mutation_limit_per_address: str = Field(
+        default="600/minute", description="Changes per client address (all its users)"
+    )
+    genai_question_limit: str = Field(
+        default="30/minute;600/hour", description="Chat questions per user or API token"
+    )
+    genai_question_limit_per_address: str = Field(
+        default="60/minute;1200/hour", description="Chat questions per client address"
+    )
+    genai_upload_limit: str = Field(default="20/minute", description="Uploads per user or token")
+    genai_upload_limit_per_address: str = Field(
+        default="40/minute", description="Uploads per client address"
+    )
+    genai_rate_limit_local_owner: bool = Field(
+        default=False,
+        description="Also limit the local owner of a loopback server (signed in automatically: "
+        "only this machine's users reach it)",
+    )
+    genai_max_connections_per_user: int = Field(
+        default=20, description="Open WebSocket connections per user, token or anonymous address"
+    )
+    genai_max_subscriptions_per_connection: int = Field(
+        default=50, description="Operations one WebSocket connection may run at once"
+    )
     genai_auth_recheck_seconds: float = Field(
         default=5, description="How often a subscription checks its credentials still hold"
     )

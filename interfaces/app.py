@@ -20,11 +20,13 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from application.errors import RateLimited
 from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
 from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
-from interfaces.auth_routes import auth_router
+from interfaces.auth_routes import auth_router, error_response
 from interfaces.bootstrap import Services, bootstrap
+from interfaces.graphql.connections import BoundedTransportWS
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
@@ -47,7 +49,10 @@ LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["meth
 class GraphiQLRouter(GraphQLRouter):
     """Serves the GraphiQL page built with the SPA, which needs no CDN (a machine running
     GenAI Stack may be offline); strawberry's own page, whose scripts come from unpkg and
-    jsdelivr, only when the web app is not built."""
+    jsdelivr, only when the web app is not built. WebSocket connections are bounded
+    (interfaces/graphql/connections.py)."""
+
+    graphql_transport_ws_handler_class = BoundedTransportWS
 
     def __init__(self, *args: Any, public_tools: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,6 +80,11 @@ class GraphiQLRouter(GraphQLRouter):
             context.credential = bearer(authorization)
             if context.principal is None:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        client = context.request.client if context.request is not None else None
+        # past the bound: TooManyConnections, a close with 4429 (interfaces/graphql/connections.py)
+        context.connection_key = context.services.connections.enter(
+            context.principal, client.host if client else None
+        )
         return await super().on_ws_connect(context)
 
 
@@ -115,6 +125,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         graphql_ide="graphiql",
         allowed_origins=settings.genai_allowed_origins,
         public_tools=settings.genai_public_tools,
+        max_subscriptions_per_connection=None,  # BoundedTransportWS counts, and says why
     )
     app.include_router(router, prefix="/graphql")
     app.include_router(
@@ -144,6 +155,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return _refusal(
                 f"the file is larger than {settings.max_upload_mb} MB", "PAYLOAD_TOO_LARGE", 413
             )
+        if _is_upload(request):
+            refusal = await _upload_refused(request)
+            if refusal is not None:
+                return refusal
         started = time.perf_counter()
         response: Response = await call_next(request)
         label = path if path in ("/graphql", "/healthz", "/readyz", "/metrics") else "other"
@@ -194,6 +209,32 @@ def _refusal(message: str, code: str, status: int) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
     )
+
+
+def _is_upload(request: Request) -> bool:
+    return (
+        request.url.path.startswith("/graphql")
+        and request.method == "POST"
+        and "multipart/form-data" in request.headers.get("content-type", "")
+    )
+
+
+async def _upload_refused(request: Request) -> Response | None:
+    """An upload past its sender's rate limit, refused before its body is read: 429 with
+    Retry-After (interfaces/limits.py)."""
+    services: Services = request.app.state.services
+    principal = await principal_of(
+        services.accounts.principals, request.headers.get("authorization")
+    )
+    host = request.client.host if request.client else None
+    try:
+        if services.limits.shared:
+            await to_thread.run_sync(services.limits.upload, principal, host)
+        else:
+            services.limits.upload(principal, host)
+    except RateLimited as refused:
+        return error_response(refused)
+    return None
 
 
 def _declared_length(request: Request) -> int:

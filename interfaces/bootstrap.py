@@ -75,6 +75,7 @@ from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtAccessTokens, signing_key
 from infrastructure.websearch import SerpApiSearch
+from interfaces.limits import ConnectionBounds, RequestLimits
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +104,8 @@ class Services:
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
+    limits: RequestLimits  # rate limits of changes, questions and uploads
+    connections: ConnectionBounds  # open WebSocket connections per principal
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -336,6 +339,8 @@ def _wire(
             AdvisoryLock(conninfo, "audit") if conninfo else None,
             poll,
         ),
+        limits=RequestLimits.from_settings(settings),
+        connections=ConnectionBounds(settings.genai_max_connections_per_user),
     )
 
 

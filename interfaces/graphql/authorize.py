@@ -9,6 +9,11 @@ every `GENAI_AUTH_RECHECK_SECONDS` while it runs: once its credentials are revok
 revoked, a user disabled, an access token expired), it ends with UNAUTHENTICATED.
 `tests/integration/test_authorization.py` walks the served schema and fails for a field that
 declares nothing.
+
+The same extension counts the request against the asker's rate limits (`interfaces/limits.py`)
+once it is authorized: every mutation as a change, unless its `needs` says it is a question
+(`limit=Kind.QUESTION`) or an upload (`limit=Kind.UPLOAD`: counted before its body was read,
+by the upload route, so not again here).
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from uuid import UUID
 
+from graphql import OperationType
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 
 from application.account.access import Resource
-from application.errors import Unauthenticated
+from application.errors import RateLimited, Unauthenticated
 from domain.errors import NotFound
 from domain.policy import Action
 from interfaces.graphql.context import Info
 from interfaces.graphql.resolve import read
+from interfaces.limits import Kind
 
 
 class Needs(FieldExtension):
@@ -39,13 +46,16 @@ class Needs(FieldExtension):
         argument: str | None = None,
         *,
         unseen_is_null: bool = False,
+        limit: Kind | None = None,
     ) -> None:
         """`argument`: the resolver's argument that holds the resource's id (none for
         `Resource.HOME`; an argument given as null checks only that someone signed in).
         `unseen_is_null`: a field that answers null for a resource that does not exist
-        answers null, too, for one the principal may not see."""
+        answers null, too, for one the principal may not see. `limit`: the kind of request
+        it counts as (a mutation's default: a change)."""
         self.action, self.resource, self.argument = action, resource, argument
         self.unseen_is_null = unseen_is_null
+        self.limit = limit
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
         raise TypeError("authorized fields are resolved asynchronously")
@@ -64,10 +74,35 @@ class Needs(FieldExtension):
             if self.unseen_is_null:
                 return None
             raise
+        kind = self._kind(info)
+        if kind is not None and kind is not Kind.UPLOAD:
+            await _count(info, kind)
         result = next_(source, info, **kwargs)
         if inspect.isasyncgen(result):
             return _until_revoked(result, info)
         return await result
+
+    def _kind(self, info: Info) -> Kind | None:
+        if self.limit is not None:
+            return self.limit
+        return Kind.MUTATION if info.operation.operation is OperationType.MUTATION else None
+
+
+async def _count(info: Info, kind: Kind) -> None:
+    """Counts the request; past a limit, RATE_LIMITED (and `Retry-After` on an HTTP answer)."""
+    context = info.context
+    client = context.request.client if context.request is not None else None
+    limits, host = context.services.limits, client.host if client else None
+    try:
+        if limits.shared:  # a round trip to Redis: off the event loop
+            await read(limits.check, kind, context.principal, host)
+        else:
+            limits.check(kind, context.principal, host)
+    except RateLimited as refused:
+        response = getattr(context, "response", None)
+        if response is not None and hasattr(response, "headers"):
+            response.headers["Retry-After"] = str(refused.retry_after)
+        raise
 
 
 def needs(
@@ -76,8 +111,9 @@ def needs(
     argument: str | None = None,
     *,
     unseen_is_null: bool = False,
+    limit: Kind | None = None,
 ) -> list[FieldExtension]:
-    return [Needs(action, resource, argument, unseen_is_null=unseen_is_null)]
+    return [Needs(action, resource, argument, unseen_is_null=unseen_is_null, limit=limit)]
 
 
 async def _until_revoked(stream: AsyncGenerator[Any, None], info: Info) -> AsyncIterator[Any]:

@@ -26,6 +26,7 @@ class Context(BaseContext):
         self.services = services
         self.principal = principal  # who the request acts as (interfaces/principal.py)
         self.credential = credential  # what it presented: checked again by subscriptions
+        self.connection_key: str | None = None  # a WebSocket's count in services.connections
 
     @property
     def actor(self) -> str:

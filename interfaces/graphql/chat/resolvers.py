@@ -24,6 +24,7 @@ from interfaces.graphql.chat.types import (
 )
 from interfaces.graphql.context import Info
 from interfaces.graphql.resolve import execute, read
+from interfaces.limits import Kind
 
 
 def _service(info: Info) -> ChatService:
@@ -91,7 +92,7 @@ class ChatMutations:
         return ChatSession.of(view)
 
     @strawberry.mutation(
-        extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "session_id"),
+        extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "session_id", limit=Kind.QUESTION),
         description="Records the user's message and starts the answer, which arrives on chatEvents.",
     )
     async def send_message(self, info: Info, session_id: UUID, content: str) -> ChatMessage:

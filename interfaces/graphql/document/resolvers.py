@@ -17,6 +17,7 @@ from interfaces.graphql.authorize import needs
 from interfaces.graphql.context import Info
 from interfaces.graphql.document.types import Document
 from interfaces.graphql.resolve import execute, read
+from interfaces.limits import Kind
 
 
 def _service(info: Info) -> DocumentService:
@@ -34,7 +35,8 @@ class DocumentQueries:
 @strawberry.type
 class DocumentMutations:
     @strawberry.mutation(
-        extensions=needs(Action.UPLOAD, Resource.WORKFLOW, "workflow_id"),
+        # counted as an upload by the upload route, before its body was read
+        extensions=needs(Action.UPLOAD, Resource.WORKFLOW, "workflow_id", limit=Kind.UPLOAD),
         description="Uploads a PDF to a Knowledge Base (nodeId; without it, the workflow's "
         "only one). The same file again gives back the document it already is.",
     )
