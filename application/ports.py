@@ -131,8 +131,9 @@ PageProgress = Callable[[int, int], None]
 Sniffer = Callable[[bytes], bool]
 """Whether the first bytes of a file are those of a document we can read."""
 
-Extractor = Callable[[BinaryIO, PageProgress | None], list[PageText]]
-"""The text of every page of a (seekable) file; raises ExtractionFailed."""
+Extractor = Callable[[BinaryIO, PageProgress | None], Iterable[PageText]]
+"""The text of every page of a (seekable) file, in order (a list, or pages as they are read);
+raises ExtractionFailed."""
 
 Chunker = Callable[[Sequence[PageText], int, int], list[TextChunk]]
 """Pages into chunks of at most `size` characters sharing up to `overlap`: (pages, size, overlap)."""

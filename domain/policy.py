@@ -31,11 +31,17 @@ class Action(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     MANAGE_TOKENS = "manage_tokens"
     READ_AUDIT = "read_audit"
+    MANAGE_BUDGET = "manage_budget"
 
 
 _VIEWER = frozenset({Action.ACCOUNT, Action.OPEN, Action.CHAT, Action.READ_HISTORY})
 _EDITOR = _VIEWER | {Action.EDIT, Action.UPLOAD, Action.PUBLISH}
-_ADMIN = _EDITOR | {Action.MANAGE_MEMBERS, Action.MANAGE_TOKENS, Action.READ_AUDIT}
+_ADMIN = _EDITOR | {
+    Action.MANAGE_MEMBERS,
+    Action.MANAGE_TOKENS,
+    Action.READ_AUDIT,
+    Action.MANAGE_BUDGET,
+}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: _VIEWER,

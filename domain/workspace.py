@@ -8,6 +8,7 @@ API token are recorded by id, and an invitation by the hash of its one-time secr
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -101,7 +102,34 @@ def _name(value: str, what: str, limit: int) -> str:
     return value
 
 
+MAX_BUDGET_TOKENS = 2**31 - 1  # a month's tokens: what a GraphQL Int holds
+MAX_BUDGET_USD = 10_000_000.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a workspace's questions may use in one calendar month (UTC): tokens, estimated
+    cost in USD, or both; None: no limit on that."""
+
+    monthly_tokens: int | None = None
+    monthly_cost_usd: float | None = None
+
+    @classmethod
+    def of(cls, monthly_tokens: int | None, monthly_cost_usd: float | None) -> Budget:
+        """A budget from what an admin entered; raises InvalidCommand for a value that is not
+        one (negative, not finite, absurdly large)."""
+        if monthly_tokens is not None and not 0 <= monthly_tokens <= MAX_BUDGET_TOKENS:
+            raise InvalidCommand(f"a monthly token budget is 0 to {MAX_BUDGET_TOKENS:,} tokens")
+        if monthly_cost_usd is not None and not (
+            math.isfinite(monthly_cost_usd) and 0 <= monthly_cost_usd <= MAX_BUDGET_USD
+        ):
+            raise InvalidCommand(f"a monthly cost budget is 0 to {MAX_BUDGET_USD:,.0f} USD")
+        return cls(monthly_tokens, monthly_cost_usd)
+
+
 class Workspace(Aggregate):
+    budget: Budget = Budget()  # workspaces made (or snapshotted) before budgets: none
+
     @event("WorkspaceCreated")
     def __init__(self, name: str, owner: str, actor: str) -> None:
         self.name = name
@@ -283,6 +311,24 @@ class Workspace(Aggregate):
     @event("ApiTokenRevoked")
     def _token_revoked(self, token_id: str, actor: str) -> None:
         self.tokens[token_id] = replace(self.tokens[token_id], revoked=True)
+        self.last_actor = actor
+
+    # ---------------------------------------------------------------- budget
+
+    def set_budget(self, budget: Budget, actor: str) -> None:
+        if budget == self.budget:
+            return
+        self._budget_set(
+            monthly_tokens=budget.monthly_tokens,
+            monthly_cost_usd=budget.monthly_cost_usd,
+            actor=actor,
+        )
+
+    @event("BudgetSet")
+    def _budget_set(
+        self, monthly_tokens: int | None, monthly_cost_usd: float | None, actor: str
+    ) -> None:
+        self.budget = Budget(monthly_tokens, monthly_cost_usd)
         self.last_actor = actor
 
 

@@ -2,18 +2,34 @@
 
 Tracked like a projection (a killed process resumes where its tracking says; with
 PostgreSQL one process at a time works it, by its advisory lock) and run by its own worker
-thread, so a long document delays only the documents after it, never another projection nor
-the API. Its effects are idempotent (application.document.ingestion): an event processed twice after
-a crash changes nothing the second time.
+thread, so a long document never delays another projection nor the API. Its effects are
+idempotent (application.document.ingestion): an event processed twice after a crash changes
+nothing the second time.
+
+Fair scheduling: the follower reads the log ahead of its tracked position. An event that asks
+for a document's index (uploaded, index or reindex requested) becomes a job: the steps of
+`Ingestion.steps`, run one slice at a time (a few pages extracted, or one batch embedded),
+taking turns with the other jobs, round robin, so a small document uploaded after a large
+one is indexed after a few of the large one's slices, not after all of them. Other events
+(drops, removals, workflow changes) are applied as they are read. The tracked position moves
+to just before the oldest unfinished job: after a crash, the jobs not finished are read
+again and run from their start (the finished ones after them find their vectors there).
+At most `MAX_JOBS` run at once (each holds its document's text): the log is read no further
+until one ends.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+import structlog
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import Projection
 
 from application.document.ingestion import Ingestion
@@ -23,11 +39,28 @@ from domain.document import Document, DocumentIndex
 from domain.knowledge_base import IndexSettings
 from domain.workflow import Workflow
 from infrastructure.log_watcher import LogWatcher
-from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
+from infrastructure.readmodel import failures
+from infrastructure.readmodel.runner import BATCH, TRIES, AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
+
+log = structlog.get_logger(__name__)
 
 # Rebuilds and catch-ups replay the documents table first; a live one follows closely.
 DOCUMENTS_WAIT_SECONDS = 60.0
+MAX_JOBS = 8  # documents indexed at once, taking turns
+
+
+@dataclass
+class Job:
+    """One generation of one document to index, asked by the event at `position`."""
+
+    position: int
+    document_id: UUID
+    key: str
+    request: int
+    steps: Generator[None, None, None] | None = None
+    tries: int = 0
+    notification: Any = field(default=None, repr=False)
 
 
 class IngestionProjection(Projection[SqlTrackingView]):
@@ -47,26 +80,33 @@ class IngestionProjection(Projection[SqlTrackingView]):
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.insert_tracking(tracking)  # not ours: only the position moves
+        self._track(tracking)  # not ours: only the position moves
 
     @process_event.register(Document.DocumentUploaded)
-    def _uploaded(self, domain_event: Any, tracking: Tracking) -> None:
-        key = IndexSettings.from_dict(domain_event.settings).key
-        self.ingestion.process(domain_event.originator_id, key, 1)
-        self.view.insert_tracking(tracking)
-
     @process_event.register(Document.DocumentIndexRequested)
-    def _index_requested(self, domain_event: Any, tracking: Tracking) -> None:
-        key = IndexSettings.from_dict(domain_event.settings).key
-        self.ingestion.process(domain_event.originator_id, key, domain_event.request)
-        self.view.insert_tracking(tracking)
-
     @process_event.register(Document.DocumentReindexRequested)
-    def _reindex_requested(self, domain_event: Any, tracking: Tracking) -> None:
-        # stored before generations: the one index, rebuilt in place
+    def _index_asked(self, domain_event: Any, tracking: Tracking) -> None:
+        """All at once (the worker runs them as jobs, in slices, instead)."""
+        job = self.job_of(domain_event, tracking.notification_id)
+        self.ingestion.process(job.document_id, job.key, job.request)
+        self._track(tracking)
+
+    JOB_EVENTS = (
+        Document.DocumentUploaded,
+        Document.DocumentIndexRequested,
+        Document.DocumentReindexRequested,
+    )
+
+    @staticmethod
+    def job_of(domain_event: Any, position: int) -> Job:
         key = IndexSettings.from_dict(domain_event.settings).key
-        self.ingestion.process(domain_event.originator_id, key, domain_event.generation)
-        self.view.insert_tracking(tracking)
+        if isinstance(domain_event, Document.DocumentUploaded):
+            request = 1
+        elif isinstance(domain_event, Document.DocumentIndexRequested):
+            request = domain_event.request
+        else:  # stored before generations: the one index, rebuilt in place
+            request = domain_event.generation
+        return Job(position, domain_event.originator_id, key, request)
 
     @process_event.register(Document.DocumentIndexDropped)
     def _index_dropped(self, domain_event: Any, tracking: Tracking) -> None:
@@ -77,13 +117,13 @@ class IngestionProjection(Projection[SqlTrackingView]):
             legacy=domain_event.legacy,
         )
         self.ingestion.drop(domain_event.originator_id, dropped)
-        self.view.insert_tracking(tracking)
+        self._track(tracking)
 
     @process_event.register(Document.DocumentRemoved)
     def _removed(self, domain_event: Any, tracking: Tracking) -> None:
         self._documents_caught_up(tracking.notification_id)  # who else holds its file
         self.ingestion.purge(domain_event.originator_id)
-        self.view.insert_tracking(tracking)
+        self._track(tracking)
 
     # Any change of a workflow may change what its knowledge bases ask for: a node's
     # settings in the draft (edited, added, removed, imported, rolled back, undone…) or
@@ -93,16 +133,23 @@ class IngestionProjection(Projection[SqlTrackingView]):
     def _workflow_changed(self, domain_event: Any, tracking: Tracking) -> None:
         self._documents_caught_up(tracking.notification_id)
         self.ingestion.reconcile(domain_event.originator_id)
-        self.view.insert_tracking(tracking)
+        self._track(tracking)
 
     @process_event.register(Workflow.WorkflowDeleted)
     def _workflow_deleted(self, domain_event: Any, tracking: Tracking) -> None:
         self._documents_caught_up(tracking.notification_id)
         self.ingestion.forget_workflow(domain_event.originator_id)
-        self.view.insert_tracking(tracking)
+        self._track(tracking)
 
     def forget(self) -> None:
         pass  # keeps nothing between events
+
+    # The worker reads ahead and moves the position itself, once the jobs before it are done.
+    tracks = True
+
+    def _track(self, tracking: Tracking) -> None:
+        if self.tracks:
+            self.view.insert_tracking(tracking)
 
     def reconcile_all(self, notification_id: int) -> None:
         """Reconciles every workflow that has documents, as of the log up to here."""
@@ -123,7 +170,8 @@ class IngestionWorker(ProjectionWorker):
     """Its rebuild starts from an empty vector index and indexes every document again from
     the log and the blobs. Before it first follows the log, it reconciles every workflow's
     documents with what their knowledge bases ask for: documents stored by an earlier
-    version of this server get the generation their published version answers from."""
+    version of this server get the generation their published version answers from.
+    Documents are indexed as jobs taking turns (see the module's docstring)."""
 
     def __init__(
         self,
@@ -133,17 +181,162 @@ class IngestionWorker(ProjectionWorker):
         index: VectorIndex,
         lock: AdvisoryLock | None = None,
         poll_seconds: float = 1.0,
+        max_jobs: int = MAX_JOBS,
     ) -> None:
         super().__init__(store, projection, watcher, lock, poll_seconds)
         self.index, self.ingestion_projection = index, projection
+        projection.tracks = False
+        self.max_jobs = max_jobs
         self._reconciled = False
+        self._jobs: deque[Job] = deque()  # their turns: the first goes next
+        self._read: int | None = None  # the last event read (the position, or past it)
+        self._inline_tries: tuple[int, int] = (0, 0)
 
     def catch_up(self, limit: int | None = None) -> int:
+        """Reads the log and runs the jobs' slices, taking turns, until nothing is left to
+        read or run (or `limit` events and slices were gone through); how many."""
         if not self._reconciled:
             self.ingestion_projection.reconcile_all(self.store.max_notification_id())
             self._reconciled = True
-        return super().catch_up(limit)
+        done = 0
+        while not self._stop.is_set() and (limit is None or done < limit):
+            moved = self._read_ahead() + self._run_slice()
+            self._record_position()
+            if not moved:
+                break
+            done += moved
+        return done
+
+    def recover(self) -> None:
+        """Starts again from the tracked position: the jobs not finished are read again."""
+        super().recover()
+        for job in self._jobs:
+            if job.steps is not None:
+                job.steps.close()
+        self._jobs.clear()
+        self._read = None
 
     def rebuild(self) -> int:
         self.index.reset()
+        self.recover()
         return super().rebuild()
+
+    @property
+    def jobs(self) -> list[tuple[UUID, str]]:
+        """The documents (and generations) being indexed, the next to go on first."""
+        return [(job.document_id, job.key) for job in self._jobs]
+
+    # ---------------------------------------------------------------- reading ahead
+
+    def _read_ahead(self) -> int:
+        """Reads events after the last one read while there is room for jobs: a job event
+        becomes a job, any other is applied at once. How many were read."""
+        view = self.projection.view
+        if self._read is None:
+            self._read = view.last_seen()
+        read = 0
+        while len(self._jobs) < self.max_jobs:
+            notifications = self.store.recorder.select_notifications(
+                start=self._read + 1, limit=min(BATCH, self.max_jobs * 4)
+            )
+            if not notifications:
+                break
+            for n in notifications:
+                if len(self._jobs) >= self.max_jobs:
+                    return read
+                if self._handles(n.topic):
+                    self._take(n)
+                self._read = n.id
+                read += 1
+        return read
+
+    def _take(self, notification: Any) -> None:
+        event = self.store.mapper.to_domain_event(notification)
+        projection = self.ingestion_projection
+        if isinstance(event, IngestionProjection.JOB_EVENTS):
+            job = projection.job_of(event, notification.id)
+            job.notification = notification
+            # a newer request for the same generation replaces one not finished
+            for older in [
+                j for j in self._jobs if (j.document_id, j.key) == (job.document_id, job.key)
+            ]:
+                self._end(older)
+            self._jobs.append(job)
+            return
+        if isinstance(event, Document.DocumentRemoved):
+            for gone in [j for j in self._jobs if j.document_id == event.originator_id]:
+                self._end(gone)
+        try:
+            projection.process_event(event, Tracking(self.store.name, notification.id))
+        except Exception as error:
+            if failures.is_transient(error) or self._inline_tried(notification.id) < TRIES:
+                raise
+            self._record_failure(notification, error)
+        self._inline_tries = (0, 0)
+
+    def _inline_tried(self, notification_id: int) -> int:
+        last, tries = self._inline_tries
+        self._inline_tries = (notification_id, tries + 1 if last == notification_id else 1)
+        return self._inline_tries[1]
+
+    # ---------------------------------------------------------------- the jobs' turns
+
+    def _run_slice(self) -> int:
+        """Runs the next job's next slice; 1 when there was one to run."""
+        if not self._jobs:
+            return 0
+        job = self._jobs.popleft()
+        if job.steps is None:
+            job.steps = self.ingestion_projection.ingestion.steps(
+                job.document_id, job.key, job.request
+            )
+        try:
+            next(job.steps)
+        except StopIteration:
+            return 1  # finished: out of the turns
+        except Exception as error:
+            job.steps = None
+            if failures.is_transient(error):
+                self._jobs.appendleft(job)  # the database is away: all start again
+                raise
+            job.tries += 1
+            if job.tries < TRIES:
+                log.warning("indexing a document failed; trying again", job=job, exc_info=True)
+                self._jobs.append(job)
+            else:
+                self._record_failure(job.notification, error)
+            return 1
+        self._jobs.append(job)
+        return 1
+
+    def _end(self, job: Job) -> None:
+        if job.steps is not None:
+            job.steps.close()
+        self._jobs.remove(job)
+
+    def _record_position(self) -> None:
+        """Moves the tracked position to just before the oldest job not finished."""
+        if self._read is None:
+            return
+        target = min((job.position - 1 for job in self._jobs), default=self._read)
+        view = self.projection.view
+        if target > view.last_seen():
+            try:
+                view.insert_tracking(Tracking(self.store.name, target))
+            except IntegrityError:
+                self.recover()  # another worker or a rebuild moved it
+
+    def _record_failure(self, notification: Any, error: BaseException) -> None:
+        """An event that fails the same way again and again is recorded (visible in /readyz
+        and the metrics), and the others go on."""
+        log.error(
+            "ingestion skips an event it cannot apply",
+            notification_id=notification.id,
+            aggregate=str(notification.originator_id),
+            exc_info=error,
+        )
+        try:
+            with self.projection.view.engine.begin() as conn:
+                failures.record(conn, self.projection.name, notification, error)
+        except Exception:
+            log.warning("the failure was not recorded", exc_info=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from application.ports import ExtractionFailed, PageText
@@ -58,6 +58,14 @@ def extract_pages(
     draw megabytes of text: pages that share one content stream), found as soon as it is
     passed.
     """
+    return list(iter_pages(stream, on_page, max_chars=max_chars))
+
+
+def iter_pages(
+    stream: BinaryIO, on_page: PageProgress | None = None, *, max_chars: int | None = None
+) -> Iterator[PageText]:
+    """`extract_pages`, page by page as each is read (the ingestion runs other documents
+    between them); the failures are raised when they are met."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -65,6 +73,7 @@ def extract_pages(
         raise ExtractionFailed(NOT_A_PDF)
     if not _ends_like_a_pdf(stream):
         raise ExtractionFailed(TRUNCATED)
+    any_text = False
     try:
         reader = PdfReader(stream)
         # Many "encrypted" PDFs only restrict printing and open with an empty password.
@@ -73,15 +82,17 @@ def extract_pages(
         total = len(reader.pages)
         if total == 0:
             raise ExtractionFailed(NO_PAGES)
-        pages, characters = [], 0
-        for number, page in enumerate(reader.pages, start=1):
-            text = page.extract_text()
+        characters = 0
+        for number in range(1, total + 1):
+            text = reader.pages[number - 1].extract_text()
             characters += len(text)
             if max_chars is not None and characters > max_chars:
                 raise ExtractionFailed(TOO_MUCH_TEXT.format(limit=max_chars, page=number))
-            pages.append(PageText(number=number, text=normalise(text)))
+            page = PageText(number=number, text=normalise(text))
+            any_text = any_text or bool(page.text)
             if on_page is not None:
                 on_page(number, total)
+            yield page
     except ExtractionFailed:
         raise
     except (FileNotDecryptedError, DependencyError) as exc:
@@ -91,9 +102,8 @@ def extract_pages(
         # recursion...): to the person uploading, all of them mean the same thing.
         log.info("pdf extraction failed: %r", exc)
         raise ExtractionFailed(DAMAGED) from exc
-    if not any(page.text for page in pages):
+    if not any_text:
         raise ExtractionFailed(NO_TEXT)
-    return pages
 
 
 def _ends_like_a_pdf(stream: BinaryIO) -> bool:

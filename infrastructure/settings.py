@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from application.document.ingestion import MAX_CHUNKS
+from application.document.ingestion import EMBED_BATCH, MAX_CHUNKS
 from domain.key_policy import KeyPolicy
 from infrastructure.outbound import PROVIDER_ADDRESSES, OutboundRules
 from infrastructure.prices import DEFAULT_PRICES, ModelPrice
@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     genai_max_document_chunks: int = Field(
         default=MAX_CHUNKS, description="Passages one document may make; past it, it fails"
+    )
+    genai_embed_batch: int = Field(
+        default=EMBED_BATCH,
+        description="Passages embedded at once: the slice of a document the indexer works "
+        "on before it turns to the next document waiting",
     )
     genai_allowed_origins: list[str] = Field(
         default_factory=list, description="Pages (https://stack.example.com) that may connect"

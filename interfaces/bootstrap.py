@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from application.account.access import Access
 from application.account.actors import ActorNames
+from application.account.budgets import Budgets
 from application.account.handlers import Accounts, ApiTokens, Workspaces
 from application.account.principals import Principals
 from application.account.sessions import Sessions
@@ -63,7 +64,7 @@ from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
 from infrastructure.passwords import Argon2Hasher
-from infrastructure.pdf import extract_pages, sniff_pdf
+from infrastructure.pdf import iter_pages, sniff_pdf
 from infrastructure.ratelimit import LimitsRateLimiter
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
@@ -100,6 +101,7 @@ class Services:
     chats: ChatService
     answering: ChatAnswering
     accounts: Accounts  # users, sign-in sessions, workspaces, API tokens, who a request is
+    budgets: Budgets  # each workspace's monthly budget for questions
     access: Access  # who may do what on which resource
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
@@ -258,11 +260,12 @@ def _wire(
         documents,
         documents_read,
         blobs,
-        partial(extract_pages, max_chars=settings.genai_max_document_chars),
+        partial(iter_pages, max_chars=settings.genai_max_document_chars),
         chunk_pages,
         embedders_of,
         index,
         bus,
+        batch_size=settings.genai_embed_batch,
         max_chunks=settings.genai_max_document_chunks,
     )
     ingestion_projection = IngestionProjection(
@@ -270,6 +273,10 @@ def _wire(
     )
     lock = AdvisoryLock(conninfo, "ingestion") if conninfo else None
     ingestion_worker = IngestionWorker(event_log, ingestion_projection, watcher, index, lock, poll)
+
+    # accounts
+    workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
+    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
 
     # chats
     chats_worker = follower(ChatsProjection(view("chats"), settings.model_prices()))
@@ -296,13 +303,15 @@ def _wire(
         alone=not settings.uses_postgres,
         bus_blocks=settings.uses_postgres,
     )
+    budgets = Budgets(accounts.workspaces, chats_read, workflows.workspace_of, _utc_now)
     chats = ChatService(
-        event_log, workflows, chats_read, answering, caught_up=chats_worker.caught_up
+        event_log,
+        workflows,
+        chats_read,
+        answering,
+        caught_up=chats_worker.caught_up,
+        within_budget=budgets.check,
     )
-
-    # accounts
-    workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
-    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
 
     return Services(
         settings=settings,
@@ -321,6 +330,7 @@ def _wire(
         chats=chats,
         answering=answering,
         accounts=accounts,
+        budgets=budgets,
         access=Access(
             accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
         ),

@@ -66,3 +66,12 @@ class CreateApiToken(AccountCommand):
 @dataclass(frozen=True, kw_only=True)
 class RevokeApiToken(AccountCommand):
     token_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetBudget(AccountCommand):
+    """A workspace's monthly budget for questions; None: no limit on that measure."""
+
+    workspace_id: UUID
+    monthly_tokens: int | None = None
+    monthly_cost_usd: float | None = None

@@ -27,12 +27,15 @@ class ChatService:
         read_model: ChatReadModel,
         answering: ChatAnswering,
         caught_up: Callable[[], object] = lambda: None,
+        within_budget: Callable[[UUID], None] = lambda workflow_id: None,
     ) -> None:
         """`caught_up` waits (briefly) until the read model holds every event stored so far,
-        so reads show one's own writes."""
+        so reads show one's own writes. `within_budget(workflow_id)` raises when the stack's
+        workspace has used its month's budget (application.account.budgets)."""
         self.store, self.chats = store, ChatSessions(store)
         self.workflows, self.read_model = workflows, read_model
         self.answering, self.caught_up = answering, caught_up
+        self.within_budget = within_budget
 
     # ---------------------------------------------------------------- commands
 
@@ -61,9 +64,12 @@ class ChatService:
 
     def _record_question(self, cmd: c.SendMessage) -> tuple[ChatMessageView, ChatSession]:
         message_id = uuid.uuid4()
-        chat = self.chats.change(
-            cmd.session_id, lambda chat: chat.ask(message_id, cmd.content, cmd.actor)
-        )
+
+        def ask(chat: ChatSession) -> None:
+            self.within_budget(chat.workflow_id)  # every question, whichever way it came
+            chat.ask(message_id, cmd.content, cmd.actor)
+
+        chat = self.chats.change(cmd.session_id, ask)
         question = next(q for q in chat.pending if q.id == message_id)
         view = ChatMessageView(
             question.id,

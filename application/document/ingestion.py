@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar, cast
 from uuid import UUID
 
 import structlog
@@ -41,6 +41,7 @@ from application.ports import (
     ExtractionFailed,
     Extractor,
     IndexedChunk,
+    PageText,
     ProviderError,
     VectorIndex,
 )
@@ -50,11 +51,14 @@ from domain.knowledge_base import IndexSettings
 
 log = structlog.get_logger(__name__)
 
+R = TypeVar("R")
+
 ACTOR = "ingestion"
 SETTINGS_CHANGED = "settings changed"
 EMBED_BATCH = 64
 PROGRESS_EVERY = 0.25  # seconds between two progress messages of one stage
 MISSING_BLOB = "The uploaded file is missing from the blob store: upload it again."
+PAGES_PER_SLICE = 8  # pages extracted between two chances for other documents to go on
 MAX_CHUNKS = 10_000  # of one document: its embedding would hold the indexer for minutes
 TOO_MANY_CHUNKS = (
     "The document makes {count:,} passages, more than one document may ({limit:,}). Split it "
@@ -103,14 +107,61 @@ def index_document(
     """Extracts, chunks, embeds in batches and upserts one generation of one document; then
     drops that generation's chunks beyond the last. `metadata` (workflow, node, filename)
     goes on every chunk. Raises ExtractionFailed, IngestionFailed or ProviderError."""
+    steps = index_steps(
+        stream,
+        document_id=document_id,
+        metadata=metadata,
+        generation=generation,
+        extract=extract,
+        chunk=chunk,
+        embedder=embedder,
+        index=index,
+        on_progress=on_progress,
+        batch_size=batch_size,
+        max_chunks=max_chunks,
+    )
+    return run_to_end(steps)
+
+
+def run_to_end(steps: Generator[None, None, R]) -> R:
+    """What a generator of steps returns, all its steps taken at once."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return cast(R, done.value)
+
+
+def index_steps(
+    stream: BinaryIO,
+    *,
+    document_id: str,
+    metadata: dict[str, str],
+    generation: DocumentIndex,
+    extract: Extractor,
+    chunk: Chunker,
+    embedder: Embedder,
+    index: VectorIndex,
+    on_progress: Callable[[DocumentProgress], None] = lambda _: None,
+    batch_size: int = EMBED_BATCH,
+    max_chunks: int = MAX_CHUNKS,
+) -> Generator[None, None, IngestionReport]:
+    """`index_document` in slices: it yields after every `PAGES_PER_SLICE` pages extracted,
+    after chunking, and after each batch embedded and upserted, so that a scheduler may
+    run other documents' slices in between (one large document does not hold the others)."""
     clock = time.perf_counter
     model, settings, key = embedder.model_id, generation.settings, generation.key
     started = clock()
-    pages = extract(
+    pages: list[PageText] = []
+    for page in extract(
         stream,
         lambda done, total: on_progress(DocumentProgress("extracting", key, done, total)),
-    )
+    ):
+        pages.append(page)
+        if len(pages) % PAGES_PER_SLICE == 0:
+            yield
     report = IngestionReport(len(pages), 0, model, extract_seconds=clock() - started)
+    yield
     started = clock()
     try:
         chunks = chunk(pages, settings.chunk_size, settings.chunk_overlap)
@@ -127,6 +178,7 @@ def index_document(
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
     on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
+        yield
         batch = chunks[start : start + batch_size]
         started = clock()
         vectors = embedder.embed([c.text for c in batch])
@@ -187,6 +239,11 @@ class Ingestion:
     def process(self, document_id: UUID, key: str, request: int) -> None:
         """Indexes generation `key` of the document for `request`, unless that no longer
         stands. Idempotent: a complete generation whose vectors are all there is left alone."""
+        run_to_end(self.steps(document_id, key, request))
+
+    def steps(self, document_id: UUID, key: str, request: int) -> Generator[None, None, None]:
+        """`process` in slices (see `index_steps`): the ingestion follower interleaves the
+        slices of the documents waiting, so that a small one is not held by a large one."""
         doc = self.documents.load(document_id)
         if doc is None:
             return
@@ -212,7 +269,7 @@ class Ingestion:
             return
         try:
             with self.blobs.open(doc.blob_key) as stream:
-                report = index_document(
+                report = yield from index_steps(
                     stream,
                     document_id=str(doc.id),
                     metadata={

@@ -23,7 +23,7 @@ from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
 from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
-from domain.workspace import Invitation, Role, Scope, TokenGrant
+from domain.workspace import Budget, Invitation, Role, Scope, TokenGrant
 
 JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -100,5 +100,6 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         DocumentIndex,
         Invitation,
         TokenGrant,
+        Budget,
     ):
         transcoder.register(dataclass_transcoding(value_object))

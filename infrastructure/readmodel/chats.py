@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from application.account.budgets import MonthUse
 from application.chat.views import (
     ChatMessageView,
     ChatSessionView,
@@ -24,8 +25,9 @@ from application.chat.views import (
 from application.ports import Usage
 from domain.chat import ChatSession
 from domain.policy import LOCAL_ACTOR
+from domain.workspace import DEFAULT_WORKSPACE
 from infrastructure.prices import ModelPrice, cost_of
-from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage
+from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage, workflows
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
 
@@ -238,6 +240,23 @@ class SqlChatReadModel:
             )
             for r in rows
         ]
+
+    def of_workspace(self, workspace_id: UUID, since: date) -> MonthUse:
+        """Tokens and estimated cost of the answers of the workspace's stacks since `since`
+        (the stacks' workspace from the workflows table: none, the default one)."""
+        u, w = usage.c, workflows.c
+        in_workspace = func.coalesce(w.workspace_id, DEFAULT_WORKSPACE) == workspace_id
+        query = (
+            select(
+                func.coalesce(func.sum(u.prompt_tokens + u.completion_tokens), 0),
+                func.coalesce(func.sum(u.cost_usd), 0.0),
+            )
+            .select_from(usage.join(workflows, workflows.c.id == u.workflow_id))
+            .where(in_workspace, u.day >= since)
+        )
+        with self.engine.connect() as conn:
+            tokens, cost = conn.execute(query).one()
+        return MonthUse(int(tokens), float(cost))
 
     def sessions_waiting(self) -> list[UUID]:
         with self.engine.connect() as conn:

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 
 from interfaces.admin_tools import IntrospectionForTools
+from interfaces.graphql.account.budget import BudgetMutations, BudgetQueries
 from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
 from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.cost import query_limits
@@ -33,12 +34,14 @@ from interfaces.graphql.workflow.resolvers import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries):
+class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries, BudgetQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations):
+class Mutation(
+    WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations, BudgetMutations
+):
     pass
 
 
