@@ -194,17 +194,18 @@ class IngestionWorker(ProjectionWorker):
 
     def catch_up(self, limit: int | None = None) -> int:
         """Reads the log and runs the jobs' slices, taking turns, until nothing is left to
-        read or run (or `limit` events and slices were gone through); how many."""
+        read or run (or `limit` events were read and their jobs run); how many events."""
         if not self._reconciled:
             self.ingestion_projection.reconcile_all(self.store.max_notification_id())
             self._reconciled = True
         done = 0
-        while not self._stop.is_set() and (limit is None or done < limit):
-            moved = self._read_ahead() + self._run_slice()
+        while not self._stop.is_set():
+            read = self._read_ahead() if limit is None or done < limit else 0
+            ran = self._run_slice()
             self._record_position()
-            if not moved:
+            if not read and not ran:
                 break
-            done += moved
+            done += read
         return done
 
     def recover(self) -> None:
