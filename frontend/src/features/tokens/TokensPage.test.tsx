@@ -25,6 +25,17 @@ function setup(workspaces = [WORKSPACE]) {
   let tokens = [token("t1", "nightly import")];
   const scripted = scriptedClient({
     TokenWorkspaces: () => ({ workspaces }),
+    WorkspaceBudget: (vars) => ({
+      workspaceBudget: {
+        workspaceId: vars.workspaceId,
+        monthlyTokens: null,
+        monthlyCostUsd: null,
+        month: "2026-12-01",
+        usedTokens: 0,
+        usedCostUsd: 0,
+        exceeded: false,
+      },
+    }),
     ApiTokens: () => ({ apiTokens: tokens }),
     CreateApiToken: (vars) => {
       tokens = [...tokens, token("t2", String(vars.name))];

@@ -11,6 +11,7 @@ import { Logo } from "../../ui/Logo";
 import { EmptyState, ErrorState } from "../../ui/States";
 import { fullTime, timeAgo } from "../../ui/time";
 import { useTitle } from "../../ui/useTitle";
+import { BudgetPanel } from "../budget/BudgetPanel";
 import { ApiTokensQuery, CreateApiTokenMutation, RevokeApiTokenMutation, TokenWorkspacesQuery } from "./operations";
 
 type Token = ApiTokensResult["apiTokens"][number];
@@ -233,6 +234,7 @@ export function TokensPage() {
                 </select>
               </FieldShell>
             )}
+            <BudgetPanel key={`budget-${workspaceId}`} workspaceId={workspaceId} />
             <WorkspaceTokens key={workspaceId} workspaceId={workspaceId} />
           </>
         ) : null}
