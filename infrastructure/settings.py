@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     genai_refresh_token_days: float = 14
     genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
     genai_rate_limit_namespace: str = "genai"
+    genai_question_limit: str = Field(
+        default="60/minute", description="Questions per principal (token, user), all ways in"
+    )
     redis_url: str | None = Field(default=None, description="Shared rate limits when set")
     genai_auth_recheck_seconds: float = Field(
         default=5, description="How often a subscription checks its credentials still hold"

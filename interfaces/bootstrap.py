@@ -29,6 +29,7 @@ from application.account.sessions import Sessions
 from application.account.setup import FirstAdmin
 from application.account.users import Users
 from application.chat.answering import ChatAnswering
+from application.chat.completions import Completions
 from application.chat.engine import WorkflowEngine
 from application.chat.handlers import ChatService
 from application.chat.live import chat_route
@@ -75,6 +76,7 @@ from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtAccessTokens, signing_key
 from infrastructure.websearch import SerpApiSearch
+from interfaces.limits import RequestLimits
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +105,8 @@ class Services:
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
+    completions: Completions  # published stacks as OpenAI-compatible models
+    limits: RequestLimits  # how often a principal may ask
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -300,6 +304,12 @@ def _wire(
     # accounts
     workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
     accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
+    access = Access(
+        accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
+    )
+
+    def live(topic: str) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
+        return hub.subscribe(topic, floor=event_log.max_notification_id)
 
     return Services(
         settings=settings,
@@ -318,9 +328,7 @@ def _wire(
         chats=chats,
         answering=answering,
         accounts=accounts,
-        access=Access(
-            accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
-        ),
+        access=access,
         workers=[
             workflows_worker,
             documents_worker,
@@ -336,6 +344,8 @@ def _wire(
             AdvisoryLock(conninfo, "audit") if conninfo else None,
             poll,
         ),
+        completions=Completions(chats, workflows, accounts.workspaces, access, live),
+        limits=RequestLimits.of(settings),
     )
 
 

@@ -62,7 +62,10 @@ class ChatService:
     def _record_question(self, cmd: c.SendMessage) -> tuple[ChatMessageView, ChatSession]:
         message_id = uuid.uuid4()
         chat = self.chats.change(
-            cmd.session_id, lambda chat: chat.ask(message_id, cmd.content, cmd.actor)
+            cmd.session_id,
+            lambda chat: chat.ask(
+                message_id, cmd.content, cmd.actor, cmd.conversation, cmd.instructions
+            ),
         )
         question = next(q for q in chat.pending if q.id == message_id)
         view = ChatMessageView(
