@@ -140,17 +140,9 @@ class ChatSession(Aggregate):
     ) -> Question:
         """`conversation`: the earlier turns the asker brings, oldest first; `instructions`:
         theirs for the model. Both go to the LLM with the question."""
-        text = content.strip()
-        if not text:
-            raise InvalidCommand("the message must not be empty")
-        if len(text) > MAX_QUESTION:
-            raise InvalidCommand(f"the message is longer than {MAX_QUESTION} characters")
+        text, turns, guidance = checked_question(content, conversation, instructions)
         if any(q.id == message_id for q in self.pending):
             raise InvalidCommand(f"there is already a message {message_id}")
-        turns = _checked_conversation(conversation)
-        guidance = instructions.strip()
-        if len(guidance) > MAX_INSTRUCTIONS:
-            raise InvalidCommand(f"the instructions are longer than {MAX_INSTRUCTIONS} characters")
         self.trigger_event(
             self.UserAsked,
             message_id=message_id,
@@ -303,6 +295,22 @@ class ChatSession(Aggregate):
             if q.id == question_id:
                 return q
         raise NotFound(f"no question {question_id} is waiting for an answer in this chat")
+
+
+def checked_question(
+    content: str, conversation: Sequence[Turn] = (), instructions: str = ""
+) -> tuple[str, tuple[Turn, ...], str]:
+    """A question as it is recorded (its text, its earlier turns, the instructions), or the
+    reason it cannot be asked; for a caller that checks before it starts a session."""
+    text = content.strip()
+    if not text:
+        raise InvalidCommand("the message must not be empty")
+    if len(text) > MAX_QUESTION:
+        raise InvalidCommand(f"the message is longer than {MAX_QUESTION} characters")
+    guidance = instructions.strip()
+    if len(guidance) > MAX_INSTRUCTIONS:
+        raise InvalidCommand(f"the instructions are longer than {MAX_INSTRUCTIONS} characters")
+    return text, _checked_conversation(conversation), guidance
 
 
 def _checked_conversation(conversation: Sequence[Turn]) -> tuple[Turn, ...]:

@@ -34,7 +34,7 @@ from application.chat.views import ChatMessageView, ChatSessionView, chat_topic
 from application.errors import Forbidden
 from application.workflow.handlers import WorkflowService
 from application.workflow.views import WorkflowView
-from domain.chat import Turn, answer_id_for
+from domain.chat import Turn, answer_id_for, checked_question
 from domain.errors import InvalidCommand, NotFound
 from domain.policy import SCOPE_ACTIONS, Action, Principal, can
 
@@ -109,11 +109,13 @@ class Conversation:
             raise InvalidCommand("messages: the last message must be the user's question")
         instructions = [m.content.strip() for m in messages if m.role in INSTRUCTION_ROLES]
         history = [Turn(m.role, m.content) for m in before if m.role in ("user", "assistant")]
-        return cls(
+        # checked now, before a session is started for it
+        question, turns, guidance = checked_question(
             last.content,
-            tuple(t for t in history if t.content.strip()),  # an empty turn says nothing
+            [t for t in history if t.content.strip()],  # an empty turn says nothing
             "\n\n".join(i for i in instructions if i),
         )
+        return cls(question, turns, guidance)
 
 
 @dataclass(frozen=True, kw_only=True)
