@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -243,7 +243,7 @@ def _text(content: Any, where: str, role: str) -> str:
 # ---------------------------------------------------------------- the answer
 
 
-async def _completion(turn: AsyncIterator[TurnEvent], asked: Asked) -> JSONResponse:
+async def _completion(turn: AsyncGenerator[TurnEvent, None], asked: Asked) -> JSONResponse:
     async with aclosing(turn):
         async for event in turn:
             if isinstance(event, Answered):
@@ -254,7 +254,7 @@ async def _completion(turn: AsyncIterator[TurnEvent], asked: Asked) -> JSONRespo
 
 
 async def _events(
-    turn: AsyncIterator[TurnEvent], asked: Asked, include_usage: bool
+    turn: AsyncGenerator[TurnEvent, None], asked: Asked, include_usage: bool
 ) -> AsyncIterator[bytes]:
     """The answer as OpenAI streams one: a chunk with the role, one per delta, one with the
     finish reason (and here the sources), with `include_usage` a last one with the usage,

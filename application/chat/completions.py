@@ -15,7 +15,7 @@ followed on the session's live topic as the `chatEvents` subscription follows th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -253,7 +253,7 @@ class Completions:
 
     # ---------------------------------------------------------------- one turn
 
-    async def ask(self, cmd: Complete) -> AsyncIterator[TurnEvent]:
+    async def ask(self, cmd: Complete) -> AsyncGenerator[TurnEvent, None]:
         """Asks the stack and reports the turn: first `Asked` (the question is stored; any
         refusal is raised before it), then the answer's `Delta`s, then `Answered` or
         `Failed`. Leaving early stops the report, not the answer: it is stored all the
