@@ -28,7 +28,7 @@ from tests.integration.chat_ops import (
     wait_indexed,
 )
 from tests.integration.openai_api import Served, serving
-from tests.integration.workflow_ops import ADD, CONFIGURE, CONNECT, CREATE, PUBLISH
+from tests.integration.workflow_ops import ADD, CONFIGURE, CONNECT, CREATE, PUBLISH, wait_for
 from tests.pdfs import FACTS, multi_page_pdf
 
 pytestmark = pytest.mark.timeout(180)
@@ -299,6 +299,28 @@ def test_sources_come_back_in_fields_openai_clients_ignore(
     )
     assert FACTS[1][1] in sources[0]["text"]
     assert (chunks[-1].model_extra or {})["sources"] == sources
+
+
+def test_a_client_that_leaves_mid_stream_stops_the_report_not_the_answer(
+    local: Served, fake_openai: FakeOpenAIServer
+) -> None:
+    fake_openai.reply = "One two three four five six seven eight nine ten."
+    fake_openai.token_delay = 0.05
+    w = published_workflow(local.owner, fake_llm(fake_openai), name="Helper")
+    sdk = local.sdk(local.token("CHAT"))
+
+    stream = sdk.chat.completions.create(model="helper", messages=ask("Count?"), stream=True)
+    chunks = iter(stream)
+    assert next(chunks).choices[0].delta.role == "assistant"
+    stream.close()  # gone before the answer ends
+
+    def stored_answer() -> dict[str, Any] | None:
+        [session] = sessions(local, w)
+        done = [m for m in session["messages"] if m["role"] == "ASSISTANT"]
+        return done[0] if done else None
+
+    answer = wait_for(stored_answer, timeout=30)
+    assert answer["content"] == "One two three four five six seven eight nine ten."
 
 
 # ---------------------------------------------------------------- models
