@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -204,15 +204,7 @@ class Completions:
             raise ModelNotFound(
                 f"The stack {found.name!r} has no published version {number} (it has {versions})."
             )
-        return StackModel(
-            found.name,
-            found.workflow_id,
-            found.stack_name,
-            found.created_at,
-            found.published,
-            found.workspace,
-            number,
-        )
+        return replace(found, pinned=number)
 
     def _catalogue(
         self, principal: Principal | None
