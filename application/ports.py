@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
+from domain.chat import Turn
 from domain.graph import Node
 
 # ---------------------------------------------------------------- secrets
@@ -224,6 +225,10 @@ class LLMRequest:
     max_tokens: int | None = None
     api_key: str | None = None
     base_url: str | None = None
+    # The conversation before this question (oldest first) and the asker's instructions,
+    # which a chat model gets as earlier messages and as a system message.
+    history: tuple[Turn, ...] = ()
+    instructions: str = ""
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,18 @@ publishing) answers each question from the draft as it stands when the question 
 Either way every answer and failure records the workflow version whose graph answered it.
 Questions are answered in the order they were asked; each ends in exactly one answer or one
 failure.
+
+A question may bring the conversation it belongs to (a program that holds the conversation
+itself, as OpenAI's chat completions API has it, sends the earlier turns with each question)
+and instructions for the model: both are recorded with the question, as asked, and given to
+the stack's LLM with it. They are context, not turns of this session: the session's own
+answers are only the ones its stack gave.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +29,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidCommand, NotFound
 
 MAX_QUESTION = 20_000
+MAX_CONVERSATION = 200_000  # characters of the earlier turns a question brings, all together
+MAX_TURNS = 500
+MAX_INSTRUCTIONS = 20_000
+TURN_ROLES = ("user", "assistant")
 
 # Answers get ids derived from their question's, so every process (and a replay) agrees on
 # the id that streamed tokens and the stored answer carry.
@@ -34,10 +44,25 @@ def answer_id_for(question_id: UUID) -> UUID:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """An earlier message of the conversation a question belongs to: the asker's (`user`) or
+    the assistant's (`assistant`), as the asker gives it."""
+
+    role: str
+    content: str
+
+    @classmethod
+    def of(cls, data: Turn | Mapping[str, Any]) -> Turn:
+        return data if isinstance(data, Turn) else cls(str(data["role"]), str(data["content"]))
+
+
+@dataclass(frozen=True)
 class Question:
     id: UUID
     content: str
     asked_at: datetime
+    conversation: tuple[Turn, ...] = ()  # the turns before it that the asker brought
+    instructions: str = ""  # what the asker wants the model to follow (a system message)
 
     def __post_init__(self) -> None:
         # whatever decoded it, the id and the time keep their types (a str id would never
@@ -46,6 +71,10 @@ class Question:
             object.__setattr__(self, "id", UUID(str(self.id)))
         if not isinstance(self.asked_at, datetime):
             object.__setattr__(self, "asked_at", datetime.fromisoformat(str(self.asked_at)))
+        if not all(isinstance(t, Turn) for t in self.conversation) or not isinstance(
+            self.conversation, tuple
+        ):
+            object.__setattr__(self, "conversation", tuple(Turn.of(t) for t in self.conversation))
 
 
 @dataclass(frozen=True)
@@ -101,25 +130,50 @@ class ChatSession(Aggregate):
 
     # ---------------------------------------------------------------- asking
 
-    def ask(self, message_id: UUID, content: str, actor: str) -> Question:
-        text = content.strip()
-        if not text:
-            raise InvalidCommand("the message must not be empty")
-        if len(text) > MAX_QUESTION:
-            raise InvalidCommand(f"the message is longer than {MAX_QUESTION} characters")
+    def ask(
+        self,
+        message_id: UUID,
+        content: str,
+        actor: str,
+        conversation: Sequence[Turn] = (),
+        instructions: str = "",
+    ) -> Question:
+        """`conversation`: the earlier turns the asker brings, oldest first; `instructions`:
+        theirs for the model. Both go to the LLM with the question."""
+        text, turns, guidance = checked_question(content, conversation, instructions)
         if any(q.id == message_id for q in self.pending):
             raise InvalidCommand(f"there is already a message {message_id}")
-        self.trigger_event(self.UserAsked, message_id=message_id, content=text, actor=actor)
+        self.trigger_event(
+            self.UserAsked,
+            message_id=message_id,
+            content=text,
+            actor=actor,
+            conversation=[{"role": t.role, "content": t.content} for t in turns],
+            instructions=guidance,
+        )
         return self.pending[-1]
 
     class UserAsked(Aggregate.Event):
         message_id: UUID
         content: str
         actor: str
+        conversation: list[dict[str, str]] = field(default_factory=list)
+        instructions: str = ""
+
+        # Version 1, stored before questions could bring their conversation, has neither.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["conversation"] = []
+            state["instructions"] = ""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, ChatSession)
-            aggregate.pending.append(Question(self.message_id, self.content, self.timestamp))
+            turns = tuple(Turn.of(t) for t in self.conversation)
+            aggregate.pending.append(
+                Question(self.message_id, self.content, self.timestamp, turns, self.instructions)
+            )
             aggregate.last_actor = self.actor
 
     @property
@@ -241,3 +295,36 @@ class ChatSession(Aggregate):
             if q.id == question_id:
                 return q
         raise NotFound(f"no question {question_id} is waiting for an answer in this chat")
+
+
+def checked_question(
+    content: str, conversation: Sequence[Turn] = (), instructions: str = ""
+) -> tuple[str, tuple[Turn, ...], str]:
+    """A question as it is recorded (its text, its earlier turns, the instructions), or the
+    reason it cannot be asked; for a caller that checks before it starts a session."""
+    text = content.strip()
+    if not text:
+        raise InvalidCommand("the message must not be empty")
+    if len(text) > MAX_QUESTION:
+        raise InvalidCommand(f"the message is longer than {MAX_QUESTION} characters")
+    guidance = instructions.strip()
+    if len(guidance) > MAX_INSTRUCTIONS:
+        raise InvalidCommand(f"the instructions are longer than {MAX_INSTRUCTIONS} characters")
+    return text, _checked_conversation(conversation), guidance
+
+
+def _checked_conversation(conversation: Sequence[Turn]) -> tuple[Turn, ...]:
+    """The turns as they will be recorded: each the user's or the assistant's, with text."""
+    turns = tuple(conversation)
+    if len(turns) > MAX_TURNS:
+        raise InvalidCommand(f"a conversation brings at most {MAX_TURNS} earlier turns")
+    for turn in turns:
+        if turn.role not in TURN_ROLES:
+            raise InvalidCommand(
+                f"an earlier turn is the user's or the assistant's, not {turn.role!r}"
+            )
+        if not turn.content.strip():
+            raise InvalidCommand(f"an earlier {turn.role} turn has no text")
+    if sum(len(t.content) for t in turns) > MAX_CONVERSATION:
+        raise InvalidCommand(f"the earlier turns are longer than {MAX_CONVERSATION} characters")
+    return turns

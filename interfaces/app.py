@@ -1,5 +1,6 @@
 """The FastAPI application: /graphql (queries, mutations, uploads, subscriptions, and GraphiQL
-for a browser), /healthz, /readyz, /metrics, and the built SPA at /."""
+for a browser), the OpenAI-compatible /v1 (interfaces/openai_routes.py), /healthz, /readyz,
+/metrics, and the built SPA at /."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from interfaces.graphql.connections import BoundedTransportWS
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
+from interfaces.openai_routes import openai_router
 from interfaces.principal import authorization_of, bearer, principal_of
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -42,6 +44,14 @@ CDN_GRAPHIQL_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'"
 )
 
+MEASURED_PATHS = (
+    "/graphql",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/chat/completions",
+    "/v1/models",
+)
 REQUESTS = Counter("genai_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("genai_http_request_seconds", "HTTP request latency", ["method", "path"])
 
@@ -135,6 +145,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     )
 
+    app.include_router(
+        openai_router(
+            lambda request: request.app.state.services, settings.genai_max_request_mb * 1024 * 1024
+        )
+    )
+
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]
         path = request.url.path
@@ -161,7 +177,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 return refusal
         started = time.perf_counter()
         response: Response = await call_next(request)
-        label = path if path in ("/graphql", "/healthz", "/readyz", "/metrics") else "other"
+        label = path if path in MEASURED_PATHS else "other"
         LATENCY.labels(request.method, label).observe(time.perf_counter() - started)
         REQUESTS.labels(request.method, label, str(response.status_code)).inc()
         return response

@@ -30,6 +30,7 @@ from application.account.sessions import Sessions
 from application.account.setup import FirstAdmin
 from application.account.users import Users
 from application.chat.answering import ChatAnswering
+from application.chat.completions import Completions
 from application.chat.engine import WorkflowEngine
 from application.chat.handlers import ChatService
 from application.chat.live import chat_route
@@ -313,6 +314,13 @@ def _wire(
         within_budget=budgets.check,
     )
 
+    access = Access(
+        accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
+    )
+
+    def live(topic: str) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
+        return hub.subscribe(topic, floor=event_log.max_notification_id)
+
     return Services(
         settings=settings,
         event_log=event_log,
@@ -331,9 +339,7 @@ def _wire(
         answering=answering,
         accounts=accounts,
         budgets=budgets,
-        access=Access(
-            accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
-        ),
+        access=access,
         workers=[
             workflows_worker,
             documents_worker,
@@ -351,6 +357,7 @@ def _wire(
         ),
         limits=RequestLimits.from_settings(settings),
         connections=ConnectionBounds(settings.genai_max_connections_per_user),
+        completions=Completions(chats, workflows, accounts.workspaces, access, live),
     )
 
 

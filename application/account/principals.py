@@ -41,7 +41,23 @@ class Principals:
             return None
         return LOCAL_OWNER if self.auto_login else None
 
+    def resolve_api_key(self, credential: str | None) -> Principal | None:
+        """Who an OpenAI-style client is by the key it sends. Its SDKs will not send a
+        request without one, so on a server that signs its owner in automatically a key
+        that is no credential of ours at all (neither an API token nor an access token,
+        e.g. `api_key="local"`) is the local owner, as no key is; a credential of ours that
+        is not valid (revoked, expired) is nobody there too, as everywhere."""
+        if credential and self.auto_login and not _ours(credential):
+            return LOCAL_OWNER
+        return self.resolve(credential)
+
     def still_valid(self, principal: Principal | None, credential: str | None) -> bool:
         """Whether the credential a long-lived request started with still names the same
         principal (a subscription ends once its token is revoked or its user disabled)."""
         return principal is not None and self.resolve(credential) == principal
+
+
+def _ours(credential: str) -> bool:
+    """Whether a credential has the form of one this server issues: an API token, or an
+    access token (a JWT: three parts joined by dots)."""
+    return credential.startswith(API_TOKEN_PREFIX) or credential.count(".") == 2

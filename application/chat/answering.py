@@ -227,6 +227,8 @@ class ChatAnswering:
                 graph.edges,
                 question.content,
                 Progress(stage, tokens.add),
+                history=question.conversation,
+                instructions=question.instructions,
             )
         except asyncio.CancelledError:
             raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.chat import Turn
+
 
 @dataclass(frozen=True, kw_only=True)
 class StartChat:
@@ -19,6 +21,11 @@ class StartChat:
 
 @dataclass(frozen=True, kw_only=True)
 class SendMessage:
+    """`conversation`: earlier turns the asker brings along (a program that keeps the
+    conversation itself); `instructions`: theirs for the model. Both reach the stack's LLM."""
+
     actor: str
     session_id: UUID
     content: str
+    conversation: tuple[Turn, ...] = ()
+    instructions: str = ""

@@ -29,6 +29,7 @@ from application.ports import (
     Usage,
     WebSearch,
 )
+from domain.chat import Turn
 from domain.components import NodeKind
 from domain.errors import InvalidCommand, InvalidWorkflow
 from domain.graph import Edge, Node, topological_order
@@ -63,6 +64,8 @@ class Progress:
 class _Run:
     question: str
     progress: Progress
+    history: tuple[Turn, ...] = ()
+    instructions: str = ""
     generated: int = 0
     delivered: list[Answer] = field(default_factory=list)
 
@@ -101,13 +104,18 @@ class WorkflowEngine:
         edges: Sequence[Edge],
         question: str,
         progress: Progress,
+        *,
+        history: Sequence[Turn] = (),
+        instructions: str = "",
     ) -> Answer:
+        """`history`: the conversation before the question, `instructions`: the asker's;
+        every LLM of the graph gets both (retrieval and web search use the question alone)."""
         by_id = {n.id: n for n in nodes}
         inputs: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         wired: dict[str, set[str]] = defaultdict(set)
         for e in edges:
             wired[e.target].add(e.target_handle)
-        run = _Run(question, progress)
+        run = _Run(question, progress, tuple(history), instructions)
         for node_id in topological_order(by_id, edges):
             node, given = by_id[node_id], inputs[node_id]
             outputs = await self._run_node(workflow_id, node, given, wired[node_id], run)
@@ -133,7 +141,7 @@ class WorkflowEngine:
             if run.generated:  # a second LLM feeding the Output: its text follows the first's
                 run.progress.token("\n\n")
             answer = await self._generate(
-                node, _query(given), given.get("context", []), "context" in wired, run.progress
+                node, _query(given), given.get("context", []), "context" in wired, run
             )
             run.generated += 1
             return {"answer": [answer]}
@@ -159,8 +167,9 @@ class WorkflowEngine:
         query: str,
         passages: list[Passage],
         has_knowledge: bool,
-        progress: Progress,
+        run: _Run,
     ) -> Answer:
+        progress = run.progress
         settings = _settings(node, LlmSettings)
         provider = settings.provider
         web: list[SearchResult] = []
@@ -181,6 +190,8 @@ class WorkflowEngine:
             max_tokens=settings.max_tokens,
             api_key=None if access is None else await self._key(node, access),
             base_url=None if access is None else access.base_url,
+            history=run.history,
+            instructions=run.instructions,
         )
         try:  # off the loop: the first use of a provider imports its SDK, about a second
             llm = await asyncio.to_thread(self.llms.for_provider, provider)

@@ -67,7 +67,7 @@ class ChatService:
 
         def ask(chat: ChatSession) -> None:
             self.within_budget(chat.workflow_id)  # every question, whichever way it came
-            chat.ask(message_id, cmd.content, cmd.actor)
+            chat.ask(message_id, cmd.content, cmd.actor, cmd.conversation, cmd.instructions)
 
         chat = self.chats.change(cmd.session_id, ask)
         question = next(q for q in chat.pending if q.id == message_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.chat import Question
+from domain.chat import Question, Turn
 from domain.components import NodeKind
 from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
@@ -96,6 +96,7 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
         Edge,
         PublishedVersion,
         Question,
+        Turn,
         IndexSettings,
         DocumentIndex,
         Invitation,

@@ -13,6 +13,7 @@ from google import genai
 from google.genai import errors, types
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError, Usage
+from domain.chat import Turn
 from infrastructure.llm.retry import RetryingLLM, Trouble, status_trouble
 from infrastructure.outbound import OutboundRules, refused_in, sdk_transport
 
@@ -83,7 +84,7 @@ class GeminiLLM(RetryingLLM):
             raise ProviderError("Gemini: no API key was given for this model")
         client = (await self._cached_client(request)).aio
         chunks = await client.models.generate_content_stream(
-            model=request.model, contents=request.prompt, config=_config(request)
+            model=request.model, contents=_contents(request), config=_config(request)
         )
         try:
             model, usage, produced, blocked = request.model, Usage(), False, None
@@ -124,8 +125,24 @@ class GeminiLLM(RetryingLLM):
         return client
 
 
+def _contents(request: LLMRequest) -> str | list[types.Content]:
+    """The prompt alone, or after the conversation so far (Gemini calls the assistant
+    `model`)."""
+    if not request.history:
+        return request.prompt
+    turns = [*request.history, Turn("user", request.prompt)]
+    return [
+        types.Content(
+            role="model" if t.role == "assistant" else "user", parts=[types.Part(text=t.content)]
+        )
+        for t in turns
+    ]
+
+
 def _config(request: LLMRequest) -> types.GenerateContentConfig | None:
     settings: dict[str, Any] = {}
+    if request.instructions:
+        settings["system_instruction"] = request.instructions
     if request.temperature is not None:
         settings["temperature"] = request.temperature
     if request.max_tokens is not None:

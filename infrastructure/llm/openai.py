@@ -103,7 +103,7 @@ class OpenAILLM(RetryingLLM):
 def _params(request: LLMRequest, base_url: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {
         "model": request.model,
-        "messages": [{"role": "user", "content": request.prompt}],
+        "messages": _messages(request),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
@@ -114,6 +114,14 @@ def _params(request: LLMRequest, base_url: str | None) -> dict[str, Any]:
         name = "max_completion_tokens" if _is_openai(base_url) else "max_tokens"
         params[name] = request.max_tokens
     return params
+
+
+def _messages(request: LLMRequest) -> list[dict[str, str]]:
+    """The asker's instructions as a system message, the conversation so far, then the
+    prompt (the question, with its context when the graph gives one)."""
+    messages = [{"role": "system", "content": request.instructions}] if request.instructions else []
+    messages += [{"role": t.role, "content": t.content} for t in request.history]
+    return [*messages, {"role": "user", "content": request.prompt}]
 
 
 def _first_delta(chunk: dict[str, Any]) -> str | None:

@@ -279,7 +279,10 @@ def test_a_second_message_waits_for_the_first_answer(client: TestClient, gql: GQ
     # the second question may arrive while the first answer streams, but its own answer
     # starts only once the first is stored
     second = seen.index("user", 1)
-    assert seen[:second] + seen[second + 1 :] == [
+    rest = seen[:second] + seen[second + 1 :]
+    # a question arriving mid-answer splits its run of tokens in two: one run again
+    rest = [k for i, k in enumerate(rest) if not (k == "tokens" and rest[i - 1 : i] == [k])]
+    assert rest == [
         "user",
         "generating",
         "tokens",

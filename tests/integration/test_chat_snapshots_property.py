@@ -1,7 +1,7 @@
 """Property: whatever happened in a chat, on a published version or on the draft (random
 questions, answers and failures, up to 400 events, across several snapshot intervals), each
 load of the session, from its snapshot or not, holds exactly the questions still waiting,
-with their ids and times as types of their own; answers and failures recorded through such
+with their ids, times and the conversations they brought as types of their own; answers and failures recorded through such
 loads reach the right questions; and a process that never held the chat in memory shows the
 same conversation through the GraphQL API whether it loads from snapshots or replays every
 event."""
@@ -22,7 +22,7 @@ from application.chat.commands import StartChat
 from application.eventlog.log import SNAPSHOT_EVERY
 from application.workflow import commands as c
 from application.workflow.handlers import WorkflowService
-from domain.chat import AnsweredBy, ChatSession, answer_id_for
+from domain.chat import AnsweredBy, ChatSession, Turn, answer_id_for
 from tests.integration.chat_ops import MESSAGE_FIELDS
 from tests.integration.reopen import (
     MAX_EVENTS,
@@ -67,11 +67,19 @@ web_sources = st.lists(
 )
 
 
+# what a question may bring: earlier turns of its conversation (a program that keeps it)
+turns = st.lists(st.builds(Turn, st.sampled_from(["user", "assistant"]), texts), max_size=3).map(
+    tuple
+)
+
+
 @dataclass
 class Question:
     id: UUID
     content: str
     asked_at: datetime
+    conversation: tuple[Turn, ...] = ()
+    instructions: str = ""
 
 
 class Conversation(OnAFreshStore):
@@ -113,14 +121,18 @@ class Conversation(OnAFreshStore):
     # ---------------------------------------------------------------- what happens
 
     @precondition(lambda self: self.room())
-    @rule(contents=st.lists(texts, min_size=1, max_size=12))
-    def ask(self, contents: list[str]) -> None:
+    @rule(
+        contents=st.lists(texts, min_size=1, max_size=12),
+        earlier=turns,
+        instructions=st.one_of(st.just(""), texts),
+    )
+    def ask(self, contents: list[str], earlier: tuple[Turn, ...], instructions: str) -> None:
         assert self.id is not None
         for content in contents[: self.room()]:
             chat = self.load()
-            asked = chat.ask(uuid.uuid4(), content, ACTOR)
+            asked = chat.ask(uuid.uuid4(), content, ACTOR, earlier, instructions)
             self.save(chat)
-            self.waiting.append(Question(asked.id, content, asked.asked_at))
+            self.waiting.append(Question(asked.id, content, asked.asked_at, earlier, instructions))
             self.messages.append(question_shown(asked.id, content))
 
     @precondition(lambda self: self.room() and self.waiting)
@@ -219,11 +231,13 @@ class Conversation(OnAFreshStore):
         chat = self.load()
         assert chat.draft is self.draft
         assert chat.version == self.version
-        assert [(q.id, q.content, q.asked_at) for q in chat.pending] == [
-            (q.id, q.content, q.asked_at) for q in self.waiting
-        ]
+        assert [
+            (q.id, q.content, q.asked_at, q.conversation, q.instructions) for q in chat.pending
+        ] == [(q.id, q.content, q.asked_at, q.conversation, q.instructions) for q in self.waiting]
         for q in chat.pending:
             assert type(q.id) is UUID and type(q.asked_at) is datetime
+            assert type(q.conversation) is tuple
+            assert all(type(t) is Turn for t in q.conversation)
             assert q.asked_at.tzinfo is not None
         answers = sum(m["role"] == "ASSISTANT" for m in self.messages)
         failures = sum(m["status"] == "failed" for m in self.messages)

@@ -15,6 +15,7 @@ from google import genai
 from google.genai import types
 
 from application.ports import LLM, LLMRequest, LLMStreamEnd, ProviderError, Usage
+from domain.chat import Turn
 from infrastructure.llm.extractive import ExtractiveLLM
 from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.llm.gemini import GeminiLLM
@@ -317,6 +318,53 @@ async def test_gemini_wire_request_streams_over_sse(fake_gemini: FakeGeminiServe
     assert sent.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert sent.query == {"alt": "sse"}
     assert sent.body["generationConfig"] == {"temperature": 0.3, "maxOutputTokens": 64}
+
+
+async def test_openai_gets_the_conversation_and_instructions_as_messages(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    request = LLMRequest(
+        provider="openai",
+        model="gpt-4o-mini",
+        prompt="Context: …\nQuestion: and the weight?",
+        query="and the weight?",
+        api_key=OPENAI_KEY,
+        base_url=fake_openai.base_url,
+        history=(Turn("user", "What is the torque?"), Turn("assistant", "40 Nm.")),
+        instructions="Answer briefly.",
+    )
+    await collect(OpenAILLM(**FAST), request)
+    (sent,) = fake_openai.chat_requests()
+    assert sent.body["messages"] == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "What is the torque?"},
+        {"role": "assistant", "content": "40 Nm."},
+        {"role": "user", "content": "Context: …\nQuestion: and the weight?"},
+    ]
+
+
+async def test_gemini_gets_the_conversation_as_contents_and_instructions_as_system(
+    fake_gemini: FakeGeminiServer,
+) -> None:
+    llm = GeminiLLM(base_url=fake_gemini.url, **FAST)
+    request = LLMRequest(
+        provider="gemini",
+        model="gemini-2.5-flash",
+        prompt="Question: and the weight?",
+        query="and the weight?",
+        api_key=GEMINI_KEY,
+        history=(Turn("user", "What is the torque?"), Turn("assistant", "40 Nm.")),
+        instructions="Answer briefly.",
+    )
+    deltas, _ = await collect(llm, request)
+    assert "".join(deltas) == REPLY
+    (sent,) = fake_gemini.generate_requests()
+    assert sent.body["contents"] == [
+        {"role": "user", "parts": [{"text": "What is the torque?"}]},
+        {"role": "model", "parts": [{"text": "40 Nm."}]},
+        {"role": "user", "parts": [{"text": "Question: and the weight?"}]},
+    ]
+    assert sent.body["systemInstruction"]["parts"] == [{"text": "Answer briefly."}]
 
 
 # ---------------------------------------------------------------- the factory

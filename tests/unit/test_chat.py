@@ -14,7 +14,15 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from domain.chat import AnsweredBy, ChatSession, answer_id_for
+from domain.chat import (
+    MAX_CONVERSATION,
+    MAX_INSTRUCTIONS,
+    MAX_TURNS,
+    AnsweredBy,
+    ChatSession,
+    Turn,
+    answer_id_for,
+)
 from domain.errors import InvalidCommand, NotFound
 
 ME = "alice"
@@ -242,3 +250,52 @@ def test_a_snapshot_taken_before_drafts_loads_as_a_published_session() -> None:
     assert isinstance(loaded, ChatSession)
     assert (loaded.draft, loaded.published_version, loaded.version) == (False, 2, 3)
     assert (loaded.answered, loaded.pending) == (1, [])
+
+
+def test_a_question_records_the_conversation_it_brings_and_the_instructions() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    earlier = [Turn("user", "What is the torque?"), Turn("assistant", "40 Nm.")]
+
+    question = chat.ask(q, " And the weight? ", ME, earlier, "  Answer briefly. ")
+
+    asked = chat.collect_events()[-1]
+    assert asked.conversation == [
+        {"role": "user", "content": "What is the torque?"},
+        {"role": "assistant", "content": "40 Nm."},
+    ]
+    assert asked.instructions == "Answer briefly."
+    assert question.conversation == tuple(earlier) and question.instructions == "Answer briefly."
+    assert all(type(t) is Turn for t in question.conversation)
+
+
+def test_a_conversation_holds_only_user_and_assistant_turns_with_text() -> None:
+    for earlier in (
+        [Turn("system", "Be nice.")],
+        [Turn("tool", "42")],
+        [Turn("assistant", "   ")],
+        [Turn("user", "x" * (MAX_CONVERSATION + 1))],
+        [Turn("user", "x")] * (MAX_TURNS + 1),
+    ):
+        chat = session()
+        with pytest.raises(InvalidCommand):
+            chat.ask(uuid.uuid4(), "Why?", ME, earlier)
+        assert names(chat) == ["ChatStarted"]  # nothing recorded
+    with pytest.raises(InvalidCommand):
+        session().ask(uuid.uuid4(), "Why?", ME, (), "x" * (MAX_INSTRUCTIONS + 1))
+
+
+def test_a_question_stored_before_conversations_loads_with_none() -> None:
+    chat = session()
+    q = uuid.uuid4()
+    chat.ask(q, "one", ME)
+    started, asked = (mapper().to_stored_event(e) for e in chat.collect_events())
+    assert mapper().transcoder.decode(asked.state)["class_version"] == 2
+    records = [started, as_stored_before(asked, 1, "conversation", "instructions")]
+
+    old = mapper().to_domain_event(records[-1])
+
+    assert isinstance(old, ChatSession.UserAsked)
+    assert (old.content, old.conversation, old.instructions) == ("one", [], "")
+    copy = replayed(records)
+    assert [(p.id, p.conversation, p.instructions) for p in copy.pending] == [(q, (), "")]

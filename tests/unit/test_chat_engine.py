@@ -16,6 +16,7 @@ from application.chat.views import ChatUpdate
 from application.keys import NodeKeys
 from application.ports import LLMRequest, LLMStreamEnd, Passage, SearchResult, Usage
 from application.streaming import DeltaBatcher, OffLoopPublisher
+from domain.chat import Turn
 from domain.components import DEFAULT_PROMPT, NodeKind
 from domain.errors import InvalidWorkflow
 from domain.graph import Edge, Node, Position
@@ -107,6 +108,43 @@ def test_the_published_graph_runs_in_order_and_fills_the_template() -> None:
     assert request.prompt.endswith("Question: How long is the warranty?\n\nAnswer:")
     assert request.passages == (MANUAL,)
     assert (answer.sources, answer.model, answer.usage) == ((MANUAL,), "echo-1", Usage(7, 4))
+
+
+def test_every_llm_gets_the_conversation_and_instructions_and_retrieval_the_question() -> None:
+    llm, shelf = EchoLLM(), Shelf({"kb": [MANUAL]})
+    engine = WorkflowEngine(Factory(llm), NodeKeys(NoSecrets()), shelf)  # type: ignore[arg-type]
+    nodes = [
+        node("q", NodeKind.USER_QUERY),
+        node("kb", NodeKind.KNOWLEDGE_BASE, topK=1),
+        node("llm", NodeKind.LLM_ENGINE, provider="openai", model="m", prompt=DEFAULT_PROMPT),
+        node("out", NodeKind.OUTPUT),
+    ]
+    edges = [
+        edge("q", "kb", "query"),
+        edge("q", "llm", "query"),
+        edge("kb", "llm", "context"),
+        edge("llm", "out", "answer"),
+    ]
+    earlier = (Turn("user", "Is it under warranty?"), Turn("assistant", "Yes."))
+
+    asyncio.run(
+        engine.run(
+            WORKFLOW,
+            nodes,
+            edges,
+            "For how long?",
+            Progress(lambda _: None, lambda _: None),
+            history=earlier,
+            instructions="Answer briefly.",
+        )
+    )
+
+    [request] = llm.requests
+    assert (request.history, request.instructions) == (earlier, "Answer briefly.")
+    assert request.query == "For how long?" and request.prompt.endswith(
+        "Question: For how long?\n\nAnswer:"
+    )
+    assert shelf.asked == [("kb", "For how long?", 1)]
 
 
 def test_an_answer_that_cites_some_passages_has_those_as_its_sources_in_citation_order() -> None:

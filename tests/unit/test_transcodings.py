@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from application.eventlog.log import EventLog
 from application.eventlog.transcodings import dataclass_transcoding
-from domain.chat import Question
+from domain.chat import Question, Turn
 from domain.components import NodeKind
 from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
@@ -57,7 +57,17 @@ SAMPLES: dict[type, list[Any]] = {
     Node: [NODE, Node("q", NodeKind.USER_QUERY, "Ask", Position(0.0, 0.0), {})],
     Edge: [EDGE],
     PublishedVersion: [PublishedVersion(2, 17, AT, "first", (NODE,), (EDGE,))],
-    Question: [Question(uuid4(), "What is the torque?", AT)],
+    Question: [
+        Question(uuid4(), "What is the torque?", AT),
+        Question(
+            uuid4(),
+            "And the weight?",
+            AT,
+            (Turn("user", "What is the torque?"), Turn("assistant", "40 Nm.")),
+            "Answer briefly.",
+        ),
+    ],
+    Turn: [Turn("user", "Hi"), Turn("assistant", "Hello")],
     IndexSettings: [
         LOCAL,
         IndexSettings("openai", "text-embedding-3-small", 500, 0, "http://x", "sec_1"),
