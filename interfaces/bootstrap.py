@@ -109,6 +109,7 @@ class Services:
     audit: AuditChainWorker  # extends the hash chain over the log
     limits: RequestLimits  # rate limits of changes, questions and uploads
     connections: ConnectionBounds  # open WebSocket connections per principal
+    completions: Completions  # published stacks as OpenAI-compatible models
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
