@@ -11,7 +11,8 @@ import structlog
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
     renderer = (
-        structlog.dev.ConsoleRenderer()
+        # plain tracebacks: a rich one shows local variables, and a local may hold a key
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
         if sys.stderr.isatty()
         else structlog.processors.JSONRenderer()
     )
