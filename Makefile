@@ -77,7 +77,7 @@ test-frontend: frontend/node_modules/.package-lock.json
 	npm --prefix frontend test
 
 # the built SPA in Debian's Chromium against the real backend on the embedded default
-test-e2e: frontend-build tests/e2e/node_modules/.package-lock.json
+test-e2e: frontend-build tests/e2e/node_modules/.package-lock.json tests/oidc/node_modules/.package-lock.json
 	npm --prefix tests/e2e test
 
 bench: install services

@@ -30,8 +30,9 @@ async function rsaKey(kid) {
 const signingKey = await rsaKey("test-key");
 const foreignKey = await rsaKey("test-key"); // the same kid, a different key: a forgery
 
-// what the test sets: the accounts, who signs in next, and how the provider misbehaves
-let state = { accounts: {}, login: null, tamper: null, foreignKey: false };
+// what the test sets: the accounts, who signs in next, how the provider misbehaves, and
+// redirect URIs besides the client's own
+let state = { accounts: {}, login: null, tamper: null, foreignKey: false, redirectUris: [] };
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -59,6 +60,12 @@ const provider = new Provider(issuer, {
     return { accountId: id, claims: async () => ({ sub: id, ...account }) };
   },
 });
+
+// redirect URIs the test adds once it knows where the app listens (PUT /_test/state)
+const registered = provider.Client.prototype.redirectUriAllowed;
+provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+  return (state.redirectUris ?? []).includes(value) || registered.call(this, value);
+};
 
 // after the token endpoint answers: rewrite its ID token when the test asked for a bad one
 provider.use(async (ctx, next) => {
