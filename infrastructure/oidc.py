@@ -90,11 +90,11 @@ class OidcProvider:
         self, flow: str | None, params: dict[str, str], redirect_uri: str
     ) -> ExternalIdentity:
         pending = self._pending(flow)
-        if "error" in params:
-            said = params.get("error_description") or params["error"]
-            raise SignOnRefused(f"the provider did not sign you in: {_printable(said)}")
         if not hmac.compare_digest(params.get("state", ""), pending["state"]):
             raise SignOnRefused("this answer is not for the sign-in begun here: try again")
+        if "error" in params:  # after the state: only the provider asked may say why
+            said = params.get("error_description") or params["error"]
+            raise SignOnRefused(f"the provider did not sign you in: {_printable(said)}")
         if "iss" in params and params["iss"].rstrip("/") != self.issuer:  # RFC 9207: mix-up
             raise SignOnRefused("the answer comes from another provider than the one asked")
         code = params.get("code")

@@ -1,8 +1,9 @@
 """Sign-in over HTTP: /auth/sign-in, /auth/refresh, /auth/sign-out, /auth/password,
 /auth/session, /auth/oidc/start and /auth/oidc/callback (single sign-on), and /setup (the
 first admin). Errors have the GraphQL errors' shape, with the contract's codes; single
-sign-on, which the browser walks through by redirects, ends on the web app either way, with
-`?signInError=<message>` when it failed.
+sign-on, which the browser walks through by redirects, ends on the web app either way; when it
+failed, with the reason in a one-minute cookie the web app reads and deletes (a cookie, not
+the address: no other site can put words on our sign-in page).
 
 The refresh token travels only in an HttpOnly, SameSite=Strict cookie scoped to /auth: a
 script cannot read it and another site cannot make the browser send it.
@@ -15,7 +16,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import anyio
 import structlog
@@ -36,6 +37,7 @@ FLOW_PATH = "/auth/oidc"
 FLOW_SECONDS = 600
 CALLBACK = "/auth/oidc/callback"
 MAX_CALLBACK_PARAM = 4096
+ERROR_COOKIE = "genai_sign_in_error"
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 16 * 1024
@@ -173,6 +175,7 @@ def auth_router(
             return sign_on_failed("the sign-in could not be finished: try again")
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+        response.delete_cookie(ERROR_COOKIE)
         set_refresh_cookie(request, response, result)
         return response
 
@@ -267,8 +270,10 @@ def _summary(error: Exception) -> str:
 
 def sign_on_failed(message: str) -> Response:
     """Back to the web app's sign-in page, which shows why."""
-    response = RedirectResponse("/?" + urlencode({"signInError": message}), status_code=303)
+    response = RedirectResponse("/", status_code=303)
     response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+    # read by the web app's script (so not HttpOnly); the words are ours, percent-encoded
+    response.set_cookie(ERROR_COOKIE, quote(message, safe=""), max_age=60, samesite="lax")
     return response
 
 

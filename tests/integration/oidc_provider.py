@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import uvicorn
@@ -163,7 +163,9 @@ class Outcome:
 
     @property
     def error(self) -> str | None:
-        return parse_qs(urlsplit(self.location).query).get("signInError", [None])[0]
+        """The reason the web app is given (in a cookie it reads), when sign-in failed."""
+        found = self.browser.cookies.get("genai_sign_in_error")
+        return unquote(found) if found else None
 
     def access_token(self) -> str:
         """The access token the web app takes with the refresh cookie, as after a sign-in."""

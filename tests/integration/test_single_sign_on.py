@@ -261,8 +261,22 @@ def test_a_tampered_state_nonce_or_pkce_verifier_is_refused(tmp_path: Path) -> N
         outcome = walk(served.base, edit=on_callback("iss", "http://127.0.0.1:9"))
         refused(outcome, "another provider")
         direct = httpx.get(f"{callback}?code=x&state=y")
-        assert direct.status_code == 303
-        assert "signInError" in direct.headers["location"]
+        assert (direct.status_code, direct.headers["location"]) == (303, "/")
+        assert "not+begun" not in direct.headers["set-cookie"]
+        assert "not%20begun%20in%20this%20browser" in direct.headers["set-cookie"]
+        # words put in the address by someone else are not shown (nor is an error without
+        # the state of this browser's sign-in)
+        phishing = "call +1 555 0100 to unlock your account"
+
+        def forged_error(url: str) -> str:
+            if not url.startswith(callback):
+                return url
+            url = with_param(url, "error", "access_denied")
+            return with_param(with_param(url, "error_description", phishing), "state", "x")
+
+        forged = walk(served.base, edit=forged_error)
+        refused(forged, "not for the sign-in")
+        assert forged.error is not None and phishing not in forged.error
 
         assert walk(served.base).error is None  # and an honest sign-in still works
 
@@ -293,9 +307,9 @@ def test_a_provider_refusal_is_shown_and_callbacks_are_rate_limited(tmp_path: Pa
         idp.set(login=None)  # the provider signs no one in: it answers access_denied
         refused(walk(served.base), "the provider did not sign you in", "no test account")
         callback = f"{served.base}/auth/oidc/callback?code=x&state=y"
-        answers = [httpx.get(callback).headers["location"] for _ in range(3)]
-        assert "too+many+attempts" not in answers[0]
-        assert "too+many+attempts" in answers[-1]
+        answers = [httpx.get(callback).headers["set-cookie"] for _ in range(3)]
+        assert "too%20many%20attempts" not in answers[0]
+        assert "too%20many%20attempts" in answers[-1]
 
 
 def test_without_a_provider_there_is_no_button_and_no_flow(tmp_path: Path) -> None:
@@ -304,5 +318,5 @@ def test_without_a_provider_there_is_no_button_and_no_flow(tmp_path: Path) -> No
     with serve_app(settings, sock) as served:
         assert httpx.get(f"{served.base}/auth/session").json()["singleSignOn"] is None
         start = httpx.get(f"{served.base}/auth/oidc/start")
-        assert start.status_code == 303
-        assert "not+configured" in start.headers["location"]
+        assert (start.status_code, start.headers["location"]) == (303, "/")
+        assert "not%20configured" in start.headers["set-cookie"]

@@ -29,16 +29,22 @@ interface SessionState {
   signInError?: string | null;
 }
 
+const SIGN_IN_ERROR_COOKIE = "genai_sign_in_error";
+
 export const useSession = create<SessionState>(() => ({ status: "checking", accessToken: null, user: null }));
 
-/** The `signInError` the server put in the address after a failed single sign-on; it is
- * taken out of the address, so a reload does not show it again. */
+/** Why the last single sign-on failed: the server leaves it in a one-minute cookie (not in the
+ * address, where another site could write words of its own); read once, then deleted. */
 function takeSignInError(): string | null {
-  const url = new URL(window.location.href);
-  const error = url.searchParams.get("signInError");
-  if (error === null) return null;
-  url.searchParams.delete("signInError");
-  window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  const found = document.cookie.split("; ").find((c) => c.startsWith(`${SIGN_IN_ERROR_COOKIE}=`));
+  if (!found) return null;
+  document.cookie = `${SIGN_IN_ERROR_COOKIE}=; Max-Age=0; Path=/; SameSite=Lax`;
+  let error: string;
+  try {
+    error = decodeURIComponent(found.slice(SIGN_IN_ERROR_COOKIE.length + 1));
+  } catch {
+    return null;
+  }
   return error ? error.charAt(0).toUpperCase() + error.slice(1) + "." : null;
 }
 

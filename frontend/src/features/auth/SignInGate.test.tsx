@@ -35,7 +35,7 @@ const session = (user = "ada@example.com") => ({
 afterEach(() => {
   vi.unstubAllGlobals();
   useSession.setState({ status: "checking", accessToken: null, user: null, singleSignOn: null, signInError: null });
-  window.history.replaceState(null, "", "/");
+  document.cookie = "genai_sign_in_error=; Max-Age=0; Path=/";
 });
 
 describe("SignInGate", () => {
@@ -108,12 +108,21 @@ describe("single sign-on", () => {
     expect(screen.queryByRole("link", { name: /Sign in with/ })).toBeNull();
   });
 
-  it("says why a single sign-on failed, once, and takes the message out of the address", async () => {
-    window.history.replaceState(null, "", "/?signInError=this+account+is+disabled");
+  it("says why a single sign-on failed, once: the server's cookie is read and deleted", async () => {
+    document.cookie = "genai_sign_in_error=this%20account%20is%20disabled; Path=/";
     serve(required({ name: "Keycloak", url: "/auth/oidc/start" }));
     render(<SignInGate>the app</SignInGate>);
     expect((await screen.findByRole("alert")).textContent).toBe("This account is disabled.");
-    expect(window.location.search).toBe("");
+    expect(document.cookie).not.toContain("genai_sign_in_error");
+  });
+
+  it("shows no words from the address (another site could have written them)", async () => {
+    window.history.replaceState(null, "", "/?signInError=call%20us%20to%20unlock");
+    serve(required({ name: "Keycloak", url: "/auth/oidc/start" }));
+    render(<SignInGate>the app</SignInGate>);
+    expect(await screen.findByRole("link", { name: "Sign in with Keycloak" })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
+    window.history.replaceState(null, "", "/");
   });
 });
 
