@@ -119,7 +119,11 @@ class SingleSignOn:
             if owner != user_id:
                 raise SignOnRefused("this account is linked to another user here")
             return user
-        self.users.link_identity(user_id, identity.issuer, identity.subject, actor)
+        try:
+            self.users.link_identity(user_id, identity.issuer, identity.subject, actor)
+        except BaseException:
+            self.identities.unlink(identity.issuer, identity.subject)  # no link without its event
+            raise
         return user
 
     def _enabled(self, user_id: UUID) -> User:

@@ -111,6 +111,14 @@ class SqlIdentityStore:
             return False
         return True
 
+    def unlink(self, issuer: str, subject: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(identities).where(
+                    identities.c.issuer == issuer, identities.c.subject == subject
+                )
+            )
+
 
 class SqlRefreshTokenStore:
     def __init__(self, engine: Engine) -> None:
