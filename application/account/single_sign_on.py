@@ -99,6 +99,8 @@ class SingleSignOn:
             return self._link(found.user_id, identity, actor=str(found.user_id))
         if not self.policy.sign_up:
             raise SignOnRefused(f"there is no account for {email} here: ask an admin to create one")
+        if self.users.count() == 0:  # the setup link works only while there is no user
+            raise SignOnRefused("this server has no admin yet: its first admin must be set up")
         try:
             created = self.users.register_without_password(email, identity.name, SSO_ACTOR)
         except InvalidCommand:

@@ -179,9 +179,13 @@ def test_sign_up_may_join_the_default_workspace_as_a_viewer(tmp_path: Path) -> N
     with single_sign_on(
         tmp_path, genai_oidc_sign_up=True, genai_oidc_join_default_workspace=True
     ) as (idp, served):
+        idp.account("bob-at-idp", "bob@example.com")
+        # before the first admin is set up, no one signs up (the setup link would stop working)
+        refused(walk(served.base), "no admin yet")
+        assert served.accounts.users.count() == 0
+
         admin = served.accounts.users.register("root@example.com", PASSWORD, "", "tests")
         served.accounts.workspaces.ensure_default(admin.id, "tests")
-        idp.account("bob-at-idp", "bob@example.com")
 
         outcome = walk(served.base)
         assert outcome.error is None, outcome.error

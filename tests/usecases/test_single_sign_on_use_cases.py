@@ -80,6 +80,7 @@ def test_sign_ins_follow_the_rules(
     issuer = f"https://idp.{domain}"
     email = {name: f"{name}@{domain}" for name in ("ada", "bob", "cy")}
     users = app.accounts.users
+    users.register(f"root@{domain}", PASSWORD, "", "tests")  # the first admin is set up
     ids = {name: users.register(email[name], PASSWORD, name, "tests").id for name in registered}
     for name in disabled & registered:
         users.disable(email[name], "tests")
