@@ -38,9 +38,9 @@ FLOW_SECONDS = 600
 CALLBACK = "/auth/oidc/callback"
 MAX_CALLBACK_PARAM = 4096
 ERROR_COOKIE = "genai_sign_in_error"
+MAX_BODY = 16 * 1024
 
 log = structlog.get_logger(__name__)
-MAX_BODY = 16 * 1024
 
 T = TypeVar("T")
 
