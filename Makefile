@@ -41,6 +41,9 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SO
 tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
 	npm --prefix tests/e2e ci --no-audit --no-fund --loglevel=error
 
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	npm --prefix tests/oidc ci --no-audit --no-fund --loglevel=error
+
 # What the tests need from the machine: PostgreSQL and Redis running; Debian's fonts (test PDFs) and
 # Chromium (browser tests).
 services: system-packages
@@ -66,14 +69,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests $(wildcard bench)
 	$(VENV)/bin/mypy domain application
 
-test-python: $(STAMP)
+# the single sign-on tests run a real OpenID Connect provider (tests/oidc, on Node)
+test-python: $(STAMP) tests/oidc/node_modules/.package-lock.json
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-frontend: frontend/node_modules/.package-lock.json
 	npm --prefix frontend test
 
 # the built SPA in Debian's Chromium against the real backend on the embedded default
-test-e2e: frontend-build tests/e2e/node_modules/.package-lock.json
+test-e2e: frontend-build tests/e2e/node_modules/.package-lock.json tests/oidc/node_modules/.package-lock.json
 	npm --prefix tests/e2e test
 
 bench: install services

@@ -1,7 +1,8 @@
 """The User aggregate: a person who signs in, and the changes of their access.
 
-Registering, changing the password and being disabled or enabled are events (the audit shows
-who did them); signing in is not. The password itself, and its hash, never enter the log.
+Registering, changing the password, being disabled or enabled, and linking an identity of a
+single sign-on provider are events (the audit shows who did them); signing in is not. The
+password itself, and its hash, never enter the log.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class User(Aggregate):
         self.email, self.name, self.admin = email, name, admin
         self.disabled = False
         self.password_changes = 0
+        self.identities: list[list[str]] = []  # [issuer, subject] of each linked account
         self.last_actor = actor
 
     @classmethod
@@ -77,4 +79,15 @@ class User(Aggregate):
     @event("UserEnabled")
     def _enabled(self, actor: str) -> None:
         self.disabled = False
+        self.last_actor = actor
+
+    def link_identity(self, issuer: str, subject: str, actor: str) -> None:
+        """Records that the account `subject` of the OpenID Connect provider `issuer` signs
+        in as this user (the link itself is kept beside the log, unique per account)."""
+        if [issuer, subject] not in getattr(self, "identities", []):
+            self._identity_linked(issuer=issuer, subject=subject, actor=actor)
+
+    @event("IdentityLinked")
+    def _identity_linked(self, issuer: str, subject: str, actor: str) -> None:
+        self.identities = [*getattr(self, "identities", []), [issuer, subject]]
         self.last_actor = actor

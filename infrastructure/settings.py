@@ -122,6 +122,35 @@ class Settings(BaseSettings):
     genai_auth_recheck_seconds: float = Field(
         default=5, description="How often a subscription checks its credentials still hold"
     )
+    # single sign-on with an OpenID Connect provider (README: "Single sign-on")
+    genai_oidc_issuer: str | None = Field(
+        default=None,
+        description="The provider's issuer URL (its discovery document is "
+        "<issuer>/.well-known/openid-configuration); set with the client id to turn SSO on",
+    )
+    genai_oidc_client_id: str | None = None
+    genai_oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Absent: a public client (PKCE alone)"
+    )
+    genai_oidc_name: str = Field(
+        default="single sign-on", description='The button reads "Sign in with <name>"'
+    )
+    genai_oidc_scopes: str = "openid email profile"
+    genai_oidc_email_domains: list[str] = Field(
+        default_factory=list,
+        description="Only accounts whose verified email is in one of these domains may sign "
+        "in through the provider; empty: any",
+    )
+    genai_oidc_sign_up: bool = Field(
+        default=False,
+        description="Whether a provider account with no user here becomes a new user (else "
+        "only existing users, matched by verified email, may sign in with it)",
+    )
+    genai_oidc_join_default_workspace: bool = Field(
+        default=False,
+        description="Whether users made by sign-up join the default workspace as viewers "
+        "(else they join none until invited)",
+    )
     genai_server_key_urls: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Base URLs, besides each provider's own, that the server's key for that "
@@ -161,6 +190,10 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.genai_host.strip("[]")).is_loopback
         except ValueError:
             return self.genai_host == "localhost"
+
+    @property
+    def single_sign_on(self) -> bool:
+        return bool(self.genai_oidc_issuer and self.genai_oidc_client_id)
 
     def data_dir(self) -> Path:
         path = self.genai_data_dir.expanduser().resolve()

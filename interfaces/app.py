@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         auth_router(
             lambda request: request.app.state.services.accounts,
             secure_cookies=(settings.genai_public_url or "").startswith("https://"),
+            public_url=settings.genai_public_url,
         )
     )
 

@@ -1,6 +1,9 @@
 """Sign-in over HTTP: /auth/sign-in, /auth/refresh, /auth/sign-out, /auth/password,
-/auth/session, and /setup (the first admin). Errors have the GraphQL errors' shape, with the
-contract's codes.
+/auth/session, /auth/oidc/start and /auth/oidc/callback (single sign-on), and /setup (the
+first admin). Errors have the GraphQL errors' shape, with the contract's codes; single
+sign-on, which the browser walks through by redirects, ends on the web app either way; when it
+failed, with the reason in a one-minute cookie the web app reads and deletes (a cookie, not
+the address: no other site can put words on our sign-in page).
 
 The refresh token travels only in an HttpOnly, SameSite=Strict cookie scoped to /auth: a
 script cannot read it and another site cannot make the browser send it.
@@ -13,10 +16,12 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import anyio
+import structlog
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from application.account.handlers import Accounts
 from application.account.views import SignedIn, UserView
@@ -26,7 +31,16 @@ from interfaces.principal import principal_of
 
 REFRESH_COOKIE = "genai_refresh"
 COOKIE_PATH = "/auth"
+# one single sign-on under way: SameSite=Lax, for the provider sends the browser back here
+FLOW_COOKIE = "genai_oidc"
+FLOW_PATH = "/auth/oidc"
+FLOW_SECONDS = 600
+CALLBACK = "/auth/oidc/callback"
+MAX_CALLBACK_PARAM = 4096
+ERROR_COOKIE = "genai_sign_in_error"
 MAX_BODY = 16 * 1024
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -61,16 +75,24 @@ def error_response(error: Exception) -> JSONResponse:
 
 
 def auth_router(
-    accounts_of: Callable[[Request], Accounts], *, secure_cookies: bool = False
+    accounts_of: Callable[[Request], Accounts],
+    *,
+    secure_cookies: bool = False,
+    public_url: str | None = None,
 ) -> APIRouter:
-    """`secure_cookies`: the refresh cookie only over HTTPS (behind a proxy that ends TLS)."""
+    """`secure_cookies`: the refresh cookie only over HTTPS (behind a proxy that ends TLS).
+    `public_url`: the address browsers reach this server at (the single sign-on callback is
+    registered at the provider under it); absent, the address of each request."""
     router = APIRouter(include_in_schema=False)
+
+    def callback_url(request: Request) -> str:
+        base = public_url.rstrip("/") if public_url else str(request.base_url).rstrip("/")
+        return base + CALLBACK
 
     async def call(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args)
 
-    def signed_in(request: Request, result: SignedIn) -> JSONResponse:
-        response = JSONResponse(_session_body(result))
+    def set_refresh_cookie(request: Request, response: Response, result: SignedIn) -> None:
         response.set_cookie(
             REFRESH_COOKIE,
             result.refresh_token,
@@ -80,6 +102,10 @@ def auth_router(
             samesite="strict",
             secure=request.url.scheme == "https" or secure_cookies,
         )
+
+    def signed_in(request: Request, result: SignedIn) -> JSONResponse:
+        response = JSONResponse(_session_body(result))
+        set_refresh_cookie(request, response, result)
         return response
 
     @router.get("/auth/session")
@@ -87,14 +113,71 @@ def auth_router(
         """What the web app needs before it shows anything: must it ask to sign in?"""
         accounts = accounts_of(request)
         principal = await principal_of(accounts.principals, request.headers.get("authorization"))
+        sso = accounts.single_sign_on
         return JSONResponse(
             {
                 "signInRequired": accounts.principals.sign_in_required,
                 "signedIn": principal is not None,
                 "setupRequired": accounts.principals.sign_in_required
                 and await call(accounts.first_admin.needed),
+                # the provider to offer beside the password, when one is configured
+                "singleSignOn": {"name": sso.name, "url": "/auth/oidc/start"} if sso else None,
             }
         )
+
+    @router.get("/auth/oidc/start")
+    async def oidc_start(request: Request) -> Response:
+        """Sends the browser to the provider, with this sign-in's state in a cookie."""
+        sso = accounts_of(request).single_sign_on
+        if sso is None:
+            return sign_on_failed("single sign-on is not configured on this server")
+        try:
+            start = await call(sso.begin, callback_url(request))
+        except Unauthenticated as error:
+            return sign_on_failed(str(error))
+        except Exception as error:
+            # no traceback: its frames hold the flow's secrets
+            log.error("single sign-on could not start", error=_summary(error))
+            return sign_on_failed("the sign-in provider cannot be used right now")
+        response = RedirectResponse(start.url, status_code=303)
+        response.set_cookie(
+            FLOW_COOKIE,
+            start.flow,
+            max_age=FLOW_SECONDS,
+            path=FLOW_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https" or secure_cookies,
+        )
+        return response
+
+    @router.get(CALLBACK)
+    async def oidc_callback(request: Request) -> Response:
+        """Where the provider sends the browser back: a session as a password sign-in
+        gives, then the web app (which takes its access token with the refresh cookie)."""
+        sso = accounts_of(request).single_sign_on
+        if sso is None:
+            return sign_on_failed("single sign-on is not configured on this server")
+        params = {
+            k: v[:MAX_CALLBACK_PARAM]
+            for k, v in request.query_params.items()
+            if k in ("code", "state", "error", "error_description", "iss")
+        }
+        client = request.client.host if request.client else "unknown"
+        try:
+            result = await call(
+                sso.finish, request.cookies.get(FLOW_COOKIE), params, callback_url(request), client
+            )
+        except (Unauthenticated, RateLimited) as error:
+            return sign_on_failed(str(error))
+        except Exception as error:
+            log.error("single sign-on could not finish", error=_summary(error))
+            return sign_on_failed("the sign-in could not be finished: try again")
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+        response.delete_cookie(ERROR_COOKIE)
+        set_refresh_cookie(request, response, result)
+        return response
 
     @router.post("/auth/sign-in")
     async def sign_in(request: Request) -> Response:
@@ -179,6 +262,19 @@ def auth_router(
         return JSONResponse({"user": _user_body(user)}, status_code=201)
 
     return router
+
+
+def _summary(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def sign_on_failed(message: str) -> Response:
+    """Back to the web app's sign-in page, which shows why."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+    # read by the web app's script (so not HttpOnly); the words are ours, percent-encoded
+    response.set_cookie(ERROR_COOKIE, quote(message, safe=""), max_age=60, samesite="lax")
+    return response
 
 
 async def _json_body(request: Request, *required: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from application.account.handlers import Accounts, ApiTokens, Workspaces
 from application.account.principals import Principals
 from application.account.sessions import Sessions
 from application.account.setup import FirstAdmin
+from application.account.single_sign_on import SignOnPolicy, SingleSignOn
 from application.account.users import Users
 from application.chat.answering import ChatAnswering
 from application.chat.completions import Completions
@@ -49,6 +50,7 @@ from application.workflow.live import WorkflowRoute
 from infrastructure.accounts.stores import (
     SqlApiTokenStore,
     SqlCredentialStore,
+    SqlIdentityStore,
     SqlRefreshTokenStore,
     SqlSetupTokenStore,
 )
@@ -64,6 +66,7 @@ from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
+from infrastructure.oidc import OidcProvider
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import iter_pages, sniff_pdf
 from infrastructure.ratelimit import LimitsRateLimiter
@@ -370,9 +373,8 @@ def _accounts(
     users = Users(event_log, credentials, hasher, refresh, _utc_now)
     secret = settings.genai_secret_key.get_secret_value() if settings.genai_secret_key else None
     jwt_key = settings.genai_jwt_key.get_secret_value() if settings.genai_jwt_key else None
-    access = JwtAccessTokens(
-        signing_key(jwt_key, secret, settings.data_dir()), settings.genai_access_token_minutes
-    )
+    key = signing_key(jwt_key, secret, settings.data_dir())
+    access = JwtAccessTokens(key, settings.genai_access_token_minutes)
     limiter = LimitsRateLimiter(
         settings.genai_sign_in_limit, settings.redis_url, settings.genai_rate_limit_namespace
     )
@@ -390,6 +392,34 @@ def _accounts(
         event_log, SqlWorkspaceReadModel(read_db), credentials, _utc_now, caught_up
     )
     api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now)
+    single_sign_on = None
+    if settings.single_sign_on:
+        assert settings.genai_oidc_issuer and settings.genai_oidc_client_id
+        client_secret = settings.genai_oidc_client_secret
+        provider = OidcProvider(
+            settings.genai_oidc_issuer,
+            settings.genai_oidc_client_id,
+            client_secret.get_secret_value() if client_secret else None,
+            name=settings.genai_oidc_name,
+            scopes=settings.genai_oidc_scopes,
+            flow_key=key,
+            clock=_utc_now,
+        )
+        single_sign_on = SingleSignOn(
+            provider,
+            users,
+            credentials,
+            SqlIdentityStore(read_db),
+            sessions,
+            workspaces,
+            limiter,
+            _utc_now,
+            SignOnPolicy(
+                sign_up=settings.genai_oidc_sign_up,
+                email_domains=tuple(settings.genai_oidc_email_domains),
+                join_default_workspace=settings.genai_oidc_join_default_workspace,
+            ),
+        )
     return Accounts(
         users,
         sessions,
@@ -398,6 +428,7 @@ def _accounts(
         Principals(users, access, api_tokens, settings.auto_login),
         FirstAdmin(users, workspaces, SqlSetupTokenStore(read_db), _utc_now),
         ActorNames(users, api_tokens.store),
+        single_sign_on,
     )
 
 

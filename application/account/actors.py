@@ -12,7 +12,12 @@ from application.account.users import Users
 from domain.policy import LOCAL_ACTOR
 
 LOCAL_NAME = "local (you)"  # read as before accounts: "· local"
-KNOWN = {LOCAL_ACTOR: LOCAL_NAME, "console": "Console", "setup": "First-admin setup"}
+KNOWN = {
+    LOCAL_ACTOR: LOCAL_NAME,
+    "console": "Console",
+    "setup": "First-admin setup",
+    "sso": "Single sign-on",
+}
 TOKEN_PREFIX = "token:"
 
 

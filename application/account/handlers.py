@@ -30,6 +30,7 @@ from application.account.ports import (
 from application.account.principals import Principals
 from application.account.sessions import Sessions
 from application.account.setup import FirstAdmin
+from application.account.single_sign_on import SingleSignOn
 from application.account.users import TooBusy, Users
 from application.account.views import (
     ApiTokenView,
@@ -316,6 +317,7 @@ class Accounts:
     principals: Principals
     first_admin: FirstAdmin
     actors: ActorNames  # who an event's actor is, by name
+    single_sign_on: SingleSignOn | None = None  # when an OpenID Connect provider is set
 
     def on_server_start(self, public_url: str, announce: Callable[[str], None]) -> None:
         """On loopback the local owner gets their workspace; on a network, a server with no

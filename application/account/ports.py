@@ -145,3 +145,56 @@ class RateLimiter(Protocol):
     def hit(self, *keys: str) -> int | None:
         """Counts an attempt under each key; the seconds to wait when any is over its limit."""
         ...
+
+
+# ------------------------------------------------------------------ single sign-on
+
+
+@dataclass(frozen=True)
+class ExternalIdentity:
+    """Who an OpenID Connect provider says signed in, from an ID token it signed (and its
+    userinfo endpoint, for the claims the ID token leaves out)."""
+
+    issuer: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    name: str
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """Where to send the browser, and what it must bring back (a signed, short-lived value
+    that holds the state, nonce and PKCE verifier of this one sign-in, kept in a cookie)."""
+
+    url: str
+    flow: str
+
+
+class IdentityProvider(Protocol):
+    """An OpenID Connect provider, through the authorization-code flow with PKCE."""
+
+    issuer: str
+    name: str
+
+    def begin(self, redirect_uri: str) -> LoginStart: ...
+
+    def finish(
+        self, flow: str | None, params: dict[str, str], redirect_uri: str
+    ) -> ExternalIdentity:
+        """The identity the provider vouches for: the callback's `params` must answer the
+        `flow` begun here (state), and the ID token must verify (signature, iss, aud, nonce,
+        exp). Raises `SignOnRefused` with a message for the person signing in."""
+        ...
+
+
+class IdentityStore(Protocol):
+    """Which user each provider account (issuer, subject) signs in as."""
+
+    def user_of(self, issuer: str, subject: str) -> UUID | None: ...
+
+    def link(self, issuer: str, subject: str, user_id: UUID, now: datetime) -> bool:
+        """False when the account is linked already (to whichever user)."""
+        ...
+
+    def unlink(self, issuer: str, subject: str) -> None: ...

@@ -19,10 +19,10 @@ from application.account.ports import (
     RateLimiter,
     RefreshTokenStore,
 )
-from application.account.users import Users
+from application.account.users import NO_PASSWORD, Users
 from application.account.views import SignedIn, UserView
 from application.errors import RateLimited, Unauthenticated
-from domain.account import MAX_PASSWORD, normalize_email
+from domain.account import MAX_PASSWORD, User, normalize_email
 from domain.errors import InvalidCommand
 
 REFRESH_PREFIX = "grt_"
@@ -54,7 +54,7 @@ class Sessions:
         if wait is not None:
             raise RateLimited(wait)
         found = self.credentials.by_email(address)
-        if found is None or len(password) > MAX_PASSWORD:
+        if found is None or len(password) > MAX_PASSWORD or found.password_hash == NO_PASSWORD:
             self.hasher.hash(password[:MAX_PASSWORD])  # as slow as a real check: no oracle
             raise Unauthenticated(WRONG)
         if not self.hasher.verify(found.password_hash, password):
@@ -64,6 +64,12 @@ class Sessions:
             raise Unauthenticated("this account is disabled")
         if self.hasher.needs_rehash(found.password_hash):
             self.credentials.set_password(found.user_id, self.hasher.hash(password))
+        return self._issue(UserView.of(user), uuid4())
+
+    def start(self, user: User) -> SignedIn:
+        """A new session for a user who proved who they are some other way (single sign-on)."""
+        if user.disabled:
+            raise Unauthenticated("this account is disabled")
         return self._issue(UserView.of(user), uuid4())
 
     def refresh(self, refresh_token: str | None) -> SignedIn:

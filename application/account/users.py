@@ -14,6 +14,9 @@ from application.eventlog.log import EventLog, change_with_retry
 from domain.account import User, check_password, normalize_email
 from domain.errors import InvalidCommand, NotFound
 
+# in place of a password hash: matches no password (no hash verifies against it)
+NO_PASSWORD = "!"
+
 
 class TooBusy(Exception):
     """Every attempt to save clashed with another writer."""
@@ -48,6 +51,22 @@ class Users:
             self.credentials.release(user.id)
             raise
         return UserView.of(user)
+
+    def register_without_password(self, email: str, name: str, actor: str) -> UserView:
+        """A user who signs in through single sign-on: no password signs them in until one
+        is set (`genai-stack users reset-password`)."""
+        user = User.register(email, name, False, actor)
+        if not self.credentials.claim(user.id, user.email, NO_PASSWORD, self.clock()):
+            raise InvalidCommand(f"a user with the email {user.email} exists")
+        try:
+            self.store.save(user)
+        except BaseException:
+            self.credentials.release(user.id)
+            raise
+        return UserView.of(user)
+
+    def link_identity(self, user_id: UUID, issuer: str, subject: str, actor: str) -> None:
+        self._change(user_id, lambda user: user.link_identity(issuer, subject, actor))
 
     def get(self, user_id: str) -> User | None:
         try:

@@ -1,5 +1,6 @@
-"""Credentials in the read database: emails and password hashes, and refresh, API and setup
-tokens, each stored only as the SHA-256 of the token."""
+"""Credentials in the read database: emails and password hashes, the accounts of single
+sign-on providers linked to users, and refresh, API and setup tokens, each stored only as the
+SHA-256 of the token."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from application.account.ports import ApiTokenRecord, Credentials, RefreshRecord
-from infrastructure.accounts.tables import api_tokens, credentials, refresh_tokens, setup_tokens
+from infrastructure.accounts.tables import (
+    api_tokens,
+    credentials,
+    identities,
+    refresh_tokens,
+    setup_tokens,
+)
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -78,6 +85,39 @@ class SqlCredentialStore:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(credentials)).scalar() or 0)
+
+
+class SqlIdentityStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def user_of(self, issuer: str, subject: str) -> UUID | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(identities.c.user_id).where(
+                    identities.c.issuer == issuer, identities.c.subject == subject
+                )
+            ).scalar()
+
+    def link(self, issuer: str, subject: str, user_id: UUID, now: datetime) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(identities).values(
+                        issuer=issuer, subject=subject, user_id=user_id, created_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def unlink(self, issuer: str, subject: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(identities).where(
+                    identities.c.issuer == issuer, identities.c.subject == subject
+                )
+            )
 
 
 class SqlRefreshTokenStore:

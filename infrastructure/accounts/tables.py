@@ -20,6 +20,17 @@ credentials = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Which user each account of an OpenID Connect provider (issuer, subject) signs in as
+# (migration 0011); the link is also an event of the user, IdentityLinked.
+identities = Table(
+    "identities",
+    metadata,
+    Column("issuer", String(500), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("user_id", Uuid, nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,

@@ -47,3 +47,19 @@ def test_a_password_change_is_an_event_without_the_password() -> None:
     changed = user.collect_events()[-1]
     assert type(changed).__name__ == "PasswordChanged"
     assert set(changed.__dict__) == {"originator_id", "originator_version", "timestamp", "actor"}
+
+
+def test_linking_a_provider_account_twice_records_one_event_naming_it() -> None:
+    user = User.register("ada@example.com", "Ada", False, "console")
+    user.link_identity("https://idp.example.com", "ada-1", "ada")
+    user.link_identity("https://idp.example.com", "ada-1", "ada")
+    user.link_identity("https://idp.example.com", "ada-2", "sso")
+    linked = [e for e in user.collect_events() if type(e).__name__ == "IdentityLinked"]
+    assert [(e.issuer, e.subject, e.actor) for e in linked] == [
+        ("https://idp.example.com", "ada-1", "ada"),
+        ("https://idp.example.com", "ada-2", "sso"),
+    ]
+    assert user.identities == [
+        ["https://idp.example.com", "ada-1"],
+        ["https://idp.example.com", "ada-2"],
+    ]

@@ -11,15 +11,42 @@ export interface SessionUser {
 
 type Status = "checking" | "open" | "signedOut" | "signedIn";
 
+/** An OpenID Connect provider the server offers beside the password (its button's target). */
+export interface SingleSignOn {
+  name: string;
+  url: string;
+}
+
 interface SessionState {
   /** open: the server signs this machine's owner in automatically (loopback); no sign-in page. */
   status: Status;
   /** The short-lived access token: in memory only (the refresh token is an HttpOnly cookie). */
   accessToken: string | null;
   user: SessionUser | null;
+  /** The provider to offer on the sign-in page, when the server has one. */
+  singleSignOn?: SingleSignOn | null;
+  /** Why the last single sign-on failed (the server sends the browser back with it). */
+  signInError?: string | null;
 }
 
+const SIGN_IN_ERROR_COOKIE = "genai_sign_in_error";
+
 export const useSession = create<SessionState>(() => ({ status: "checking", accessToken: null, user: null }));
+
+/** Why the last single sign-on failed: the server leaves it in a one-minute cookie (not in the
+ * address, where another site could write words of its own); read once, then deleted. */
+function takeSignInError(): string | null {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(`${SIGN_IN_ERROR_COOKIE}=`));
+  if (!found) return null;
+  document.cookie = `${SIGN_IN_ERROR_COOKIE}=; Max-Age=0; Path=/; SameSite=Lax`;
+  let error: string;
+  try {
+    error = decodeURIComponent(found.slice(SIGN_IN_ERROR_COOKIE.length + 1));
+  } catch {
+    return null;
+  }
+  return error ? error.charAt(0).toUpperCase() + error.slice(1) + "." : null;
+}
 
 interface SignedInBody {
   accessToken: string;
@@ -65,7 +92,8 @@ async function post(path: string, body?: unknown): Promise<Response> {
 /** On load: asks the server whether sign-in is required, and resumes a session if there is one. */
 export async function startSession(): Promise<void> {
   const response = await fetch("/auth/session", { credentials: "same-origin" });
-  const info = (await response.json()) as { signInRequired: boolean };
+  const info = (await response.json()) as { signInRequired: boolean; singleSignOn?: SingleSignOn | null };
+  useSession.setState({ singleSignOn: info.singleSignOn ?? null, signInError: takeSignInError() });
   if (!info.signInRequired) {
     useSession.setState({ status: "open" });
     return;

@@ -34,7 +34,8 @@ const session = (user = "ada@example.com") => ({
 
 afterEach(() => {
   vi.unstubAllGlobals();
-  useSession.setState({ status: "checking", accessToken: null, user: null });
+  useSession.setState({ status: "checking", accessToken: null, user: null, singleSignOn: null, signInError: null });
+  document.cookie = "genai_sign_in_error=; Max-Age=0; Path=/";
 });
 
 describe("SignInGate", () => {
@@ -82,6 +83,46 @@ describe("SignInGate", () => {
       { email: "ada@example.com", password: "correct horse battery" },
     ]);
     expect(useSession.getState().user?.email).toBe("ada@example.com");
+  });
+});
+
+describe("single sign-on", () => {
+  const required = (singleSignOn: unknown) => ({
+    "/auth/session": () => ({ status: 200, body: { signInRequired: true, signedIn: false, setupRequired: false, singleSignOn } }),
+    "/auth/refresh": () => ({ status: 401, body: refused("UNAUTHENTICATED", "the session has ended: sign in again") }),
+  });
+
+  it("offers the provider the server names, as a link to where its sign-in starts", async () => {
+    serve(required({ name: "Keycloak", url: "/auth/oidc/start" }));
+    render(<SignInGate>the app</SignInGate>);
+    const button = await screen.findByRole("link", { name: "Sign in with Keycloak" });
+    expect(button.getAttribute("href")).toBe("/auth/oidc/start");
+    expect(screen.getByRole("button", { name: "Sign in" })).toBeTruthy(); // the password too
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+
+  it("offers no provider when the server has none", async () => {
+    serve(required(null));
+    render(<SignInGate>the app</SignInGate>);
+    expect(await screen.findByRole("button", { name: "Sign in" })).toBeTruthy();
+    expect(screen.queryByRole("link", { name: /Sign in with/ })).toBeNull();
+  });
+
+  it("says why a single sign-on failed, once: the server's cookie is read and deleted", async () => {
+    document.cookie = "genai_sign_in_error=this%20account%20is%20disabled; Path=/";
+    serve(required({ name: "Keycloak", url: "/auth/oidc/start" }));
+    render(<SignInGate>the app</SignInGate>);
+    expect((await screen.findByRole("alert")).textContent).toBe("This account is disabled.");
+    expect(document.cookie).not.toContain("genai_sign_in_error");
+  });
+
+  it("shows no words from the address (another site could have written them)", async () => {
+    window.history.replaceState(null, "", "/?signInError=call%20us%20to%20unlock");
+    serve(required({ name: "Keycloak", url: "/auth/oidc/start" }));
+    render(<SignInGate>the app</SignInGate>);
+    expect(await screen.findByRole("link", { name: "Sign in with Keycloak" })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
+    window.history.replaceState(null, "", "/");
   });
 });
 

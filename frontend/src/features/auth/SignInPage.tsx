@@ -1,6 +1,6 @@
-import { LogIn } from "lucide-react";
+import { KeyRound, LogIn } from "lucide-react";
 import { useState, type FormEvent } from "react";
-import { signIn } from "../../api/session";
+import { signIn, useSession } from "../../api/session";
 import { Button } from "../../ui/Button";
 import { FieldShell, inputClass } from "../../ui/Field";
 import { useTitle } from "../../ui/useTitle";
@@ -10,7 +10,8 @@ export function SignInPage() {
   useTitle("Sign in");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const singleSignOn = useSession((s) => s.singleSignOn);
+  const [error, setError] = useState<string | null>(() => useSession.getState().signInError ?? null);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -40,6 +41,19 @@ export function SignInPage() {
         <Button type="submit" variant="primary" className="w-full" loading={busy} icon={<LogIn className="size-4" />}>
           Sign in
         </Button>
+        {singleSignOn && (
+          <>
+            <p className="flex items-center gap-3 text-xs text-slate-400 before:h-px before:flex-1 before:bg-slate-200 after:h-px after:flex-1 after:bg-slate-200">or</p>
+            {/* a full navigation: the provider's pages, then back to this app signed in */}
+            <a
+              href={singleSignOn.url}
+              className="inline-flex h-9 w-full items-center justify-center gap-2 rounded-lg border border-slate-200 bg-white px-3.5 text-sm font-medium text-slate-700 shadow-xs transition-colors hover:border-slate-300 hover:bg-slate-50"
+            >
+              <KeyRound className="size-4" aria-hidden />
+              Sign in with {singleSignOn.name}
+            </a>
+          </>
+        )}
       </form>
     </div>
   );
