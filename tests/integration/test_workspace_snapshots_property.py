@@ -20,7 +20,7 @@ from application.account.principals import LOCAL_OWNER
 from application.eventlog.log import SNAPSHOT_EVERY
 from domain.errors import InvalidCommand
 from domain.policy import Principal
-from domain.workspace import Role, Scope, Workspace
+from domain.workspace import Budget, Role, Scope, Workspace
 from tests.integration.reopen import (
     MAX_EVENTS,
     OnAFreshStore,
@@ -35,6 +35,8 @@ PEOPLE = [f"user-{n}" for n in range(6)]
 WORKSPACE = """query($w: UUID!) { workspace(id: $w) { id name role version
   members { userId email role } invitations { id role email } } }"""
 
+BUDGET = """query($w: UUID!) { workspaceBudget(workspaceId: $w) {
+  monthlyTokens monthlyCostUsd } }"""
 AS_OWNER: dict[str, Any] = {"actor": LOCAL_OWNER.actor, "principal": LOCAL_OWNER}
 roles = st.sampled_from(list(Role))
 emails = st.one_of(st.none(), st.sampled_from(["a@example.com", "b@example.org"]))
@@ -52,6 +54,7 @@ class AccessHistory(OnAFreshStore):
         self.members: dict[str, str] = {"local": "ADMIN"}
         self.invitations: dict[str, tuple[str, str, str | None]] = {}  # id: token, role, email
         self.issued: dict[str, bool] = {}  # token id: revoked
+        self.budget = Budget()
 
     def room(self) -> int:
         return MAX_EVENTS - self.version
@@ -129,6 +132,21 @@ class AccessHistory(OnAFreshStore):
         self.version += 1
         self.issued[token] = True
 
+    @precondition(lambda self: self.room())
+    @rule(
+        tokens=st.one_of(st.none(), st.integers(0, 2**31 - 1)),
+        cost=st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)),
+    )
+    def set_budget(self, tokens: int | None, cost: float | None) -> None:
+        self.builder.services.budgets.set(
+            c.SetBudget(
+                workspace_id=self.id, monthly_tokens=tokens, monthly_cost_usd=cost, **AS_OWNER
+            )
+        )
+        if Budget(tokens, cost) != self.budget:
+            self.version += 1
+        self.budget = Budget(tokens, cost)
+
     @precondition(lambda self: self.room() and list(self.members.values()).count("ADMIN") == 1)
     @rule()
     def the_last_admin_stays(self) -> None:
@@ -156,6 +174,11 @@ class AccessHistory(OnAFreshStore):
         assert {t: g.revoked for t, g in workspace.tokens.items()} == self.issued
         for grant in workspace.tokens.values():
             assert all(type(s) is Scope for s in grant.scopes)
+        assert workspace.budget == self.budget
+        assert type(workspace.budget) is Budget
+        assert workspace.budget.monthly_cost_usd is None or (
+            type(workspace.budget.monthly_cost_usd) is float
+        )
 
     def happened(self) -> bool:
         return self.version > 1
@@ -184,6 +207,10 @@ class AccessHistory(OnAFreshStore):
                     ),
                     key=lambda shown: shown["id"],
                 ),
+                "budget": {
+                    "monthlyTokens": self.budget.monthly_tokens,
+                    "monthlyCostUsd": self.budget.monthly_cost_usd,
+                },
             },
         )
 
@@ -191,6 +218,7 @@ class AccessHistory(OnAFreshStore):
         shown = gql(WORKSPACE, w=str(self.id))["workspace"]
         # invitations of one moment are listed by id: all expire at about the same time
         shown["invitations"] = sorted(shown["invitations"], key=lambda i: i["id"])
+        shown["budget"] = gql(BUDGET, w=str(self.id))["workspaceBudget"]
         return shown
 
 
