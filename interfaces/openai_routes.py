@@ -112,6 +112,18 @@ def openai_router(services_of: Callable[[Request], Services], max_body: int) -> 
             )
         return await _completion(turn, first)
 
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def elsewhere(path: str) -> JSONResponse:
+        """Not the web app's page: an OpenAI client asking for what a stack does not offer
+        (embeddings, files, …) gets an answer it reads."""
+        return _error(
+            404,
+            f"Unknown request URL: /v1/{path}. This server offers POST /v1/chat/completions "
+            "and GET /v1/models.",
+            "invalid_request_error",
+            "unknown_url",
+        )
+
     return router
 
 
