@@ -1,18 +1,12 @@
 """The OpenAI-compatible API: `POST /v1/chat/completions`, `GET /v1/models` and
 `GET /v1/models/{model}`, so that every OpenAI client library (and what is built on one) can
-call a published stack. The use cases are `application.chat.completions`; this module only
-speaks OpenAI's wire format: its request, its `chat.completion` and `chat.completion.chunk`
-objects (server-sent events when streamed), and its error body,
-`{"error": {"message", "type", "param", "code"}}`.
+call a published stack. The use cases are `application.chat.completions`, the wire format
+`interfaces.openai_wire`; here: who calls, how often, and the answer, whole or streamed as
+server-sent events.
 
 Who calls: `Authorization: Bearer <API token>` with the chat scope. On a server bound to
 loopback that signs its owner in automatically, no key, or a key that is no credential of
 ours (the SDKs insist on one: `api_key="local"`), is the local owner, as in GraphQL.
-
-What the stack adds to OpenAI's objects, which OpenAI clients ignore: `sources` and
-`web_sources` (on the message; on the streamed chunk that ends the answer) and `session_id`,
-the chat session that holds the turn. The request's sampling settings (temperature,
-max_tokens, …) are ignored: the stack's LLM node has its own.
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import anyio
@@ -34,24 +27,28 @@ from application.chat.completions import (
     Complete,
     Delta,
     Failed,
-    Message,
     ModelNotPublished,
-    StackModel,
     TurnEvent,
 )
-from application.chat.views import ChatMessageView
 from application.errors import Forbidden, RateLimited, Unauthenticated
-from application.validation import check_text
-from domain.chat import MAX_CONVERSATION
 from domain.errors import DomainError, NotFound
 from domain.policy import Principal
 from interfaces.bootstrap import Services
+from interfaces.openai_wire import (
+    BadRequest,
+    completion_object,
+    completion_request,
+    error_body,
+    head,
+    model_object,
+    sources_of,
+    sse,
+    usage_of,
+)
 from interfaces.principal import bearer
 
 log = logging.getLogger(__name__)
 
-OWNER = "genai-stack"
-TOOL_FIELDS = ("tools", "tool_choice", "functions", "function_call")
 
 # a failed answer's code → HTTP status, OpenAI error type and code
 _FAILED: dict[str, tuple[int, str, str]] = {
@@ -60,24 +57,8 @@ _FAILED: dict[str, tuple[int, str, str]] = {
 }
 
 
-class BadRequest(DomainError):
-    """A request that is not a chat completion request; `param` names the part at fault."""
-
-    def __init__(self, message: str, param: str | None = None, code: str = "invalid_value"):
-        super().__init__(message)
-        self.param, self.code = param, code
-
-
 class TooLarge(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class CompletionRequest:
-    model: str
-    messages: tuple[Message, ...]
-    stream: bool = False
-    include_usage: bool = False
 
 
 def openai_router(services_of: Callable[[Request], Services], max_body: int) -> APIRouter:
@@ -131,6 +112,18 @@ def openai_router(services_of: Callable[[Request], Services], max_body: int) -> 
             )
         return await _completion(turn, first)
 
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def elsewhere(path: str) -> JSONResponse:
+        """Not the web app's page: an OpenAI client asking for what a stack does not offer
+        (embeddings, files, …) gets an answer it reads."""
+        return _error(
+            404,
+            f"Unknown request URL: /v1/{path}. This server offers POST /v1/chat/completions "
+            "and GET /v1/models.",
+            "invalid_request_error",
+            "unknown_url",
+        )
+
     return router
 
 
@@ -173,73 +166,6 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def completion_request(body: Any) -> CompletionRequest:
-    """The parts of an OpenAI chat completion request a stack reads."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    model = body.get("model")
-    if model is None:
-        raise BadRequest(
-            "you must provide a model parameter", "model", "missing_required_parameter"
-        )
-    if not isinstance(model, str) or not model.strip():
-        raise BadRequest("model must be the name of a stack", "model", "invalid_type")
-    check_text(model, "model", 1000)
-    for name in TOOL_FIELDS:
-        if body.get(name):
-            raise BadRequest(f"{name}: a stack answers from its own graph and calls no tools", name)
-    if body.get("n") not in (None, 1):
-        raise BadRequest("n: a stack gives one answer", "n")
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise BadRequest("stream must be true or false", "stream", "invalid_type")
-    options = body.get("stream_options")
-    if options is not None and not isinstance(options, dict):
-        raise BadRequest("stream_options must be an object", "stream_options", "invalid_type")
-    include_usage = bool((options or {}).get("include_usage"))
-    return CompletionRequest(
-        model.strip(), _messages(body.get("messages")), bool(stream), include_usage
-    )
-
-
-def _messages(raw: Any) -> tuple[Message, ...]:
-    if raw is None:
-        raise BadRequest(
-            "you must provide a messages parameter", "messages", "missing_required_parameter"
-        )
-    if not isinstance(raw, list):
-        raise BadRequest("messages must be a list of messages", "messages", "invalid_type")
-    messages = []
-    for i, item in enumerate(raw):
-        where = f"messages[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("role"), str):
-            raise BadRequest(f"{where} must be an object with a role", where, "invalid_type")
-        if item.get("tool_calls") or item.get("function_call"):
-            raise BadRequest(f"{where}: a stack calls no tools", f"{where}.tool_calls")
-        text = _text(item.get("content"), f"{where}.content", item["role"])
-        check_text(text, f"{where}.content", MAX_CONVERSATION)
-        messages.append(Message(item["role"], text))
-    return tuple(messages)
-
-
-def _text(content: Any, where: str, role: str) -> str:
-    """A message's text: a string, or text parts (one after another)."""
-    if isinstance(content, str):
-        return content
-    if content is None and role == "assistant":
-        return ""
-    if isinstance(content, list):
-        texts = []
-        for j, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") != "text":
-                raise BadRequest(f"{where}[{j}]: a stack reads text parts only", f"{where}[{j}]")
-            if not isinstance(part.get("text"), str):
-                raise BadRequest(f"{where}[{j}].text must be text", f"{where}[{j}].text")
-            texts.append(part["text"])
-        return "\n".join(texts)
-    raise BadRequest(f"{where} must be text or a list of text parts", where, "invalid_type")
-
-
 # ---------------------------------------------------------------- the answer
 
 
@@ -263,8 +189,8 @@ async def _events(
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return _sse(
-            {**_head(asked, "chat.completion.chunk"), "choices": [choice], **usage_field, **extra}
+        return sse(
+            {**head(asked, "chat.completion.chunk"), "choices": [choice], **usage_field, **extra}
         )
 
     async with aclosing(turn):
@@ -281,13 +207,13 @@ async def _events(
                 sent = "".join(streamed)
                 if answer.content.startswith(sent) and len(answer.content) > len(sent):
                     yield chunk({"content": answer.content[len(sent) :]})
-                yield chunk({}, "stop", session_id=str(asked.session.id), **_sources(answer))
+                yield chunk({}, "stop", session_id=str(asked.session.id), **sources_of(answer))
                 if include_usage:
-                    yield _sse(
+                    yield sse(
                         {
-                            **_head(asked, "chat.completion.chunk"),
+                            **head(asked, "chat.completion.chunk"),
                             "choices": [],
-                            "usage": _usage(answer),
+                            "usage": usage_of(answer),
                         }
                     )
                 yield b"data: [DONE]\n\n"
@@ -297,78 +223,12 @@ async def _events(
                 status, kind, code = _FAILED.get(
                     event.code, (500, "server_error", "internal_error")
                 )
-                yield _sse(_error_body(event.message, kind, code))
+                yield sse(error_body(event.message, kind, code))
                 return
-        yield _sse(_error_body("the answer was lost", "server_error", "internal_error"))
-
-
-def _sse(data: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
-
-
-def _head(asked: Asked, kind: str) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{asked.answer_id.hex}",
-        "object": kind,
-        "created": int(asked.question.created_at.timestamp()),
-        "model": asked.model.answering_name,
-        "system_fingerprint": None,
-    }
-
-
-def completion_object(asked: Asked, answer: ChatMessageView) -> dict[str, Any]:
-    message = {
-        "role": "assistant",
-        "content": answer.content,
-        "refusal": None,
-        "annotations": [],
-        **_sources(answer),
-    }
-    return {
-        **_head(asked, "chat.completion"),
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
-        "usage": _usage(answer),
-        "session_id": str(asked.session.id),
-    }
-
-
-def _sources(answer: ChatMessageView) -> dict[str, Any]:
-    return {
-        "sources": [asdict(p) for p in answer.sources],
-        "web_sources": [asdict(r) for r in answer.web_sources],
-    }
-
-
-def _usage(answer: ChatMessageView) -> dict[str, int]:
-    prompt = answer.usage.prompt_tokens if answer.usage else 0
-    completion = answer.usage.completion_tokens if answer.usage else 0
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def model_object(model: StackModel) -> dict[str, Any]:
-    return {
-        "id": model.name if model.pinned is None else model.answering_name,
-        "object": "model",
-        "created": int(model.created_at.timestamp()),
-        "owned_by": model.workspace or OWNER,
-        # ours, which OpenAI clients ignore
-        "name": model.stack_name,
-        "stack_id": str(model.workflow_id),
-        "published_versions": list(model.published),
-    }
+        yield sse(error_body("the answer was lost", "server_error", "internal_error"))
 
 
 # ---------------------------------------------------------------- errors
-
-
-def _error_body(
-    message: str, kind: str, code: str | None, param: str | None = None
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def _error(
@@ -379,7 +239,7 @@ def _error(
     param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(_error_body(message, kind, code, param), status, headers=headers)
+    return JSONResponse(error_body(message, kind, code, param), status, headers=headers)
 
 
 def failed(event: Failed) -> JSONResponse:

@@ -447,6 +447,12 @@ def test_refusals_come_in_openais_error_shape_and_store_nothing(
     )
     assert form.status_code == 400 and form.json()["error"]["type"] == "invalid_request_error"
 
+    # what a stack does not offer is an OpenAI error too, not the web app's page
+    with pytest.raises(openai.NotFoundError) as caught:
+        chat.embeddings.create(model="helper", input="Hi")
+    assert error_of(caught)["code"] == "unknown_url"
+    assert local.http.get("/v1/chat/completions").json()["error"]["code"] == "unknown_url"
+
     # nothing was asked: no session, no request to the stack's LLM
     assert sessions(local, w) == [] and fake_openai.chat_requests() == []
 
