@@ -29,6 +29,7 @@ from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
 from interfaces.principal import authorization_of, bearer, principal_of
+from interfaces.stack_routes import stack_router
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             secure_cookies=(settings.genai_public_url or "").startswith("https://"),
         )
     )
+
+    app.include_router(stack_router(lambda request: request.app.state.services))
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from interfaces.graphql.document.resolvers import (
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
 from interfaces.graphql.input_guard import InputGuard
+from interfaces.graphql.workflow.portable import PortableMutations, PortableQueries
 from interfaces.graphql.workflow.resolvers import (
     WorkflowMutations,
     WorkflowQueries,
@@ -33,12 +34,14 @@ from interfaces.graphql.workflow.resolvers import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries):
+class Query(WorkflowQueries, PortableQueries, DocumentQueries, ChatQueries, AccountQueries):
     pass
 
 
 @strawberry.type
-class Mutation(WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations):
+class Mutation(
+    WorkflowMutations, PortableMutations, DocumentMutations, ChatMutations, AccountMutations
+):
     pass
 
 
