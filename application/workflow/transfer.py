@@ -44,6 +44,8 @@ from domain.document import DocumentStatus
 from domain.errors import NotFound
 
 REDACTED = "[redacted]"
+# where events hold a key's reference: a node's key settings, and index settings' `api_key_ref`
+_KEY_HOLDERS = frozenset({*SECRET_FIELDS, "api_key_ref", "key_ref"})
 HISTORY_FORMAT = "genai-stack.history"
 
 
@@ -198,7 +200,7 @@ def redacted(value: Any) -> Any:
         if is_secret_reference(value):
             return REDACTED
         return {
-            k: (REDACTED if k in SECRET_FIELDS and v is not None else redacted(v))
+            k: (REDACTED if k in _KEY_HOLDERS and v is not None else redacted(v))
             for k, v in value.items()
         }
     if isinstance(value, list):
