@@ -8,7 +8,6 @@ import { needsLine, TemplateGallery, type StackTemplate } from "./TemplateGaller
 
 const TEMPLATES: StackTemplate[] = [
   {
-    __typename: "StackTemplate",
     id: "ask-your-pdfs-offline",
     title: "Ask your PDFs (offline)",
     description: "Everything runs on this server.",
@@ -16,14 +15,13 @@ const TEMPLATES: StackTemplate[] = [
     needs: [],
   },
   {
-    __typename: "StackTemplate",
     id: "research-with-web-search",
     title: "Research with web search",
     description: "Answers from fresh web results.",
     kinds: ["USER_QUERY", "LLM_ENGINE", "OUTPUT"],
     needs: [
-      { __typename: "TemplateNeed", provider: "openai", description: "an OpenAI API key", provided: true },
-      { __typename: "TemplateNeed", provider: "websearch", description: "a web search (SerpAPI) key", provided: false },
+      { provider: "openai", description: "an OpenAI API key", provided: true },
+      { provider: "websearch", description: "a web search (SerpAPI) key", provided: false },
     ],
   },
 ];
@@ -71,12 +69,12 @@ describe("TemplateGallery", () => {
 
 describe("needsLine", () => {
   it("says when the server holds every key a template needs", () => {
-    expect(needsLine({ needs: [{ __typename: "TemplateNeed", provider: "gemini", description: "a Gemini API key", provided: true }] })).toBe(
+    expect(needsLine({ needs: [{ provider: "gemini", description: "a Gemini API key", provided: true }] })).toBe(
       "Ready: this server has the keys it needs",
     );
     const both = [
-      { __typename: "TemplateNeed" as const, provider: "openai", description: "an OpenAI API key", provided: false },
-      { __typename: "TemplateNeed" as const, provider: "websearch", description: "a web search (SerpAPI) key", provided: false },
+      { provider: "openai", description: "an OpenAI API key", provided: false },
+      { provider: "websearch", description: "a web search (SerpAPI) key", provided: false },
     ];
     expect(needsLine({ needs: both })).toBe("Needs an OpenAI API key and a web search (SerpAPI) key");
   });
@@ -87,7 +85,7 @@ describe("importFollowUp", () => {
     __typename: "ImportedStack" as const,
     workflow: { __typename: "Workflow" as const, id: "w", name: "Lighthouses" },
     documents: [],
-    keysToReenter: [] as Array<{ __typename: "KeyToReenter"; nodeId: string; label: string; setting: string }>,
+    keysToReenter: [] as Array<{ nodeId: string; label: string; setting: string }>,
     documentsLeftOut: 0,
   };
 
@@ -97,8 +95,8 @@ describe("importFollowUp", () => {
       importFollowUp({
         ...imported,
         keysToReenter: [
-          { __typename: "KeyToReenter", nodeId: "llm", label: "OpenAI", setting: "apiKey" },
-          { __typename: "KeyToReenter", nodeId: "llm", label: "OpenAI", setting: "webSearchApiKey" },
+          { nodeId: "llm", label: "OpenAI", setting: "apiKey" },
+          { nodeId: "llm", label: "OpenAI", setting: "webSearchApiKey" },
         ],
         documentsLeftOut: 2,
       }),
