@@ -114,7 +114,8 @@ class Gallery:
             if template.id == template_id:
                 return template
         known = ", ".join(t.id for t in self._templates)
-        raise NotFound(f"there is no template {template_id!r} (templates: {known})")
+        shown = template_id if len(template_id) <= 80 else template_id[:80] + "…"
+        raise NotFound(f"there is no template {shown!r} (templates: {known})")
 
     def needs(self, template: Template) -> list[Need]:
         return template.needs(self.workflows.server_keys)
