@@ -270,6 +270,19 @@ def test_files_of_a_newer_format_malformed_or_changed_are_refused_and_make_nothi
     extra = {**entries, "documents/../../evil.sh": b"#!/bin/sh"}
     assert "does not list" in refused(client, _zip(extra), "stack.zip").message
 
+    # a listed document must be a PDF, for a Knowledge Base of the stack
+    not_pdf = b"just some text, not a PDF"
+    sha = hashlib.sha256(not_pdf).hexdigest()
+    listed = json.loads(exported)
+    listed["stack"]["documents"] = [
+        {"filename": "notes.pdf", "nodeId": "kb", "sha256": sha, "size": len(not_pdf)}
+    ]
+    text_zip = {"stack.json": _resigned(listed), f"documents/{sha}.pdf": not_pdf}
+    assert "notes.pdf is not a PDF" in refused(client, _zip(text_zip), "stack.zip").message
+    listed["stack"]["documents"][0]["nodeId"] = "llm"
+    wrong_node = {**text_zip, "stack.json": _resigned(listed)}
+    assert "not a Knowledge Base" in refused(client, _zip(wrong_node), "stack.zip").message
+
     key_added = json.loads(exported)
     key_added["stack"]["nodes"][2]["config"]["apiKey"] = "sk-smuggled-in-0123456789"
     assert "never holds an API key" in refused(client, _resigned(key_added)).message
