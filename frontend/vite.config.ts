@@ -32,6 +32,8 @@ export default defineConfig({
   plugins: [react(), tailwindcss(), spaChunkBudget(700)],
   server: {
     proxy: {
+      // a stack's downloads (not /stacks/{id} itself: that is a page of the SPA)
+      "^/stacks/[^/]+/(export\\.json|export\\.zip|history\\.jsonl)$": { target: backend, changeOrigin: true },
       "/graphql": {
         target: backend,
         ws: true,

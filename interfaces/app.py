@@ -33,6 +33,7 @@ from interfaces.graphql.schema import schema
 from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
 from interfaces.openai_routes import openai_router
 from interfaces.principal import authorization_of, bearer, principal_of
+from interfaces.stack_routes import stack_router
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             lambda request: request.app.state.services, settings.genai_max_request_mb * 1024 * 1024
         )
     )
+
+    app.include_router(stack_router(lambda request: request.app.state.services))
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]

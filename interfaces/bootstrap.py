@@ -44,9 +44,11 @@ from application.document.retrieval import Retrieval
 from application.eventlog.log import EventLog
 from application.keys import NodeKeys
 from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
+from application.workflow.gallery import Gallery
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
+from application.workflow.transfer import StackTransfer
 from infrastructure.accounts.stores import (
     SqlApiTokenStore,
     SqlCredentialStore,
@@ -99,6 +101,8 @@ class Services:
     workflows: WorkflowService
     history: HistoryService
     documents: DocumentService
+    gallery: Gallery  # the templates a stack starts from
+    transfer: StackTransfer  # export and import of stacks, history as JSON Lines
     retrieval: Retrieval
     ingestion: Ingestion
     index: VectorIndex
@@ -325,6 +329,7 @@ def _wire(
     def live(topic: str) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
         return hub.subscribe(topic, floor=event_log.max_notification_id)
 
+    history = HistoryService(event_log, documents.document_ids)
     return Services(
         settings=settings,
         event_log=event_log,
@@ -334,8 +339,17 @@ def _wire(
         watcher=watcher,
         listener=listener,
         workflows=workflows,
-        history=HistoryService(event_log, documents.document_ids),
+        history=history,
         documents=documents,
+        gallery=Gallery(workflows),
+        transfer=StackTransfer(
+            workflows,
+            documents,
+            history,
+            blobs,
+            sniff_pdf,
+            settings.max_upload_mb * 1024 * 1024,
+        ),
         retrieval=retrieval,
         ingestion=ingestion,
         index=index,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from domain.graph import Position
@@ -25,6 +25,31 @@ class CreateWorkflow(Command):
     name: str
     description: str = ""
     workspace_id: UUID | None = None  # None: the default workspace
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateWithGraph(CreateWorkflow):
+    """A new stack with its graph at once (a template, an imported file): one save, so a
+    graph that is refused leaves no empty stack behind."""
+
+    nodes: Sequence[Any]
+    edges: Sequence[Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateFromTemplate(Command):
+    template_id: str
+    name: str | None = None  # None: the template's title
+    workspace_id: UUID | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportStack(Command):
+    """A stack file (JSON) or archive (zip with its PDFs) made into a new stack."""
+
+    stream: BinaryIO
+    name: str | None = None  # None: the name the file holds
+    workspace_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,7 @@ from domain.components import (
     is_secret_reference,
 )
 from domain.errors import Conflict, InvalidCommand, NotFound, ValidationIssue
-from domain.graph import validation_issues
+from domain.graph import Edge, Node, validation_issues
 from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
 from domain.workflow import Workflow
 
@@ -45,6 +45,13 @@ class WorkflowService:
 
     def create(self, cmd: c.CreateWorkflow) -> WorkflowView:
         wf = Workflow.create(cmd.name, cmd.description, cmd.actor, cmd.workspace_id)
+        self.store.save(wf)
+        return WorkflowView.of(wf)
+
+    def create_with_graph(self, cmd: c.CreateWithGraph) -> WorkflowView:
+        nodes, edges = self._imported(cmd.nodes, cmd.edges)
+        wf = Workflow.create(cmd.name, cmd.description, cmd.actor, cmd.workspace_id)
+        wf.import_graph(nodes, edges, cmd.actor)
         self.store.save(wf)
         return WorkflowView.of(wf)
 
@@ -96,11 +103,16 @@ class WorkflowService:
         return self._change(cmd, lambda wf: wf.disconnect(cmd.edge_id, cmd.actor))
 
     def import_graph(self, cmd: c.ImportGraph) -> WorkflowView:
-        if not isinstance(cmd.nodes, list) or not isinstance(cmd.edges, list):
-            raise InvalidCommand("nodes and edges must be lists")
-        nodes = [imported_node(n, i, self._seal) for i, n in enumerate(cmd.nodes, start=1)]
-        edges = [imported_edge(e, i) for i, e in enumerate(cmd.edges, start=1)]
+        nodes, edges = self._imported(cmd.nodes, cmd.edges)
         return self._change(cmd, lambda wf: wf.import_graph(nodes, edges, cmd.actor))
+
+    def _imported(self, nodes: object, edges: object) -> tuple[list[Node], list[Edge]]:
+        if not isinstance(nodes, list) or not isinstance(edges, list):
+            raise InvalidCommand("nodes and edges must be lists")
+        return (
+            [imported_node(n, i, self._seal) for i, n in enumerate(nodes, start=1)],
+            [imported_edge(e, i) for i, e in enumerate(edges, start=1)],
+        )
 
     def publish(self, cmd: c.Publish) -> PublishedInfo:
         """Pins the graph as the next published version, and returns that version."""

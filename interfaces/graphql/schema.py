@@ -26,6 +26,7 @@ from interfaces.graphql.document.resolvers import (
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
 from interfaces.graphql.input_guard import InputGuard
+from interfaces.graphql.workflow.portable import PortableMutations, PortableQueries
 from interfaces.graphql.workflow.resolvers import (
     WorkflowMutations,
     WorkflowQueries,
@@ -34,13 +35,20 @@ from interfaces.graphql.workflow.resolvers import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries, BudgetQueries):
+class Query(
+    WorkflowQueries, PortableQueries, DocumentQueries, ChatQueries, AccountQueries, BudgetQueries
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    WorkflowMutations, DocumentMutations, ChatMutations, AccountMutations, BudgetMutations
+    WorkflowMutations,
+    PortableMutations,
+    DocumentMutations,
+    ChatMutations,
+    AccountMutations,
+    BudgetMutations,
 ):
     pass
 

@@ -91,6 +91,7 @@ function Builder({ workflowId }: { workflowId: string }) {
       <ReactFlowProvider>
         <div className="flex h-full flex-col bg-white">
           <TopBar
+            workflowId={workflowId}
             historyOpen={historyOpen}
             onToggleHistory={() => {
               if (historyOpen) setPreview(null);

@@ -8,6 +8,7 @@ import { Button, IconButton } from "../../ui/Button";
 import { cx } from "../../ui/cx";
 import { Logo } from "../../ui/Logo";
 import { timeAgo } from "../../ui/time";
+import { ExportMenu } from "../stacks/ExportMenu";
 import { DescriptionEditor, NameEditor } from "./StackTitle";
 import { useCommands } from "./context";
 import { selectUndo, useCanvasStore } from "./store";
@@ -138,12 +139,14 @@ export function PublishedBadge() {
 }
 
 export function TopBar({
+  workflowId,
   historyOpen,
   onToggleHistory,
   onBuild,
   building,
   onChat,
 }: {
+  workflowId: string;
   historyOpen: boolean;
   onToggleHistory: () => void;
   onBuild: () => void;
@@ -188,6 +191,7 @@ export function TopBar({
         >
           History
         </Button>
+        <ExportMenu workflowId={workflowId} />
         <Button size="sm" variant="secondary" icon={<MessageSquare className="size-4" />} onClick={onChat}>
           Chat
         </Button>

@@ -15,7 +15,9 @@ import { AccountMenu } from "../auth/AccountMenu";
 import { KIND_LOOK } from "../builder/nodes/kinds";
 import type { NodeKind } from "../builder/graph";
 import { CreateStackDialog, DeleteStackDialog, EditStackDialog } from "./StackDialogs";
-import { StacksQuery } from "./operations";
+import { ImportStackButton } from "./ImportStackButton";
+import { StacksQuery, TemplatesQuery } from "./operations";
+import { TemplateGallery } from "./TemplateGallery";
 
 type Stack = StacksQueryResult["workflows"][number];
 
@@ -74,6 +76,7 @@ export function StacksPage() {
   const navigate = useNavigate();
   useTitle("My Stacks");
   const [{ data, fetching, error }, refetch] = useQuery({ query: StacksQuery });
+  const [{ data: gallery }] = useQuery({ query: TemplatesQuery });
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Stack | null>(null);
   const [deleting, setDeleting] = useState<Stack | null>(null);
@@ -86,6 +89,7 @@ export function StacksPage() {
           <Logo />
           <div className="flex items-center gap-3">
             <AccountMenu />
+            <ImportStackButton onImported={(id) => navigate(`/stacks/${id}`)} />
             <Button variant="primary" icon={<Plus className="size-4" />} onClick={() => setCreating(true)}>
               New stack
             </Button>
@@ -117,7 +121,7 @@ export function StacksPage() {
             <EmptyState
               icon={<Layers className="size-7" />}
               title="Build your first stack"
-              detail="Drag a question, a knowledge base, a language model and an answer onto a canvas, connect them, and chat with your PDFs. No code needed."
+              detail="Drag a question, a knowledge base, a language model and an answer onto a canvas, connect them, and chat with your PDFs. No code needed — or start from a template below."
               action={
                 <Button variant="primary" icon={<Plus className="size-4" />} onClick={() => setCreating(true)}>
                   Create a stack
@@ -142,6 +146,8 @@ export function StacksPage() {
             </li>
           </ul>
         )}
+
+        <TemplateGallery templates={gallery?.templates ?? []} onCreated={(id) => navigate(`/stacks/${id}`)} />
       </main>
 
       <CreateStackDialog open={creating} onClose={() => setCreating(false)} onCreated={(id) => navigate(`/stacks/${id}`)} />

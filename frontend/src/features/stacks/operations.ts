@@ -58,3 +58,49 @@ export const DeleteStackMutation = graphql(`
     deleteWorkflow(id: $id)
   }
 `);
+
+export const TemplatesQuery = graphql(`
+  query Templates {
+    templates {
+      id
+      title
+      description
+      kinds
+      needs {
+        provider
+        description
+        provided
+      }
+    }
+  }
+`);
+
+export const CreateFromTemplateMutation = graphql(`
+  mutation CreateStackFromTemplate($templateId: String!, $name: String) {
+    createStackFromTemplate(templateId: $templateId, name: $name) {
+      id
+      name
+    }
+  }
+`);
+
+export const ImportStackMutation = graphql(`
+  mutation ImportStack($file: Upload!, $name: String) {
+    importStack(file: $file, name: $name) {
+      workflow {
+        id
+        name
+      }
+      documents {
+        id
+        filename
+      }
+      keysToReenter {
+        nodeId
+        label
+        setting
+      }
+      documentsLeftOut
+    }
+  }
+`);
