@@ -44,6 +44,7 @@ from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearc
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
+from application.workflow.models import ProviderModels
 from infrastructure.accounts.stores import (
     SqlApiTokenStore,
     SqlCredentialStore,
@@ -59,7 +60,7 @@ from infrastructure.database import create_read_engine, make_private, migrate, s
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
 from infrastructure.live_feed import LiveFeed, Router
-from infrastructure.llm.factory import ProviderLLMFactory
+from infrastructure.llm.factory import ProviderLLMFactory, model_catalogs
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
 from infrastructure.passwords import Argon2Hasher
@@ -103,6 +104,7 @@ class Services:
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
+    models: ProviderModels  # the models a provider's server has (Ollama's)
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -336,6 +338,7 @@ def _wire(
             AdvisoryLock(conninfo, "audit") if conninfo else None,
             poll,
         ),
+        models=ProviderModels(model_catalogs(outbound)),
     )
 
 
