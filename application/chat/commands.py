@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.chat import Rating
+
 
 @dataclass(frozen=True, kw_only=True)
 class StartChat:
@@ -22,3 +24,15 @@ class SendMessage:
     actor: str
     session_id: UUID
     content: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateAnswer:
+    """Thumbs up or down on an answer of the session, with an optional note; `rating` None
+    withdraws the rating."""
+
+    actor: str
+    session_id: UUID
+    message_id: UUID
+    rating: Rating | None
+    note: str = ""
