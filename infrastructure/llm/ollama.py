@@ -143,6 +143,8 @@ def _classify(exc: BaseException) -> Trouble | None:
         if exc.status_code and exc.status_code > 0:
             return status_trouble(exc.status_code, None, str(exc.error))
         return Trouble("the server reported an error", detail=str(exc.error))
+    if isinstance(exc, UnicodeError | httpx.InvalidURL):  # e.g. a host name IDNA refuses
+        return Trouble("the base URL is not a valid address")
     if isinstance(exc, httpx.TimeoutException):
         return Trouble("the request timed out", retryable=True)
     if isinstance(exc, ConnectionError | httpx.TransportError):
