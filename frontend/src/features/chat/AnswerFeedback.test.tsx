@@ -51,12 +51,12 @@ describe("AnswerFeedback", () => {
     const note = screen.getByRole("textbox", { name: /What was wrong/ });
     expect(document.activeElement).toBe(note);
     expect(note.getAttribute("maxLength")).toBe(String(MAX_NOTE));
-    await user.type(note, "  Quoted the wrong page.  ");
+    await user.type(note, "  Wrong page.  ");
     await user.click(screen.getByRole("button", { name: "Send" }));
     await screen.findByRole("button", { name: "Bad answer", pressed: true });
-    expect(rates()).toEqual([{ ...IDS, rating: "DOWN", note: "Quoted the wrong page." }]);
+    expect(rates()).toEqual([{ ...IDS, rating: "DOWN", note: "Wrong page." }]);
     expect(screen.queryByRole("dialog")).toBeNull();
-    expect(screen.getByText("“Quoted the wrong page.”")).toBeTruthy();
+    expect(screen.getByText("“Wrong page.”")).toBeTruthy();
     expect(document.activeElement).toBe(down());
   });
 
