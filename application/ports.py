@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
@@ -262,6 +263,25 @@ class LLM(Protocol):
 
 class LLMFactory(Protocol):
     def for_provider(self, provider: str) -> LLM: ...
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model a provider's server has, as its model picker shows it."""
+
+    name: str
+    size_bytes: int | None = None
+    parameter_size: str | None = None  # e.g. "8.0B"
+    quantization: str | None = None  # e.g. "Q4_K_M"
+    family: str | None = None
+    modified_at: datetime | None = None
+
+
+class ModelCatalog(Protocol):
+    async def models(self, base_url: str | None) -> list[ModelInfo]:
+        """The models of the server at `base_url` (None: the provider's default address);
+        raises ProviderError when it cannot be asked."""
+        ...
 
 
 @dataclass(frozen=True)

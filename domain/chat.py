@@ -13,6 +13,9 @@ itself, as OpenAI's chat completions API has it, sends the earlier turns with ea
 and instructions for the model: both are recorded with the question, as asked, and given to
 the stack's LLM with it. They are context, not turns of this session: the session's own
 answers are only the ones its stack gave.
+
+An answer may be rated (thumbs up or down, with an optional note); rating it again
+replaces the rating, and a rating may be withdrawn.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +37,13 @@ MAX_CONVERSATION = 200_000  # characters of the earlier turns a question brings,
 MAX_TURNS = 500
 MAX_INSTRUCTIONS = 20_000
 TURN_ROLES = ("user", "assistant")
+MAX_NOTE = 1_000
+
+
+class Rating(StrEnum):
+    UP = "UP"
+    DOWN = "DOWN"
+
 
 # Answers get ids derived from their question's, so every process (and a replay) agrees on
 # the id that streamed tokens and the stored answer carry.
@@ -118,6 +129,9 @@ class ChatSession(Aggregate):
         self.failed = 0
         self.author = actor  # whose session it is: they (and the workspace's admins) read it
         self.last_actor = actor
+        self.answer_ids: list[UUID] = []  # the answers given, which may be rated
+        # each rated answer's rating and note, by the answer's id (a string: a JSON key)
+        self.ratings: dict[str, dict[str, str]] = {}
 
     @classmethod
     def start(cls, workflow_id: UUID, published_version: int | None, actor: str) -> ChatSession:
@@ -246,6 +260,7 @@ class ChatSession(Aggregate):
             assert isinstance(aggregate, ChatSession)
             aggregate.pending = [q for q in aggregate.pending if q.id != self.question_id]
             aggregate.answered += 1
+            aggregate.answer_ids.append(self.message_id)
             aggregate.last_actor = self.actor
 
     def fail(
@@ -289,6 +304,61 @@ class ChatSession(Aggregate):
             aggregate.pending = [q for q in aggregate.pending if q.id != self.question_id]
             aggregate.failed += 1
             aggregate.last_actor = self.actor
+
+    # ---------------------------------------------------------------- feedback
+
+    def rate(self, message_id: UUID, rating: Rating | None, note: str, actor: str) -> bool:
+        """Rates the answer `message_id` (None withdraws its rating); a note says why.
+        Returns whether anything changed: the rating it already has records nothing."""
+        if message_id not in self.answer_ids:
+            raise NotFound(f"there is no answer {message_id} in this chat to rate")
+        text = note.strip()
+        if len(text) > MAX_NOTE:
+            raise InvalidCommand(f"the note is longer than {MAX_NOTE} characters")
+        if "\x00" in text:
+            raise InvalidCommand("the note must not contain the NUL character")
+        if rating is None and text:
+            raise InvalidCommand("a note goes with a rating (UP or DOWN)")
+        current = self.ratings.get(str(message_id))
+        had = None if current is None else (current["rating"], current["note"])
+        if had == (None if rating is None else (rating.value, text)):
+            return False
+        self.trigger_event(
+            self.AnswerRated,
+            message_id=message_id,
+            rating=None if rating is None else rating.value,
+            note=text,
+            actor=actor,
+        )
+        return True
+
+    def rating_of(self, message_id: UUID) -> tuple[Rating, str] | None:
+        """The answer's rating and note, None when it has none."""
+        found = self.ratings.get(str(message_id))
+        return None if found is None else (Rating(found["rating"]), found["note"])
+
+    def rated_by(self, message_id: UUID) -> tuple[str, datetime] | None:
+        """Who gave the answer its rating, and when; None when it has none."""
+        found = self.ratings.get(str(message_id))
+        return None if found is None else (found["actor"], datetime.fromisoformat(found["at"]))
+
+    class AnswerRated(Aggregate.Event):
+        message_id: UUID  # the answer's
+        rating: str | None  # a Rating's value; None: the rating was withdrawn
+        note: str
+        actor: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, ChatSession)
+            if self.rating is None:
+                aggregate.ratings.pop(str(self.message_id), None)
+            else:
+                aggregate.ratings[str(self.message_id)] = {
+                    "rating": self.rating,
+                    "note": self.note,
+                    "actor": self.actor,
+                    "at": self.timestamp.isoformat(),
+                }
 
     def _pending(self, question_id: UUID) -> Question:
         for q in self.pending:

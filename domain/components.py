@@ -39,6 +39,7 @@ CHOICE_NAMES = {
     "local": "Local",
     "openai": "OpenAI",
     "gemini": "Gemini",
+    "ollama": "Ollama",
     "extractive": "Extractive (offline)",
 }
 
@@ -94,7 +95,7 @@ _LLM_ENGINE_SCHEMA: dict[str, Any] = {
         "provider": {
             "type": "string",
             "title": "Provider",
-            "enum": ["openai", "gemini", "extractive"],
+            "enum": ["openai", "gemini", "ollama", "extractive"],
             "default": "extractive",
         },
         "model": {"type": "string", "title": "Model", "maxLength": 200},
@@ -162,7 +163,8 @@ COMPONENTS: dict[NodeKind, ComponentSpec] = {
     NodeKind.LLM_ENGINE: ComponentSpec(
         NodeKind.LLM_ENGINE,
         "LLM Engine",
-        "Writes the answer from the query and the context, with OpenAI, Gemini or offline.",
+        "Writes the answer from the query and the context, with OpenAI, Gemini, a local "
+        "model (Ollama) or offline.",
         inputs=("query", "context"),
         outputs=("answer",),
         config_schema=_LLM_ENGINE_SCHEMA,

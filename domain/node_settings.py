@@ -27,6 +27,9 @@ from domain.errors import InvalidCommand
 
 LOCAL_EMBEDDER = "local"
 EXTRACTIVE = "extractive"
+OLLAMA = "ollama"
+# Where Ollama listens unless told otherwise (its own default).
+OLLAMA_BASE_URL = "http://127.0.0.1:11434"
 WEB_SEARCH = "websearch"
 KEY_LENGTH = 12
 
@@ -35,16 +38,16 @@ KEY_LENGTH = 12
 class ProviderAccess:
     """Whom a node's requests go to, and the key of its own it holds for them."""
 
-    provider: str  # openai | gemini | websearch
+    provider: str  # openai | gemini | ollama | websearch
     base_url: str | None = None  # None: the provider's own address
     key_ref: str | None = None  # the node's stored key, entered for this address
     key_cleared: bool = False  # the address changed since the key was entered
 
     @property
     def keyless_ok(self) -> bool:
-        """Whether a request may go without a key: an OpenAI-compatible server of one's own
-        (Ollama, vLLM…) wants none, OpenAI itself and Gemini always do."""
-        return self.provider == "openai" and self.base_url is not None
+        """Whether a request may go without a key: Ollama and an OpenAI-compatible server of
+        one's own (vLLM, LM Studio…) want none, OpenAI itself and Gemini always do."""
+        return self.provider == OLLAMA or (self.provider == "openai" and self.base_url is not None)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class KnowledgeBaseSettings:
 
 @dataclass(frozen=True)
 class LlmSettings:
-    provider: str  # openai | gemini | extractive
+    provider: str  # openai | gemini | ollama | extractive
     model: str  # "" when none is chosen
     prompt: str
     temperature: float | None  # None: the provider's own default
@@ -137,6 +140,10 @@ class LlmSettings:
         access = (
             None
             if provider == EXTRACTIVE
+            # Ollama takes no key: none is ever sent there, not even one the node still
+            # holds from another provider.
+            else ProviderAccess(OLLAMA, config.get("baseUrl") or OLLAMA_BASE_URL)
+            if provider == OLLAMA
             else ProviderAccess(
                 provider,
                 config.get("baseUrl") or None,

@@ -24,6 +24,7 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
     name: ModelPrice(input=i, output=o)
     for name, (i, o) in {
         "extractive": (0.0, 0.0),
+        "ollama": (0.0, 0.0),  # a model on one's own server: `ollama/<model>`
         "gpt-5": (1.25, 10.0),
         "gpt-5-mini": (0.25, 2.0),
         "gpt-5-nano": (0.05, 0.4),
@@ -46,11 +47,11 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 def price_of(prices: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:
     """The model's price: its own entry, else the longest entry it starts with, so that a
     dated snapshot (`gpt-4o-mini-2024-07-18`) or a path (`models/gemini-2.5-flash`) is
-    priced like its family."""
+    priced like its family, and `ollama/<model>` like the local server it ran on."""
     name = model.strip().lower().removeprefix("models/")
     if name in prices:
         return prices[name]
-    family = [key for key in prices if name.startswith(key + "-") or name.startswith(key + ":")]
+    family = [key for key in prices if name.startswith((key + "-", key + ":", key + "/"))]
     return prices[max(family, key=len)] if family else None
 
 

@@ -49,6 +49,7 @@ from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
 from application.workflow.transfer import StackTransfer
+from application.workflow.models import ProviderModels
 from infrastructure.accounts.stores import (
     SqlApiTokenStore,
     SqlCredentialStore,
@@ -65,7 +66,7 @@ from infrastructure.database import create_read_engine, make_private, migrate, s
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
 from infrastructure.live_feed import LiveFeed, Router
-from infrastructure.llm.factory import ProviderLLMFactory
+from infrastructure.llm.factory import ProviderLLMFactory, model_catalogs
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
 from infrastructure.oidc import OidcProvider
@@ -117,6 +118,7 @@ class Services:
     limits: RequestLimits  # rate limits of changes, questions and uploads
     connections: ConnectionBounds  # open WebSocket connections per principal
     completions: Completions  # published stacks as OpenAI-compatible models
+    models: ProviderModels  # the models a provider's server has (Ollama's)
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -376,6 +378,7 @@ def _wire(
         limits=RequestLimits.from_settings(settings),
         connections=ConnectionBounds(settings.genai_max_connections_per_user),
         completions=Completions(chats, workflows, accounts.workspaces, access, live),
+        models=ProviderModels(model_catalogs(outbound)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from domain.chat import Turn
+from domain.chat import Rating, Turn
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,3 +29,15 @@ class SendMessage:
     content: str
     conversation: tuple[Turn, ...] = ()
     instructions: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateAnswer:
+    """Thumbs up or down on an answer of the session, with an optional note; `rating` None
+    withdraws the rating."""
+
+    actor: str
+    session_id: UUID
+    message_id: UUID
+    rating: Rating | None
+    note: str = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from uuid import UUID
 
 import anyio
@@ -12,11 +13,20 @@ import anyio
 from application.chat import commands as c
 from application.chat.answering import ChatAnswering
 from application.chat.sessions import ChatSessions
-from application.chat.views import ChatMessageView, ChatReadModel, ChatSessionView, UsageView
+from application.chat.views import (
+    AnswerFeedbackView,
+    ChatMessageView,
+    ChatReadModel,
+    ChatSessionView,
+    FeedbackView,
+    UsageView,
+)
 from application.eventlog.log import EventLog
 from application.workflow.handlers import WorkflowService
 from domain.chat import ChatSession
 from domain.errors import InvalidCommand
+
+MAX_FEEDBACK_PAGE = 100
 
 
 class ChatService:
@@ -81,6 +91,20 @@ class ChatService:
         )
         return view, chat
 
+    def rate(self, cmd: c.RateAnswer) -> AnswerFeedbackView:
+        """Rates an answer of the session (or withdraws its rating); the rating it has now."""
+        chat = self.chats.change(
+            cmd.session_id,
+            lambda chat: chat.rate(cmd.message_id, cmd.rating, cmd.note, cmd.actor),
+        )
+        found, by = chat.rating_of(cmd.message_id), chat.rated_by(cmd.message_id)
+        if found is None or by is None:
+            return AnswerFeedbackView(
+                cmd.message_id, cmd.session_id, None, "", cmd.actor, chat.modified_on
+            )
+        (rating, note), (actor, at) = found, by
+        return AnswerFeedbackView(cmd.message_id, cmd.session_id, rating, note, actor, at)
+
     # ---------------------------------------------------------------- reads
 
     def get(self, session_id: UUID) -> ChatSessionView | None:
@@ -99,6 +123,22 @@ class ChatService:
         """Of one workflow, or of all (those `among`, when given)."""
         found = self.read_model.usage(workflow_id)
         return found if among is None else [u for u in found if u.workflow_id in among]
+
+    def feedback(
+        self, workflow_id: UUID, author: str | None, offset: int = 0, limit: int = 20
+    ) -> FeedbackView:
+        """The stack's ratings (of every session, or of those `author` started): counts,
+        and a page of the answers rated down, newest first."""
+        if offset < 0 or not 1 <= limit <= MAX_FEEDBACK_PAGE:
+            raise InvalidCommand(
+                f"a page starts at 0 or later and holds 1 to {MAX_FEEDBACK_PAGE} answers"
+            )
+        self.caught_up()
+        # one more than asked says whether more follow
+        found = self.read_model.feedback(workflow_id, author, offset, limit + 1)
+        return replace(
+            found, rated_down=found.rated_down[:limit], has_more=len(found.rated_down) > limit
+        )
 
     def version_of(self, session_id: UUID) -> int:
         """The session's version now (raises NotFound), where a live subscription starts."""

@@ -14,10 +14,23 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from application.ports import Passage, SearchResult, Usage
+from domain.chat import Rating
 
 Role = Literal["USER", "ASSISTANT"]
 # A user message waits for its answer, has it, or its answer failed.
 Status = Literal["pending", "answered", "failed"]
+
+
+@dataclass(frozen=True)
+class AnswerFeedbackView:
+    """An answer's rating now; `rating` None once it was withdrawn."""
+
+    message_id: UUID
+    session_id: UUID
+    rating: Rating | None
+    note: str
+    actor: str
+    rated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,31 @@ class ChatMessageView:
     # version it stood at and, in a published session, the published number.
     workflow_version: int | None = None
     published_version: int | None = None
+    feedback: AnswerFeedbackView | None = None  # an answer's rating, if it has one
+
+
+@dataclass(frozen=True)
+class RatedAnswerView:
+    """An answer of a stack's feedback: the question it answered, the answer, its rating."""
+
+    feedback: AnswerFeedbackView
+    question: str
+    answer: str
+    asked_at: datetime | None
+    model: str | None
+    published_version: int | None  # None: the draft answered
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    """A stack's feedback: how many answers have each rating, and one page of the answers
+    rated down, newest rating first."""
+
+    up: int
+    down: int
+    rated_down: tuple[RatedAnswerView, ...]
+    offset: int
+    has_more: bool = False  # whether more answers rated down follow this page
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,12 @@ class ChatReadModel(Protocol):
     def list_sessions(self, workflow_id: UUID) -> list[ChatSessionView]: ...
 
     def usage(self, workflow_id: UUID | None) -> list[UsageView]: ...
+
+    def feedback(
+        self, workflow_id: UUID, author: str | None, offset: int, limit: int
+    ) -> FeedbackView:
+        """The stack's ratings: of every session, or of those `author` started."""
+        ...
 
     def sessions_waiting(self) -> list[UUID]:
         """Sessions with a question that has neither an answer nor a failure."""

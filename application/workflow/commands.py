@@ -151,3 +151,11 @@ class Undo(Edit):
 @dataclass(frozen=True, kw_only=True)
 class Redo(Edit):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListModels(OnWorkflow):
+    """The models of an LLM node's provider, from the server at `base_url`."""
+
+    provider: str
+    base_url: str | None = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 
-from application.ports import LLM
+from application.ports import LLM, ModelCatalog, ModelInfo
 from infrastructure.outbound import OutboundRules
 
 
@@ -39,6 +40,11 @@ class ProviderLLMFactory:
                 base_url=gemini_base_url, timeout=timeout, retries=retries, outbound=outbound
             )
 
+        def ollama_llm() -> LLM:
+            from infrastructure.llm.ollama import OllamaLLM
+
+            return OllamaLLM(timeout=timeout, retries=retries, outbound=outbound)
+
         def extractive_llm() -> LLM:
             from infrastructure.llm.extractive import ExtractiveLLM
 
@@ -47,6 +53,7 @@ class ProviderLLMFactory:
         self._builders: dict[str, Callable[[], LLM]] = {
             "openai": openai_llm,
             "gemini": gemini_llm,
+            "ollama": ollama_llm,
             "extractive": extractive_llm,
         }
         self._made = {name.strip().lower(): llm for name, llm in (adapters or {}).items()}
@@ -68,3 +75,32 @@ class ProviderLLMFactory:
             if key not in self._made:
                 self._made[key] = self._builders[key]()
             return self._made[key]
+
+
+class _LazyCatalog:
+    """A model catalog whose adapter (and client library) is made on first use."""
+
+    def __init__(self, make: Callable[[], ModelCatalog]) -> None:
+        self._make, self._made = make, None
+        self._lock = threading.Lock()
+
+    def _adapter(self) -> ModelCatalog:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+            return self._made
+
+    async def models(self, base_url: str | None) -> list[ModelInfo]:
+        adapter = await asyncio.to_thread(self._adapter)  # the import takes a moment
+        return await adapter.models(base_url)
+
+
+def model_catalogs(outbound: OutboundRules | None = None) -> dict[str, ModelCatalog]:
+    """The providers whose servers list their models, by provider name."""
+
+    def ollama_models() -> ModelCatalog:
+        from infrastructure.llm.ollama import OllamaModels
+
+        return OllamaModels(outbound=outbound)
+
+    return {"ollama": _LazyCatalog(ollama_models)}

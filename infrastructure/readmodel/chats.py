@@ -1,4 +1,5 @@
-"""The `chat_sessions`, `chat_messages` and `usage` read tables: their projection and queries."""
+"""The `chat_sessions`, `chat_messages`, `usage` and `answer_ratings` read tables: their
+projection and queries."""
 
 from __future__ import annotations
 
@@ -10,31 +11,43 @@ from uuid import UUID
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from application.account.budgets import MonthUse
 from application.chat.views import (
+    AnswerFeedbackView,
     ChatMessageView,
     ChatSessionView,
+    FeedbackView,
+    RatedAnswerView,
     UsageView,
     passage_of,
     web_source_of,
 )
 from application.ports import Usage
-from domain.chat import ChatSession
+from domain.chat import ChatSession, Rating
 from domain.policy import LOCAL_ACTOR
 from domain.workspace import DEFAULT_WORKSPACE
 from infrastructure.prices import ModelPrice, cost_of
+from infrastructure.readmodel.tables import (
+    answer_ratings,
+    chat_messages,
+    chat_sessions,
+    usage,
+    workflows,
+)
 from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage, workflows
+from infrastructure.readmodel.tables import answer_ratings, chat_messages, chat_sessions, usage
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
 
 
 class ChatsProjection(Projection[SqlTrackingView]):
     name = "chats"
-    tables = (chat_sessions, chat_messages, usage)
+    tables = (chat_sessions, chat_messages, usage, answer_ratings)
 
     def __init__(self, view: SqlTrackingView, prices: Mapping[str, ModelPrice]) -> None:
         super().__init__(view)
@@ -104,6 +117,28 @@ class ChatsProjection(Projection[SqlTrackingView]):
                 published_version=e.published_version,
             )
             _touch(conn, e, messages=0, waiting=-1)
+
+    @process_event.register
+    def _rated(self, e: ChatSession.AnswerRated, tracking: Tracking) -> None:
+        r = answer_ratings.c
+        with self.view.transaction(tracking) as conn:
+            conn.execute(delete(answer_ratings).where(r.message_id == e.message_id))
+            if e.rating is None:
+                return  # withdrawn
+            workflow_id = conn.execute(
+                select(chat_sessions.c.workflow_id).where(chat_sessions.c.id == e.originator_id)
+            ).scalar_one()
+            conn.execute(
+                insert(answer_ratings).values(
+                    message_id=e.message_id,
+                    session_id=e.originator_id,
+                    workflow_id=workflow_id,
+                    rating=e.rating,
+                    note=e.note,
+                    actor=e.actor,
+                    rated_at=e.timestamp,
+                )
+            )
 
     def _count_usage(
         self, conn: Connection, workflow_id: UUID, e: ChatSession.AssistantAnswered, tokens: Usage
@@ -198,7 +233,7 @@ class SqlChatReadModel:
             if row is None:
                 return None
             messages = conn.execute(
-                select(chat_messages)
+                _with_ratings()
                 .where(chat_messages.c.session_id == session_id)
                 .order_by(chat_messages.c.seq)
             ).all()
@@ -212,7 +247,7 @@ class SqlChatReadModel:
                 .order_by(chat_sessions.c.updated_at.desc())
             ).all()
             messages = conn.execute(
-                select(chat_messages)
+                _with_ratings()
                 .join(chat_sessions, chat_sessions.c.id == chat_messages.c.session_id)
                 .where(chat_sessions.c.workflow_id == workflow_id)
                 .order_by(chat_messages.c.session_id, chat_messages.c.seq)
@@ -241,22 +276,6 @@ class SqlChatReadModel:
             for r in rows
         ]
 
-    def of_workspace(self, workspace_id: UUID, since: date) -> MonthUse:
-        """Tokens and estimated cost of the answers of the workspace's stacks since `since`
-        (the stacks' workspace from the workflows table: none, the default one)."""
-        u, w = usage.c, workflows.c
-        in_workspace = func.coalesce(w.workspace_id, DEFAULT_WORKSPACE) == workspace_id
-        query = (
-            select(
-                func.coalesce(func.sum(u.prompt_tokens + u.completion_tokens), 0),
-                func.coalesce(func.sum(u.cost_usd), 0.0),
-            )
-            .select_from(usage.join(workflows, workflows.c.id == u.workflow_id))
-            .where(in_workspace, u.day >= since)
-        )
-        with self.engine.connect() as conn:
-            tokens, cost = conn.execute(query).one()
-        return MonthUse(int(tokens), float(cost))
 
     def sessions_waiting(self) -> list[UUID]:
         with self.engine.connect() as conn:
@@ -280,6 +299,30 @@ def _session(row: Any, messages: list[ChatMessageView]) -> ChatSessionView:
     )
 
 
+def _with_ratings() -> Select[Any]:
+    """Messages with their answer's rating, if it has one."""
+    r = answer_ratings.c
+    return select(
+        chat_messages,
+        r.message_id.label("rated_id"),
+        r.rating,
+        r.note,
+        r.actor.label("rated_by"),
+        r.rated_at,
+    ).outerjoin(answer_ratings, r.message_id == chat_messages.c.id)
+
+
+def _feedback(row: Any) -> AnswerFeedbackView:
+    return AnswerFeedbackView(
+        message_id=row.message_id,
+        session_id=row.session_id,
+        rating=Rating(row.rating),
+        note=row.note,
+        actor=row.actor,
+        rated_at=aware(row.rated_at),
+    )
+
+
 def message_view(row: Any) -> ChatMessageView:
     has_usage = row.prompt_tokens is not None or row.completion_tokens is not None
     return ChatMessageView(
@@ -299,4 +342,19 @@ def message_view(row: Any) -> ChatMessageView:
         web_sources=tuple(web_source_of(w) for w in row.web_sources or []),
         workflow_version=row.workflow_version,
         published_version=row.published_version,
+        feedback=_rating_of(row),
+    )
+
+
+def _rating_of(row: Any) -> AnswerFeedbackView | None:
+    mapping = row._mapping
+    if mapping.get("rated_id") is None:
+        return None
+    return AnswerFeedbackView(
+        message_id=row.id,
+        session_id=row.session_id,
+        rating=Rating(row.rating),
+        note=row.note,
+        actor=row.rated_by,
+        rated_at=aware(row.rated_at),
     )

@@ -142,6 +142,21 @@ usage = Table(
     Column("cost_usd", Float, nullable=True),  # null: no price for the model
 )
 
+# The rating each rated answer has now (migration 0011): its last AnswerRated, by the
+# session's stack for the stack's feedback; a withdrawn rating has no row.
+answer_ratings = Table(
+    "answer_ratings",
+    metadata,
+    Column("message_id", Uuid, primary_key=True),  # the answer's
+    Column("session_id", Uuid, nullable=False),
+    Column("workflow_id", Uuid, nullable=False),
+    Column("rating", String(8), nullable=False),  # UP | DOWN
+    Column("note", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_answer_ratings_workflow_rating", "workflow_id", "rating", "rated_at"),
+)
+
 # Not a read model: which process answers which chat session, for as long as it renews.
 chat_leases = Table(
     "chat_leases",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.components import CHOICE_NAMES, ComponentSpec, NodeKind
+from domain.node_settings import OLLAMA_BASE_URL
 
 # The order keywords are served in, so that the merge reads as a hand-written schema would.
 _KEYWORD_ORDER = (
@@ -27,6 +28,7 @@ _KEYWORD_ORDER = (
     "x-widget",
     "x-show-if",
     "x-hint-by",
+    "x-models-from",
 )
 
 _OPENAI_COMPATIBLE = "An OpenAI-compatible server (Ollama, vLLM, LM Studio…)."
@@ -85,6 +87,8 @@ _HINTS: dict[NodeKind, dict[str, dict[str, Any]]] = {
                 openai="OpenAI's models, or any OpenAI-compatible server (Ollama, vLLM, "
                 "LM Studio) by its base URL.",
                 gemini="Google's Gemini models; needs a Gemini API key.",
+                ollama="A model on your own Ollama server (llama3.2, qwen2.5…): no key, "
+                "nothing leaves your network.",
                 extractive="No model and no key: answers by quoting the passages of your "
                 "documents that match the question.",
             ),
@@ -92,14 +96,17 @@ _HINTS: dict[NodeKind, dict[str, dict[str, Any]]] = {
         "model": {
             **_help("The provider's model name."),
             "examples": ["gpt-4o-mini", "gpt-4.1", "gemini-2.5-flash", "gemini-2.5-pro"],
-            "x-show-if": {"provider": ["openai", "gemini"]},
+            "x-show-if": {"provider": ["openai", "gemini", "ollama"]},
             "x-hint-by": {
                 "provider": {
                     "openai": "e.g. gpt-4o-mini or gpt-4.1; with a base URL, the server's own "
                     "name (llama3.1).",
                     "gemini": "e.g. gemini-2.5-flash or gemini-2.5-pro.",
+                    "ollama": "One of the models your Ollama server has (ollama pull adds more).",
                 }
             },
+            # the choices come from the provider's server (the providerModels query)
+            "x-models-from": {"provider": ["ollama"]},
         },
         "apiKey": {
             **_secret("Key of the LLM provider; the server's key if empty."),
@@ -112,9 +119,17 @@ _HINTS: dict[NodeKind, dict[str, dict[str, Any]]] = {
                 }
             },
         },
-        "baseUrl": {**_help(_OPENAI_COMPATIBLE), "x-show-if": {"provider": ["openai"]}},
-        "temperature": {"x-show-if": {"provider": ["openai", "gemini"]}},
-        "maxTokens": {"x-show-if": {"provider": ["openai", "gemini"]}},
+        "baseUrl": {
+            **_help(_OPENAI_COMPATIBLE),
+            "x-show-if": {"provider": ["openai", "ollama"]},
+            "x-hint-by": {
+                "provider": {
+                    "ollama": f"Where Ollama listens; {OLLAMA_BASE_URL} if empty.",
+                }
+            },
+        },
+        "temperature": {"x-show-if": {"provider": ["openai", "gemini", "ollama"]}},
+        "maxTokens": {"x-show-if": {"provider": ["openai", "gemini", "ollama"]}},
         "prompt": {
             **_help("A template: {query} is the question, {context} the passages."),
             "x-widget": "prompt",

@@ -14,12 +14,14 @@ or register the ready-made fixtures of `tests.fakes.fixtures` from the root conf
 from tests.fakes._server import Failure, Gate, RecordedRequest
 from tests.fakes.embedding import hashed_embedding
 from tests.fakes.gemini_server import FakeGeminiServer
+from tests.fakes.ollama_server import FakeOllamaServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.search_server import FakeSearchServer
 
 __all__ = [
     "Failure",
     "FakeGeminiServer",
+    "FakeOllamaServer",
     "FakeOpenAIServer",
     "FakeSearchServer",
     "Gate",

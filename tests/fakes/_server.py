@@ -232,9 +232,16 @@ class FakeServer:
         if seconds > 0:
             self._stopping.wait(seconds)
 
-    def stream_pieces(self, exchange: Exchange, pieces: Iterable[bytes], cut: int | None) -> None:
-        """Writes SSE pieces with the configured delay; drops the link after `cut` pieces."""
-        exchange.start_stream()
+    def stream_pieces(
+        self,
+        exchange: Exchange,
+        pieces: Iterable[bytes],
+        cut: int | None,
+        content_type: str = "text/event-stream",
+    ) -> None:
+        """Writes SSE (or `content_type`) pieces with the configured delay; drops the link
+        after `cut` pieces."""
+        exchange.start_stream(content_type)
         failure = exchange.stream_failure
         with self._lock:
             gate, after = self._stream_gates.popleft() if self._stream_gates else (None, 0)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.gemini_server import FakeGeminiServer
+from tests.fakes.ollama_server import FakeOllamaServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.search_server import FakeSearchServer
 
@@ -31,4 +32,10 @@ def fake_gemini() -> Iterator[FakeGeminiServer]:
 @pytest.fixture
 def fake_search() -> Iterator[FakeSearchServer]:
     with FakeSearchServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[FakeOllamaServer]:
+    with FakeOllamaServer(models=("llama3.2:latest", "qwen2.5:7b")) as server:
         yield server

@@ -47,7 +47,7 @@ ROOTS = {
     "subscription": schema._schema.subscription_type,
 }
 # what anyone signed in may do whatever their role: for themselves, or what a viewer may
-VIEWERS_MAY = {"startChat", "sendMessage", "createWorkspace", "acceptInvitation"}
+VIEWERS_MAY = {"startChat", "sendMessage", "rateAnswer", "createWorkspace", "acceptInvitation"}
 
 
 def every_field() -> list[tuple[str, str, GraphQLField]]:

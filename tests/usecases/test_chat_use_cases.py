@@ -10,7 +10,7 @@ import pytest
 
 from application.chat import commands as chat
 from application.workflow import commands as c
-from domain.chat import ChatSession
+from domain.chat import ChatSession, Rating
 from domain.errors import InvalidCommand, InvalidWorkflow
 from interfaces.bootstrap import Services
 from tests.usecases.conftest import ACTOR, FakeLLM, FakeLLMs
@@ -120,3 +120,28 @@ async def test_a_draft_that_does_not_validate_fails_the_question(
     *_, failed = app.event_log.events.get(session.id)
     assert isinstance(failed, ChatSession.AnswerFailed) and failed.code == "INVALID_WORKFLOW"
     assert llms.llm.requests == []
+
+
+async def test_an_answer_is_rated_then_rated_again_and_the_session_says_which_rating_it_has(
+    app: Services, llms: FakeLLMs
+) -> None:
+    session = app.chats.start(chat.StartChat(workflow_id=published(app), actor=ACTOR))
+    await app.chats.send(chat.SendMessage(session_id=session.id, content="Why?", actor=ACTOR))
+    answered = await settled(app, session.id)
+    [answer_id] = answered.answer_ids
+
+    def rate(rating: Rating | None, note: str = "") -> tuple[Rating | None, str, str]:
+        command = chat.RateAnswer(
+            session_id=session.id, message_id=answer_id, rating=rating, note=note, actor=ACTOR
+        )
+        view = app.chats.rate(command)
+        assert view.message_id == answer_id and view.session_id == session.id
+        return view.rating, view.note, view.actor
+
+    assert rate(Rating.DOWN, " off topic ") == (Rating.DOWN, "off topic", ACTOR)
+    assert rate(Rating.DOWN, "off topic") == (Rating.DOWN, "off topic", ACTOR)  # unchanged
+    assert rate(Rating.UP) == (Rating.UP, "", ACTOR)
+    assert rate(None) == (None, "", ACTOR)
+    rated = [e for e in app.event_log.events.get(session.id) if type(e).__name__ == "AnswerRated"]
+    assert [(e.rating, e.note) for e in rated] == [("DOWN", "off topic"), ("UP", ""), (None, "")]
+    assert app.answering.chats.load(session.id).rating_of(answer_id) is None

@@ -89,6 +89,7 @@ export function chatMessage(partial: Partial<Message> = {}): Message {
     error: null,
     workflowVersion: null,
     publishedVersion: null,
+    feedback: null,
     ...partial,
   };
 }

@@ -14,6 +14,7 @@ from application.chat.live import ordered_updates
 from application.chat.views import chat_topic
 from domain.policy import Action
 from interfaces.graphql.authorize import needs
+from interfaces.graphql.chat.feedback import AnswerFeedback, AnswerRating, StackFeedback
 from interfaces.graphql.chat.types import (
     ChatEvent,
     ChatListening,
@@ -66,6 +67,23 @@ class ChatQueries:
         entries = await read(_service(info).usage, workflow_id, among)
         return [UsageEntry.of(u) for u in entries]
 
+    @strawberry.field(
+        extensions=needs(Action.CHAT, Resource.WORKFLOW, "workflow_id"),
+        description="How the stack's answers were rated: counts, and the answers rated down "
+        "with their questions and notes, newest first, `first` (at most 100) from `offset`. "
+        "Of every chat for the workspace's admins, of one's own for anyone else.",
+    )
+    async def feedback(
+        self, info: Info, workflow_id: UUID, first: int = 20, offset: int = 0
+    ) -> StackFeedback:
+        context = info.context
+        everyone = await read(
+            context.services.access.may_read_all_sessions, context.principal, workflow_id
+        )
+        author = None if everyone else context.actor
+        view = await read(_service(info).feedback, workflow_id, author, offset, first)
+        return StackFeedback.of(view)
+
 
 @strawberry.type
 class ChatMutations:
@@ -100,6 +118,31 @@ class ChatMutations:
             info, _service(info).send, c.SendMessage, session_id=session_id, content=content
         )
         return ChatMessage.of(message)
+
+    @strawberry.mutation(
+        extensions=needs(Action.CHAT, Resource.CHAT_SESSION, "session_id"),
+        description="Thumbs up or down on an answer of the session, with an optional note (at "
+        "most 1000 characters); rating it again replaces the rating, a null rating withdraws "
+        "it. Answers the rating it has now.",
+    )
+    async def rate_answer(
+        self,
+        info: Info,
+        session_id: UUID,
+        message_id: UUID,
+        rating: AnswerRating | None,
+        note: str = "",
+    ) -> AnswerFeedback:
+        view = await execute(
+            info,
+            _service(info).rate,
+            c.RateAnswer,
+            session_id=session_id,
+            message_id=message_id,
+            rating=rating,
+            note=note,
+        )
+        return AnswerFeedback.of(view)
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ import strawberry
 
 from application.chat.views import ChatMessageView, ChatSessionView, ChatUpdate, UsageView
 from application.ports import Passage, SearchResult
+from interfaces.graphql.chat.feedback import AnswerFeedback
 
 
 @strawberry.enum
@@ -94,6 +95,9 @@ class ChatMessage:
         description="The published version that gave this answer, or failed this question; "
         "null in a draft session (the draft answered) and where workflowVersion is null."
     )
+    feedback: AnswerFeedback | None = strawberry.field(
+        description="An answer's rating (thumbs up or down), if it has one.", default=None
+    )
 
     @classmethod
     def of(cls, m: ChatMessageView) -> ChatMessage:
@@ -118,6 +122,7 @@ class ChatMessage:
             web_sources=[WebSource.of(r) for r in m.web_sources],
             workflow_version=m.workflow_version,
             published_version=m.published_version,
+            feedback=None if m.feedback is None else AnswerFeedback.of(m.feedback),
         )
 
 

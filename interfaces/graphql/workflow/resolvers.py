@@ -23,6 +23,7 @@ from interfaces.graphql.workflow.types import (
     ComponentSpec,
     NodeKind,
     PositionInput,
+    ProviderModel,
     PublishedVersion,
     Workflow,
 )
@@ -78,6 +79,25 @@ class WorkflowQueries:
     @strawberry.field(extensions=needs(Action.ACCOUNT))
     async def components(self, info: Info) -> list[ComponentSpec]:
         return [ComponentSpec.of(s) for s in _service(info).components()]
+
+    @strawberry.field(
+        extensions=needs(Action.EDIT, Resource.WORKFLOW, "workflow_id"),
+        description="The models an LLM node's provider has, asked of its server (Ollama's "
+        "GET /api/tags) at baseUrl, or its default address without one. PROVIDER_ERROR when "
+        "the server cannot be asked.",
+    )
+    async def provider_models(
+        self, info: Info, workflow_id: UUID, provider: str, base_url: str | None = None
+    ) -> list[ProviderModel]:
+        models = await execute(
+            info,
+            info.context.services.models.list,
+            c.ListModels,
+            workflow_id=workflow_id,
+            provider=provider,
+            base_url=base_url,
+        )
+        return [ProviderModel.of(m) for m in models]
 
 
 @strawberry.type

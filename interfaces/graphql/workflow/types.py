@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from application.ports import ModelInfo
 from application.workflow.views import PublishedInfo, UndoState, WorkflowView
 from domain import components, graph
 from domain.errors import ValidationIssue as DomainIssue
@@ -215,4 +216,25 @@ class ComponentSpec:
             config_schema=form_schema(s),
             inputs=list(s.inputs),
             outputs=list(s.outputs),
+        )
+
+
+@strawberry.type(description="A model a provider's server has, for an LLM node's model picker.")
+class ProviderModel:
+    name: str = strawberry.field(description="What the node's model setting takes.")
+    size_bytes: float | None = strawberry.field(description="On disk (bytes; may pass 2^31).")
+    parameter_size: str | None = strawberry.field(description='e.g. "8.0B".')
+    quantization: str | None = strawberry.field(description='e.g. "Q4_K_M".')
+    family: str | None
+    modified_at: datetime | None
+
+    @classmethod
+    def of(cls, m: ModelInfo) -> ProviderModel:
+        return cls(
+            name=m.name,
+            size_bytes=None if m.size_bytes is None else float(m.size_bytes),
+            parameter_size=m.parameter_size,
+            quantization=m.quantization,
+            family=m.family,
+            modified_at=m.modified_at,
         )

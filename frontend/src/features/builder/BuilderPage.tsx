@@ -9,6 +9,7 @@ import { useTitle } from "../../ui/useTitle";
 import { ConfigPanel } from "../config/ConfigPanel";
 import { useChatTarget } from "../chat/useChatTarget";
 import { UploadGuard } from "../documents/UploadGuard";
+import { FeedbackPanel } from "../feedback/FeedbackPanel";
 import { HistoryPanel } from "../history/HistoryPanel";
 import { PreviewBanner } from "../history/PreviewBanner";
 import { Canvas } from "./Canvas";
@@ -35,11 +36,21 @@ function FullPage({ children }: { children: React.ReactNode }) {
   );
 }
 
-function SidePanel({ historyOpen, onCloseHistory, workflowId }: { historyOpen: boolean; onCloseHistory: () => void; workflowId: string }) {
+interface SidePanelProps {
+  historyOpen: boolean;
+  onCloseHistory: () => void;
+  feedbackOpen: boolean;
+  onCloseFeedback: () => void;
+  workflowId: string;
+}
+
+function SidePanel({ historyOpen, onCloseHistory, feedbackOpen, onCloseFeedback, workflowId }: SidePanelProps) {
   const selected = useCanvasStore(selectSelectedNodeId);
   return (
     <aside className="w-[380px] shrink-0 border-l border-slate-200 bg-white" aria-label="Inspector">
-      {historyOpen ? (
+      {feedbackOpen ? (
+        <FeedbackPanel workflowId={workflowId} onClose={onCloseFeedback} />
+      ) : historyOpen ? (
         <HistoryPanel workflowId={workflowId} onClose={onCloseHistory} />
       ) : selected ? (
         <ConfigPanel key={selected} nodeId={selected} />
@@ -57,6 +68,7 @@ function Builder({ workflowId }: { workflowId: string }) {
   const { build, building } = useBuild(workflowId, commands);
   useUndoKeys(commands);
   const [historyOpen, setHistoryOpen] = useState(false);
+  const [feedbackOpen, setFeedbackOpen] = useState(false);
   const [chat, showChat] = useChatTarget();
   const deleted = useCanvasStore((s) => s.deleted);
   const latestPublished = useCanvasStore((s) => s.server?.latestPublished ?? null);
@@ -96,6 +108,13 @@ function Builder({ workflowId }: { workflowId: string }) {
             onToggleHistory={() => {
               if (historyOpen) setPreview(null);
               setHistoryOpen(!historyOpen);
+              setFeedbackOpen(false);
+            }}
+            feedbackOpen={feedbackOpen}
+            onToggleFeedback={() => {
+              setPreview(null);
+              setHistoryOpen(false);
+              setFeedbackOpen(!feedbackOpen);
             }}
             onBuild={() => void build()}
             building={building}
@@ -109,6 +128,8 @@ function Builder({ workflowId }: { workflowId: string }) {
             </main>
             <SidePanel
               historyOpen={historyOpen}
+              feedbackOpen={feedbackOpen}
+              onCloseFeedback={() => setFeedbackOpen(false)}
               workflowId={workflowId}
               onCloseHistory={() => {
                 setPreview(null);

@@ -1,5 +1,5 @@
 import { useReactFlow } from "@xyflow/react";
-import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Redo2, Undo2 } from "lucide-react";
+import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Redo2, ThumbsUp, Undo2 } from "lucide-react";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useLinkStatus } from "../../api/connection";
@@ -142,6 +142,8 @@ export function TopBar({
   workflowId,
   historyOpen,
   onToggleHistory,
+  feedbackOpen = false,
+  onToggleFeedback,
   onBuild,
   building,
   onChat,
@@ -149,6 +151,8 @@ export function TopBar({
   workflowId: string;
   historyOpen: boolean;
   onToggleHistory: () => void;
+  feedbackOpen?: boolean;
+  onToggleFeedback?: () => void;
   onBuild: () => void;
   building: boolean;
   onChat: () => void;
@@ -192,6 +196,18 @@ export function TopBar({
           History
         </Button>
         <ExportMenu workflowId={workflowId} />
+        {onToggleFeedback && (
+          <Button
+            size="sm"
+            variant={feedbackOpen ? "secondary" : "ghost"}
+            className={cx(feedbackOpen && "border-brand-200 bg-brand-50 text-brand-700 hover:bg-brand-50")}
+            icon={<ThumbsUp className="size-4" />}
+            onClick={onToggleFeedback}
+            aria-pressed={feedbackOpen}
+          >
+            Feedback
+          </Button>
+        )}
         <Button size="sm" variant="secondary" icon={<MessageSquare className="size-4" />} onClick={onChat}>
           Chat
         </Button>

@@ -4,6 +4,7 @@ import { toast } from "../../ui/toasts";
 import type { PendingOp } from "./canvasReducer";
 import { newId, toSnapshot, type Config, type GraphEdge, type GraphNode, type XY } from "./graph";
 import {
+  ProviderModelsQuery,
   AddNodeMutation,
   ConfigureNodeMutation,
   ConnectNodesMutation,
@@ -19,6 +20,8 @@ import {
 } from "./operations";
 import type { WorkflowGraphFragment } from "../../gql/graphql";
 import type { useCanvasStore } from "./store";
+
+export type ModelList = { models: Array<{ name: string; detail: string }> } | { error: string };
 
 type Store = typeof useCanvasStore;
 type Sent = Promise<{ workflow: WorkflowGraphFragment | null | undefined; error?: CombinedError }>;
@@ -79,7 +82,16 @@ export function createCommands(client: Client, store: Store, workflowId: string)
 
   const expectedVersion = () => store.getState().server?.version;
 
+  /** The models of a provider's server (Ollama's), for the model picker: the names, or why not. */
+  async function listModels(provider: string, baseUrl: string | null): Promise<ModelList> {
+    const result = await client.query(ProviderModelsQuery, { workflowId, provider, baseUrl }, { requestPolicy: "network-only" }).toPromise();
+    if (result.error || !result.data) return { error: result.error ? describeError(result.error) : "No answer from the server." };
+    return { models: result.data.providerModels.map((m) => ({ name: m.name, detail: [m.parameterSize, m.quantization].filter(Boolean).join(" ") })) };
+  }
+
   return {
+    workflowId,
+    listModels,
     refresh,
     /** Resolves once every edit sent so far has been answered. */
     idle: () => queue,

@@ -198,3 +198,13 @@ export const PublishWorkflowMutation = graphql(`
     }
   }
 `);
+
+export const ProviderModelsQuery = graphql(`
+  query ProviderModels($workflowId: UUID!, $provider: String!, $baseUrl: String) {
+    providerModels(workflowId: $workflowId, provider: $provider, baseUrl: $baseUrl) {
+      name
+      parameterSize
+      quantization
+    }
+  }
+`);

@@ -8,7 +8,7 @@ import { ChatItemView, StreamingView, ThinkingView } from "./MessageView";
 const SUGGESTIONS = ["What are these documents about?", "Summarize the key points.", "What should I know first?"];
 
 export interface ConversationProps {
-  chat: Pick<ChatState, "items" | "streaming" | "thinking" | "joinedLate">;
+  chat: Pick<ChatState, "items" | "streaming" | "thinking" | "joinedLate"> & { sessionId?: string | null };
   /** The chat's history is being read. */
   loading: boolean;
   /** A question is on its way or awaits its answer. */
@@ -37,7 +37,7 @@ export function Conversation({ chat, loading, busy, draft, ready, onAsk }: Conve
         <>
           {chat.items.length === 0 && !busy && <EmptyChat draft={draft} ready={ready} onAsk={onAsk} />}
           {chat.items.map((item) => (
-            <ChatItemView key={item.id} item={item} />
+            <ChatItemView key={item.id} item={item} sessionId={chat.sessionId} />
           ))}
         </>
       )}

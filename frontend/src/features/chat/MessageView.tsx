@@ -1,6 +1,7 @@
 import { AlertTriangle, Bot, FlaskConical, GitCommitHorizontal } from "lucide-react";
 import { memo } from "react";
 import { cx } from "../../ui/cx";
+import { AnswerFeedback } from "./AnswerFeedback";
 import { answeredByLabel, type AnsweredBy, type ChatItem } from "./chatReducer";
 import { Markdown } from "./Markdown";
 import { Sources } from "./Sources";
@@ -31,7 +32,8 @@ function AssistantAvatar() {
   );
 }
 
-export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatItem }) {
+/** `sessionId`: the session the item is of, once it is one (its answers can then be rated). */
+export const ChatItemView = memo(function ChatItemView({ item, sessionId }: { item: ChatItem; sessionId?: string | null }) {
   if (item.kind === "failure") {
     return (
       <div className="flex gap-3" role="alert">
@@ -64,6 +66,13 @@ export const ChatItemView = memo(function ChatItemView({ item }: { item: ChatIte
         <Sources sources={message.sources} />
         <WebSources sources={message.webSources} />
         <AnsweredByLine by={message} />
+        {sessionId && (
+          <AnswerFeedback
+            sessionId={sessionId}
+            messageId={message.id}
+            initial={message.feedback ? { rating: message.feedback.rating ?? null, note: message.feedback.note } : null}
+          />
+        )}
       </div>
     </div>
   );

@@ -27,6 +27,10 @@ export const ChatMessageFieldsFragment = graphql(`
     }
     workflowVersion
     publishedVersion
+    feedback {
+      rating
+      note
+    }
   }
 `);
 
@@ -114,6 +118,16 @@ export const ChatEventsSubscription = graphql(`
         sessionId
         version
       }
+    }
+  }
+`);
+
+export const RateAnswerMutation = graphql(`
+  mutation RateAnswer($sessionId: UUID!, $messageId: UUID!, $rating: AnswerRating, $note: String!) {
+    rateAnswer(sessionId: $sessionId, messageId: $messageId, rating: $rating, note: $note) {
+      messageId
+      rating
+      note
     }
   }
 `);

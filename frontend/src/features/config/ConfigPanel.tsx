@@ -74,7 +74,14 @@ export function ConfigPanel({ nodeId }: { nodeId: string }) {
           <h3 className="mt-6 mb-3 border-t border-slate-100 pt-5 text-[13px] font-semibold text-slate-800">Retrieval settings</h3>
         )}
         {spec ? (
-          <SchemaForm key={nodeId} schema={spec.configSchema} config={node.data.config} onSubmit={onSubmit} idPrefix={`cfg-${nodeId}`} />
+          <SchemaForm
+            key={nodeId}
+            schema={spec.configSchema}
+            config={node.data.config}
+            onSubmit={onSubmit}
+            idPrefix={`cfg-${nodeId}`}
+            listModels={commands.listModels}
+          />
         ) : null}
         <div className="h-4" />
       </div>

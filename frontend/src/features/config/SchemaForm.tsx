@@ -1,5 +1,6 @@
-import { KeyRound, RotateCcw, Save } from "lucide-react";
+import { KeyRound, RefreshCw, RotateCcw, Save } from "lucide-react";
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import type { ModelList } from "../builder/commands";
 import type { Config } from "../builder/graph";
 import { Button } from "../../ui/Button";
 import { FieldShell, inputClass, selectClass } from "../../ui/Field";
@@ -10,6 +11,7 @@ import {
   hintOf,
   initialDraft,
   isVisible,
+  modelsFrom,
   optionLabel,
   validateDraft,
   type Draft,
@@ -26,10 +28,12 @@ export interface SchemaFormProps {
   onSubmit: (patch: Config) => Promise<boolean>;
   idPrefix: string;
   readOnly?: boolean;
+  /** The models a provider's server has, for a field whose choices it lists (`x-models-from`). */
+  listModels?: (provider: string, baseUrl: string | null) => Promise<ModelList>;
 }
 
 /** A node's settings form, drawn from its configSchema. */
-export function SchemaForm({ schema, config, onSubmit, idPrefix, readOnly }: SchemaFormProps) {
+export function SchemaForm({ schema, config, onSubmit, idPrefix, readOnly, listModels }: SchemaFormProps) {
   const fields = useMemo(() => fieldsOf(schema), [schema]);
   const configKey = JSON.stringify(config);
   const [base, setBase] = useState<{ key: string; config: Config }>({ key: configKey, config });
@@ -96,17 +100,23 @@ export function SchemaForm({ schema, config, onSubmit, idPrefix, readOnly }: Sch
       <fieldset disabled={readOnly} className="space-y-4">
         {fields
           .filter((f) => isVisible(f, draft))
-          .map((field) => (
-            <FieldInput
-              key={field.name}
-              id={`${idPrefix}-${field.name}`}
-              field={field}
-              hint={hintOf(field, draft)}
-              value={draft[field.name]}
-              error={showErrors || field.widget === "number" ? errors[field.name] : undefined}
-              onChange={(v) => set(field.name, v)}
-            />
-          ))}
+          .map((field) => {
+            const provider = listModels ? modelsFrom(field, draft) : null;
+            const props = {
+              key: field.name,
+              id: `${idPrefix}-${field.name}`,
+              field,
+              hint: hintOf(field, draft),
+              value: draft[field.name],
+              error: showErrors || field.widget === "number" ? errors[field.name] : undefined,
+              onChange: (v: DraftValue) => set(field.name, v),
+            };
+            if (provider && listModels) {
+              const baseUrl = typeof draft.baseUrl === "string" && !errors.baseUrl ? draft.baseUrl.trim() || null : null;
+              return <ModelPicker {...props} key={field.name} provider={provider} baseUrl={baseUrl} listModels={listModels} />;
+            }
+            return <FieldInput {...props} key={field.name} />;
+          })}
       </fieldset>
       {changedElsewhere && dirty && !busy && (
         <p className="rounded-lg bg-amber-50 px-3 py-2 text-xs text-amber-800 ring-1 ring-amber-200">
@@ -243,6 +253,81 @@ function FieldInput({ id, field, hint, value, error, onChange }: FieldInputProps
         </FieldShell>
       );
   }
+}
+
+const LIST_DELAY_MS = 400;
+
+/** A model's name, with the models the provider's server has as its choices. */
+function ModelPicker({
+  id,
+  field,
+  hint,
+  value,
+  error,
+  onChange,
+  provider,
+  baseUrl,
+  listModels,
+}: FieldInputProps & { provider: string; baseUrl: string | null; listModels: NonNullable<SchemaFormProps["listModels"]> }) {
+  const [listed, setListed] = useState<ModelList | null>(null);
+  const [asked, setAsked] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setListed(null);
+    // the address may still be being typed: ask once it rests
+    const timer = setTimeout(() => {
+      void listModels(provider, baseUrl).then((list) => current && setListed(list));
+    }, asked ? 0 : LIST_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [provider, baseUrl, listModels, asked]);
+
+  const models = listed && "models" in listed ? listed.models : [];
+  const status = !listed
+    ? "Asking the server for its models…"
+    : "error" in listed
+      ? `Couldn't list the models: ${listed.error}`
+      : models.length === 0
+        ? "The server has no model yet: pull one (ollama pull llama3.2)."
+        : `${models.length} model${models.length === 1 ? "" : "s"} on the server.`;
+  return (
+    <FieldShell
+      id={id}
+      label={field.label}
+      hint={hint}
+      error={error}
+      required={field.required}
+      aside={
+        <button type="button" className="inline-flex items-center gap-1 text-xs text-slate-500 hover:text-slate-800" onClick={() => setAsked((n) => n + 1)}>
+          <RefreshCw className="size-3" aria-hidden /> Refresh list
+        </button>
+      }
+    >
+      <input
+        id={id}
+        className={inputClass}
+        type="text"
+        list={`${id}-models`}
+        maxLength={field.schema.maxLength}
+        placeholder={models[0] ? `e.g. ${models[0].name}` : undefined}
+        value={String(value)}
+        onChange={(e) => onChange(e.target.value)}
+        autoComplete="off"
+        spellCheck={false}
+        aria-describedby={`${id}-models-status`}
+      />
+      <datalist id={`${id}-models`} data-testid="provider-models">
+        {models.map((m) => (
+          <option key={m.name} value={m.name} label={m.detail || undefined} />
+        ))}
+      </datalist>
+      <p id={`${id}-models-status`} role="status" className={cx("mt-1 text-[11px]", listed && "error" in listed ? "text-red-600" : "text-slate-400")}>
+        {status}
+      </p>
+    </FieldShell>
+  );
 }
 
 function rangeHint(field: Field): string | undefined {

@@ -17,6 +17,9 @@ export interface PropertySchema {
   "x-show-if"?: Record<string, unknown[]>;
   /** Labelled choices of an enum (JSON Schema's `oneOf` of `const`s): a name and help each. */
   oneOf?: Array<{ const: string | number; title?: string; description?: string }>;
+  /** Choices listed by the provider's server while another setting has one of these values:
+   * `{provider: ["ollama"]}` (the providerModels query). */
+  "x-models-from"?: Record<string, unknown[]>;
   /** Help that depends on another setting: `{provider: {openai: "…", gemini: "…"}}`. */
   "x-hint-by"?: Record<string, Record<string, string>>;
 }
@@ -124,6 +127,15 @@ export function isVisible(field: Field, draft: Draft): boolean {
   });
 }
 
+/** The provider whose server lists this field's choices now (`x-models-from`), or null. */
+export function modelsFrom(field: Field, draft: Draft): string | null {
+  for (const [other, values] of Object.entries(field.schema["x-models-from"] ?? {})) {
+    const value = draft[other];
+    if (typeof value === "string" && values.some((v) => String(v) === value)) return value;
+  }
+  return null;
+}
+
 export function validateDraft(fields: readonly Field[], draft: Draft): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const field of fields) {
@@ -187,7 +199,7 @@ export function isDirty(fields: readonly Field[], config: Config, draft: Draft):
   return Object.keys(buildPatch(fields, config, draft)).length > 0;
 }
 
-const PROVIDER_NAMES: Record<string, string> = { openai: "OpenAI", gemini: "Gemini", local: "Local" };
+const PROVIDER_NAMES: Record<string, string> = { openai: "OpenAI", gemini: "Gemini", ollama: "Ollama", local: "Local" };
 
 /** The one-line summary a node shows on the canvas. */
 export function keySettings(kind: string, config: Config): string[] {
