@@ -48,8 +48,8 @@ from application.workflow.gallery import Gallery
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
 from application.workflow.live import WorkflowRoute
-from application.workflow.transfer import StackTransfer
 from application.workflow.models import ProviderModels
+from application.workflow.transfer import StackTransfer
 from infrastructure.accounts.stores import (
     SqlApiTokenStore,
     SqlCredentialStore,

@@ -39,8 +39,6 @@ from infrastructure.readmodel.tables import (
     usage,
     workflows,
 )
-from infrastructure.readmodel.tables import chat_messages, chat_sessions, usage, workflows
-from infrastructure.readmodel.tables import answer_ratings, chat_messages, chat_sessions, usage
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
 
@@ -276,6 +274,76 @@ class SqlChatReadModel:
             for r in rows
         ]
 
+
+    def of_workspace(self, workspace_id: UUID, since: date) -> MonthUse:
+        """Tokens and estimated cost of the answers of the workspace's stacks since `since`
+        (the stacks' workspace from the workflows table: none, the default one)."""
+        u, w = usage.c, workflows.c
+        in_workspace = func.coalesce(w.workspace_id, DEFAULT_WORKSPACE) == workspace_id
+        query = (
+            select(
+                func.coalesce(func.sum(u.prompt_tokens + u.completion_tokens), 0),
+                func.coalesce(func.sum(u.cost_usd), 0.0),
+            )
+            .select_from(usage.join(workflows, workflows.c.id == u.workflow_id))
+            .where(in_workspace, u.day >= since)
+        )
+        with self.engine.connect() as conn:
+            tokens, cost = conn.execute(query).one()
+        return MonthUse(int(tokens), float(cost))
+
+    def feedback(
+        self, workflow_id: UUID, author: str | None, offset: int, limit: int
+    ) -> FeedbackView:
+        r, s = answer_ratings.c, chat_sessions.c
+        answer = aliased(chat_messages)
+        question = aliased(chat_messages)
+        mine = [r.workflow_id == workflow_id]
+        if author is not None:
+            mine.append(s.author == author)
+        with self.engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    select(r.rating, func.count())
+                    .select_from(answer_ratings.join(chat_sessions, s.id == r.session_id))
+                    .where(*mine)
+                    .group_by(r.rating)
+                ).all()
+            )
+            rows = conn.execute(
+                select(
+                    answer_ratings,
+                    answer.c.content.label("answer"),
+                    answer.c.model,
+                    answer.c.published_version,
+                    question.c.content.label("question"),
+                    question.c.created_at.label("asked_at"),
+                )
+                .select_from(answer_ratings)
+                .join(chat_sessions, s.id == r.session_id)
+                .join(answer, answer.c.id == r.message_id)
+                .outerjoin(question, question.c.id == answer.c.reply_to)
+                .where(*mine, r.rating == Rating.DOWN.value)
+                .order_by(r.rated_at.desc(), r.message_id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return FeedbackView(
+            up=int(counts.get(Rating.UP.value, 0)),
+            down=int(counts.get(Rating.DOWN.value, 0)),
+            rated_down=tuple(
+                RatedAnswerView(
+                    feedback=_feedback(row),
+                    question=row.question or "",
+                    answer=row.answer,
+                    asked_at=aware(row.asked_at) if row.asked_at else None,
+                    model=row.model,
+                    published_version=row.published_version,
+                )
+                for row in rows
+            ),
+            offset=offset,
+        )
 
     def sessions_waiting(self) -> list[UUID]:
         with self.engine.connect() as conn:
