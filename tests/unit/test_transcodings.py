@@ -24,7 +24,7 @@ from domain.document import DocumentIndex, DocumentStatus, Stage
 from domain.graph import Edge, Node, Position
 from domain.knowledge_base import IndexSettings
 from domain.workflow import PublishedVersion
-from domain.workspace import Invitation, Role, Scope, TokenGrant
+from domain.workspace import Budget, Invitation, Role, Scope, TokenGrant
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,7 @@ SAMPLES: dict[type, list[Any]] = {
         TokenGrant("tok-1", "ci", (Scope.CHAT, Scope.READ), None, None, "local"),
         TokenGrant("tok-2", "bot", (Scope.EDIT,), "stack-1", AT, "user-1", revoked=True),
     ],
+    Budget: [Budget(), Budget(1_000_000, None), Budget(None, 12.5), Budget(500, 0.25)],
 }
 
 
