@@ -75,6 +75,7 @@ from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
 from infrastructure.tokens import JwtAccessTokens, signing_key
 from infrastructure.websearch import SerpApiSearch
+from interfaces.limits import RequestLimits
 
 log = structlog.get_logger(__name__)
 
@@ -100,6 +101,7 @@ class Services:
     answering: ChatAnswering
     accounts: Accounts  # users, sign-in sessions, workspaces, API tokens, who a request is
     access: Access  # who may do what on which resource
+    limits: RequestLimits  # how often a principal may ask
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
@@ -299,7 +301,7 @@ def _wire(
 
     # accounts
     workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
-    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
+    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up, workflows)
 
     return Services(
         settings=settings,
@@ -321,6 +323,7 @@ def _wire(
         access=Access(
             accounts.workspaces, accounts.api_tokens, workflows, documents, ChatSessions(event_log)
         ),
+        limits=RequestLimits(settings),
         workers=[
             workflows_worker,
             documents_worker,
@@ -340,7 +343,11 @@ def _wire(
 
 
 def _accounts(
-    settings: Settings, event_log: EventLog, read_db: Engine, caught_up: Callable[[], object]
+    settings: Settings,
+    event_log: EventLog,
+    read_db: Engine,
+    caught_up: Callable[[], object],
+    stacks: WorkflowService,
 ) -> Accounts:
     credentials, refresh = SqlCredentialStore(read_db), SqlRefreshTokenStore(read_db)
     hasher = Argon2Hasher()
@@ -366,7 +373,7 @@ def _accounts(
     workspaces = Workspaces(
         event_log, SqlWorkspaceReadModel(read_db), credentials, _utc_now, caught_up
     )
-    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now)
+    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now, stacks)
     return Accounts(
         users,
         sessions,

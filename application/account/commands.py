@@ -66,3 +66,14 @@ class CreateApiToken(AccountCommand):
 @dataclass(frozen=True, kw_only=True)
 class RevokeApiToken(AccountCommand):
     token_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreatePublishableToken(AccountCommand):
+    """A token for an embedded chat on `stack_id`'s web pages: it is seen in the pages' source,
+    so it only chats with that stack, from `allowed_origins`, until `expires_at` when given."""
+
+    stack_id: UUID
+    name: str
+    allowed_origins: tuple[str, ...]
+    expires_at: datetime | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.policy import Principal
+
 
 @dataclass(frozen=True, kw_only=True)
 class StartChat:
@@ -15,6 +17,7 @@ class StartChat:
     workflow_id: UUID
     published_version: int | None = None
     draft: bool = False
+    principal: Principal | None = None  # who asks (an embedded chat never sees the draft)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -186,6 +186,32 @@ class AccountMutations:
         )
         return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))
 
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKFLOW, "stack_id"),
+        description="A publishable token to embed the chat of a published stack on the sites "
+        "listed (e.g. https://shop.example.com), shown once (admins). It only chats with that "
+        "stack, from those sites, at its own rate limit.",
+    )
+    async def create_publishable_token(
+        self,
+        info: Info,
+        stack_id: UUID,
+        name: str,
+        allowed_origins: list[str],
+        expires_at: datetime | None = None,
+    ) -> NewApiToken:
+        created = await execute(
+            info,
+            _accounts(info).api_tokens.create_publishable,
+            c.CreatePublishableToken,
+            principal=info.context.principal,
+            stack_id=stack_id,
+            name=name,
+            allowed_origins=tuple(allowed_origins),
+            expires_at=expires_at,
+        )
+        return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))
+
     @strawberry.mutation(extensions=needs(Action.MANAGE_TOKENS, Resource.API_TOKEN, "id"))
     async def revoke_api_token(self, info: Info, id: UUID) -> ApiToken:
         view = await execute(

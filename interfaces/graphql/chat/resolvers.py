@@ -30,6 +30,12 @@ def _service(info: Info) -> ChatService:
     return info.context.services.chats
 
 
+async def _count_question(info: Info) -> None:
+    """RATE_LIMITED past the asker's limit (an embedded chat's are its own, per visitor)."""
+    context = info.context
+    await read(context.services.limits.question, context.principal, context.client_host)
+
+
 @strawberry.type
 class ChatQueries:
     @strawberry.field(
@@ -39,7 +45,7 @@ class ChatQueries:
         view = await read(_service(info).get, id)
         return None if view is None else ChatSession.of(view)
 
-    @strawberry.field(extensions=needs(Action.CHAT, Resource.WORKFLOW, "workflow_id"))
+    @strawberry.field(extensions=needs(Action.LIST_CHATS, Resource.WORKFLOW, "workflow_id"))
     async def chat_sessions(self, info: Info, workflow_id: UUID) -> list[ChatSession]:
         context = info.context
         everyone = await read(
@@ -80,6 +86,7 @@ class ChatMutations:
         published_version: int | None = None,
         draft: bool = False,
     ) -> ChatSession:
+        await _count_question(info)
         view = await execute(
             info,
             _service(info).start,
@@ -87,6 +94,7 @@ class ChatMutations:
             workflow_id=workflow_id,
             published_version=published_version,
             draft=draft,
+            principal=info.context.principal,
         )
         return ChatSession.of(view)
 
@@ -95,6 +103,7 @@ class ChatMutations:
         description="Records the user's message and starts the answer, which arrives on chatEvents.",
     )
     async def send_message(self, info: Info, session_id: UUID, content: str) -> ChatMessage:
+        await _count_question(info)
         message = await execute(
             info, _service(info).send, c.SendMessage, session_id=session_id, content=content
         )
