@@ -335,6 +335,17 @@ class ApiTokens:
         self.workspaces.load_for(workspace_id, principal, Action.MANAGE_TOKENS)
         return [record.view() for record in self.store.of_workspace(workspace_id)]
 
+    def publishable_of(self, stack_id: UUID, principal: Principal | None) -> list[ApiTokenView]:
+        """The publishable tokens of one stack's embedded chat."""
+        assert self.stacks is not None, "publishable tokens need the stacks"
+        workspace_id = self.stacks.workspace_of(stack_id)
+        self.workspaces.load_for(workspace_id, principal, Action.MANAGE_TOKENS)
+        return [
+            record.view()
+            for record in self.store.of_workspace(workspace_id)
+            if record.stack_id == stack_id and record.allowed_origins is not None
+        ]
+
     def revoke(self, cmd: c.RevokeApiToken) -> ApiTokenView:
         found = self._find(cmd.token_id, cmd.principal)
         self.workspaces.change(

@@ -45,6 +45,12 @@ mutation($stack: UUID!, $name: String!, $origins: [String!]!) {
 TOKENS = """query($ws: UUID!) {
   apiTokens(workspaceId: $ws) { id stackId publishable allowedOrigins }
 }"""
+STACK_TOKENS = """query($stack: UUID!) {
+  publishableTokens(stackId: $stack) { id allowedOrigins revokedAt }
+}"""
+CREATE_TOKEN = """mutation($ws: UUID!) {
+  createApiToken(workspaceId: $ws, name: "ci", scopes: [CHAT]) { token }
+}"""
 REVOKE = "mutation($id: UUID!) { revokeApiToken(id: $id) { id revokedAt } }"
 
 
@@ -107,7 +113,12 @@ def test_a_publishable_token_is_for_one_published_stack_and_the_sites_listed(
     assert listed == [
         {"id": view["id"], "stackId": stack, "publishable": True, "allowedOrigins": [BLOG, SHOP]}
     ]
-    issued = stored_events(client, DEFAULT)[-1]
+    gql(CREATE_TOKEN, ws=DEFAULT)  # an ordinary token: not one of the stack's embed tokens
+    of_stack = gql(STACK_TOKENS, stack=stack)["publishableTokens"]
+    assert of_stack == [{"id": view["id"], "allowedOrigins": [BLOG, SHOP], "revokedAt": None}]
+    [issued] = [
+        e for e in stored_events(client, DEFAULT) if getattr(e, "token_id", 0) == view["id"]
+    ]
     assert type(issued).__name__ == "ApiTokenIssued"
     assert issued.allowed_origins == [BLOG, SHOP] and issued.stack_id == stack
     assert token.encode() not in every_stored_byte(client)

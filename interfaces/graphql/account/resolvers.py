@@ -83,6 +83,16 @@ class AccountQueries:
         )
         return [ApiToken.of(v) for v in views]
 
+    @strawberry.field(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKFLOW, "stack_id"),
+        description="The publishable tokens of a stack's embedded chat, revoked ones too (admins)",
+    )
+    async def publishable_tokens(self, info: Info, stack_id: UUID) -> list[ApiToken]:
+        views = await read(
+            _accounts(info).api_tokens.publishable_of, stack_id, info.context.principal
+        )
+        return [ApiToken.of(v) for v in views]
+
 
 @strawberry.type
 class AccountMutations:
