@@ -352,7 +352,8 @@ export class EmbeddedChat {
       lazy: true,
       keepAlive: 15_000,
       retryAttempts: 3,
-      shouldRetry: (event) => !(event instanceof CloseEvent && event.code >= 4400 && event.code < 4500),
+      // a socket that never opened was refused (or the server is down): say so at once
+      shouldRetry: (event) => this.opened && !(event instanceof CloseEvent && event.code >= 4400 && event.code < 4500),
       on: {
         connected: () => {
           this.opened = true;
