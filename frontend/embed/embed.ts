@@ -8,6 +8,7 @@
  * data-theme ("light" or "dark"; the page's preference otherwise).
  */
 import { createClient, type Client, type ExecutionResult } from "graphql-ws";
+import { renderMarkdown } from "./markdown";
 import { STYLES } from "./styles";
 
 const START = `mutation($stack: UUID!) { startChat(workflowId: $stack) { id } }`;
@@ -314,7 +315,8 @@ export class EmbeddedChat {
     const bubble = this.bubble(message.id, message.role);
     bubble.classList.remove("streaming");
     const text = bubble.querySelector(".text");
-    if (text) text.textContent = message.error ? message.error.message : message.content;
+    if (text && (message.error || message.role === "USER")) text.textContent = message.error ? message.error.message : message.content;
+    else if (text) text.replaceChildren(renderMarkdown(message.content));
     if (message.error) bubble.classList.add("failed");
     bubble.querySelector(".sources")?.remove();
     if (message.role === "ASSISTANT" && message.sources.length > 0) bubble.append(this.sources(message.sources));

@@ -135,6 +135,14 @@ h2 { flex: 1; margin: 0; font-size: 15px; font-weight: 600; }
   background: var(--surface-2);
   border-bottom-left-radius: 4px;
 }
+.message.assistant:not(.streaming) { white-space: normal; }
+.text p, .text ul, .text ol, .text pre { margin: 0 0 6px; }
+.text > :last-child, .text blockquote > :last-child { margin-bottom: 0; }
+.text ul, .text ol { padding-left: 20px; }
+.text blockquote { margin: 0 0 6px; max-height: none; overflow: visible; background: transparent; }
+.text pre { padding: 6px 8px; border-radius: 6px; background: var(--surface); overflow-x: auto; white-space: pre; }
+.text code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
+.text a { color: var(--accent); }
 .message.streaming .text::after { content: "▍"; margin-left: 1px; opacity: 0.6; }
 .message.failed { color: var(--danger); }
 .sources { margin: 8px 0 0; padding: 0; list-style: none; font-size: 12px; white-space: normal; }
