@@ -1,5 +1,5 @@
 """How often a principal may ask: questions (and chats started) are counted per user or API
-token, and a publishable token (an embedded chat, whose token anyone can read in the page)
+token (not the local owner of a loopback server), and a publishable token (an embedded chat, whose token anyone can read in the page)
 by its own stricter rules: per visitor (client address) and per token, so one visitor cannot
 use up a site's chat and the whole site cannot run up its owner's bill.
 
@@ -29,8 +29,8 @@ class RequestLimits:
     def question(self, principal: Principal | None, client_host: str | None) -> None:
         """Counts a question (or a chat started) of `principal` from `client_host`; raises
         RateLimited, with the seconds to wait, past a limit."""
-        if principal is None:
-            return  # refused by the field's authorization anyway
+        if principal is None or principal.local:
+            return  # nobody is refused by the field's authorization; the machine's owner is not counted
         if principal.publishable:
             token = principal.actor
             wait = self.embed_visitors.hit(f"{token}|{client_host or 'unknown'}")
