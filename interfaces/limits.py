@@ -1,7 +1,8 @@
 """How often a principal may ask: questions (and chats started) are counted per user or API
-token (not the local owner of a loopback server), and a publishable token (an embedded chat, whose token anyone can read in the page)
-by its own stricter rules: per visitor (client address) and per token, so one visitor cannot
-use up a site's chat and the whole site cannot run up its owner's bill.
+token (the local owner of a loopback server is not counted), and a publishable token's (an
+embedded chat's, which anyone can read in the page) by its own stricter rules: per visitor
+(client address) and per token, so one visitor cannot use up a site's chat and the whole
+site cannot run up its owner's bill.
 
 `limits` counts in memory, or in Redis with `REDIS_URL` (processes count together)."""
 
@@ -30,7 +31,7 @@ class RequestLimits:
         """Counts a question (or a chat started) of `principal` from `client_host`; raises
         RateLimited, with the seconds to wait, past a limit."""
         if principal is None or principal.local:
-            return  # nobody is refused by the field's authorization; the machine's owner is not counted
+            return  # nobody: refused by the field's authorization; the machine's owner: free
         if principal.publishable:
             token = principal.actor
             wait = self.embed_visitors.hit(f"{token}|{client_host or 'unknown'}")
