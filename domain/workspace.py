@@ -8,6 +8,7 @@ API token are recorded by id, and an invitation by the hash of its one-time secr
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +27,9 @@ DEFAULT_WORKSPACE = UUID("0b1d2c9e-6a47-4c1e-9f0a-3d5e2a7c4b10")
 MAX_NAME = 200
 MAX_TOKEN_NAME = 100
 MAX_ORIGINS = 20
+MAX_ORIGIN = 300
+# a host as a browser's Origin header has it: an ASCII name (IDNs in punycode), or an address
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+")
 
 
 class Role(StrEnum):
@@ -82,6 +86,10 @@ def parse_origin(value: str) -> str:
     ):
         raise InvalidCommand(
             f"{value!r} is not an origin: no path, query or user, only scheme://host[:port]"
+        )
+    if len(text) > MAX_ORIGIN or not _HOST.fullmatch(host):
+        raise InvalidCommand(
+            f"{value[:MAX_ORIGIN]!r} is not an origin: a host name as browsers send it"
         )
     scheme = parts.scheme.lower()
     shown = f"[{host}]" if ":" in host else host

@@ -46,6 +46,10 @@ def test_an_origin_is_kept_as_a_browser_sends_it(given_origin: str, origin: str)
         "https://shop.example.com:99999",
         "*",
         "null",
+        "https://shop\x00.example.com",
+        "https://shop example.com",
+        "https://bücher.example",
+        "https://" + "a" * 300 + ".example",
     ],
 )
 def test_anything_but_an_origin_is_refused(value: str) -> None:
