@@ -148,6 +148,15 @@ test("a site listed in the Embed dialog gets a keyboard-accessible bubble that s
     const background = await panel.evaluate((e) => getComputedStyle(e).backgroundColor);
     assert.equal(background, "rgb(15, 23, 42)"); // the dark theme's surface
     await screenshot(page, "embed-dark");
+    // data-theme on the script wins over the visitor's preference
+    const themed = async (theme) => {
+      await page.evaluate((t) => document.querySelector("[data-genai-stack-embed]").setAttribute("data-theme", t), theme);
+      return panel.evaluate((e) => getComputedStyle(e).backgroundColor);
+    };
+    assert.equal(await themed("light"), "rgb(255, 255, 255)");
+    await page.emulateMedia({ colorScheme: "light" });
+    assert.equal(await themed("dark"), "rgb(15, 23, 42)");
+    await page.evaluate(() => document.querySelector("[data-genai-stack-embed]").removeAttribute("data-theme"));
 
     // Escape closes the panel and gives the focus back to the launcher
     await panel.getByRole("textbox", { name: "Your question" }).focus();
