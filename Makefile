@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/graphiql.html frontend/schema.graphql frontend/vite.config.ts frontend/codegen.ts -type f 2>/dev/null)
+FRONTEND_SOURCES := $(shell find frontend/src frontend/embed frontend/vite.embed.config.ts frontend/index.html frontend/graphiql.html frontend/schema.graphql frontend/vite.config.ts frontend/codegen.ts -type f 2>/dev/null)
 
 .PHONY: run test install backend-install frontend-build services system-packages test-python \
 	test-frontend test-e2e lint bench

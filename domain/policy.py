@@ -2,7 +2,8 @@
 
 A signed-in user acts with the role they hold in a workspace. An API token acts in the one
 workspace that issued it, within its scopes (and, when it names one, on one stack only), and
-never manages members, tokens or the audit.
+never manages members, tokens or the audit. A publishable token (an embedded chat's, seen in
+a web page's source) only chats with its one stack: start a session, ask, read that session.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Action(StrEnum):
     ACCOUNT = "account"
     OPEN = "open"
     CHAT = "chat"
+    LIST_CHATS = "list_chats"
     READ_HISTORY = "read_history"
     EDIT = "edit"
     UPLOAD = "upload"
@@ -34,7 +36,9 @@ class Action(StrEnum):
     MANAGE_BUDGET = "manage_budget"
 
 
-_VIEWER = frozenset({Action.ACCOUNT, Action.OPEN, Action.CHAT, Action.READ_HISTORY})
+_VIEWER = frozenset(
+    {Action.ACCOUNT, Action.OPEN, Action.CHAT, Action.LIST_CHATS, Action.READ_HISTORY}
+)
 _EDITOR = _VIEWER | {Action.EDIT, Action.UPLOAD, Action.PUBLISH}
 _ADMIN = _EDITOR | {
     Action.MANAGE_MEMBERS,
@@ -51,9 +55,12 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 
 SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
     Scope.READ: frozenset({Action.ACCOUNT, Action.OPEN, Action.READ_HISTORY}),
-    Scope.CHAT: frozenset({Action.ACCOUNT, Action.CHAT}),
+    Scope.CHAT: frozenset({Action.ACCOUNT, Action.CHAT, Action.LIST_CHATS}),
     Scope.EDIT: frozenset({Action.ACCOUNT, Action.EDIT, Action.UPLOAD, Action.PUBLISH}),
 }
+
+# Everything a publishable token may do, whatever its scopes say.
+PUBLISHABLE_ACTIONS = frozenset({Action.CHAT})
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ class Principal:
     scopes: frozenset[Scope] = frozenset()
     stack_id: str | None = None  # a token limited to one stack
     local: bool = False
+    # a publishable token's: the sites (origins) its requests may come from
+    origins: frozenset[str] | None = None
+
+    @property
+    def publishable(self) -> bool:
+        return self.origins is not None
 
     @property
     def actor(self) -> str:
@@ -87,12 +100,20 @@ class Members(Protocol):
     def role_of(self, user_id: str) -> Role | None: ...
 
 
+def permits(principal: Principal, action: Action) -> bool:
+    """Whether the kind of principal may do `action` anywhere at all (a publishable token
+    only chats): checked also where no resource is named, as in lists."""
+    return not principal.publishable or action in PUBLISHABLE_ACTIONS
+
+
 def can(
     principal: Principal | None, action: Action, workspace: Members, stack_id: str | None = None
 ) -> bool:
     """Whether `principal` may do `action` in `workspace` (on `stack_id`, when the action is
     about one stack)."""
-    if principal is None:
+    if principal is None or not permits(principal, action):
+        return False
+    if principal.publishable and (principal.stack_id is None or stack_id != principal.stack_id):
         return False
     if principal.token_id is not None:
         if principal.workspace_id != str(workspace.id):

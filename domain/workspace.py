@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -25,6 +27,10 @@ DEFAULT_WORKSPACE = UUID("0b1d2c9e-6a47-4c1e-9f0a-3d5e2a7c4b10")
 
 MAX_NAME = 200
 MAX_TOKEN_NAME = 100
+MAX_ORIGINS = 20
+MAX_ORIGIN = 300
+# a host as a browser's Origin header has it: an ASCII name (IDNs in punycode), or an address
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+")
 
 
 class Role(StrEnum):
@@ -60,6 +66,48 @@ def parse_scopes(values: list[str]) -> frozenset[Scope]:
     return frozenset(scopes)
 
 
+def parse_origin(value: str) -> str:
+    """A web origin as a browser sends it (`https://shop.example.com`, `http://localhost:3000`):
+    the scheme, the host and a port that is not the scheme's default, lower-case, nothing else."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise InvalidCommand(f"{value!r} is not an origin: give scheme://host[:port]") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidCommand(f"{value!r} is not an origin: give http(s)://host[:port]")
+    if (
+        parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+        or parts.path not in ("", "/")
+    ):
+        raise InvalidCommand(
+            f"{value!r} is not an origin: no path, query or user, only scheme://host[:port]"
+        )
+    if len(text) > MAX_ORIGIN or not _HOST.fullmatch(host):
+        raise InvalidCommand(
+            f"{value[:MAX_ORIGIN]!r} is not an origin: a host name as browsers send it"
+        )
+    scheme = parts.scheme.lower()
+    shown = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{shown}" + (f":{port}" if port is not None and port != default else "")
+
+
+def parse_origins(values: list[str]) -> tuple[str, ...]:
+    """The origins a publishable token may be used from: at least one, each an origin."""
+    origins = sorted({parse_origin(v) for v in values})
+    if not origins:
+        raise InvalidCommand("list at least one site (origin) the chat may be embedded on")
+    if len(origins) > MAX_ORIGINS:
+        raise InvalidCommand(f"at most {MAX_ORIGINS} origins")
+    return tuple(origins)
+
+
 @dataclass(frozen=True)
 class Invitation:
     id: str
@@ -86,9 +134,17 @@ class TokenGrant:
     expires_at: datetime | None
     issued_by: str
     revoked: bool = False
+    # a publishable token's: the sites it may be used from (None: an ordinary API token)
+    allowed_origins: tuple[str, ...] | None = None
+
+    @property
+    def publishable(self) -> bool:
+        return self.allowed_origins is not None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scopes", tuple(sorted(Scope(s) for s in self.scopes)))
+        if self.allowed_origins is not None:
+            object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
         if self.expires_at is not None and not isinstance(self.expires_at, datetime):
             object.__setattr__(self, "expires_at", datetime.fromisoformat(str(self.expires_at)))
 
@@ -274,9 +330,18 @@ class Workspace(Aggregate):
         stack_id: str | None,
         expires_at: datetime | None,
         actor: str,
+        allowed_origins: tuple[str, ...] | None = None,
     ) -> None:
+        """An API token; with `allowed_origins`, a publishable one: it is meant to be seen in
+        a web page's source, so it only chats with its one stack, from those sites."""
         if token_id in self.tokens:
             raise InvalidCommand(f"token {token_id} exists")
+        if allowed_origins is not None:
+            if stack_id is None:
+                raise InvalidCommand("a publishable token is for one stack: name it")
+            if set(scopes) != {Scope.CHAT}:
+                raise InvalidCommand("a publishable token can only chat")
+            allowed_origins = parse_origins(list(allowed_origins))
         self._token_issued(
             token_id=token_id,
             name=_name(name, "the token name", MAX_TOKEN_NAME),
@@ -284,6 +349,7 @@ class Workspace(Aggregate):
             stack_id=stack_id,
             expires_at=expires_at,
             actor=actor,
+            allowed_origins=list(allowed_origins) if allowed_origins is not None else None,
         )
 
     @event("ApiTokenIssued")
@@ -295,9 +361,16 @@ class Workspace(Aggregate):
         stack_id: str | None,
         expires_at: datetime | None,
         actor: str,
+        allowed_origins: list[str] | None = None,  # absent from tokens issued before embeds
     ) -> None:
         self.tokens[token_id] = TokenGrant(
-            token_id, name, tuple(Scope(s) for s in scopes), stack_id, expires_at, actor
+            token_id,
+            name,
+            tuple(Scope(s) for s in scopes),
+            stack_id,
+            expires_at,
+            actor,
+            allowed_origins=tuple(allowed_origins) if allowed_origins is not None else None,
         )
         self.last_actor = actor
 

@@ -64,7 +64,7 @@ export default defineConfig({
   },
   test: {
     environment: "jsdom",
-    include: ["src/**/*.test.{ts,tsx}"],
+    include: ["src/**/*.test.{ts,tsx}", "embed/**/*.test.ts"],
     setupFiles: ["src/test/setup.ts"],
     css: false,
     reporters: ["default", "./src/test/summaryReporter.ts"],

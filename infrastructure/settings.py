@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     genai_refresh_token_days: float = 14
     genai_sign_in_limit: str = Field(default="10/minute", description="Per email and per client")
     genai_rate_limit_namespace: str = "genai"
+    genai_embed_question_limit: str = Field(
+        default="10/minute",
+        description="Questions (and chats started) per visitor (client address) of an embedded "
+        "chat, on each publishable token",
+    )
+    genai_embed_token_limit: str = Field(
+        default="600/hour", description="Questions (and chats started) per publishable token"
+    )
     redis_url: str | None = Field(default=None, description="Shared rate limits when set")
     # request limits (interfaces/limits.py): `limits` rules, ";"-separated; empty: none
     genai_mutation_limit: str = Field(

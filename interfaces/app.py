@@ -30,9 +30,23 @@ from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.connections import BoundedTransportWS
 from interfaces.graphql.context import Context
 from interfaces.graphql.schema import schema
-from interfaces.http_guards import MULTIPART_OVERHEAD, OriginGuard, RequestGuard
+from interfaces.http_guards import (
+    CORS_ORIGIN,
+    EMBED_ONLY,
+    LISTED_ORIGIN,
+    MULTIPART_OVERHEAD,
+    WS_REFUSAL,
+    OriginGuard,
+    RequestGuard,
+)
 from interfaces.openai_routes import openai_router
-from interfaces.principal import authorization_of, bearer, principal_of
+from interfaces.principal import (
+    NOT_ALLOWED,
+    authorization_of,
+    bearer,
+    origin_refusal,
+    principal_of,
+)
 from interfaces.stack_routes import stack_router
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -80,9 +94,21 @@ class GraphiQLRouter(GraphQLRouter):
         fallback.headers["content-security-policy"] = CDN_GRAPHIQL_POLICY
         return fallback
 
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        """Pages of the configured origins; and pages of a site a live publishable token
+        lists (the guard looked it up), which must then present such a token."""
+        if super().is_websocket_origin_allowed(request, origin):
+            return True
+        if request.scope.get(LISTED_ORIGIN) == origin:
+            request.scope[EMBED_ONLY] = True
+            return True
+        return False
+
     async def on_ws_connect(self, context: Context) -> Any:
         """Credentials in `connection_init` (`{"authorization": "Bearer …"}`) replace those of
-        the handshake; credentials that are not valid close the socket (4403)."""
+        the handshake; credentials that are not valid close the socket (4403). A socket let
+        in as an embedded chat, or a publishable token from a site it does not list, is
+        closed too (4403), saying why."""
         authorization = authorization_of(context.connection_params)
         if authorization is not None:
             context.principal = await principal_of(
@@ -91,6 +117,15 @@ class GraphiQLRouter(GraphQLRouter):
             context.credential = bearer(authorization)
             if context.principal is None:
                 raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        socket = context.request
+        assert socket is not None
+        principal = context.principal
+        refusal = origin_refusal(principal, socket.headers.get("origin"))
+        if socket.scope.get(EMBED_ONLY) and (principal is None or not principal.publishable):
+            refusal = refusal or f"{NOT_ALLOWED}: only an embedded chat's token is"
+        if refusal is not None:
+            socket.scope[WS_REFUSAL] = refusal
+            raise ConnectionRejectionError({"code": "FORBIDDEN", "message": refusal})
         client = context.request.client if context.request is not None else None
         # past the bound: TooManyConnections, a close with 4429 (interfaces/graphql/connections.py)
         context.connection_key = context.services.connections.enter(
@@ -126,7 +161,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services = app.state.services
         authorization = connection.headers.get("authorization")
         principal = await principal_of(services.accounts.principals, authorization)
-        return Context(services, principal=principal, credential=bearer(authorization))
+        built = Context(services, principal=principal, credential=bearer(authorization))
+        if connection.scope["type"] == "http":
+            origin = connection.headers.get("origin")
+            built.refusal = origin_refusal(principal, origin)
+            if principal is not None and principal.publishable and built.refusal is None:
+                connection.scope[CORS_ORIGIN] = origin  # the guard answers it with CORS headers
+        return built
 
     router = GraphiQLRouter(
         schema,
@@ -212,10 +253,41 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_request_mb=settings.genai_max_request_mb,
         max_upload_mb=settings.max_upload_mb,
     )
+
+    async def listed(origin: str) -> bool:
+        services = getattr(app.state, "services", None)
+        if services is None:
+            return False
+        return bool(await to_thread.run_sync(services.accounts.api_tokens.origin_listed, origin))
+
     # outermost: a request for a host this server is not gets nothing else
     app.add_middleware(
-        OriginGuard, hosts=settings.genai_allowed_hosts, origins=settings.genai_allowed_origins
+        OriginGuard,
+        hosts=settings.genai_allowed_hosts,
+        origins=settings.genai_allowed_origins,
+        listed=listed,
     )
+
+    @app.get("/embed.js", include_in_schema=False)
+    def embed_script() -> Response:
+        """The embedded chat (frontend/embed/), for any site's pages: a fixed name, so it is
+        cached briefly and revalidated (ETag) rather than for good."""
+        script = SPA_DIR / "embed.js"
+        if not script.is_file():
+            return PlainTextResponse(
+                "// the embedded chat is not built: npm --prefix frontend run build\n",
+                status_code=404,
+                media_type="text/javascript",
+            )
+        return FileResponse(
+            script,
+            media_type="text/javascript; charset=utf-8",
+            headers={
+                "cache-control": "public, max-age=300, must-revalidate",
+                "cross-origin-resource-policy": "cross-origin",
+            },
+        )
+
     _mount_spa(app)
     return app
 

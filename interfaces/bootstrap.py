@@ -287,7 +287,7 @@ def _wire(
 
     # accounts
     workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
-    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
+    accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up, workflows)
 
     # chats
     chats_worker = follower(ChatsProjection(view("chats"), settings.model_prices()))
@@ -383,7 +383,11 @@ def _wire(
 
 
 def _accounts(
-    settings: Settings, event_log: EventLog, read_db: Engine, caught_up: Callable[[], object]
+    settings: Settings,
+    event_log: EventLog,
+    read_db: Engine,
+    caught_up: Callable[[], object],
+    stacks: WorkflowService,
 ) -> Accounts:
     credentials, refresh = SqlCredentialStore(read_db), SqlRefreshTokenStore(read_db)
     hasher = Argon2Hasher()
@@ -408,7 +412,7 @@ def _accounts(
     workspaces = Workspaces(
         event_log, SqlWorkspaceReadModel(read_db), credentials, _utc_now, caught_up
     )
-    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now)
+    api_tokens = ApiTokens(workspaces, SqlApiTokenStore(read_db), _utc_now, stacks)
     single_sign_on = None
     if settings.single_sign_on:
         assert settings.genai_oidc_issuer and settings.genai_oidc_client_id

@@ -297,34 +297,61 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 POLICY_VIOLATION = 1008
 
 
+# Keys of the ASGI scope shared by the guard and the GraphQL routes (interfaces/app.py):
+LISTED_ORIGIN = "genai.listed_origin"  # the Origin, listed by a live publishable token
+EMBED_ONLY = "genai.embed_only"  # a WebSocket let in only as an embedded chat
+CORS_ORIGIN = "genai.cors_origin"  # a publishable token's request from a site it lists
+WS_REFUSAL = "genai.ws_refusal"  # why connection_init was refused: the close reason
+PREFLIGHT_MAX_AGE = b"600"
+
+
 class OriginGuard:
     """Requests name a host this server answers as (`Host`), or are refused: a page whose
     name an attacker rebinds to this machine's address sends its own name, so it reads
     nothing. A WebSocket's `Origin` must be one of the configured origins, or a page of one
     of those hosts; it is never compared with `Host`, which the attacker chose. Loopback
     names are always hosts of this server: no outside page can be served under them.
-    Every HTTP response gets the security headers it does not set itself."""
+    Every HTTP response gets the security headers it does not set itself.
 
-    def __init__(self, app: ASGIApp, *, hosts: list[str], origins: list[str]) -> None:
+    Embedded chats are the one exception, and only as far as their token's own check: a
+    page on a site that a live publishable token lists (`listed`) may open the GraphQL
+    WebSocket (its `connection_init` must then carry such a token, interfaces/app.py) and
+    is answered CORS preflights on `cors_path`; CORS headers go only on responses to a
+    publishable token's request from a site it lists (the context marks them)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hosts: list[str],
+        origins: list[str],
+        listed: Callable[[str], Awaitable[bool]] | None = None,
+        cors_path: str = "/graphql",
+    ) -> None:
         self.app = app
         self.any_host = "*" in hosts
         origin_hosts = {_host_name(o.split("://", 1)[-1]) for o in origins}
         self.names = LOOPBACK_NAMES | {_host_name(h) for h in hosts} | origin_hosts
         self.origins = {o.rstrip("/").lower() for o in origins}
+        self.listed, self.cors_path = listed, cors_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        host = _host_name(_header(scope, b"host").decode("latin-1"))
+        host_header = _header(scope, b"host").decode("latin-1")
+        host = _host_name(host_header)
+        origin = _header(scope, b"origin").decode("latin-1")
+        if await self._listed(scope, origin, host_header):
+            scope[LISTED_ORIGIN] = _header_value(scope, b"origin")
         if scope["type"] == "websocket":
-            origin = _header(scope, b"origin").decode("latin-1")
-            if not self._known(host) or (origin and not self._allowed_origin(origin)):
+            allowed = self._allowed_origin(origin) or LISTED_ORIGIN in scope
+            if not self._known(host) or (origin and not allowed):
                 await send({"type": "websocket.close", "code": POLICY_VIOLATION})
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _with_refusal(scope, send))
             return
-        with_headers = _with_headers(send)
+        with_headers = _with_headers(scope, send)
         if not self._known(host):
             await _refuse(
                 with_headers,
@@ -334,7 +361,35 @@ class OriginGuard:
                 "GENAI_ALLOWED_HOSTS",
             )
             return
+        if _preflight(scope) and scope["path"] == self.cors_path:
+            await self._preflight(scope, with_headers)
+            return
         await self.app(scope, receive, with_headers)
+
+    async def _preflight(self, scope: Scope, send: Send) -> None:
+        """A CORS preflight: answered for a site a live publishable token lists, refused
+        (without CORS headers, so the browser sends nothing) for any other."""
+        origin = scope.get(LISTED_ORIGIN)
+        if origin is None:
+            await _refuse(send, 403, "FORBIDDEN", "this site is not allowed to use this server")
+            return
+        headers = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", b"POST, GET"),
+            (b"access-control-allow-headers", b"authorization, content-type"),
+            (b"access-control-max-age", PREFLIGHT_MAX_AGE),
+            (b"vary", b"Origin"),
+            (b"content-length", b"0"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _listed(self, scope: Scope, origin: str, host_header: str) -> bool:
+        """Whether a request to the GraphQL path comes from another site that a live
+        publishable token lists (looked up only for another site's requests)."""
+        if not origin or scope["path"] != self.cors_path or self.listed is None:
+            return False
+        return not _own(scope, origin, host_header) and await self.listed(origin)
 
     def _known(self, host: str | None) -> bool:
         return self.any_host or host in self.names
@@ -342,6 +397,37 @@ class OriginGuard:
     def _allowed_origin(self, origin: str) -> bool:
         origin = origin.rstrip("/")
         return origin in self.origins or _host_name(origin.split("://", 1)[-1]) in self.names
+
+
+def _own(scope: Scope, origin: str, host_header: str) -> bool:
+    """Whether `origin` is exactly the origin the request was made to (the SPA's own)."""
+    secure = scope.get("scheme") in ("https", "wss")
+    own = f"{'https' if secure else 'http'}://{host_header}".lower()
+    return origin.rstrip("/").lower() == own
+
+
+def _preflight(scope: Scope) -> bool:
+    return scope["method"] == "OPTIONS" and bool(_header(scope, b"access-control-request-method"))
+
+
+def _header_value(scope: Scope, name: bytes) -> str:
+    """A header's value as sent (not lower-cased)."""
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _with_refusal(scope: Scope, send: Send) -> Send:
+    """A WebSocket refused at `connection_init` says why in its close reason."""
+
+    async def sending(message: Message) -> None:
+        refusal = scope.get(WS_REFUSAL)
+        if message["type"] == "websocket.close" and refusal:
+            message = {**message, "reason": _reason(refusal)}
+        await send(message)
+
+    return sending
 
 
 def _host_name(host: str) -> str:
@@ -352,11 +438,18 @@ def _host_name(host: str) -> str:
         return ""
 
 
-def _with_headers(send: Send) -> Send:
+def _with_headers(scope: Scope, send: Send) -> Send:
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             present = {bytes(k).lower() for k, _ in message.get("headers", ())}
             extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            cors = scope.get(CORS_ORIGIN)
+            if cors:  # set by the context: a publishable token's request from its site
+                extra += [
+                    (b"access-control-allow-origin", cors.encode("latin-1")),
+                    (b"access-control-expose-headers", b"retry-after"),
+                    (b"vary", b"Origin"),
+                ]
             message["headers"] = [*message.get("headers", ()), *extra]
         await send(message)
 

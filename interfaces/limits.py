@@ -54,9 +54,16 @@ class RequestLimits:
         namespace: str = "genai",
         *,
         limit_local_owner: bool = False,
+        embed: tuple[str, str] = ("10/minute", "600/hour"),
     ) -> None:
-        """`rules`: for each kind, the rule per principal and the rule per client address."""
+        """`rules`: for each kind, the rule per principal and the rule per client address;
+        `embed`: a publishable token's rules, per visitor (client address) and per token."""
         storage = rate_limit_storage(storage_url)
+        per_visitor, per_token = embed
+        self._embed = (
+            LimitsRateLimiter(per_visitor, namespace=f"{namespace}:embed-visitor", storage=storage),
+            LimitsRateLimiter(per_token, namespace=f"{namespace}:embed-token", storage=storage),
+        )
         self._limiters = {
             kind: (
                 LimitsRateLimiter(per_principal, namespace=f"{namespace}:{kind}", storage=storage),
@@ -79,6 +86,7 @@ class RequestLimits:
             s.redis_url,
             s.genai_rate_limit_namespace,
             limit_local_owner=s.genai_rate_limit_local_owner,
+            embed=(s.genai_embed_question_limit, s.genai_embed_token_limit),
         )
 
     def mutation(self, principal: Principal | None, client_host: str | None) -> None:
@@ -96,6 +104,9 @@ class RequestLimits:
         storage takes microseconds.)"""
         if principal is not None and principal.local and not self.limit_local_owner:
             return
+        if principal is not None and principal.publishable:
+            self._check_embedded(principal, client_host)
+            return
         per_principal, per_address = self._limiters[kind]
         waits = [
             per_principal.hit(principal_key(principal)) if principal is not None else None,
@@ -104,6 +115,17 @@ class RequestLimits:
         wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
             raise RateLimited(wait, f"too many {_WHAT[kind]}: try again in {wait} seconds")
+
+
+    def _check_embedded(self, principal: Principal, client_host: str | None) -> None:
+        """A publishable token (an embedded chat's, readable in the page) may only start chats
+        and ask: both count under its own rules, per visitor and per token, so one visitor
+        cannot use up a site's chat and the whole site cannot run up its owner's bill."""
+        per_visitor, per_token = self._embed
+        token = principal_key(principal)
+        wait = per_visitor.hit(f"{token}|{client_host or 'unknown'}") or per_token.hit(token)
+        if wait is not None:
+            raise RateLimited(wait, f"too many questions: try again in {wait} seconds")
 
 
 def principal_key(principal: Principal) -> str:
@@ -131,6 +153,8 @@ class ConnectionBounds:
     def enter(self, principal: Principal | None, client_host: str | None) -> str:
         """Counts a connection in; the key to `leave` with. Raises TooManyConnections."""
         key = principal_key(principal) if principal else f"address:{client_host or 'unknown'}"
+        if principal is not None and principal.publishable:
+            key = f"{key}|{client_host or 'unknown'}"  # an embedded chat's visitors are many
         if self._open[key] >= self.per_principal:
             raise TooManyConnections(
                 f"too many connections: {self.per_principal} are open for you already; "

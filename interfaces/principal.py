@@ -10,7 +10,11 @@ from typing import Any
 import anyio
 
 from application.account.principals import Principals
+from domain.errors import InvalidCommand
 from domain.policy import Principal
+from domain.workspace import parse_origin
+
+NOT_ALLOWED = "this site is not allowed to use this chat"
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -40,3 +44,20 @@ async def principal_of(principals: Principals, authorization: str | None) -> Pri
     if credential is None:
         return principals.resolve(None)  # no I/O: the local owner, or nobody
     return await anyio.to_thread.run_sync(principals.resolve, credential)
+
+
+def origin_refusal(principal: Principal | None, origin: str | None) -> str | None:
+    """Why a request of `principal` from a page of `origin` is refused: a publishable token
+    is only used from the sites its owner listed. None when it is not refused (any other
+    principal: the Origin is then the guards' business, as ever)."""
+    if principal is None or principal.origins is None:
+        return None
+    if not origin:
+        return f"{NOT_ALLOWED}: a publishable token is used from a web page, with its Origin"
+    try:
+        site = parse_origin(origin)
+    except InvalidCommand:
+        return f"{NOT_ALLOWED}: {origin[:100]!r} is not an origin"
+    if site in principal.origins:
+        return None
+    return f"{NOT_ALLOWED}: {site} is not among the sites its owner listed"

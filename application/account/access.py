@@ -17,7 +17,7 @@ from application.document.handlers import DocumentService
 from application.errors import Forbidden, Unauthenticated
 from application.workflow.handlers import WorkflowService
 from domain.errors import NotFound
-from domain.policy import Action, Principal, belongs, can
+from domain.policy import Action, Principal, belongs, can, permits
 from domain.workspace import DEFAULT_WORKSPACE, Workspace
 
 
@@ -55,6 +55,8 @@ class Access:
         NotFound or Forbidden. Without a resource, being signed in is enough (what the use
         case reads is then limited to what the principal may see)."""
         principal = signed_in(principal)
+        if not permits(principal, action):
+            raise Forbidden("a publishable token only chats with its stack")
         if resource is None:
             return
         if resource is Resource.HOME:

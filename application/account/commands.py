@@ -75,3 +75,11 @@ class SetBudget(AccountCommand):
     workspace_id: UUID
     monthly_tokens: int | None = None
     monthly_cost_usd: float | None = None
+class CreatePublishableToken(AccountCommand):
+    """A token for an embedded chat on `stack_id`'s web pages: it is seen in the pages' source,
+    so it only chats with that stack, from `allowed_origins`, until `expires_at` when given."""
+
+    stack_id: UUID
+    name: str
+    allowed_origins: tuple[str, ...]
+    expires_at: datetime | None = None

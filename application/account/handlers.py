@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -19,12 +19,18 @@ from eventsourcing.persistence import IntegrityError
 
 from application.account import commands as c
 from application.account.actors import ActorNames
-from application.account.opaque import API_TOKEN_PREFIX, digest, new_token
+from application.account.opaque import (
+    API_TOKEN_PREFIX,
+    PUBLISHABLE_TOKEN_PREFIX,
+    digest,
+    new_token,
+)
 from application.account.ports import (
     ApiTokenRecord,
     ApiTokenStore,
     Clock,
     CredentialStore,
+    Stacks,
     WorkspaceReadModel,
 )
 from application.account.principals import Principals
@@ -45,7 +51,7 @@ from application.eventlog.log import EventLog, change_with_retry
 from domain.account import normalize_email
 from domain.errors import InvalidCommand, NotFound
 from domain.policy import LOCAL_ACTOR, Action, Principal, belongs, can
-from domain.workspace import DEFAULT_WORKSPACE, Role, Workspace, parse_scopes
+from domain.workspace import DEFAULT_WORKSPACE, Role, Scope, Workspace, parse_origin, parse_scopes
 
 DEFAULT_NAME = "My workspace"
 INVITATION_PREFIX = "gsi_"
@@ -234,26 +240,69 @@ def _parse_invitation(token: str) -> tuple[UUID, UUID, str]:
 
 
 class ApiTokens:
-    def __init__(self, workspaces: Workspaces, store: ApiTokenStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        workspaces: Workspaces,
+        store: ApiTokenStore,
+        clock: Clock,
+        stacks: Stacks | None = None,
+    ) -> None:
         self.workspaces, self.store, self.clock = workspaces, store, clock
+        self.stacks = stacks
 
     def create(self, cmd: c.CreateApiToken) -> NewApiToken:
-        workspace_id, stack_id, expires_at = cmd.workspace_id, cmd.stack_id, cmd.expires_at
+        self.workspaces.load_for(cmd.workspace_id, cmd.principal, Action.MANAGE_TOKENS)
+        return self._issue(
+            cmd.workspace_id,
+            cmd.name,
+            parse_scopes(list(cmd.scopes)),
+            cmd.stack_id,
+            cmd.expires_at,
+            cmd.actor,
+        )
+
+    def create_publishable(self, cmd: c.CreatePublishableToken) -> NewApiToken:
+        """A token to embed the chat of a published stack on the sites listed."""
+        assert self.stacks is not None, "publishable tokens need the stacks"
+        workspace_id = self.stacks.workspace_of(cmd.stack_id)
         self.workspaces.load_for(workspace_id, cmd.principal, Action.MANAGE_TOKENS)
-        granted = parse_scopes(list(cmd.scopes))
+        if not self.stacks.load(cmd.stack_id).published:
+            raise InvalidCommand("publish the stack first: an embedded chat answers from it")
+        return self._issue(
+            workspace_id,
+            cmd.name,
+            frozenset({Scope.CHAT}),
+            cmd.stack_id,
+            cmd.expires_at,
+            cmd.actor,
+            tuple(cmd.allowed_origins),
+        )
+
+    def _issue(
+        self,
+        workspace_id: UUID,
+        name: str,
+        scopes: frozenset[Scope],
+        stack_id: UUID | None,
+        expires_at: datetime | None,
+        actor: str,
+        allowed_origins: tuple[str, ...] | None = None,
+    ) -> NewApiToken:
         now = self.clock()
         if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
             raise InvalidCommand("expiresAt must be a time in the future, with its time zone")
-        token_id, token = uuid4(), new_token(API_TOKEN_PREFIX)
+        prefix = API_TOKEN_PREFIX if allowed_origins is None else PUBLISHABLE_TOKEN_PREFIX
+        token_id, token = uuid4(), new_token(prefix)
         workspace = self.workspaces.change(
             workspace_id,
             lambda ws: ws.issue_token(
                 str(token_id),
-                cmd.name,
-                granted,
+                name,
+                scopes,
                 str(stack_id) if stack_id else None,
                 expires_at,
-                cmd.actor,
+                actor,
+                allowed_origins,
             ),
         )
         grant = workspace.tokens[str(token_id)]
@@ -263,16 +312,40 @@ class ApiTokens:
             grant.name,
             tuple(sorted(s.value for s in grant.scopes)),
             stack_id,
-            cmd.actor,
+            actor,
             now,
             expires_at,
+            allowed_origins=grant.allowed_origins,
         )
         self.store.add(record, digest(token))
         return NewApiToken(token, record.view())
 
+    def origin_listed(self, origin: str) -> bool:
+        """Whether a live publishable token lists `origin`: a page there may be an embedded
+        chat, so its cross-origin requests are let as far as the token's own check."""
+        try:
+            wanted = parse_origin(origin)
+        except InvalidCommand:
+            return False
+        now = self.clock()
+        return any(
+            r.live(now) and wanted in (r.allowed_origins or ()) for r in self.store.publishable()
+        )
+
     def of_workspace(self, workspace_id: UUID, principal: Principal | None) -> list[ApiTokenView]:
         self.workspaces.load_for(workspace_id, principal, Action.MANAGE_TOKENS)
         return [record.view() for record in self.store.of_workspace(workspace_id)]
+
+    def publishable_of(self, stack_id: UUID, principal: Principal | None) -> list[ApiTokenView]:
+        """The publishable tokens of one stack's embedded chat."""
+        assert self.stacks is not None, "publishable tokens need the stacks"
+        workspace_id = self.stacks.workspace_of(stack_id)
+        self.workspaces.load_for(workspace_id, principal, Action.MANAGE_TOKENS)
+        return [
+            record.view()
+            for record in self.store.of_workspace(workspace_id)
+            if record.stack_id == stack_id and record.allowed_origins is not None
+        ]
 
     def revoke(self, cmd: c.RevokeApiToken) -> ApiTokenView:
         found = self._find(cmd.token_id, cmd.principal)
@@ -296,6 +369,9 @@ class ApiTokens:
             workspace_id=str(record.workspace_id),
             scopes=parse_scopes(list(record.scopes)),
             stack_id=str(record.stack_id) if record.stack_id else None,
+            origins=(
+                frozenset(record.allowed_origins) if record.allowed_origins is not None else None
+            ),
         )
 
     def _find(self, token_id: UUID, principal: Principal | None) -> ApiTokenRecord:

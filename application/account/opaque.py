@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 API_TOKEN_PREFIX = "gst_"  # recognizable by secret scanners
+PUBLISHABLE_TOKEN_PREFIX = "gsp_"  # an embedded chat's, meant to be seen in a page's source
 
 
 def new_token(prefix: str) -> str:

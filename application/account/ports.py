@@ -10,6 +10,7 @@ from typing import Protocol
 from uuid import UUID
 
 from application.account.views import ApiTokenView, WorkspaceView
+from domain.workflow import Workflow
 
 Clock = Callable[[], datetime]
 
@@ -98,6 +99,10 @@ class ApiTokenRecord:
     expires_at: datetime | None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    allowed_origins: tuple[str, ...] | None = None  # a publishable token's sites
+
+    def live(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
     def view(self) -> ApiTokenView:
         return ApiTokenView(
@@ -110,6 +115,7 @@ class ApiTokenRecord:
             self.expires_at,
             self.revoked_at,
             self.last_used_at,
+            self.allowed_origins,
         )
 
 
@@ -127,6 +133,18 @@ class ApiTokenStore(Protocol):
     def revoke(self, token_id: UUID, now: datetime) -> None: ...
 
     def of_workspace(self, workspace_id: UUID) -> list[ApiTokenRecord]: ...
+
+    def publishable(self) -> list[ApiTokenRecord]:
+        """Every publishable token, revoked and expired ones too."""
+        ...
+
+
+class Stacks(Protocol):
+    """What issuing a token for one stack needs to know of it."""
+
+    def workspace_of(self, wid: UUID) -> UUID: ...
+
+    def load(self, wid: UUID) -> Workflow: ...
 
 
 class SetupTokenStore(Protocol):

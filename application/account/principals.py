@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from application.account.opaque import API_TOKEN_PREFIX
+from application.account.opaque import API_TOKEN_PREFIX, PUBLISHABLE_TOKEN_PREFIX
 from application.account.ports import AccessTokens
 from application.account.users import Users
 from domain.policy import LOCAL_ACTOR, Principal
@@ -28,12 +28,12 @@ class Principals:
         return not self.auto_login
 
     def resolve(self, credential: str | None) -> Principal | None:
-        """An API token (`gst_…`) or an access token; with none, the local owner when the
+        """An API token (`gst_…`, or a publishable `gsp_…`) or an access token; with none, the local owner when the
         server signs them in automatically. A credential that is not valid (expired,
         revoked, of a disabled user) is nobody, even on loopback: a client that sends one
         expects to be that one."""
         if credential:
-            if credential.startswith(API_TOKEN_PREFIX):
+            if credential.startswith((API_TOKEN_PREFIX, PUBLISHABLE_TOKEN_PREFIX)):
                 return self.api_tokens.authenticate(credential)
             user_id = self.access.subject(credential)
             if user_id is not None and self.users.active(user_id) is not None:

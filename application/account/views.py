@@ -77,6 +77,7 @@ class ApiTokenView:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    allowed_origins: tuple[str, ...] | None = None  # a publishable token's sites
 
 
 @dataclass(frozen=True)

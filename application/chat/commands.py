@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.chat import Rating, Turn
+from domain.policy import Principal
+from domain.policy import Principal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,6 +19,7 @@ class StartChat:
     workflow_id: UUID
     published_version: int | None = None
     draft: bool = False
+    principal: Principal | None = None  # who asks (an embedded chat never sees the draft)
 
 
 @dataclass(frozen=True, kw_only=True)

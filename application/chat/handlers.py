@@ -21,6 +21,7 @@ from application.chat.views import (
     FeedbackView,
     UsageView,
 )
+from application.errors import Forbidden
 from application.eventlog.log import EventLog
 from application.workflow.handlers import WorkflowService
 from domain.chat import ChatSession
@@ -51,6 +52,8 @@ class ChatService:
 
     def start(self, cmd: c.StartChat) -> ChatSessionView:
         """A session on published version `number` (the latest when None), or on the draft."""
+        if cmd.draft and cmd.principal is not None and cmd.principal.publishable:
+            raise Forbidden("an embedded chat answers from the published stack, not the draft")
         workflow = self.workflows.load(cmd.workflow_id)
         if cmd.draft and cmd.published_version is not None:
             raise InvalidCommand("a draft chat answers from the draft: give no published version")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 
 from application.account.ports import ApiTokenRecord, Credentials, RefreshRecord
@@ -198,8 +198,17 @@ class SqlApiTokenStore:
                     created_by=record.created_by,
                     created_at=record.created_at,
                     expires_at=record.expires_at,
+                    # SQL null for an ordinary token (None would be stored as JSON null)
+                    allowed_origins=(
+                        list(record.allowed_origins)
+                        if record.allowed_origins is not None
+                        else null()
+                    ),
                 )
             )
+
+    def publishable(self) -> list[ApiTokenRecord]:
+        return self._select(api_tokens.c.allowed_origins.is_not(None))
 
     def by_hash(self, token_hash: str) -> ApiTokenRecord | None:
         return next(iter(self._select(api_tokens.c.token_hash == token_hash)), None)
@@ -242,6 +251,7 @@ class SqlApiTokenStore:
                 aware(row.expires_at),
                 aware(row.revoked_at),
                 aware(row.last_used_at),
+                tuple(row.allowed_origins) if row.allowed_origins is not None else None,
             )
             for row in rows
         ]

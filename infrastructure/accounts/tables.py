@@ -57,6 +57,8 @@ api_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+    # a publishable token's sites (migration 0011); null for an ordinary API token
+    Column("allowed_origins", Json, nullable=True),
 )
 
 setup_tokens = Table(

@@ -30,7 +30,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 
 from application.account.access import Resource
-from application.errors import RateLimited, Unauthenticated
+from application.errors import Forbidden, RateLimited, Unauthenticated
 from domain.errors import NotFound
 from domain.policy import Action
 from interfaces.graphql.context import Info
@@ -67,6 +67,8 @@ class Needs(FieldExtension):
         resource = self.resource
         if self.argument and resource_id is None:
             resource = None
+        if info.context.refusal is not None:
+            raise Forbidden(info.context.refusal)
         access = info.context.services.access
         try:
             await read(access.check, info.context.principal, self.action, resource, resource_id)

@@ -27,6 +27,16 @@ class Context(BaseContext):
         self.principal = principal  # who the request acts as (interfaces/principal.py)
         self.credential = credential  # what it presented: checked again by subscriptions
         self.connection_key: str | None = None  # a WebSocket's count in services.connections
+        # why every field of this request is refused (a publishable token from a site it does
+        # not list), or None
+        self.refusal: str | None = None
+
+    @property
+    def client_host(self) -> str | None:
+        """The address the request came from (an embedded chat's visitor)."""
+        connection = self.request
+        client = connection.client if connection is not None else None
+        return client.host if client is not None else None
 
     @property
     def actor(self) -> str:

@@ -30,7 +30,7 @@ def token(*scopes: Scope, workspace: Workspace = WORKSPACE, stack: str | None = 
 
 
 EVERY = list(Action)
-VIEWER_MAY = {A.ACCOUNT, A.OPEN, A.CHAT, A.READ_HISTORY}
+VIEWER_MAY = {A.ACCOUNT, A.OPEN, A.CHAT, A.LIST_CHATS, A.READ_HISTORY}
 EDITOR_MAY = VIEWER_MAY | {A.EDIT, A.UPLOAD, A.PUBLISH}
 
 TABLE = (
@@ -43,7 +43,7 @@ TABLE = (
         (token(Scope.READ), action, action in {A.ACCOUNT, A.OPEN, A.READ_HISTORY})
         for action in EVERY
     ]
-    + [(token(Scope.CHAT), action, action in {A.ACCOUNT, A.CHAT}) for action in EVERY]
+    + [(token(Scope.CHAT), action, action in {A.ACCOUNT, A.CHAT, A.LIST_CHATS}) for action in EVERY]
     + [
         (token(Scope.EDIT), action, action in {A.ACCOUNT, A.EDIT, A.UPLOAD, A.PUBLISH})
         for action in EVERY

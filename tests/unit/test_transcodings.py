@@ -86,6 +86,15 @@ SAMPLES: dict[type, list[Any]] = {
     TokenGrant: [
         TokenGrant("tok-1", "ci", (Scope.CHAT, Scope.READ), None, None, "local"),
         TokenGrant("tok-2", "bot", (Scope.EDIT,), "stack-1", AT, "user-1", revoked=True),
+        TokenGrant(
+            "tok-3",
+            "site",
+            (Scope.CHAT,),
+            "stack-1",
+            None,
+            "ada",
+            allowed_origins=("https://shop.example.com", "http://localhost:3000"),
+        ),
     ],
     Budget: [Budget(), Budget(1_000_000, None), Budget(None, 12.5), Budget(500, 0.25)],
 }

@@ -83,6 +83,16 @@ class AccountQueries:
         )
         return [ApiToken.of(v) for v in views]
 
+    @strawberry.field(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKFLOW, "stack_id"),
+        description="The publishable tokens of a stack's embedded chat, revoked ones too (admins)",
+    )
+    async def publishable_tokens(self, info: Info, stack_id: UUID) -> list[ApiToken]:
+        views = await read(
+            _accounts(info).api_tokens.publishable_of, stack_id, info.context.principal
+        )
+        return [ApiToken.of(v) for v in views]
+
 
 @strawberry.type
 class AccountMutations:
@@ -182,6 +192,32 @@ class AccountMutations:
             name=name,
             scopes=tuple(Scope(s).value for s in scopes),
             stack_id=stack_id,
+            expires_at=expires_at,
+        )
+        return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))
+
+    @strawberry.mutation(
+        extensions=needs(Action.MANAGE_TOKENS, Resource.WORKFLOW, "stack_id"),
+        description="A publishable token to embed the chat of a published stack on the sites "
+        "listed (e.g. https://shop.example.com), shown once (admins). It only chats with that "
+        "stack, from those sites, at its own rate limit.",
+    )
+    async def create_publishable_token(
+        self,
+        info: Info,
+        stack_id: UUID,
+        name: str,
+        allowed_origins: list[str],
+        expires_at: datetime | None = None,
+    ) -> NewApiToken:
+        created = await execute(
+            info,
+            _accounts(info).api_tokens.create_publishable,
+            c.CreatePublishableToken,
+            principal=info.context.principal,
+            stack_id=stack_id,
+            name=name,
+            allowed_origins=tuple(allowed_origins),
             expires_at=expires_at,
         )
         return NewApiToken(token=created.token, api_token=ApiToken.of(created.view))

@@ -119,6 +119,17 @@ class ApiToken:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    allowed_origins: list[str] | None = strawberry.field(
+        description="A publishable token's sites (origins) its embedded chat may run on; "
+        "null for an ordinary API token"
+    )
+
+    @strawberry.field(
+        description="An embedded chat's token, seen in web pages: it only chats with its "
+        "stack, from its allowed origins"
+    )
+    def publishable(self) -> bool:
+        return self.allowed_origins is not None
 
     @classmethod
     def of(cls, view: ApiTokenView) -> ApiToken:
@@ -132,6 +143,9 @@ class ApiToken:
             expires_at=view.expires_at,
             revoked_at=view.revoked_at,
             last_used_at=view.last_used_at,
+            allowed_origins=(
+                list(view.allowed_origins) if view.allowed_origins is not None else None
+            ),
         )
 
 

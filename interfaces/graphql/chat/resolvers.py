@@ -41,7 +41,7 @@ class ChatQueries:
         view = await read(_service(info).get, id)
         return None if view is None else ChatSession.of(view)
 
-    @strawberry.field(extensions=needs(Action.CHAT, Resource.WORKFLOW, "workflow_id"))
+    @strawberry.field(extensions=needs(Action.LIST_CHATS, Resource.WORKFLOW, "workflow_id"))
     async def chat_sessions(self, info: Info, workflow_id: UUID) -> list[ChatSession]:
         context = info.context
         everyone = await read(
@@ -106,6 +106,7 @@ class ChatMutations:
             workflow_id=workflow_id,
             published_version=published_version,
             draft=draft,
+            principal=info.context.principal,
         )
         return ChatSession.of(view)
 

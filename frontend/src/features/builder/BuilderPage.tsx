@@ -24,6 +24,7 @@ import { useUndoKeys } from "./useUndoKeys";
 import { useWorkflowSync } from "./useWorkflowSync";
 
 const ChatModal = lazy(() => import("../chat/ChatModal"));
+const EmbedDialog = lazy(() => import("../embed/EmbedDialog").then((m) => ({ default: m.EmbedDialog })));
 
 function FullPage({ children }: { children: React.ReactNode }) {
   return (
@@ -69,6 +70,7 @@ function Builder({ workflowId }: { workflowId: string }) {
   useUndoKeys(commands);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [feedbackOpen, setFeedbackOpen] = useState(false);
+  const [embedOpen, setEmbedOpen] = useState(false);
   const [chat, showChat] = useChatTarget();
   const deleted = useCanvasStore((s) => s.deleted);
   const latestPublished = useCanvasStore((s) => s.server?.latestPublished ?? null);
@@ -119,6 +121,7 @@ function Builder({ workflowId }: { workflowId: string }) {
             onBuild={() => void build()}
             building={building}
             onChat={() => showChat({ kind: "new", mode: "published" })}
+            onEmbed={() => setEmbedOpen(true)}
           />
           <div className="flex min-h-0 flex-1">
             <ComponentLibrary />
@@ -139,6 +142,11 @@ function Builder({ workflowId }: { workflowId: string }) {
           </div>
         </div>
         <UploadGuard />
+        {embedOpen && (
+          <Suspense fallback={null}>
+            <EmbedDialog stackId={workflowId} published={latestPublished !== null} onClose={() => setEmbedOpen(false)} />
+          </Suspense>
+        )}
         {chat && (
           <Suspense fallback={null}>
             <ChatModal

@@ -1,5 +1,5 @@
 import { useReactFlow } from "@xyflow/react";
-import { AlertCircle, ArrowLeft, Check, CloudOff, Hammer, History, Loader2, MessageSquare, Redo2, ThumbsUp, Undo2 } from "lucide-react";
+import { AlertCircle, ArrowLeft, Check, CloudOff, Code2, Hammer, History, Loader2, MessageSquare, Redo2, ThumbsUp, Undo2 } from "lucide-react";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useLinkStatus } from "../../api/connection";
@@ -147,6 +147,7 @@ export function TopBar({
   onBuild,
   building,
   onChat,
+  onEmbed,
 }: {
   workflowId: string;
   historyOpen: boolean;
@@ -156,6 +157,7 @@ export function TopBar({
   onBuild: () => void;
   building: boolean;
   onChat: () => void;
+  onEmbed: () => void;
 }) {
   const readOnly = useCanvasStore((s) => !!s.preview);
 
@@ -208,6 +210,9 @@ export function TopBar({
             Feedback
           </Button>
         )}
+        <Button size="sm" variant="ghost" icon={<Code2 className="size-4" />} onClick={onEmbed} title="Embed this stack's chat on a website">
+          Embed
+        </Button>
         <Button size="sm" variant="secondary" icon={<MessageSquare className="size-4" />} onClick={onChat}>
           Chat
         </Button>

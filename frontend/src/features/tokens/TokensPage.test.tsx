@@ -14,6 +14,7 @@ function token(id: string, name: string, revokedAt: string | null = null) {
     name,
     scopes: ["READ", "CHAT"],
     stackId: null,
+    allowedOrigins: null,
     createdAt: "2026-11-30T10:00:00Z",
     expiresAt: null,
     revokedAt,

@@ -119,7 +119,15 @@ function TokenRow({ token, onRevoke, revoking }: { token: Token; onRevoke: () =>
   return (
     <tr className="border-t border-slate-100">
       <td className="py-2.5 pr-3 font-medium text-slate-900">{token.name}</td>
-      <td className="py-2.5 pr-3 text-slate-600">{token.scopes.map((s) => s.toLowerCase()).join(", ")}</td>
+      <td className="py-2.5 pr-3 text-slate-600">
+        {token.allowedOrigins ? (
+          <span title={token.allowedOrigins.join("\n")}>
+            <Badge tone="amber">embed</Badge> chat on {token.allowedOrigins.length === 1 ? token.allowedOrigins[0] : `${token.allowedOrigins.length} sites`}
+          </span>
+        ) : (
+          token.scopes.map((s) => s.toLowerCase()).join(", ")
+        )}
+      </td>
       <td className="py-2.5 pr-3 text-slate-500" title={fullTime(token.createdAt)}>
         {timeAgo(token.createdAt)}
       </td>

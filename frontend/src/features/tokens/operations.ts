@@ -17,6 +17,7 @@ export const ApiTokensQuery = graphql(`
       name
       scopes
       stackId
+      allowedOrigins
       createdAt
       expiresAt
       revokedAt
