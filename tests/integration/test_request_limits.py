@@ -178,3 +178,22 @@ def test_an_upload_past_the_limit_is_refused_before_its_body_is_read(settings: S
             "query($w: UUID!) { workflow(id: $w) { documents { filename } } }", w=workflow
         )["workflow"]["documents"]
         assert [d["filename"] for d in documents] == ["one.pdf"]
+
+
+def test_with_redis_the_processes_count_together(settings: Settings) -> None:
+    rules = limits(
+        redis_url="redis://127.0.0.1:6379/0",
+        genai_mutation_limit="3/minute",
+        genai_mutation_limit_per_address="100/minute",
+        genai_rate_limit_local_owner=True,
+    )
+    with served(settings, **rules) as first:
+        new_workflow(GQL(first), "one")
+        new_workflow(GQL(first), "two")
+    with served(settings, **rules) as second:  # a new process: nothing in its memory
+        new_workflow(GQL(second), "three")
+        response = post(second, None, new_workflow_query(), n="four")
+        wait = refused(response.json(), "too many changes")
+        assert response.headers["retry-after"] == str(wait)
+    with served(settings, **{**rules, "redis_url": None}) as alone:  # memory: its own count
+        new_workflow(GQL(alone), "four")
