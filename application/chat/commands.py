@@ -7,7 +7,6 @@ from uuid import UUID
 
 from domain.chat import Rating, Turn
 from domain.policy import Principal
-from domain.policy import Principal
 
 
 @dataclass(frozen=True, kw_only=True)

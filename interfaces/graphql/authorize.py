@@ -26,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from graphql import OperationType
+from starlette.responses import Response
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 
@@ -102,7 +103,7 @@ async def _count(info: Info, kind: Kind) -> None:
             limits.check(kind, context.principal, host)
     except RateLimited as refused:
         response = getattr(context, "response", None)
-        if response is not None and hasattr(response, "headers"):
+        if isinstance(response, Response):  # over HTTP (a WebSocket has no answer headers)
             response.headers["Retry-After"] = str(refused.retry_after)
         raise
 

@@ -68,6 +68,13 @@ test("a user signs in, creates and revokes an API token, and signs out", async (
   assert.equal(refused.errors[0].extensions.code, "UNAUTHENTICATED");
   await screenshot(page, "42-token-revoked");
 
+  // the workspace's monthly budget for questions, with the month's use
+  const budget = page.getByRole("region", { name: "Monthly budget" });
+  await budget.getByLabel(/Tokens a month/).fill("250000");
+  await budget.getByRole("button", { name: "Save budget" }).click();
+  await budget.getByText(/so far: 0 tokens of 250,000/).waitFor();
+  await screenshot(page, "43-workspace-budget");
+
   await page.getByRole("link", { name: "Back to My Stacks" }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await form.waitFor();

@@ -23,6 +23,7 @@ from tests.integration.accounts_client import (
 from tests.integration.chat_ops import fake_llm, published_workflow, start_chat
 from tests.integration.documents_client import add_knowledge_base, new_workflow, upload_raw
 from tests.integration.gql import GQL
+from tests.integration.ws import PROTOCOL
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"])
 
@@ -178,3 +179,53 @@ def test_an_upload_past_the_limit_is_refused_before_its_body_is_read(settings: S
             "query($w: UUID!) { workflow(id: $w) { documents { filename } } }", w=workflow
         )["workflow"]["documents"]
         assert [d["filename"] for d in documents] == ["one.pdf"]
+
+
+def test_with_redis_the_processes_count_together(settings: Settings) -> None:
+    rules = limits(
+        redis_url="redis://127.0.0.1:6379/0",
+        genai_mutation_limit="3/minute",
+        genai_mutation_limit_per_address="100/minute",
+        genai_rate_limit_local_owner=True,
+    )
+    with served(settings, **rules) as first:
+        new_workflow(GQL(first), "one")
+        new_workflow(GQL(first), "two")
+    with served(settings, **rules) as second:  # a new process: nothing in its memory
+        new_workflow(GQL(second), "three")
+        response = post(second, None, new_workflow_query(), n="four")
+        wait = refused(response.json(), "too many changes")
+        assert response.headers["retry-after"] == str(wait)
+    with served(settings, **{**rules, "redis_url": None}) as alone:  # memory: its own count
+        new_workflow(GQL(alone), "four")
+
+
+def test_a_change_sent_over_a_websocket_is_counted_too(settings: Settings) -> None:
+    rules = limits(
+        genai_mutation_limit="1/minute",
+        genai_mutation_limit_per_address="100/minute",
+        genai_rate_limit_local_owner=True,
+    )
+    with (
+        served(settings, **rules) as client,
+        client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        answers = []
+        for op in ("1", "2"):
+            ws.send_json(
+                {
+                    "id": op,
+                    "type": "subscribe",
+                    "payload": {"query": new_workflow_query(), "variables": {"n": f"ws {op}"}},
+                }
+            )
+            message = ws.receive_json()
+            while message["type"] == "complete":
+                message = ws.receive_json()
+            answers.append(message)
+        assert answers[0]["payload"]["data"]["createWorkflow"]["id"]
+        [error] = answers[1]["payload"]["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert type(error["extensions"]["retryAfter"]) is int

@@ -17,7 +17,7 @@ from tests.integration.chat_ops import fake_llm, published_workflow, start_chat,
 from tests.integration.gql import GQL, GraphQLError
 from tests.integration.workflow_ops import wait_for
 
-pytestmark = pytest.mark.parametrize("backend", ["postgres"])
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 
 DEFAULT = "0b1d2c9e-6a47-4c1e-9f0a-3d5e2a7c4b10"
 BUDGET_FIELDS = "workspaceId monthlyTokens monthlyCostUsd month usedTokens usedCostUsd exceeded"
