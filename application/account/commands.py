@@ -75,6 +75,9 @@ class SetBudget(AccountCommand):
     workspace_id: UUID
     monthly_tokens: int | None = None
     monthly_cost_usd: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreatePublishableToken(AccountCommand):
     """A token for an embedded chat on `stack_id`'s web pages: it is seen in the pages' source,
     so it only chats with that stack, from `allowed_origins`, until `expires_at` when given."""
