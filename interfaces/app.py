@@ -23,6 +23,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
 from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
+from interfaces.audit_routes import audit_router
 from interfaces.auth_routes import auth_router
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.context import Context
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             secure_cookies=(settings.genai_public_url or "").startswith("https://"),
         )
     )
+    app.include_router(audit_router(lambda request: request.app.state.services))
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):  # type: ignore[no-untyped-def]

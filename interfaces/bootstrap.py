@@ -38,6 +38,7 @@ from application.document.handlers import DocumentService
 from application.document.ingestion import Ingestion
 from application.document.live import DocumentRoute
 from application.document.retrieval import Retrieval
+from application.eventlog.audit_log import AuditLog
 from application.eventlog.log import EventLog
 from application.keys import NodeKeys
 from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
@@ -65,6 +66,7 @@ from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresLi
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import extract_pages, sniff_pdf
 from infrastructure.ratelimit import LimitsRateLimiter
+from infrastructure.readmodel.audit import AuditProjection, SqlAuditReadModel
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
@@ -103,6 +105,7 @@ class Services:
     workers: list[ProjectionWorker]  # the projections, then the ingestion process
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
+    audit_log: AuditLog  # a workspace's changes in words, for its admins
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -301,6 +304,12 @@ def _wire(
     workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
     accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
 
+    # the audit log
+    audit_worker = follower(AuditProjection(view("audit"), event_log))
+    audit_log = AuditLog(
+        SqlAuditReadModel(read_db), accounts.actors.names, caught_up=audit_worker.caught_up
+    )
+
     return Services(
         settings=settings,
         event_log=event_log,
@@ -327,6 +336,7 @@ def _wire(
             ingestion_worker,
             chats_worker,
             workspaces_worker,
+            audit_worker,
         ],
         routes=[WorkflowRoute(event_log), chat_route, DocumentRoute(event_log).route],
         audit=AuditChainWorker(
@@ -336,6 +346,7 @@ def _wire(
             AdvisoryLock(conninfo, "audit") if conninfo else None,
             poll,
         ),
+        audit_log=audit_log,
     )
 
 

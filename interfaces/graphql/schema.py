@@ -16,6 +16,7 @@ from strawberry.extensions import (
 
 from interfaces.admin_tools import IntrospectionForTools
 from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
+from interfaces.graphql.audit import AuditQueries
 from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.cost import query_limits
 from interfaces.graphql.document.resolvers import (
@@ -33,7 +34,7 @@ from interfaces.graphql.workflow.resolvers import (
 
 
 @strawberry.type
-class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries):
+class Query(WorkflowQueries, DocumentQueries, ChatQueries, AccountQueries, AuditQueries):
     pass
 
 
