@@ -67,6 +67,10 @@ export const router = createBrowserRouter([
         path: "tokens",
         lazy: () => import("./features/tokens/TokensPage").then((m) => ({ Component: m.TokensPage })),
       },
+      {
+        path: "audit",
+        lazy: () => import("./features/audit/AuditPage").then((m) => ({ Component: m.AuditPage })),
+      },
       { path: "*", Component: NotFound },
     ],
   },
