@@ -305,7 +305,7 @@ def _wire(
     accounts = _accounts(settings, event_log, read_db, workspaces_worker.caught_up)
 
     # the audit log
-    audit_worker = follower(AuditProjection(view("audit"), event_log))
+    audit_worker = follower(AuditProjection(view("audit_log"), event_log))
     audit_log = AuditLog(
         SqlAuditReadModel(read_db), accounts.actors.names, caught_up=audit_worker.caught_up
     )

@@ -41,7 +41,7 @@ MAX_NAME = 200
 
 
 class AuditProjection(Projection[SqlTrackingView]):
-    name = "audit"
+    name = "audit_log"  # not "audit": that is the hash chain's lock
     tables = (audit_entries, audit_stacks)
 
     def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
