@@ -55,7 +55,7 @@ class GraphiQLRouter(GraphQLRouter):
         self.public_tools = public_tools
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        if not may_use_tools(request, self.public_tools):
+        if not await _may_use_tools(request, self.public_tools):
             return HTMLResponse(TOOLS_FORBIDDEN, status_code=403)
         # read on each request: a rebuild renames the assets the page refers to
         page = SPA_DIR / "graphiql.html"
@@ -168,8 +168,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics(request: Request) -> PlainTextResponse:
-        if not may_use_tools(request, settings.genai_public_tools):
+    async def metrics(request: Request) -> PlainTextResponse:
+        if not await _may_use_tools(request, settings.genai_public_tools):
             return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -185,6 +185,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     _mount_spa(app)
     return app
+
+
+async def _may_use_tools(request: Request, public: bool) -> bool:
+    """`may_use_tools` for an HTTP request, whose principal is its bearer's."""
+    if may_use_tools(request, public):
+        return True
+    services = request.app.state.services
+    principal = await principal_of(
+        services.accounts.principals, request.headers.get("authorization")
+    )
+    administers = services.accounts.workspaces.administers
+    return bool(await to_thread.run_sync(administers, principal))
 
 
 def _announce(message: str) -> None:

@@ -245,9 +245,7 @@ def test_the_export_is_the_log_as_json_lines_with_the_same_filters(team: dict[st
     lines = [line for line in lines if line["position"] <= int(everything[0]["position"])]
     assert [
         (str(x["position"]), x["kind"], x["summary"], x["actor"], x["stack"]) for x in lines
-    ] == [
-        (e["position"], e["kind"], e["summary"], e["actor"], e["stack"]) for e in everything
-    ]
+    ] == [(e["position"], e["kind"], e["summary"], e["actor"], e["stack"]) for e in everything]
     assert all(line["workspaceId"] == ws for line in lines)
 
     bobs = export(client, ada.credential, workspace=ws, actor=team["bob_id"]).text.splitlines()
