@@ -71,6 +71,10 @@ export const router = createBrowserRouter([
         path: "audit",
         lazy: () => import("./features/audit/AuditPage").then((m) => ({ Component: m.AuditPage })),
       },
+      {
+        path: "invite",
+        lazy: () => import("./features/invite/InvitePage").then((m) => ({ Component: m.InvitePage })),
+      },
       { path: "*", Component: NotFound },
     ],
   },
