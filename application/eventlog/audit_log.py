@@ -33,7 +33,7 @@ MAX_FILTER = 200  # characters of an actor or kind filter
 
 _KEYLIKE = re.compile(
     r"(?:sk-[A-Za-z0-9_\-]{8,}"  # OpenAI-style keys
-    r"|gst_[A-Za-z0-9_\-]{8,}"  # our API tokens
+    r"|gs[a-z]_[A-Za-z0-9_\-]{8,}"  # our API, invitation and setup tokens
     r"|AIza[0-9A-Za-z_\-]{20,}"  # Google keys
     r"|(?i:bearer)\s+[A-Za-z0-9._\-+/=]{8,}"
     r"|gh[pousr]_[A-Za-z0-9]{20,}"  # GitHub tokens
