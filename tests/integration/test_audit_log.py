@@ -284,3 +284,20 @@ def test_the_export_refuses_as_the_query_does(team: dict[str, Any]) -> None:
         bad = export(client, ada, **params)
         assert bad.status_code == 400, params
         assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_rebuild_writes_the_same_entries(team: dict[str, Any]) -> None:
+    """The entries are a projection of the log: dropped and replayed, they come back as
+    they were (the names read then are the stacks' names then, not now)."""
+    ada, ws = team["ada"], team["ws"]
+    services = team["client"].app.state.services
+    worker = services.worker("audit_log")
+    before = wait_for(
+        lambda: (
+            (found := every_entry(ada, ws)) and any(e["kind"] in SETTLED for e in found) and found
+        ),
+        timeout=60,
+    )
+    worker.stop()  # alone, as `genai-stack projections rebuild` runs it
+    worker.rebuild()
+    assert every_entry(ada, ws) == before
