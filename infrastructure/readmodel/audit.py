@@ -129,7 +129,9 @@ class AuditProjection(Projection[SqlTrackingView]):
     def _workspace_changed(self, e: Workspace.Event, tracking: Tracking) -> None:
         token_name = None
         if type(e).__name__ == "ApiTokenRevoked":
-            workspace: Any = self.store.repository.get(e.originator_id, version=e.originator_version)
+            workspace: Any = self.store.repository.get(
+                e.originator_id, version=e.originator_version
+            )
             grant = workspace.tokens.get(e.token_id)  # type: ignore[attr-defined]
             token_name = grant.name if grant else None
         summary, member = workspace_summary(e, token_name)
