@@ -64,7 +64,7 @@ class AuditProjection(Projection[SqlTrackingView]):
         assert isinstance(after, Workflow)
         _remember(self._workflows, after.id, after)
         with self.view.transaction(tracking) as conn:
-            stack = {"workspace_id": after.workspace_id, "name": after.name[:MAX_NAME]}
+            stack = {"workspace_id": after.workspace_id, "name": _storable(after.name, MAX_NAME)}
             if e.originator_version == 1:
                 conn.execute(insert(audit_stacks).values(id=after.id, **stack))
             else:
@@ -198,6 +198,15 @@ class AuditProjection(Projection[SqlTrackingView]):
         self._chats.clear()
 
 
+def _storable(text: str | None, limit: int | None = None) -> str | None:
+    """The text as a database can hold it: an audit records every event, also one whose
+    text no row could hold as it came (a NUL, a lone surrogate, from before validation)."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return text[:limit] if limit is not None else text
+
+
 def _remember(cache: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
     cache.pop(key, None)
     cache[key] = value
@@ -222,15 +231,15 @@ def _write(
             position=tracking.notification_id,
             workspace_id=workspace_id,
             at=e.timestamp,
-            actor=str(actor)[:200] if actor is not None else None,
-            kind=type(e).__name__[:100],
+            actor=_storable(str(actor), 200) if actor is not None else None,
+            kind=_storable(type(e).__name__, 100),
             subject=subject.value,
             subject_id=e.originator_id,
             subject_version=e.originator_version,
             stack_id=stack_id,
-            stack_name=stack_name[:MAX_NAME] if stack_name is not None else None,
-            member=str(member)[:200] if member is not None else None,
-            summary=redact(summary),
+            stack_name=_storable(stack_name, MAX_NAME),
+            member=_storable(member, 200),
+            summary=_storable(redact(summary)),
         )
     )
 
