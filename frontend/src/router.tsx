@@ -72,6 +72,10 @@ export const router = createBrowserRouter([
         lazy: () => import("./features/audit/AuditPage").then((m) => ({ Component: m.AuditPage })),
       },
       {
+        path: "members",
+        lazy: () => import("./features/members/MembersPage").then((m) => ({ Component: m.MembersPage })),
+      },
+      {
         path: "invite",
         lazy: () => import("./features/invite/InvitePage").then((m) => ({ Component: m.InvitePage })),
       },

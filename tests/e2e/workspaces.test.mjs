@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { REPO, appAndBrowser, openBrowser, screenshot } from "./helpers.mjs";
 
 const PASSWORD = "correct horse battery";
@@ -53,16 +53,27 @@ async function signIn(page, user) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-let invitationLink;
+let admin; // Ada's browser, beside Bob's (session.browser)
+after(async () => admin?.close());
 
-test("an invited user follows the link, signs in and joins the workspace", async () => {
+test("an admin invites, the invited user follows the link, signs in and joins", async () => {
   const ada = await signedIn(ADA.email);
   const [workspace] = (await ada("{ workspaces { id name } }")).workspaces;
   await ada('mutation { createWorkflow(name: "Support bot") { id } }');
-  const { inviteMember } = await ada(`mutation($ws: UUID!) { inviteMember(workspaceId: $ws, role: VIEWER, email: "${BOB.email}") { token } }`, {
-    ws: workspace.id,
-  });
-  invitationLink = `${session.app.baseUrl}/invite?token=${inviteMember.token}`;
+
+  admin = await openBrowser();
+  await admin.page.goto(session.app.baseUrl + "/");
+  await signIn(admin.page, ADA);
+  await admin.page.getByRole("link", { name: "Members" }).click();
+  await admin.page.getByLabel("Email (optional)").fill(BOB.email);
+  await admin.page.getByLabel("Role").selectOption("VIEWER");
+  await admin.page.getByRole("button", { name: "Invite" }).click();
+  const shown = admin.page.getByTestId("invitation-link");
+  await shown.waitFor();
+  const invitationLink = (await shown.textContent()).trim();
+  assert.match(invitationLink, /\/invite\?token=gsi_/);
+  await admin.page.getByText(`${BOB.email} (invited)`).waitFor();
+  await screenshot(admin.page, "49-invitation-link");
 
   const { page } = session.browser;
   await page.goto(invitationLink);
@@ -99,11 +110,9 @@ test("a viewer opens a stack and is refused an edit, clearly", async () => {
 });
 
 test("the admin's Audit page shows what was just done, filters it and exports JSON Lines", async () => {
-  const admin = await openBrowser();
-  try {
+  {
     const { page } = admin;
-    await page.goto(session.app.baseUrl + "/");
-    await signIn(page, ADA);
+    await page.getByRole("link", { name: "Back to My Stacks" }).click();
     await page.getByRole("link", { name: "Audit" }).click();
     const table = page.getByRole("table", { name: "Audit log" });
     await table.getByText("Bob Builder accepted an invitation and joined as viewer").waitFor();
@@ -132,7 +141,5 @@ test("the admin's Audit page shows what was just done, filters it and exports JS
       admin.errors.filter((e) => !e.includes("status of 401")),
       [],
     );
-  } finally {
-    await admin.close();
   }
 });

@@ -1,4 +1,4 @@
-import { KeyRound, LogOut, ScrollText } from "lucide-react";
+import { KeyRound, LogOut, ScrollText, Users } from "lucide-react";
 import { Link } from "react-router";
 import { useQuery } from "urql";
 import { signOut, useSession } from "../../api/session";
@@ -15,6 +15,12 @@ export function AccountMenu() {
   const admin = (data?.workspaces ?? []).some((w) => w.role === "ADMIN");
   return (
     <nav className="flex items-center gap-2" aria-label="Account">
+      {admin && (
+        <Link to="/members" className={LINK}>
+          <Users className="size-4" aria-hidden />
+          Members
+        </Link>
+      )}
       {admin && (
         <Link to="/audit" className={LINK}>
           <ScrollText className="size-4" aria-hidden />
