@@ -1,12 +1,12 @@
 """Who may use the tools that describe the server rather than use it: GraphiQL, schema
-introspection and /metrics. A client on this machine (loopback) may; others only when
-GENAI_PUBLIC_TOOLS is set. When accounts come, an admin may too: `may_use_tools` is the one
-place to say so."""
+introspection and /metrics. A client on this machine (loopback) may; a signed-in user who is
+an admin of a workspace may from anywhere (their `Authorization: Bearer` access token); others
+only when GENAI_PUBLIC_TOOLS is set. `may_use_tools` is the one place to say so."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from graphql import FieldNode, GraphQLError, visit
 from graphql.language import DocumentNode, Visitor
@@ -16,14 +16,17 @@ from strawberry.extensions import SchemaExtension
 from application.errors import Forbidden
 
 TOOLS_FORBIDDEN = (
-    "GraphiQL, introspection and /metrics answer clients on this machine only; set "
-    "GENAI_PUBLIC_TOOLS=true to open them to others"
+    "GraphiQL, introspection and /metrics answer clients on this machine and workspace "
+    "admins only; set GENAI_PUBLIC_TOOLS=true to open them to others"
 )
 
 
-def may_use_tools(connection: HTTPConnection, public: bool) -> bool:
-    # accounts: `or the signed-in user is an admin` goes here
-    return public or is_loopback(connection.client.host if connection.client else None)
+def may_use_tools(
+    connection: HTTPConnection, public: bool, admin: Callable[[], bool] = lambda: False
+) -> bool:
+    """`admin`: whether the request's principal administers a workspace (asked last: it
+    reads the database)."""
+    return public or is_loopback(connection.client.host if connection.client else None) or admin()
 
 
 def is_loopback(host: str | None) -> bool:
@@ -44,7 +47,11 @@ class IntrospectionForTools(SchemaExtension):
         services = getattr(context.context, "services", None)
         if request is not None and services is not None and context.graphql_document:
             public = services.settings.genai_public_tools
-            if not may_use_tools(request, public) and _introspects(context.graphql_document):
+            principal = getattr(context.context, "principal", None)
+            administers = services.accounts.workspaces.administers
+            if _introspects(context.graphql_document) and not may_use_tools(
+                request, public, lambda: administers(principal)
+            ):
                 refusal = GraphQLError(TOOLS_FORBIDDEN, original_error=Forbidden(TOOLS_FORBIDDEN))
                 context.pre_execution_errors = [*(context.pre_execution_errors or []), refusal]
         yield

@@ -25,6 +25,7 @@ from application.errors import RateLimited
 from infrastructure.readmodel import failures
 from infrastructure.settings import Settings
 from interfaces.admin_tools import TOOLS_FORBIDDEN, may_use_tools
+from interfaces.audit_routes import audit_router
 from interfaces.auth_routes import auth_router, error_response
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.graphql.connections import BoundedTransportWS
@@ -84,7 +85,7 @@ class GraphiQLRouter(GraphQLRouter):
         self.public_tools = public_tools
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        if not may_use_tools(request, self.public_tools):
+        if not await _may_use_tools(request, self.public_tools):
             return HTMLResponse(TOOLS_FORBIDDEN, status_code=403)
         # read on each request: a rebuild renames the assets the page refers to
         page = SPA_DIR / "graphiql.html"
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             public_url=settings.genai_public_url,
         )
     )
+    app.include_router(audit_router(lambda request: request.app.state.services))
 
     app.include_router(
         openai_router(
@@ -242,8 +244,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics(request: Request) -> PlainTextResponse:
-        if not may_use_tools(request, settings.genai_public_tools):
+    async def metrics(request: Request) -> PlainTextResponse:
+        if not await _may_use_tools(request, settings.genai_public_tools):
             return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -290,6 +292,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     _mount_spa(app)
     return app
+
+
+async def _may_use_tools(request: Request, public: bool) -> bool:
+    """`may_use_tools` for an HTTP request, whose principal is its bearer's."""
+    if may_use_tools(request, public):
+        return True
+    services = request.app.state.services
+    principal = await principal_of(
+        services.accounts.principals, request.headers.get("authorization")
+    )
+    administers = services.accounts.workspaces.administers
+    return bool(await to_thread.run_sync(administers, principal))
 
 
 def _announce(message: str) -> None:

@@ -41,6 +41,7 @@ from application.document.handlers import DocumentService
 from application.document.ingestion import Ingestion
 from application.document.live import DocumentRoute
 from application.document.retrieval import Retrieval
+from application.eventlog.audit_log import AuditLog
 from application.eventlog.log import EventLog
 from application.keys import NodeKeys
 from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
@@ -73,6 +74,7 @@ from infrastructure.oidc import OidcProvider
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import iter_pages, sniff_pdf
 from infrastructure.ratelimit import LimitsRateLimiter
+from infrastructure.readmodel.audit import AuditProjection, SqlAuditReadModel
 from infrastructure.readmodel.chats import ChatsProjection, SqlChatReadModel
 from infrastructure.readmodel.documents import DocumentsProjection, SqlDocumentReadModel
 from infrastructure.readmodel.runner import AdvisoryLock, ProjectionWorker
@@ -119,6 +121,7 @@ class Services:
     connections: ConnectionBounds  # open WebSocket connections per principal
     completions: Completions  # published stacks as OpenAI-compatible models
     models: ProviderModels  # the models a provider's server has (Ollama's)
+    audit_log: AuditLog  # a workspace's changes in words, for its admins
     feed: LiveFeed | None = None
     started: bool = field(default=False)
 
@@ -332,6 +335,12 @@ def _wire(
         return hub.subscribe(topic, floor=event_log.max_notification_id)
 
     history = HistoryService(event_log, documents.document_ids)
+    # the audit log
+    audit_worker = follower(AuditProjection(view("audit_log"), event_log))
+    audit_log = AuditLog(
+        SqlAuditReadModel(read_db), accounts.actors.names, caught_up=audit_worker.caught_up
+    )
+
     return Services(
         settings=settings,
         event_log=event_log,
@@ -366,6 +375,7 @@ def _wire(
             ingestion_worker,
             chats_worker,
             workspaces_worker,
+            audit_worker,
         ],
         routes=[WorkflowRoute(event_log), chat_route, DocumentRoute(event_log).route],
         audit=AuditChainWorker(
@@ -379,6 +389,7 @@ def _wire(
         connections=ConnectionBounds(settings.genai_max_connections_per_user),
         completions=Completions(chats, workflows, accounts.workspaces, access, live),
         models=ProviderModels(model_catalogs(outbound)),
+        audit_log=audit_log,
     )
 
 

@@ -82,6 +82,16 @@ class Workspaces:
         assert principal.user_id is not None
         return self.read_model.of_user(principal.user_id)
 
+    def administers(self, principal: Principal | None) -> bool:
+        """Whether the principal is a signed-in user who is an admin of some workspace (the
+        server's tools are theirs too). Not an API token, and not the local owner, who is
+        whoever reaches a loopback server."""
+        if principal is None or principal.token_id is not None or principal.local:
+            return False
+        if principal.user_id is None:
+            return False
+        return any(v.role is Role.ADMIN for v in self.read_model.of_user(principal.user_id))
+
     def get(self, workspace_id: UUID, principal: Principal | None) -> WorkspaceView:
         workspace = self.load_for(workspace_id, principal, Action.OPEN)
         return _view(workspace, _role_of(principal, workspace))

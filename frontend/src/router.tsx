@@ -67,6 +67,18 @@ export const router = createBrowserRouter([
         path: "tokens",
         lazy: () => import("./features/tokens/TokensPage").then((m) => ({ Component: m.TokensPage })),
       },
+      {
+        path: "audit",
+        lazy: () => import("./features/audit/AuditPage").then((m) => ({ Component: m.AuditPage })),
+      },
+      {
+        path: "members",
+        lazy: () => import("./features/members/MembersPage").then((m) => ({ Component: m.MembersPage })),
+      },
+      {
+        path: "invite",
+        lazy: () => import("./features/invite/InvitePage").then((m) => ({ Component: m.InvitePage })),
+      },
       { path: "*", Component: NotFound },
     ],
   },

@@ -218,4 +218,38 @@ audit_checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The audit log: one row per stored event of a workspace, in words (migration 0011).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),  # notification id
+    Column("workspace_id", Uuid, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=True),
+    Column("kind", String(100), nullable=False),
+    Column("subject", String(20), nullable=False),  # stack, document, chat, workspace
+    Column("subject_id", Uuid, nullable=False),
+    Column("subject_version", Integer, nullable=False),
+    Column("stack_id", Uuid, nullable=True),
+    Column("stack_name", String(200), nullable=True),  # as it was named then
+    Column("member", String(200), nullable=True),  # the user an access event is about
+    Column("summary", Text, nullable=False),
+    Index("ix_audit_entries_workspace", "workspace_id", "position"),
+    Index("ix_audit_entries_actor", "workspace_id", "actor", "position"),
+    Index("ix_audit_entries_stack", "workspace_id", "stack_id", "position"),
+    Index("ix_audit_entries_kind", "workspace_id", "kind", "position"),
+    Index("ix_audit_entries_at", "workspace_id", "at"),
+)
+
+# The stacks the audit has seen (deleted ones too): the workspace and name of a document's
+# or a chat session's stack, without loading the stack.
+audit_stacks = Table(
+    "audit_stacks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("workspace_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+)
+
 READ_MODELS = {"workflows": (workflows, published_versions)}

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from interfaces.admin_tools import IntrospectionForTools
 from interfaces.graphql.account.budget import BudgetMutations, BudgetQueries
 from interfaces.graphql.account.resolvers import AccountMutations, AccountQueries
+from interfaces.graphql.audit import AuditQueries
 from interfaces.graphql.chat.resolvers import ChatMutations, ChatQueries, ChatSubscriptions
 from interfaces.graphql.cost import query_limits
 from interfaces.graphql.document.resolvers import (
@@ -36,7 +37,13 @@ from interfaces.graphql.workflow.resolvers import (
 
 @strawberry.type
 class Query(
-    WorkflowQueries, PortableQueries, DocumentQueries, ChatQueries, AccountQueries, BudgetQueries
+    WorkflowQueries,
+    PortableQueries,
+    DocumentQueries,
+    ChatQueries,
+    AccountQueries,
+    BudgetQueries,
+    AuditQueries,
 ):
     pass
 

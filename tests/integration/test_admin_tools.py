@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from infrastructure.settings import Settings
 from interfaces.app import create_app
 from tests.conftest import make_settings
+from tests.integration.accounts_client import NETWORK, register, signed_in_gql
+from tests.integration.workflow_ops import wait_for
 
 INTROSPECTION = '{ __schema { queryType { name } } __type(name: "Workflow") { name } }'
 HTML = {"Accept": "text/html"}
@@ -50,3 +53,47 @@ def test_a_client_here_or_any_when_public_gets_them(
             "__schema": {"queryType": {"name": "Query"}},
             "__type": {"name": "Workflow"},
         }
+
+
+def test_a_workspace_admin_elsewhere_gets_them_and_a_member_does_not(settings: Settings) -> None:
+    """Signed in from another machine, a workspace's admin may use the tools with their
+    access token; a member who administers nothing may not, nor an API token, nor nobody."""
+    app = create_app(settings.model_copy(update={**NETWORK, "genai_public_tools": False}))
+    with TestClient(app, client=ELSEWHERE) as client:
+        register(client, "ada@example.com")
+        bob_id = register(client, "bob@example.com")
+        ada = signed_in_gql(client, "ada@example.com")
+        bob = signed_in_gql(client, "bob@example.com")
+        ws = ada('mutation { createWorkspace(name: "Team") { id } }')["createWorkspace"]["id"]
+        invitation = ada(
+            "mutation($ws: UUID!) { inviteMember(workspaceId: $ws, role: EDITOR) { token } }",
+            ws=ws,
+        )["inviteMember"]["token"]
+        bob("mutation($t: String!) { acceptInvitation(token: $t) { id } }", t=invitation)
+        token = ada(
+            """mutation($ws: UUID!) { createApiToken(workspaceId: $ws, name: "ci",
+                 scopes: [READ, EDIT, CHAT]) { token } }""",
+            ws=ws,
+        )["createApiToken"]["token"]
+
+        def tools(credential: str | None) -> tuple[int, int, str | None]:
+            headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+            metrics = client.get("/metrics", headers=headers).status_code
+            page = client.get("/graphql", headers={**HTML, **headers}).status_code
+            answer = client.post("/graphql", json={"query": INTROSPECTION}, headers=headers)
+            errors = answer.json().get("errors")
+            return metrics, page, errors[0]["extensions"]["code"] if errors else None
+
+        assert tools(ada.credential) == (200, 200, None)
+        assert tools(bob.credential) == (403, 403, "FORBIDDEN")
+        assert tools(token) == (403, 403, "FORBIDDEN")
+        assert tools(None) == (403, 403, "FORBIDDEN")
+
+        ada(
+            """mutation($ws: UUID!, $u: String!) { changeRole(workspaceId: $ws, userId: $u,
+                 role: ADMIN) { userId } }""",
+            ws=ws,
+            u=bob_id,
+        )
+        # made an admin, the member may too (once the workspaces' table has it)
+        wait_for(lambda: tools(bob.credential) == (200, 200, None))
