@@ -94,6 +94,12 @@ def test_image_only_pages_are_refused_with_a_suggestion_to_run_ocr() -> None:
     assert "OCR" in reason
 
 
+def test_symbols_of_an_embedded_cff_font_keep_their_meaning() -> None:
+    """LaTeX's math fonts carry their encoding inside the font program: read with fontTools,
+    `kx1!x2k` is the norm it was printed as."""
+    assert extract(pdfs.cff_font_pdf()) == [pdfs.CFF_TEXT]
+
+
 def test_a_file_that_is_not_a_pdf_is_refused() -> None:
     assert "not a PDF" in failure_of(b"Name,Amount\nAda,3\n" * 10)
 
