@@ -104,6 +104,7 @@ class BlobStore(Protocol):
 class PageText:
     number: int  # 1-based
     text: str
+    ocr: bool = False  # read from a scanned picture by OCR, not from a text layer
 
 
 class ExtractionFailed(Exception):
@@ -119,6 +120,7 @@ class TextChunk:
     index: int  # 0-based position of the chunk within its document
     page: int  # the page the chunk starts on, 1-based
     text: str
+    ocr: bool = False  # its page was read by OCR
 
 
 class UnsupportedMediaType(Exception):
@@ -210,6 +212,7 @@ class Passage:
     chunk: int
     score: float
     text: str
+    ocr: bool = False  # read from a scanned page by OCR
 
 
 @dataclass(frozen=True)

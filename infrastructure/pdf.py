@@ -6,9 +6,12 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from application.ports import ExtractionFailed, PageText
+
+if TYPE_CHECKING:
+    from infrastructure.ocr import TesseractOcr
 
 PageProgress = Callable[[int, int], None]
 """Called as `on_page(done, total)` after each page."""
@@ -33,6 +36,10 @@ NO_TEXT = (
     "The PDF has no extractable text: its pages look like scanned images. Run it through "
     "OCR (for example ocrmypdf) to add a text layer, then upload it again."
 )
+NO_TEXT_AFTER_OCR = (
+    "The PDF has no extractable text, and OCR found no words in its pictures. If it is a "
+    "scan, scan it again more sharply (300 dpi), then upload it again."
+)
 TOO_MUCH_TEXT = (
     "The PDF holds more text than one document may ({limit:,} characters, passed on page "
     "{page}). Split it into smaller files, or ask the administrator to raise "
@@ -48,9 +55,16 @@ def sniff_pdf(first_bytes: bytes) -> bool:
 
 
 def extract_pages(
-    stream: BinaryIO, on_page: PageProgress | None = None, *, max_chars: int | None = None
+    stream: BinaryIO,
+    on_page: PageProgress | None = None,
+    *,
+    max_chars: int | None = None,
+    ocr: TesseractOcr | None = None,
 ) -> list[PageText]:
     """Text of every page, in order, numbered from 1; pages without text have `text == ""`.
+
+    With `ocr`, a page without a text layer that draws pictures (a scan) is read with OCR,
+    within the OCR's budget, and marked `ocr=True`.
 
     `stream` must be seekable (a file from the blob store is). Raises ExtractionFailed with
     a reason written for a person: not a PDF, password protected, damaged, incomplete, no
@@ -74,12 +88,16 @@ def extract_pages(
         if total == 0:
             raise ExtractionFailed(NO_PAGES)
         pages, characters = [], 0
+        budget = ocr.budget() if ocr is not None else None
         for number, page in enumerate(reader.pages, start=1):
-            text = page.extract_text()
+            text, scanned = page.extract_text(), False
+            if budget is not None and not text.strip() and _draws_pictures(page):
+                read = budget.read(page)
+                text, scanned = read or "", read is not None
             characters += len(text)
             if max_chars is not None and characters > max_chars:
                 raise ExtractionFailed(TOO_MUCH_TEXT.format(limit=max_chars, page=number))
-            pages.append(PageText(number=number, text=normalise(text)))
+            pages.append(PageText(number=number, text=normalise(text), ocr=scanned))
             if on_page is not None:
                 on_page(number, total)
     except ExtractionFailed:
@@ -92,8 +110,26 @@ def extract_pages(
         log.info("pdf extraction failed: %r", exc)
         raise ExtractionFailed(DAMAGED) from exc
     if not any(page.text for page in pages):
-        raise ExtractionFailed(NO_TEXT)
+        if budget is None or budget.skipped:
+            missing = budget is not None and not budget.ocr.available
+            raise ExtractionFailed(NO_TEXT + (f" {_not_installed()}" if missing else ""))
+        raise ExtractionFailed(NO_TEXT_AFTER_OCR)
+    if budget is not None and budget.skipped:
+        log.info("%d scanned pages left without text (no OCR, or past its budget)", budget.skipped)
     return pages
+
+
+def _draws_pictures(page: object) -> bool:
+    try:
+        return bool(page.images)  # type: ignore[attr-defined]
+    except Exception:  # a picture pypdf cannot decode: nothing to read
+        return False
+
+
+def _not_installed() -> str:
+    from infrastructure.ocr import NOT_INSTALLED
+
+    return NOT_INSTALLED
 
 
 def _ends_like_a_pdf(stream: BinaryIO) -> bool:

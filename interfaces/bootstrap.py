@@ -62,6 +62,7 @@ from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
+from infrastructure.ocr import TesseractOcr
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import extract_pages, sniff_pdf
 from infrastructure.ratelimit import LimitsRateLimiter
@@ -255,7 +256,16 @@ def _wire(
         documents,
         documents_read,
         blobs,
-        partial(extract_pages, max_chars=settings.genai_max_document_chars),
+        partial(
+            extract_pages,
+            max_chars=settings.genai_max_document_chars,
+            ocr=TesseractOcr(
+                max_pages=settings.genai_ocr_max_pages,
+                page_seconds=settings.genai_ocr_page_seconds,
+            )
+            if settings.genai_ocr
+            else None,
+        ),
         chunk_pages,
         embedders_of,
         index,

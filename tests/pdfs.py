@@ -269,3 +269,40 @@ def cff_font_pdf() -> bytes:
             _stream(_cff_font_program(), b"/Subtype /Type1C"),
         ]
     )
+
+
+SCANNED_LINES = (
+    "The Quillmoor dam holds back",
+    "seventy million cubic metres",
+    "of water for the valley.",
+)
+
+
+def scanned_text_pdf(lines: Sequence[str] = SCANNED_LINES) -> bytes:
+    """One page that is only a picture of printed lines, as a scanner makes it: the words
+    are pixels (drawn with DejaVu), and the page has no text layer for pypdf to read."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(DEJAVU, 48)
+    picture = Image.new("L", (1400, 120 + 80 * len(lines)), 255)
+    draw = ImageDraw.Draw(picture)
+    for number, line in enumerate(lines):
+        draw.text((60, 60 + 80 * number), line, font=font, fill=0)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(buffer, x=10, y=20, w=190)
+    return _output(pdf)
+
+
+def merged(files: Sequence[bytes]) -> bytes:
+    """The pages of several PDFs, in order, as one PDF."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for data in files:
+        writer.append(io.BytesIO(data))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -144,6 +144,7 @@ def index_document(
                     metadata={
                         **metadata,
                         **chunk_metadata(document_id, generation, c.page, c.index),
+                        **({"ocr": True} if c.ocr else {}),
                     },
                 )
                 for c, vector in zip(batch, vectors, strict=True)
