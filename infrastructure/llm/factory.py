@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from application.ports import LLM
 from infrastructure.outbound import OutboundRules
@@ -42,7 +42,7 @@ class ProviderLLMFactory:
         def extractive_llm() -> LLM:
             from infrastructure.llm.extractive import ExtractiveLLM
 
-            return ExtractiveLLM()
+            return ExtractiveLLM(embedder=_loaded_local_model)
 
         self._builders: dict[str, Callable[[], LLM]] = {
             "openai": openai_llm,
@@ -68,3 +68,11 @@ class ProviderLLMFactory:
             if key not in self._made:
                 self._made[key] = self._builders[key]()
             return self._made[key]
+
+
+def _loaded_local_model() -> Callable[[Sequence[str]], list[list[float]]] | None:
+    """all-MiniLM-L6-v2's sentence vectors once the model is in memory: an answer weighs
+    meaning with it, but never waits seconds for it to load (words alone meanwhile)."""
+    from infrastructure.embedders.local import LocalEmbedder, model_loaded
+
+    return LocalEmbedder().embed if model_loaded() else None
