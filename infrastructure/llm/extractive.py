@@ -69,7 +69,7 @@ def split_sentences(text: str) -> list[str]:
     for paragraph in re.split(r"\n\s*\n", text):
         current: list[str] = []
         for line in paragraph.split("\n"):
-            if _BULLET.match(line) and current:
+            if current and (_BULLET.match(line) or _heading(current[-1], line)):
                 blocks.append(" ".join(current))
                 current = []
             current.append(line.strip())
@@ -78,6 +78,19 @@ def split_sentences(text: str) -> list[str]:
     for block in blocks:
         sentences.extend(_split_block(" ".join(block.split())))
     return [s for s in sentences if any(ch.isalnum() for ch in s)]
+
+
+def _heading(line: str, following: str) -> bool:
+    """A short line without a sentence's end, before a line that starts anew: a heading
+    (wrapped lines are long, or go on in lower case)."""
+    line, following = line.strip(), following.strip()
+    return (
+        0 < len(line) < _HEADING_CHARS and not line.endswith(_GOES_ON) and following[:1].isupper()
+    )
+
+
+_HEADING_CHARS = 40
+_GOES_ON = tuple(",;:-–(&/")
 
 
 def _split_block(block: str) -> list[str]:

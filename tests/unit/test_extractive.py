@@ -80,12 +80,21 @@ def test_line_wraps_of_pdf_text_are_undone() -> None:
     assert split_sentences(text) == ["The device must be recharged every night.", "It lasts long."]
 
 
+def test_a_heading_on_its_own_line_is_not_glued_to_the_sentence_below() -> None:
+    text = "Page 1: Lighthouses\nThe Skerryvore lighthouse is 48 metres tall, and was\nLit in 1844."
+    assert split_sentences(text) == [
+        "Page 1: Lighthouses",
+        "The Skerryvore lighthouse is 48 metres tall, and was Lit in 1844.",
+    ]
+
+
 def test_paragraphs_and_list_items_are_sentences_of_their_own() -> None:
-    text = "Features\n\n- Waterproof to 50 m\n- Battery of 3 days\nSee below"
+    text = "Features\n\n- Waterproof to 50 m\n- Battery of 3 days,\nat most\nSee below"
     assert split_sentences(text) == [
         "Features",
         "- Waterproof to 50 m",
-        "- Battery of 3 days See below",
+        "- Battery of 3 days, at most",
+        "See below",
     ]
 
 
