@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 from uuid import UUID
 
 from domain.graph import Node
@@ -149,6 +149,18 @@ class Embedder(Protocol):
         ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@runtime_checkable
+class LoadsModel(Protocol):
+    """An embedder that must load a model into memory before its first vectors (seconds)."""
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None:
+        """Returns once the model is in memory (waits for a loading begun elsewhere)."""
+        ...
 
 
 @dataclass(frozen=True)

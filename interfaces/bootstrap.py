@@ -57,6 +57,7 @@ from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
+from infrastructure.embedders.local import load_in_background
 from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
 from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory
@@ -105,9 +106,14 @@ class Services:
     routes: list[Router]  # every stored event → the live topics it goes to
     audit: AuditChainWorker  # extends the hash chain over the log
     feed: LiveFeed | None = None
+    model_loading: threading.Thread | None = None  # the local embedding model, loading aside
     started: bool = field(default=False)
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
+        if self.settings.genai_preload_embedder:
+            # the first upload or question should not wait seconds for torch: load it now,
+            # on a thread of its own (the server answers meanwhile)
+            self.model_loading = load_in_background()
         if self.listener:
             self.listener.start()
         if live:

@@ -41,6 +41,7 @@ from application.ports import (
     ExtractionFailed,
     Extractor,
     IndexedChunk,
+    LoadsModel,
     ProviderError,
     VectorIndex,
 )
@@ -125,6 +126,12 @@ def index_document(
             Stage.CHUNK, TOO_MANY_CHUNKS.format(count=len(chunks), limit=max_chunks)
         )
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
+    if isinstance(embedder, LoadsModel) and not embedder.loaded:
+        # torch and the weights take seconds on first use: say so rather than sit at 0 of N
+        on_progress(DocumentProgress("loading", key, len(pages), len(pages), 0, len(chunks)))
+        started = clock()
+        embedder.load()
+        report.embed_seconds += clock() - started
     on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
