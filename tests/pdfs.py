@@ -306,3 +306,17 @@ def merged(files: Sequence[bytes]) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def pages_pdf(pages: Sequence[tuple[str, Sequence[str]]]) -> bytes:
+    """One page per (title, paragraphs): the title as a heading, each paragraph its block."""
+    pdf = _new_pdf()
+    for title, paragraphs in pages:
+        pdf.add_page()
+        pdf.set_font("DejaVu", size=16)
+        pdf.multi_cell(0, 10, title)
+        pdf.set_font("DejaVu", size=11)
+        for paragraph in paragraphs:
+            pdf.ln(4)
+            pdf.multi_cell(0, 6, paragraph)
+    return _output(pdf)

@@ -26,11 +26,13 @@ NOTHING_FOUND = (
 )
 # A sentence that shares words with the question must carry this share of the question's
 # weight (rare words weigh more) to count as an answer.
-LEXICAL_FLOOR = 0.3
+LEXICAL_FLOOR = 0.25
 # Cosine of two all-MiniLM-L6-v2 vectors above which a sentence is about the question.
-SEMANTIC_FLOOR = 0.45
+SEMANTIC_FLOOR = 0.35
 # Among the relevant, a sentence is kept when it scores this share of the best one.
-RELATIVE_FLOOR = 0.5
+RELATIVE_FLOOR = 0.6
+# ...or this share, when it answers a part of the question the stronger ones left out.
+COVERING_FLOOR = 0.35
 MAX_SENTENCES = 4
 MAX_SENTENCE_CHARS = 600  # a "sentence" longer than this is a table or a run-on: cut out
 
@@ -146,8 +148,22 @@ def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
         _Candidate(p, i, sentence, terms(sentence))
         for p, passage in enumerate(passages)
         for i, sentence in enumerate(split_sentences(passage.text))
-        if len(sentence) <= MAX_SENTENCE_CHARS
+        if len(sentence) <= MAX_SENTENCE_CHARS and not _is_heading(sentence)
     ]
+
+
+def _is_heading(sentence: str) -> bool:
+    """A title ("Page 2: Bees", "Driving on rough ground") names a topic, answers nothing:
+    a few words, no sentence end, not a list item."""
+    return (
+        not sentence.rstrip().endswith(_SENTENCE_ENDS)
+        and not _BULLET.match(sentence)
+        and len(sentence.split()) < _HEADING_WORDS
+    )
+
+
+_SENTENCE_ENDS = tuple(".!?;:\"')]»”’")
+_HEADING_WORDS = 8
 
 
 def best_quotes(
@@ -159,7 +175,7 @@ def best_quotes(
     """The sentences that answer the query, best first; empty when none is relevant.
 
     Lexically, rare words weigh more (idf over all candidate sentences; a question word
-    no sentence has weighs most), consecutive question words found together earn a bonus,
+    no sentence has weighs as much as the rarest), consecutive question words found together earn a bonus,
     long sentences pay a little; a sentence is relevant when its words carry
     `LEXICAL_FLOOR` of the question's weight. With `embed`, a sentence whose vector is
     within `SEMANTIC_FLOOR` of the question's is relevant too, and the cosine adds to its
@@ -172,7 +188,7 @@ def best_quotes(
     document_frequency = Counter(t for c in candidates for t in set(c.words))
 
     def weight(term: str) -> float:
-        return math.log(1 + count / max(document_frequency[term], 0.5))
+        return math.log(1 + count / max(document_frequency[term], 1))
 
     total = sum(weight(t) for t in set(wanted))
     pairs = set(zip(wanted, wanted[1:], strict=False))
@@ -198,7 +214,10 @@ def best_quotes(
         key = " ".join(quote.sentence.lower().split())
         # A weaker sentence still earns its place when it answers a part of the question
         # that the stronger ones left out.
-        useful = quote.score >= RELATIVE_FLOOR * scored[0].score or not quote.matched <= covered
+        best = scored[0].score
+        useful = quote.score >= RELATIVE_FLOOR * best or (
+            quote.score >= COVERING_FLOOR * best and not quote.matched <= covered
+        )
         if key in seen or not useful:
             continue
         seen.add(key)

@@ -187,10 +187,15 @@ def test_with_no_passages_the_answer_says_nothing_was_found() -> None:
 
 
 def test_a_list_item_is_quoted_as_prose_and_markdown_stays_plain_text() -> None:
-    listed = passage("# Warranty heading here\n\n- Warranty of 2 years")
+    listed = passage("# 5 is the warranty number.\n\n- Warranty of 2 years")
     assert compose_answer("warranty", [listed]) == (
-        "\\# Warranty heading here [1] Warranty of 2 years [1]"
+        "\\# 5 is the warranty number. [1] Warranty of 2 years [1]"
     )
+
+
+def test_a_heading_is_not_an_answer() -> None:
+    titled = passage("Warranty and service\nThe warranty lasts two years.")
+    assert compose_answer("warranty", [titled]) == "The warranty lasts two years. [1]"
 
 
 def test_a_sentence_that_starts_like_a_numbered_item_keeps_its_number_without_debris() -> None:
