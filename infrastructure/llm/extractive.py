@@ -175,9 +175,9 @@ def best_quotes(
     """The sentences that answer the query, best first; empty when none is relevant.
 
     Lexically, rare words weigh more (idf over all candidate sentences; a question word
-    no sentence has weighs as much as the rarest), consecutive question words found together earn a bonus,
-    long sentences pay a little; a sentence is relevant when its words carry
-    `LEXICAL_FLOOR` of the question's weight. With `embed`, a sentence whose vector is
+    no sentence has weighs as much as the rarest), consecutive question words found
+    together earn a bonus, long sentences pay a little; a sentence is relevant when its
+    words carry `LEXICAL_FLOOR` of the question's weight. With `embed`, a sentence whose vector is
     within `SEMANTIC_FLOOR` of the question's is relevant too, and the cosine adds to its
     score."""
     wanted = terms(query) or terms(query, keep_stopwords=True)
