@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 from uuid import UUID
 
 from domain.chat import Turn
@@ -106,6 +106,7 @@ class BlobStore(Protocol):
 class PageText:
     number: int  # 1-based
     text: str
+    ocr: bool = False  # read from a scanned picture by OCR, not from a text layer
 
 
 class ExtractionFailed(Exception):
@@ -121,6 +122,7 @@ class TextChunk:
     index: int  # 0-based position of the chunk within its document
     page: int  # the page the chunk starts on, 1-based
     text: str
+    ocr: bool = False  # its page was read by OCR
 
 
 class UnsupportedMediaType(Exception):
@@ -150,6 +152,18 @@ class Embedder(Protocol):
         ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@runtime_checkable
+class LoadsModel(Protocol):
+    """An embedder that must load a model into memory before its first vectors (seconds)."""
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def load(self) -> None:
+        """Returns once the model is in memory (waits for a loading begun elsewhere)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -213,6 +227,7 @@ class Passage:
     chunk: int
     score: float
     text: str
+    ocr: bool = False  # read from a scanned page by OCR
 
 
 @dataclass(frozen=True)

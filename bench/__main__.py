@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench import chat, ingestion
+from bench import chat, ingestion, retrieval
 
 if __name__ == "__main__":
     ingestion.main([])
     chat.main([])
+    retrieval.main([])

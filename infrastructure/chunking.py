@@ -43,6 +43,7 @@ def chunk_pages(pages: Sequence[PageText], size: int, overlap: int) -> list[Text
     if not 0 <= overlap < size:
         raise ValueError(f"overlap must be at least 0 and less than size {size}, got {overlap}")
     text, page_starts, page_numbers = _join(pages)
+    scanned = {page.number for page in pages if page.ocr}
     chunks: list[TextChunk] = []
     previous = 0  # where the previous chunk's own text starts: overlap reaches no further
     for segment_start, end in _segments(text, 0, len(text), size, 0):
@@ -55,8 +56,14 @@ def chunk_pages(pages: Sequence[PageText], size: int, overlap: int) -> list[Text
             floor = max(previous, page_starts[page])
             start = _overlap_start(text, floor, first, overlap, end, size)
         previous = first
+        number = page_numbers[page]
         chunks.append(
-            TextChunk(index=len(chunks), page=page_numbers[page], text=text[start:end].strip())
+            TextChunk(
+                index=len(chunks),
+                page=number,
+                text=text[start:end].strip(),
+                ocr=number in scanned,
+            )
         )
     return chunks
 

@@ -6,9 +6,12 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from application.ports import ExtractionFailed, PageText
+
+if TYPE_CHECKING:
+    from infrastructure.ocr import TesseractOcr
 
 PageProgress = Callable[[int, int], None]
 """Called as `on_page(done, total)` after each page."""
@@ -33,6 +36,10 @@ NO_TEXT = (
     "The PDF has no extractable text: its pages look like scanned images. Run it through "
     "OCR (for example ocrmypdf) to add a text layer, then upload it again."
 )
+NO_TEXT_AFTER_OCR = (
+    "The PDF has no extractable text, and OCR found no words in its pictures. If it is a "
+    "scan, scan it again more sharply (300 dpi), then upload it again."
+)
 TOO_MUCH_TEXT = (
     "The PDF holds more text than one document may ({limit:,} characters, passed on page "
     "{page}). Split it into smaller files, or ask the administrator to raise "
@@ -48,9 +55,16 @@ def sniff_pdf(first_bytes: bytes) -> bool:
 
 
 def extract_pages(
-    stream: BinaryIO, on_page: PageProgress | None = None, *, max_chars: int | None = None
+    stream: BinaryIO,
+    on_page: PageProgress | None = None,
+    *,
+    max_chars: int | None = None,
+    ocr: TesseractOcr | None = None,
 ) -> list[PageText]:
     """Text of every page, in order, numbered from 1; pages without text have `text == ""`.
+
+    With `ocr`, a page without a text layer that draws pictures (a scan) is read with OCR,
+    within the OCR's budget, and marked `ocr=True`.
 
     `stream` must be seekable (a file from the blob store is). Raises ExtractionFailed with
     a reason written for a person: not a PDF, password protected, damaged, incomplete, no
@@ -58,11 +72,15 @@ def extract_pages(
     draw megabytes of text: pages that share one content stream), found as soon as it is
     passed.
     """
-    return list(iter_pages(stream, on_page, max_chars=max_chars))
+    return list(iter_pages(stream, on_page, max_chars=max_chars, ocr=ocr))
 
 
 def iter_pages(
-    stream: BinaryIO, on_page: PageProgress | None = None, *, max_chars: int | None = None
+    stream: BinaryIO,
+    on_page: PageProgress | None = None,
+    *,
+    max_chars: int | None = None,
+    ocr: TesseractOcr | None = None,
 ) -> Iterator[PageText]:
     """`extract_pages`, page by page as each is read (the ingestion runs other documents
     between them); the failures are raised when they are met."""
@@ -83,12 +101,17 @@ def iter_pages(
         if total == 0:
             raise ExtractionFailed(NO_PAGES)
         characters = 0
+        budget = ocr.budget() if ocr is not None else None
         for number in range(1, total + 1):
-            text = reader.pages[number - 1].extract_text()
+            source = reader.pages[number - 1]
+            text, scanned = source.extract_text(), False
+            if budget is not None and not text.strip() and _draws_pictures(source):
+                read = budget.read(source)
+                text, scanned = read or "", read is not None
             characters += len(text)
             if max_chars is not None and characters > max_chars:
                 raise ExtractionFailed(TOO_MUCH_TEXT.format(limit=max_chars, page=number))
-            page = PageText(number=number, text=normalise(text))
+            page = PageText(number=number, text=normalise(text), ocr=scanned)
             any_text = any_text or bool(page.text)
             if on_page is not None:
                 on_page(number, total)
@@ -103,7 +126,25 @@ def iter_pages(
         log.info("pdf extraction failed: %r", exc)
         raise ExtractionFailed(DAMAGED) from exc
     if not any_text:
-        raise ExtractionFailed(NO_TEXT)
+        if budget is None or budget.skipped:
+            missing = budget is not None and not budget.ocr.available
+            raise ExtractionFailed(NO_TEXT + (f" {_not_installed()}" if missing else ""))
+        raise ExtractionFailed(NO_TEXT_AFTER_OCR)
+    if budget is not None and budget.skipped:
+        log.info("%d scanned pages left without text (no OCR, or past its budget)", budget.skipped)
+
+
+def _draws_pictures(page: object) -> bool:
+    try:
+        return bool(page.images)  # type: ignore[attr-defined]
+    except Exception:  # a picture pypdf cannot decode: nothing to read
+        return False
+
+
+def _not_installed() -> str:
+    from infrastructure.ocr import NOT_INSTALLED
+
+    return NOT_INSTALLED
 
 
 def _ends_like_a_pdf(stream: BinaryIO) -> bool:

@@ -46,6 +46,18 @@ class Settings(BaseSettings):
         description="Passages embedded at once: the slice of a document the indexer works "
         "on before it turns to the next document waiting",
     )
+    genai_ocr: bool = Field(
+        default=True, description="Read scanned pages (no text layer) with Tesseract OCR"
+    )
+    genai_ocr_max_pages: int = Field(
+        default=50, ge=0, description="Pages of one document that OCR may read (seconds each)"
+    )
+    genai_ocr_page_seconds: float = Field(
+        default=60.0, gt=0, description="Longest OCR of one scanned picture; past it, skipped"
+    )
+    genai_preload_embedder: bool = Field(
+        default=True, description="Load the local embedding model in the background at start"
+    )
     genai_allowed_origins: list[str] = Field(
         default_factory=list, description="Pages (https://stack.example.com) that may connect"
     )

@@ -65,11 +65,13 @@ from infrastructure.chat_leases import LocalChatLeases, SqlChatLeases
 from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
+from infrastructure.embedders.local import load_in_background
 from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
 from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory, model_catalogs
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
+from infrastructure.ocr import TesseractOcr
 from infrastructure.oidc import OidcProvider
 from infrastructure.passwords import Argon2Hasher
 from infrastructure.pdf import iter_pages, sniff_pdf
@@ -123,9 +125,14 @@ class Services:
     models: ProviderModels  # the models a provider's server has (Ollama's)
     audit_log: AuditLog  # a workspace's changes in words, for its admins
     feed: LiveFeed | None = None
+    model_loading: threading.Thread | None = None  # the local embedding model, loading aside
     started: bool = field(default=False)
 
     def start(self, *, projections: bool = True, live: bool = True) -> None:
+        if self.settings.genai_preload_embedder:
+            # the first upload or question should not wait seconds for torch: load it now,
+            # on a thread of its own (the server answers meanwhile)
+            self.model_loading = load_in_background()
         if self.listener:
             self.listener.start()
         if live:
@@ -274,7 +281,16 @@ def _wire(
         documents,
         documents_read,
         blobs,
-        partial(iter_pages, max_chars=settings.genai_max_document_chars),
+        partial(
+            iter_pages,
+            max_chars=settings.genai_max_document_chars,
+            ocr=TesseractOcr(
+                max_pages=settings.genai_ocr_max_pages,
+                page_seconds=settings.genai_ocr_page_seconds,
+            )
+            if settings.genai_ocr
+            else None,
+        ),
         chunk_pages,
         embedders_of,
         index,

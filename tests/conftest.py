@@ -80,6 +80,8 @@ def make_settings(data_dir: Path, database_url: str | None, **overrides: object)
         "genai_public_tools": True,  # TestClient's client is "testclient", not loopback
         # the fake providers listen on loopback, as Ollama does in the local single-user mode
         "genai_outbound_loopback": True,
+        # the model loads on first use: a test process need not pay torch for every app
+        "genai_preload_embedder": False,
         **overrides,
     }
     return Settings(

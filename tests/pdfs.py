@@ -183,3 +183,140 @@ def image_only_pdf(pages: int = 2) -> bytes:
         pdf.add_page()
         pdf.image(buffer, x=20, y=20, w=170)
     return _output(pdf)
+
+
+# A LaTeX-made PDF's math symbols come from fonts like CMSY: a CFF (Type1C) program embedded
+# with its own encoding (code 107, `k`, is ‖) and no ToUnicode map. pypdf reads that
+# encoding only with fontTools; without it `‖x1 − x2‖` comes out as `kx1!x2k`.
+CFF_LINE = b"kx1!x2k;ky1!y2k"
+CFF_TEXT = "‖x1−x2‖,‖y1−y2‖"
+_CFF_GLYPHS = {
+    ord("x"): "x",
+    ord("y"): "y",
+    ord("1"): "one",
+    ord("2"): "two",
+    ord("k"): "bardbl",
+    ord("!"): "minus",
+    ord(";"): "comma",
+}
+
+
+def _cff_font_program() -> bytes:
+    """A CFF font with the glyphs above, each a plain box, under a custom encoding."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    names = [".notdef", *_CFF_GLYPHS.values()]
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({})
+    outlines = {}
+    for name in names:
+        pen = T2CharStringPen(500, None)
+        pen.moveTo((50, 0))
+        pen.lineTo((450, 0))
+        pen.lineTo((450, 700))
+        pen.lineTo((50, 700))
+        pen.closePath()
+        outlines[name] = pen.getCharString()
+    builder.setupCFF("CMSYTEST", {"FullName": "CMSYTEST"}, outlines, {})
+    builder.setupHorizontalMetrics({name: (500, 50) for name in names})
+    cff = builder.font["CFF "].cff
+    encoding = [".notdef"] * 256
+    for code, name in _CFF_GLYPHS.items():
+        encoding[code] = name
+    cff.topDictIndex[0].Encoding = encoding
+    out = io.BytesIO()
+    cff.compile(out, builder.font)
+    return out.getvalue()
+
+
+def _raw_pdf(objects: Sequence[bytes]) -> bytes:
+    """A PDF of the given objects (1 is the catalog), with its cross-reference table."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def _stream(data: bytes, entries: bytes = b"") -> bytes:
+    return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (entries, len(data), data)
+
+
+def cff_font_pdf() -> bytes:
+    """One page that prints `CFF_LINE` in an embedded CFF font, as pdfTeX embeds CMSY."""
+    content = b"BT /F1 24 Tf 72 700 Td (" + CFF_LINE + b") Tj ET"
+    return _raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            _stream(content),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /CMSYTEST /FontDescriptor 6 0 R >>",
+            b"<< /Type /FontDescriptor /FontName /CMSYTEST /Flags 4 /FontBBox [0 -200 1000 800] "
+            b"/ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 "
+            b"/FontFile3 7 0 R >>",
+            _stream(_cff_font_program(), b"/Subtype /Type1C"),
+        ]
+    )
+
+
+SCANNED_LINES = (
+    "The Quillmoor dam holds back",
+    "seventy million cubic metres",
+    "of water for the valley.",
+)
+
+
+def scanned_text_pdf(lines: Sequence[str] = SCANNED_LINES) -> bytes:
+    """One page that is only a picture of printed lines, as a scanner makes it: the words
+    are pixels (drawn with DejaVu), and the page has no text layer for pypdf to read."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(DEJAVU, 48)
+    picture = Image.new("L", (1400, 120 + 80 * len(lines)), 255)
+    draw = ImageDraw.Draw(picture)
+    for number, line in enumerate(lines):
+        draw.text((60, 60 + 80 * number), line, font=font, fill=0)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(buffer, x=10, y=20, w=190)
+    return _output(pdf)
+
+
+def merged(files: Sequence[bytes]) -> bytes:
+    """The pages of several PDFs, in order, as one PDF."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for data in files:
+        writer.append(io.BytesIO(data))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pages_pdf(pages: Sequence[tuple[str, Sequence[str]]]) -> bytes:
+    """One page per (title, paragraphs): the title as a heading, each paragraph its block."""
+    pdf = _new_pdf()
+    for title, paragraphs in pages:
+        pdf.add_page()
+        pdf.set_font("DejaVu", size=16)
+        pdf.multi_cell(0, 10, title)
+        pdf.set_font("DejaVu", size=11)
+        for paragraph in paragraphs:
+            pdf.ln(4)
+            pdf.multi_cell(0, 6, paragraph)
+    return _output(pdf)

@@ -184,6 +184,7 @@ def passage_of(data: dict[str, Any]) -> Passage:
         chunk=int(data["chunk"]),
         score=float(data["score"]),
         text=str(data["text"]),
+        ocr=bool(data.get("ocr", False)),
     )
 
 

@@ -95,6 +95,7 @@ def passage_of(hit: Hit) -> Passage:
         chunk=int(hit.metadata.get("chunk", 0)),
         score=hit.score,
         text=hit.text,
+        ocr=bool(hit.metadata.get("ocr", False)),
     )
 
 

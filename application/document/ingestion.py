@@ -41,6 +41,7 @@ from application.ports import (
     ExtractionFailed,
     Extractor,
     IndexedChunk,
+    LoadsModel,
     PageText,
     ProviderError,
     VectorIndex,
@@ -176,6 +177,12 @@ def index_steps(
             Stage.CHUNK, TOO_MANY_CHUNKS.format(count=len(chunks), limit=max_chunks)
         )
     report.chunks, report.chunk_seconds = len(chunks), clock() - started
+    if isinstance(embedder, LoadsModel) and not embedder.loaded:
+        # torch and the weights take seconds on first use: say so rather than sit at 0 of N
+        on_progress(DocumentProgress("loading", key, len(pages), len(pages), 0, len(chunks)))
+        started = clock()
+        embedder.load()
+        report.embed_seconds += clock() - started
     on_progress(DocumentProgress("embedding", key, len(pages), len(pages), 0, len(chunks)))
     for start in range(0, len(chunks), batch_size):
         yield
@@ -196,6 +203,7 @@ def index_steps(
                     metadata={
                         **metadata,
                         **chunk_metadata(document_id, generation, c.page, c.index),
+                        **({"ocr": True} if c.ocr else {}),
                     },
                 )
                 for c, vector in zip(batch, vectors, strict=True)

@@ -20,7 +20,9 @@ def topic(workflow_id: UUID) -> str:
 class DocumentProgress:
     """How far the indexing of a pending document is; live only, never stored."""
 
-    stage: str  # extracting, then embedding (which includes indexing)
+    # extracting, then loading (the embedding model, on its first use), then embedding
+    # (which includes indexing)
+    stage: str
     index_key: str | None = None  # the generation being built
     pages_extracted: int = 0
     page_total: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
 
 MODEL_ID = "local/all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -21,6 +24,26 @@ _load_lock = threading.Lock()
 # Hugging Face's Rust tokenizer raises "Already borrowed" when two threads use it at once;
 # torch already spreads one batch over every core, so encoding one batch at a time costs little.
 _encode_lock = threading.Lock()
+
+
+def model_loaded() -> bool:
+    """Whether the process's model is in memory (using it would not wait)."""
+    return _model is not None
+
+
+def load_in_background() -> threading.Thread:
+    """Starts loading the model on a daemon thread, so that the first upload or question
+    does not wait for torch; a failure is logged, and the first use tries again."""
+
+    def load() -> None:
+        try:
+            _shared_model()
+        except Exception:
+            log.warning("the local embedding model did not load in the background", exc_info=True)
+
+    thread = threading.Thread(target=load, name="load-embedding-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def _shared_model() -> SentenceTransformer:
@@ -57,8 +80,13 @@ class LocalEmbedder:
     def model_id(self) -> str:
         return MODEL_ID
 
+    @property
+    def loaded(self) -> bool:
+        return model_loaded()
+
     def load(self) -> None:
-        """Loads the model now rather than on the first `embed` (e.g. at worker start)."""
+        """Loads the model now rather than on the first `embed` (waits for a loading
+        begun elsewhere)."""
         _shared_model()
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

@@ -1,6 +1,12 @@
-"""The offline answerer: no model, no key. It quotes the sentences of the retrieved passages
-that share the most (and the rarest) words with the question, each quote cited, so the stack
-answers end to end on a machine with no network.
+"""The offline answerer: no model, no key. It answers with the sentences of the retrieved
+passages that answer the question, each followed by its citation ([1] is the answer's first
+source), so the stack answers end to end on a machine with no network.
+
+A sentence is relevant when it shares enough of the question's (stemmed, rare) words, or,
+when the local embedding model is loaded, when its meaning is close to the question's
+(cosine of all-MiniLM-L6-v2 vectors). The few best are kept and put back in reading order:
+source by source, each source's sentences in the order it has them. When none is relevant,
+the answer says so and cites nothing.
 """
 
 from __future__ import annotations
@@ -9,19 +15,28 @@ import asyncio
 import math
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from application.ports import LLMRequest, LLMStreamEnd, Passage, Usage
 
-NOTHING_RELEVANT = (
-    "The knowledge base has nothing relevant to this question, so there is nothing to quote. "
-    "Try other words, or add documents that cover it."
+NOTHING_FOUND = (
+    "I found nothing in the documents about “{topic}”. Try other words, or add documents "
+    "that cover it."
 )
-INTRO = "From the knowledge base:"
-NO_MATCH_INTRO = (
-    "No sentence in the knowledge base shares words with the question; the closest passage says:"
-)
+# A sentence that shares words with the question must carry this share of the question's
+# weight (rare words weigh more) to count as an answer.
+LEXICAL_FLOOR = 0.25
+# Cosine of two all-MiniLM-L6-v2 vectors above which a sentence is about the question.
+SEMANTIC_FLOOR = 0.35
+# Among the relevant, a sentence is kept when it scores this share of the best one.
+RELATIVE_FLOOR = 0.6
+# ...or this share, when it answers a part of the question the stronger ones left out.
+COVERING_FLOOR = 0.35
+MAX_SENTENCES = 4
+MAX_SENTENCE_CHARS = 600  # a "sentence" longer than this is a table or a run-on: cut out
+
+Embed = Callable[[Sequence[str]], list[list[float]]]
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -49,13 +64,14 @@ _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of extracted text: paragraphs and list items apart, line wraps undone."""
-    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text.replace("\r\n", "\n"))  # hyphenated wraps
+    """Sentences of extracted text: paragraphs and list items apart, line wraps undone. Each
+    is the text's own words (whitespace aside): extraction already mended hyphenated wraps."""
+    text = text.replace("\r\n", "\n")
     blocks: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
         current: list[str] = []
         for line in paragraph.split("\n"):
-            if _BULLET.match(line) and current:
+            if current and (_BULLET.match(line) or _heading(current[-1], line)):
                 blocks.append(" ".join(current))
                 current = []
             current.append(line.strip())
@@ -64,6 +80,19 @@ def split_sentences(text: str) -> list[str]:
     for block in blocks:
         sentences.extend(_split_block(" ".join(block.split())))
     return [s for s in sentences if any(ch.isalnum() for ch in s)]
+
+
+def _heading(line: str, following: str) -> bool:
+    """A short line without a sentence's end, before a line that starts anew: a heading
+    (wrapped lines are long, or go on in lower case)."""
+    line, following = line.strip(), following.strip()
+    return (
+        0 < len(line) < _HEADING_CHARS and not line.endswith(_GOES_ON) and following[:1].isupper()
+    )
+
+
+_HEADING_CHARS = 40
+_GOES_ON = tuple(",;:-–(&/")
 
 
 def _split_block(block: str) -> list[str]:
@@ -106,40 +135,89 @@ class Quote:
     matched: frozenset[str] = frozenset()  # the question's terms the sentence contains
 
 
-def best_quotes(query: str, passages: Sequence[Passage], limit: int = 3) -> list[Quote]:
-    """The sentences most worth quoting for the query, best first; empty when none shares a
-    word with it. Rare words weigh more (idf over all candidate sentences), consecutive
-    query words found together earn a bonus, and long sentences pay a little."""
-    wanted = terms(query) or terms(query, keep_stopwords=True)
-    if not wanted:
-        return []
-    candidates = [
-        (p, i, sentence, terms(sentence))
+@dataclass(frozen=True)
+class _Candidate:
+    passage: int
+    position: int
+    sentence: str
+    words: list[str]
+
+
+def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
+    return [
+        _Candidate(p, i, sentence, terms(sentence))
         for p, passage in enumerate(passages)
         for i, sentence in enumerate(split_sentences(passage.text))
+        if len(sentence) <= MAX_SENTENCE_CHARS and not _is_heading(sentence)
     ]
-    document_frequency = Counter(t for *_, words in candidates for t in set(words))
+
+
+def _is_heading(sentence: str) -> bool:
+    """A title ("Page 2: Bees", "Driving on rough ground") names a topic, answers nothing:
+    a few words, no sentence end, not a list item."""
+    return (
+        not sentence.rstrip().endswith(_SENTENCE_ENDS)
+        and not _BULLET.match(sentence)
+        and len(sentence.split()) < _HEADING_WORDS
+    )
+
+
+_SENTENCE_ENDS = tuple(".!?;:\"')]»”’")
+_HEADING_WORDS = 8
+
+
+def best_quotes(
+    query: str,
+    passages: Sequence[Passage],
+    limit: int = MAX_SENTENCES,
+    embed: Embed | None = None,
+) -> list[Quote]:
+    """The sentences that answer the query, best first; empty when none is relevant.
+
+    Lexically, rare words weigh more (idf over all candidate sentences; a question word
+    no sentence has weighs as much as the rarest), consecutive question words found
+    together earn a bonus, long sentences pay a little; a sentence is relevant when its
+    words carry `LEXICAL_FLOOR` of the question's weight. With `embed`, a sentence whose vector is
+    within `SEMANTIC_FLOOR` of the question's is relevant too, and the cosine adds to its
+    score."""
+    wanted = terms(query) or terms(query, keep_stopwords=True)
+    candidates = _candidates(passages)
+    if not wanted or not candidates:
+        return []
     count = len(candidates)
+    document_frequency = Counter(t for c in candidates for t in set(c.words))
+
+    def weight(term: str) -> float:
+        return math.log(1 + count / max(document_frequency[term], 1))
+
+    total = sum(weight(t) for t in set(wanted))
     pairs = set(zip(wanted, wanted[1:], strict=False))
+    cosines = _cosines(query, candidates, embed)
     scored: list[Quote] = []
-    for p, i, sentence, words in candidates:
-        matched = set(wanted) & set(words)
-        if not matched:
+    for n, c in enumerate(candidates):
+        matched = set(wanted) & set(c.words)
+        carried = sum(weight(t) for t in matched)
+        lexical = carried / total if total else 0.0
+        lexical += 0.1 * len(pairs & set(zip(c.words, c.words[1:], strict=False)))
+        lexical /= 1 + 0.01 * len(c.words)
+        similarity = cosines[n] if cosines else 0.0
+        relevant = (matched and carried >= LEXICAL_FLOOR * total) or similarity >= SEMANTIC_FLOOR
+        if not relevant:
             continue
-        score = sum(math.log(1 + count / document_frequency[t]) for t in matched)
-        score += 0.5 * len(pairs & set(zip(words, words[1:], strict=False)))
-        score /= 1 + 0.01 * len(words)
-        score += 0.1 * passages[p].score  # the retriever's opinion breaks ties
-        scored.append(Quote(p, i, sentence, score, frozenset(matched)))
+        score = lexical + similarity + 0.05 * passages[c.passage].score  # ties: the retriever
+        scored.append(Quote(c.passage, c.position, c.sentence, score, frozenset(matched)))
     scored.sort(key=lambda q: q.score, reverse=True)
     chosen: list[Quote] = []
     seen: set[str] = set()
     covered: set[str] = set()
     for quote in scored:
         key = " ".join(quote.sentence.lower().split())
-        # A weak sentence still earns its place when it answers a part of the question
+        # A weaker sentence still earns its place when it answers a part of the question
         # that the stronger ones left out.
-        useful = quote.score >= 0.35 * scored[0].score or not quote.matched <= covered
+        best = scored[0].score
+        useful = quote.score >= RELATIVE_FLOOR * best or (
+            quote.score >= COVERING_FLOOR * best and not quote.matched <= covered
+        )
         if key in seen or not useful:
             continue
         seen.add(key)
@@ -150,10 +228,13 @@ def best_quotes(query: str, passages: Sequence[Passage], limit: int = 3) -> list
     return chosen
 
 
-def citation(number: int, passage: Passage) -> str:
-    """`[1] manual.pdf, p. 3`: the number is the passage's place among the answer's sources."""
-    page = f", p. {passage.page}" if passage.page is not None else ""
-    return f"[{number}] {passage.filename}{page}"
+def _cosines(query: str, candidates: Sequence[_Candidate], embed: Embed | None) -> list[float]:
+    """Each candidate's cosine with the query (unit vectors: a dot product), or none."""
+    if embed is None:
+        return []
+    vectors = embed([query, *(c.sentence for c in candidates)])
+    asked = vectors[0]
+    return [sum(a * b for a, b in zip(asked, v, strict=True)) for v in vectors[1:]]
 
 
 @dataclass(frozen=True)
@@ -162,43 +243,50 @@ class ExtractiveAnswer:
     cited: tuple[int, ...]  # the passages quoted (0-based, into the request's), in citation order
 
 
-def compose(query: str, passages: Sequence[Passage], limit: int = 3) -> ExtractiveAnswer:
-    """The answer in markdown: one blockquote per passage quoted, in order of their best
-    sentence, each ending in its citation; citations are numbered 1, 2, 3 in the order
+def nothing_found(query: str) -> str:
+    topic = " ".join(query.split()).rstrip("?!. ") or "this"
+    if len(topic) > 120:
+        topic = topic[:117].rstrip() + "…"
+    return NOTHING_FOUND.format(topic=topic)
+
+
+def compose(
+    query: str,
+    passages: Sequence[Passage],
+    limit: int = MAX_SENTENCES,
+    embed: Embed | None = None,
+) -> ExtractiveAnswer:
+    """The answer in markdown: the chosen sentences in reading order, one paragraph per
+    source (the most relevant source first, its sentences in the order it has them), each
+    sentence followed by its source's number. Sources are numbered 1, 2, 3 in the order
     they appear, and only the passages quoted are the answer's sources."""
-    if not passages:
-        return ExtractiveAnswer(NOTHING_RELEVANT, ())
-    quotes = best_quotes(query, passages, limit)
-    intro = INTRO
+    quotes = best_quotes(query, passages, limit, embed) if passages else []
     if not quotes:
-        intro = NO_MATCH_INTRO
-        closest = max(range(len(passages)), key=lambda p: passages[p].score)
-        opening = split_sentences(passages[closest].text)[:2]
-        quotes = [Quote(closest, i, s, 0.0) for i, s in enumerate(opening)]
-        if not quotes:
-            return ExtractiveAnswer(NOTHING_RELEVANT, ())
+        return ExtractiveAnswer(nothing_found(query), ())
     order = list(dict.fromkeys(quote.passage for quote in quotes))
-    sections = [intro]
+    paragraphs = []
     for number, p in enumerate(order, start=1):
         mine = sorted((q for q in quotes if q.passage == p), key=lambda q: q.position)
-        text = mine[0].sentence
-        for previous, quote in zip(mine, mine[1:], strict=False):
-            gap = " " if quote.position == previous.position + 1 else " … "
-            text += gap + quote.sentence
-        sections.append(f"> {_inline(text)}\n>\n> — {citation(number, passages[p])}")
-    return ExtractiveAnswer("\n\n".join(sections), tuple(order))
+        paragraphs.append(" ".join(f"{_inline(q.sentence)} [{number}]" for q in mine))
+    return ExtractiveAnswer("\n\n".join(paragraphs), tuple(order))
 
 
-def compose_answer(query: str, passages: Sequence[Passage], limit: int = 3) -> str:
+def compose_answer(query: str, passages: Sequence[Passage], limit: int = MAX_SENTENCES) -> str:
     return compose(query, passages, limit).text
 
 
-def _inline(text: str) -> str:
-    """A quoted sentence that starts like a heading, a quote or a list item would change the
-    markdown: its marker is escaped. CommonMark escapes punctuation only, so an ordered
-    item's `1.` or `1)` is kept plain by escaping the dot or parenthesis, not the digit."""
+def _inline(sentence: str) -> str:
+    """A sentence as plain text in markdown: a list item's marker is dropped (the sentence is
+    prose now); brackets are escaped so that only citations read as [n]; a sentence that
+    starts like a heading, a quote or a numbered item is escaped. CommonMark escapes
+    punctuation only, so an ordered item's `1.` keeps its digit and escapes the dot."""
+    text = _BULLET_MARK.sub("", sentence, count=1) or sentence
+    text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     text = re.sub(r"^([#>*+-])", r"\\\1", text)
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
+
+
+_BULLET_MARK = re.compile(r"^\s*[-*•●▪–]\s+")
 
 
 def deltas(text: str) -> list[str]:
@@ -207,13 +295,23 @@ def deltas(text: str) -> list[str]:
 
 
 class ExtractiveLLM:
-    """The LLM port without a model: `model` in the request is only echoed back."""
+    """The LLM port without a model: `model` in the request is only echoed back.
 
-    def __init__(self, max_quotes: int = 3) -> None:
-        self.max_quotes = max_quotes
+    `embedder` gives the sentence embedder to weigh meaning with, or None (words alone):
+    the server gives the local model once it is loaded, never waiting for it."""
+
+    def __init__(
+        self,
+        max_quotes: int = MAX_SENTENCES,
+        embedder: Callable[[], Embed | None] = lambda: None,
+    ) -> None:
+        self.max_quotes, self.embedder = max_quotes, embedder
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
-        answer = compose(request.query, request.passages, self.max_quotes)
+        embed = self.embedder() if request.passages else None
+        answer = await asyncio.to_thread(
+            compose, request.query, request.passages, self.max_quotes, embed
+        )
         for piece in deltas(answer.text):
             yield piece
             await asyncio.sleep(0)  # let the chat's other tasks run between deltas

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from application.ports import LLM, ModelCatalog, ModelInfo
 from infrastructure.outbound import OutboundRules
@@ -48,7 +48,7 @@ class ProviderLLMFactory:
         def extractive_llm() -> LLM:
             from infrastructure.llm.extractive import ExtractiveLLM
 
-            return ExtractiveLLM()
+            return ExtractiveLLM(embedder=_loaded_local_model)
 
         self._builders: dict[str, Callable[[], LLM]] = {
             "openai": openai_llm,
@@ -104,3 +104,9 @@ def model_catalogs(outbound: OutboundRules | None = None) -> dict[str, ModelCata
         return OllamaModels(outbound=outbound)
 
     return {"ollama": _LazyCatalog(ollama_models)}
+def _loaded_local_model() -> Callable[[Sequence[str]], list[list[float]]] | None:
+    """all-MiniLM-L6-v2's sentence vectors once the model is in memory: an answer weighs
+    meaning with it, but never waits seconds for it to load (words alone meanwhile)."""
+    from infrastructure.embedders.local import LocalEmbedder, model_loaded
+
+    return LocalEmbedder().embed if model_loaded() else None

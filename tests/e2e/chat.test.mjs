@@ -87,7 +87,7 @@ test("the draft preview answers from unpublished changes; chats stay in the URL;
   await input.press("Enter");
   const answers = chat.getByTestId("chat-assistant-message");
   await answers.first().waitFor({ timeout: 60_000 });
-  assert.match(await answers.first().innerText(), /nothing relevant/);
+  assert.match(await answers.first().innerText(), /I found nothing in the documents/);
   await settled(chat);
   assert.equal(await answers.first().getByTestId("answered-by").innerText(), `v1 · change ${published.workflowVersion}`);
   await page.waitForURL(/[?&]chat=[0-9a-f-]{36}/);

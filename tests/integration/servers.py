@@ -90,6 +90,7 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
         **os.environ,
         "GENAI_DATA_DIR": str(settings.genai_data_dir),
         "GENAI_POLL_SECONDS": "0.2",
+        "GENAI_PRELOAD_EMBEDDER": "false",
         **({"DATABASE_URL": settings.database_url} if settings.database_url else {}),
         **extra,
     }

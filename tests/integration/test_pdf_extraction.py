@@ -7,6 +7,7 @@ import pytest
 
 from application.ports import ExtractionFailed
 from infrastructure.chunking import chunk_pages
+from infrastructure.ocr import TesseractOcr
 from infrastructure.pdf import extract_pages, normalise, sniff_pdf
 from tests import pdfs
 
@@ -92,6 +93,49 @@ def test_image_only_pages_are_refused_with_a_suggestion_to_run_ocr() -> None:
 
     assert "no extractable text" in reason
     assert "OCR" in reason
+
+
+def test_a_scanned_page_is_read_with_ocr_and_marked_so() -> None:
+    ocr = TesseractOcr()
+    if not ocr.available:
+        pytest.fail("tesseract is not installed: make system-packages")
+    pages = extract_pages(io.BytesIO(pdfs.scanned_text_pdf()), ocr=ocr)
+
+    assert [(p.number, p.ocr) for p in pages] == [(1, True)]
+    words = pages[0].text.split()
+    assert "Quillmoor" in words and "seventy" in words and "million" in words
+
+
+def test_without_tesseract_a_scan_is_refused_with_a_note_saying_so() -> None:
+    missing = TesseractOcr(command="no-such-tesseract")
+
+    with pytest.raises(ExtractionFailed) as raised:
+        extract_pages(io.BytesIO(pdfs.scanned_text_pdf()), ocr=missing)
+
+    assert "no extractable text" in raised.value.reason
+    assert "Tesseract is not installed" in raised.value.reason
+
+
+def test_ocr_reads_no_more_pages_than_its_budget() -> None:
+    data = pdfs.merged([pdfs.scanned_text_pdf(), pdfs.scanned_text_pdf(("Second page words",))])
+    pages = extract_pages(io.BytesIO(data), ocr=TesseractOcr(max_pages=1))
+
+    assert [(p.number, p.ocr, bool(p.text)) for p in pages] == [(1, True, True), (2, False, False)]
+
+
+def test_pictures_without_words_are_still_refused_after_ocr() -> None:
+    with pytest.raises(ExtractionFailed) as raised:
+        extract_pages(io.BytesIO(pdfs.image_only_pdf(1)), ocr=TesseractOcr())
+
+    assert (
+        "no extractable text" in raised.value.reason and "OCR found no words" in raised.value.reason
+    )
+
+
+def test_symbols_of_an_embedded_cff_font_keep_their_meaning() -> None:
+    """LaTeX's math fonts carry their encoding inside the font program: read with fontTools,
+    `kx1!x2k` is the norm it was printed as."""
+    assert extract(pdfs.cff_font_pdf()) == [pdfs.CFF_TEXT]
 
 
 def test_a_file_that_is_not_a_pdf_is_refused() -> None:

@@ -29,6 +29,9 @@ class Source:
     chunk: int
     score: float
     text: str
+    ocr: bool = strawberry.field(
+        description="Whether the passage was read from a scanned page by OCR (no text layer)."
+    )
 
     @classmethod
     def of(cls, p: Passage) -> Source:
@@ -39,6 +42,7 @@ class Source:
             chunk=p.chunk,
             score=p.score,
             text=p.text,
+            ocr=p.ocr,
         )
 
 

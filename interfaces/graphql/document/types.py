@@ -17,7 +17,9 @@ DocumentStatus = strawberry.enum(document.DocumentStatus, name="DocumentStatus")
 
 @strawberry.type(description="How far the indexing of a pending document is (live only).")
 class DocumentProgress:
-    stage: str = strawberry.field(description="extracting or embedding")
+    stage: str = strawberry.field(
+        description="extracting, loading (the embedding model, on its first use) or embedding"
+    )
     index_key: str | None = strawberry.field(
         description="The generation being built (DocumentIndex.key)."
     )

@@ -36,6 +36,11 @@ export function Sources({ sources }: { sources: Message["sources"] }) {
                   <FileText className="size-3.5 shrink-0 text-slate-400" aria-hidden />
                   <span className="min-w-0 flex-1 truncate font-medium text-slate-700">{source.filename}</span>
                   {source.page != null && <span className="shrink-0 text-slate-500">p. {source.page}</span>}
+                  {source.ocr && (
+                    <span className="shrink-0 rounded bg-amber-50 px-1 font-semibold text-amber-700" title="Read from a scanned page by OCR: words may be misread">
+                      OCR
+                    </span>
+                  )}
                   <span className="shrink-0 text-slate-400" title="Relevance">
                     {Math.round(source.score * 100)}%
                   </span>

@@ -22,7 +22,7 @@ describe("chatReducer", () => {
       id: "a1",
       role: "ASSISTANT",
       content: "It lasts 42 hours [1].",
-      sources: [{ documentId: "d", filename: "manual.pdf", page: 2, chunk: 0, score: 0.9, text: "42 hours" }],
+      sources: [{ documentId: "d", filename: "manual.pdf", page: 2, chunk: 0, score: 0.9, text: "42 hours", ocr: false }],
       workflowVersion: 13,
       publishedVersion: 2,
     });

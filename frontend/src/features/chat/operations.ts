@@ -13,6 +13,7 @@ export const ChatMessageFieldsFragment = graphql(`
       chunk
       score
       text
+      ocr
     }
     webSources {
       title

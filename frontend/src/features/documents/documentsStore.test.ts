@@ -67,6 +67,7 @@ describe("documentsReducer", () => {
 
   it("says a single passage in the singular and copes with a stage it does not know", () => {
     expect(progressOf(doc({ progress: embedding(0, 1) })).label).toBe("Embedding 0 of 1 passage");
+    expect(progressOf(doc({ progress: { ...embedding(0, 204), stage: "loading" } })).label).toBe("Loading the embedding model…");
     expect(progressOf(doc({ progress: { ...embedding(0, 1), chunkTotal: null } })).label).toBe("Splitting into passages…");
     expect(progressOf(doc({ progress: { ...reading(0, 3), stage: "indexing" } })).label).toBe("Indexing…");
     expect(progressOf(doc({ progress: reading(0, 3) })).label).toBe("Reading page 1 of 3");

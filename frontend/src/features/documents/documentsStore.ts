@@ -164,6 +164,7 @@ function indexing(progress: NonNullable<Doc["progress"]>): { label: string; frac
   if (stage === "extracting" && pageTotal > 0) {
     return { label: `Reading page ${Math.min(Math.max(pagesExtracted, 1), pageTotal)} of ${pageTotal}`, fraction };
   }
+  if (stage === "loading") return { label: "Loading the embedding model…", fraction };
   if (stage === "embedding" && chunkTotal != null) {
     return { label: `Embedding ${chunksEmbedded} of ${chunkTotal} ${plural(chunkTotal, "passage")}`, fraction };
   }
