@@ -76,6 +76,32 @@ def _check_keys(settings: Settings) -> None:
 
 
 @app.command()
+def migrate() -> None:
+    """Brings the database schema up to date (the read tables' Alembic migrations and the
+    event store's tables) and exits: a deployment's step before new servers start (a Helm
+    pre-upgrade hook). Servers also do it at start, under the same lock, so it is idempotent."""
+    from alembic.migration import MigrationContext
+
+    from application.eventlog.log import EventLog
+    from infrastructure.database import create_read_engine, schema_lock
+    from infrastructure.database import migrate as upgrade
+    from infrastructure.settings import Settings
+    from interfaces.bootstrap import _conninfo
+
+    settings = Settings()
+    with schema_lock(_conninfo(settings)):
+        engine = create_read_engine(settings.read_database_url(), pool_size=1)
+        try:
+            upgrade(engine)
+            with engine.connect() as conn:
+                revision = MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+        EventLog(env=settings.event_store_env()).close()
+    typer.echo(f"schema at revision {revision}")
+
+
+@app.command()
 def schema() -> None:
     """Prints the served GraphQL schema (SDL)."""
     from interfaces.graphql.schema import schema as served
