@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     genai_llm_retries: int = Field(default=2, description="Further tries on 429/5xx/timeouts")
     genai_web_search_url: str = "https://serpapi.com"
+    genai_shutdown_grace_seconds: float = Field(
+        default=30.0,
+        description="On SIGTERM: /readyz answers 503 at once and answers in flight may finish "
+        "within this many seconds; then subscriptions close (1012) and the rest is failed",
+    )
     genai_chat_lease_seconds: float = Field(
         default=30.0, description="How long a dead process's chats wait before they are failed"
     )

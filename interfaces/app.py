@@ -4,6 +4,7 @@ for a browser), the OpenAI-compatible /v1 (interfaces/openai_routes.py), /health
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -49,6 +50,8 @@ from interfaces.principal import (
     principal_of,
 )
 from interfaces.stack_routes import stack_router
+
+log = logging.getLogger(__name__)
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -235,6 +238,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
+        if getattr(request.app.state, "draining", False):  # stopping: send work elsewhere
+            return JSONResponse({"ready": False, "draining": True}, status_code=503)
         services = request.app.state.services
         ready = await to_thread.run_sync(services.ready)
         body: dict[str, object] = {"ready": ready}
@@ -348,6 +353,20 @@ def _declared_length(request: Request) -> int:
         return int(request.headers.get("content-length") or 0)
     except ValueError:
         return 0
+
+
+async def drain(app: FastAPI, grace_seconds: float) -> None:
+    """The first step of a graceful shutdown (SIGTERM, see `genai-stack serve`): /readyz
+    answers 503 from now on, so the load balancer sends new work to other replicas; no new
+    answer starts here, and those being streamed may finish within `grace_seconds`. Then
+    the server closes its WebSockets with 1012 (Service Restart: clients reconnect, to
+    another replica) and the lifespan's end fails what is left, as at any stop."""
+    app.state.draining = True
+    services = getattr(app.state, "services", None)
+    if services is None:
+        return
+    if not await services.answering.drain(grace_seconds):
+        log.warning("answers still running after %ss: failed as interrupted", grace_seconds)
 
 
 def _mount_spa(app: FastAPI) -> None:

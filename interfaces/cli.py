@@ -6,7 +6,7 @@ import ipaddress
 import signal
 import socket
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -55,15 +55,60 @@ def serve(
     settings.genai_public_url = settings.genai_public_url or f"http://{_url_host(host)}:{port}"
     mode = "PostgreSQL" if settings.uses_postgres else f"embedded ({settings.data_dir()})"
     typer.echo(f"GenAI Stack on {mode}: open http://{host}:{port}/  (GraphiQL at /graphql)")
+    web_app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        web_app,
         log_level="warning",
         ws="websockets",
         # the socket's frames are small GraphQL results (a few tokens each): compressing
         # them costs the server more CPU than it saves bandwidth
         ws_per_message_deflate=False,
     )
-    uvicorn.Server(config).run(sockets=[listener])
+    _draining_server()(config, web_app, settings.genai_shutdown_grace_seconds).run(
+        sockets=[listener]
+    )
+
+
+def _draining_server() -> type:
+    import asyncio
+
+    import uvicorn
+
+    from interfaces.app import drain
+
+    class DrainingServer(uvicorn.Server):
+        """uvicorn, stopping gracefully on SIGTERM (Kubernetes stopping a pod): first the
+        app drains (`interfaces.app.drain`: /readyz 503, answers in flight finish within
+        the grace period), then uvicorn's own shutdown closes the WebSockets with 1012 and
+        waits for the HTTP requests. SIGINT (Ctrl-C) and a second SIGTERM stop at once."""
+
+        def __init__(self, config: uvicorn.Config, app: Any, grace_seconds: float) -> None:
+            super().__init__(config)
+            self.web_app, self.grace_seconds = app, grace_seconds
+            self.loop: asyncio.AbstractEventLoop | None = None
+            self.draining: asyncio.Task[None] | None = None
+
+        async def serve(self, sockets: Any = None) -> None:
+            self.loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if sig != signal.SIGTERM or self.draining is not None or self.loop is None:
+                super().handle_exit(sig, frame)
+                return
+            self.loop.call_soon_threadsafe(self._start_drain)
+
+        def _start_drain(self) -> None:
+            if self.draining is None:
+                self.draining = asyncio.ensure_future(self._drain())
+
+        async def _drain(self) -> None:
+            try:
+                await drain(self.web_app, self.grace_seconds)
+            finally:
+                self.should_exit = True
+
+    return DrainingServer
 
 
 def _check_keys(settings: Settings) -> None:

@@ -118,11 +118,16 @@ class ChatAnswering:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._maintenance: asyncio.Task[None] | None = None
         self._stopping = False
+        self._draining = False
+        self._refused: set[UUID] = set()
 
     def answer_soon(self, session_id: UUID, latest: ChatSession | None = None) -> None:
         """Makes sure this process answers the session's questions (call on the event loop).
         `latest`: the session as this process just saved it, which spares a load."""
         if self._stopping:
+            return
+        if self._draining and session_id not in self._workers:
+            self._refused.add(session_id)  # no new work: failed at stop, as interrupted
             return
         self._loop = asyncio.get_running_loop()
         self._wanted.add(session_id)
@@ -372,6 +377,17 @@ class ChatAnswering:
         self.chats.change(session_id, fail)
         return count
 
+    async def drain(self, grace_seconds: float) -> bool:
+        """At a graceful shutdown, before `stop`: starts no answer for a chat this process
+        is not answering already, and waits up to `grace_seconds` for the ones it is (their
+        streams go on to their subscribers). Returns whether all finished in time."""
+        self._draining = True
+        working = [task for task in self._workers.values() if not task.done()]
+        if not working:
+            return True
+        _, late = await asyncio.wait(working, timeout=grace_seconds)
+        return not late
+
     def stop(self) -> None:
         """At shutdown: stops answering, fails what this process had not answered yet, and
         lets its leases go, so that nothing waits for the recovery sweep."""
@@ -385,5 +401,12 @@ class ChatAnswering:
                 self._fail_waiting(session_id, lambda q: True)
             with contextlib.suppress(Exception):
                 self.leases.release(session_id, self.owner)
+        for session_id in self._refused - set(self._workers):  # asked while draining
+            with contextlib.suppress(Exception):
+                # unless another process answers that chat (it holds the lease)
+                if self.leases.claim(session_id, self.owner, self.lease_seconds):
+                    self._fail_waiting(session_id, lambda q: True)
+                    self.leases.release(session_id, self.owner)
+        self._refused.clear()
         self._workers.clear()
         self.publisher.close()

@@ -131,9 +131,9 @@ def test_every_rendered_manifest_is_valid_kubernetes(values: dict[str, Any]) -> 
 
 def test_the_schema_validation_is_able_to_fail() -> None:
     deployment = find(render(), "Deployment", "genai-stack-api")
-    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"][
-        "paht"
-    ] = "/readyz"
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["paht"] = (
+        "/readyz"
+    )
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES, strict=True)
 
@@ -170,7 +170,9 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
     assert find(fixed, "Deployment", "genai-stack-api")["spec"]["replicas"] == 2
     assert ("HorizontalPodAutoscaler", "genai-stack-api") not in kinds(fixed)
     alone = render({"worker": {"enabled": False}})
-    (api_alone,) = find(alone, "Deployment", "genai-stack-api")["spec"]["template"]["spec"]["containers"]
+    (api_alone,) = find(alone, "Deployment", "genai-stack-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
     assert env_of(api_alone)["GENAI_RUN_PROJECTIONS"] == "true"
     assert ("Deployment", "genai-stack-worker") not in kinds(alone)
 
@@ -271,10 +273,14 @@ def test_ingress_serves_websockets_without_affinity() -> None:
             if m["kind"] == "Deployment"
             and service["spec"]["selector"].items() <= pod_labels(m).items()
         )
-        ports = {p["name"] for c in target["spec"]["template"]["spec"]["containers"] for p in c["ports"]}
+        ports = {
+            p["name"] for c in target["spec"]["template"]["spec"]["containers"] for p in c["ports"]
+        }
         assert service["spec"]["ports"][0]["targetPort"] in ports
     # the API accepts the host the Ingress serves
-    (api,) = find(manifests, "Deployment", "genai-stack-api")["spec"]["template"]["spec"]["containers"]
+    (api,) = find(manifests, "Deployment", "genai-stack-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
     assert json.loads(env_of(api)["GENAI_ALLOWED_HOSTS"]) == ["genai.example.com"]
     assert env_of(api)["GENAI_PUBLIC_URL"] == "http://genai.example.com"
 
