@@ -96,6 +96,7 @@ def _draining_server() -> type:
             if sig != signal.SIGTERM or self.draining is not None or self.loop is None:
                 super().handle_exit(sig, frame)
                 return
+            self._captured_signals.append(sig)  # raised again once shut down, as uvicorn does
             self.loop.call_soon_threadsafe(self._start_drain)
 
         def _start_drain(self) -> None:
