@@ -23,6 +23,7 @@ import psycopg
 import pytest
 import yaml
 from helm_python import HelmRenderError, chart
+from starlette.testclient import TestClient
 from typer.main import get_command
 
 from infrastructure.settings import Settings
@@ -144,8 +145,20 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
     pod = api["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["command"] == ["genai-stack", "serve", "--host", "0.0.0.0", "--port", "8000"]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # the kubelet's Host would be the pod's address, which the API refuses (400): a
+    # loopback name, which it always answers as
+    localhost = [{"name": "Host", "value": "localhost"}]
+    assert container["readinessProbe"]["httpGet"] == {
+        "path": "/readyz",
+        "port": "http",
+        "httpHeaders": localhost,
+    }
+    assert container["livenessProbe"]["httpGet"] == {
+        "path": "/healthz",
+        "port": "http",
+        "httpHeaders": localhost,
+    }
+    assert container["startupProbe"]["httpGet"]["httpHeaders"] == localhost
     assert container["resources"]["requests"]["cpu"] == "500m"
     assert "replicas" not in api["spec"]  # the HPA owns the count
     hpa = find(manifests, "HorizontalPodAutoscaler", "genai-stack-api")
@@ -370,3 +383,19 @@ def test_docker_compose_uses_real_settings_commands_and_ports() -> None:
     nginx = (ROOT / "frontend" / "nginx.conf").read_text()
     assert f"proxy_pass http://api:{port};" in nginx
     assert services["web"]["ports"] == ["8080:80"]
+
+
+# ---------------------------------------------------------------------------- probes
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_probes_host_header_is_one_the_api_answers(client: TestClient) -> None:
+    (api,) = find(render(), "Deployment", "genai-stack-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = api[probe]["httpGet"]
+        headers = {h["name"]: h["value"] for h in get["httpHeaders"]}
+        assert client.get(get["path"], headers=headers).status_code == 200
+        # what the kubelet sends without it: the pod's address, refused
+        assert client.get(get["path"], headers={"Host": "10.1.2.3:8000"}).status_code == 400
