@@ -22,7 +22,7 @@ import kubernetes_validate
 import psycopg
 import pytest
 import yaml
-from helm_python import HelmRenderError, chart
+from helm_python import HelmRenderError, HelmValuesError, chart
 from starlette.testclient import TestClient
 from typer.main import get_command
 
@@ -159,6 +159,8 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
         "httpHeaders": localhost,
     }
     assert container["startupProbe"]["httpGet"]["httpHeaders"] == localhost
+    # the drain starts once the endpoints are updated, and fits in the pod's grace period
+    assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
     assert container["resources"]["requests"]["cpu"] == "500m"
     assert "replicas" not in api["spec"]  # the HPA owns the count
     hpa = find(manifests, "HorizontalPodAutoscaler", "genai-stack-api")
@@ -175,7 +177,7 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
     # the worker runs the projections: the API processes do not
     assert env_of(container)["GENAI_RUN_PROJECTIONS"] == "false"
     # the drain fits in the pod's grace period
-    assert int(env_of(container)["GENAI_SHUTDOWN_GRACE_SECONDS"]) < int(
+    assert int(env_of(container)["GENAI_SHUTDOWN_GRACE_SECONDS"]) + 5 < int(
         pod["terminationGracePeriodSeconds"]
     )
 
@@ -256,6 +258,13 @@ def test_chroma_internal_or_external() -> None:
 
     with pytest.raises(HelmRenderError, match="chroma.externalUrl is required"):
         render({"chroma": {"mode": "external"}})
+
+
+def test_values_are_checked_against_the_charts_schema() -> None:
+    with pytest.raises(HelmValuesError, match="/chroma/mode"):
+        render({"chroma": {"mode": "embedded"}})
+    with pytest.raises(HelmValuesError, match="/api/replicas"):
+        render({"api": {"replicas": 0}})
 
 
 def test_a_release_without_secrets_is_refused_with_its_reason() -> None:
