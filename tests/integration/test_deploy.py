@@ -383,6 +383,9 @@ def test_docker_compose_uses_real_settings_commands_and_ports() -> None:
     port = int(api[api.index("--port") + 1])
     assert services["api"]["environment"]["GENAI_RUN_PROJECTIONS"] == "false"
     assert services["worker"]["command"] == ["genai-stack", "projections", "run"]
+    # docker's stop waits longer than the drain
+    grace = float(services["api"]["environment"]["GENAI_SHUTDOWN_GRACE_SECONDS"])
+    assert services["api"]["stop_grace_period"] == "40s" and grace < 40
     # the processes reach the other services at their compose names and ports
     environment = services["api"]["environment"]
     assert environment["CHROMA_URL"] == "http://chroma:8000"
