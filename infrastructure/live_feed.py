@@ -30,7 +30,9 @@ class LiveFeed:
         self.store, self.watcher, self.hub, self.routers = store, watcher, hub, routers
         self.poll = poll
         self.position = store.max_notification_id()
+        self.delivered = self.position  # handed to the hub (`position` is read before that)
         self._stop = threading.Event()
+        self._advanced = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="live-feed", daemon=True)
 
     def start(self) -> None:
@@ -40,6 +42,12 @@ class LiveFeed:
         self._stop.set()
         self.watcher.poke()
         self._thread.join(5)
+
+    def wait_caught_up(self, position: int, timeout: float) -> bool:
+        """Waits until every event up to `position` was handed to the subscribers (at a
+        graceful stop: the last answers reach them before their sockets close)."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.delivered >= position, timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -55,8 +63,13 @@ class LiveFeed:
         notifications = self.store.recorder.select_notifications(start=self.position + 1, limit=500)
         for n in notifications:
             self.position = n.id
-            event = self.store.mapper.to_domain_event(n)
-            for route in self.routers:
-                for topic, message in route(event):
-                    self.hub.deliver(topic, message, position=n.id)
+            try:
+                event = self.store.mapper.to_domain_event(n)
+                for route in self.routers:
+                    for topic, message in route(event):
+                        self.hub.deliver(topic, message, position=n.id)
+            finally:
+                with self._advanced:
+                    self.delivered = n.id
+                    self._advanced.notify_all()
         return len(notifications)

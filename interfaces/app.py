@@ -367,6 +367,9 @@ async def drain(app: FastAPI, grace_seconds: float) -> None:
         return
     if not await services.answering.drain(grace_seconds):
         log.warning("answers still running after %ss: failed as interrupted", grace_seconds)
+    if services.feed is not None:  # the answers just stored reach their subscribers
+        last = await to_thread.run_sync(services.event_log.max_notification_id)
+        await to_thread.run_sync(services.feed.wait_caught_up, last, 10.0)
 
 
 def _mount_spa(app: FastAPI) -> None:
