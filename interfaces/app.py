@@ -48,6 +48,7 @@ from interfaces.principal import (
     origin_refusal,
     principal_of,
 )
+from interfaces.request_ids import RequestIds
 from interfaces.stack_routes import stack_router
 
 SPA_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -224,7 +225,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 return refusal
         started = time.perf_counter()
         response: Response = await call_next(request)
-        label = path if path in MEASURED_PATHS else "other"
+        label = _route(path)
         LATENCY.labels(request.method, label).observe(time.perf_counter() - started)
         REQUESTS.labels(request.method, label, str(response.status_code)).inc()
         return response
@@ -247,7 +248,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def metrics(request: Request) -> PlainTextResponse:
         if not await _may_use_tools(request, settings.genai_public_tools):
             return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # the followers' lag is read from the databases: off the loop
+        body = await to_thread.run_sync(generate_latest)
+        return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(
         RequestGuard,
@@ -255,6 +258,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_request_mb=settings.genai_max_request_mb,
         max_upload_mb=settings.max_upload_mb,
     )
+
+    # each request's id (X-Request-ID) in its log lines and response, and its server span
+    app.add_middleware(RequestIds, route=_route)
 
     async def listed(origin: str) -> bool:
         services = getattr(app.state, "services", None)
@@ -304,6 +310,11 @@ async def _may_use_tools(request: Request, public: bool) -> bool:
     )
     administers = services.accounts.workspaces.administers
     return bool(await to_thread.run_sync(administers, principal))
+
+
+def _route(path: str) -> str:
+    """A path as a bounded label (metrics) and span name."""
+    return path if path in MEASURED_PATHS else "other"
 
 
 def _announce(message: str) -> None:
