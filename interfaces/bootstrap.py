@@ -135,7 +135,7 @@ class Services:
             # on a thread of its own (the server answers meanwhile)
             self.model_loading = load_in_background()
         ingestion = next(w for w in self.workers if isinstance(w, IngestionWorker))
-        FOLLOWERS.watch(self.workers, lambda: len(ingestion.jobs()))  # /metrics reports on them
+        FOLLOWERS.watch(self.workers, lambda: len(ingestion.jobs))  # /metrics reports on them
         if self.listener:
             self.listener.start()
         if live:
