@@ -259,8 +259,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_upload_mb=settings.max_upload_mb,
     )
 
-    # each request's id (X-Request-ID) in its log lines and response, and its server span
-    app.add_middleware(RequestIds, route=_route)
+    # each request's id (X-Request-ID) in its log lines, its response and its span
+    app.add_middleware(RequestIds)
 
     async def listed(origin: str) -> bool:
         services = getattr(app.state, "services", None)

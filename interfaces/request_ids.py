@@ -7,24 +7,24 @@ request's time, so every log line of the request carries it (infrastructure/logg
 the answer a chat message starts carries it too (application/chat/answering.py keeps the
 context of the request that asked).
 
-The request's span continues the caller's trace when it sends a W3C `traceparent`. Without a
-tracer provider (OTLP not configured) the span is the OpenTelemetry API's no-op.
+The request's span is FastAPI's (its native OpenTelemetry support: a server span per request
+and WebSocket connection, continuing the caller's W3C `traceparent`, when a tracer provider is
+installed); the request id is set on it.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 
 import structlog
-from opentelemetry import propagate
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application import telemetry
 
 HEADER = "x-request-id"
+HEADER_BYTES = HEADER.encode()
 VALID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
@@ -36,53 +36,32 @@ def request_id_of(given: str | None) -> str:
 
 
 class RequestIds:
-    """ASGI middleware (HTTP and WebSocket): the request id, its log context, its span.
-    `route`: the bounded name of a path (the span's name, like the metrics' label)."""
+    """ASGI middleware (HTTP and WebSocket): the request id, in the response, the log
+    context and the request's span."""
 
-    def __init__(self, app: ASGIApp, route: Callable[[str], str]) -> None:
-        self.app, self.route = app, route
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = request_id_of(headers.get(HEADER))
+        given = next((v for k, v in scope["headers"] if k == HEADER_BYTES), None)
+        request_id = request_id_of(given.decode("latin-1") if given is not None else None)
         scope.setdefault("state", {})["request_id"] = request_id
-        method = scope.get("method", "WS") if scope["type"] == "http" else "WS"
-        route = self.route(scope["path"])
-        status: dict[str, int] = {}
+        # the request's span is FastAPI's own (its native OpenTelemetry support, outside
+        # every middleware): the id goes on it
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute(telemetry.REQUEST_ID, request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
                 message["headers"] = [
-                    *(
-                        (k, v)
-                        for k, v in message.get("headers", [])
-                        if k.lower() != HEADER.encode()
-                    ),
-                    (HEADER.encode(), request_id.encode()),
+                    *((k, v) for k, v in message.get("headers", []) if k.lower() != HEADER_BYTES),
+                    (HEADER_BYTES, request_id.encode()),
                 ]
             await send(message)
 
-        with (
-            structlog.contextvars.bound_contextvars(request_id=request_id),
-            telemetry.tracer.start_as_current_span(
-                f"{method} {route}",
-                context=propagate.extract(headers),
-                kind=SpanKind.SERVER,
-                record_exception=False,
-            ) as span,
-        ):
-            if span.is_recording():
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("http.route", route)
-                span.set_attribute(telemetry.REQUEST_ID, request_id)
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                if span.is_recording() and "code" in status:
-                    span.set_attribute("http.response.status_code", status["code"])
-                    if status["code"] >= 500:
-                        span.set_status(StatusCode.ERROR)
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, send_with_id)

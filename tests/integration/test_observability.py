@@ -121,6 +121,17 @@ def named(found: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
     return [s for s in found if s.name == name]
 
 
+def root_of(span: ReadableSpan, found: Sequence[ReadableSpan]) -> ReadableSpan | None:
+    """The span's trace's root, when it and every span between have ended."""
+    by_id = {s.context.span_id: s for s in found}
+    while span.parent is not None:
+        parent = by_id.get(span.parent.span_id)
+        if parent is None:
+            return None
+        span = parent
+    return span
+
+
 def every_value(found: Sequence[ReadableSpan]) -> list[str]:
     values: list[str] = []
     for s in found:
@@ -145,7 +156,15 @@ def test_a_turn_and_an_ingestion_are_traced_with_their_structure_and_no_secret(
         assert response.headers["x-request-id"] == request_id
         answer = events[-1]["message"]
         assert answer["role"] == "ASSISTANT"
-        wait_for(lambda: named(spans.get_finished_spans(), "chat.answer"))
+
+        def finished() -> bool:
+            # the request's server span ends once the app returned, after the client has
+            # the response: wait for it as for the answer's
+            done = spans.get_finished_spans()
+            sends = named(done, "chat.send")
+            return bool(sends and named(done, "chat.answer") and root_of(sends[0], done))
+
+        wait_for(finished)
     found = spans.get_finished_spans()
 
     # the ingestion: a trace of its own, a span per stage, with what it did
@@ -169,16 +188,13 @@ def test_a_turn_and_an_ingestion_are_traced_with_their_structure_and_no_secret(
     ]
     assert all(s.context.trace_id == doc_span.context.trace_id for s in stages)
 
-    # the request that asked: its server span, and chat.send under it
+    # the request that asked: FastAPI's server span, and chat.send within it
     [send] = named(found, "chat.send")
-    [server] = [
-        s
-        for s in named(found, "POST /graphql")
-        if s.context.span_id == send.parent.span_id  # type: ignore[union-attr]
-    ]
-    assert server.kind == trace.SpanKind.SERVER
+    server = root_of(send, found)
+    assert server is not None and server.kind == trace.SpanKind.SERVER
     assert (server.attributes or {})["genai.request_id"] == request_id
     assert (server.attributes or {})["http.response.status_code"] == 200
+    assert (server.attributes or {})["http.route"] == "/graphql"
     assert (send.attributes or {})["genai.stack.id"] == w
 
     # the answer: a trace of its own (it runs after the request returned), linked to chat.send
@@ -201,7 +217,8 @@ def test_a_turn_and_an_ingestion_are_traced_with_their_structure_and_no_secret(
     assert set(children) == {"chat.retrieve", "chat.llm", "chat.record"}
     assert children["chat.retrieve"].start_time < children["chat.llm"].start_time  # type: ignore[operator]
     assert children["chat.llm"].end_time <= children["chat.record"].start_time  # type: ignore[operator]
-    assert (children["chat.retrieve"].attributes or {})["genai.retrieval.passages"] == 2
+    retrieved = (children["chat.retrieve"].attributes or {})["genai.retrieval.passages"]
+    assert retrieved == len(answer["sources"]) >= 1
     llm = dict(children["chat.llm"].attributes or {})
     assert llm["gen_ai.system"] == "openai"
     assert llm["gen_ai.request.model"] == llm["gen_ai.response.model"] == "gpt-4o-mini"
