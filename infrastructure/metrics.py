@@ -8,6 +8,7 @@ session or user id is ever a label (one series per stack would grow without end)
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -18,6 +19,8 @@ from prometheus_client.registry import Collector
 
 from application.ports import Usage
 from infrastructure.prices import ModelPrice, cost_of
+
+log = logging.getLogger(__name__)
 
 MAX_MODELS = 50
 MAX_LABEL = 80
@@ -130,12 +133,12 @@ class FollowerCollector(Collector):
                 if workers:
                     last = workers[0].store.max_notification_id() or 0
                     for worker in workers:
-                        behind = max(last - worker.position(), 0)
+                        behind = max(last - worker.position, 0)
                         lag.add_metric([worker.projection.name], behind)
                 if queued is not None:
                     depth.add_metric([], queued)
             except Exception:  # a database away: the scrape still answers the rest
-                pass
+                log.warning("the followers' lag could not be read", exc_info=True)
         yield lag
         yield depth
 

@@ -261,7 +261,7 @@ def test_metrics_count_a_turn_its_tokens_and_cost_and_an_ingestion(
 
         def settled() -> dict[Any, float] | None:
             values = metric_values(client.get("/metrics").text)
-            lag = value(values, "genai_projection_lag_events", projection="chats")
+            lag = values.get(("genai_projection_lag_events", (("projection", "chats"),)))
             return values if lag == 0 else None
 
         after = wait_for(settled)
