@@ -36,6 +36,7 @@ def configure_logging(level: str = "INFO") -> None:
             ],
         )
     )
+    logging.captureWarnings(True)  # a library's warnings are log lines too
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

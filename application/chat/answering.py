@@ -280,6 +280,13 @@ class ChatAnswering:
                 span.set_status(Status(StatusCode.ERROR, outcome.code))
                 span.set_attribute("error.type", outcome.code)
             self.meter.turn("answered" if isinstance(outcome, Answer) else outcome.code)
+            log.info(  # with the asking request's id (bound above)
+                "question %s of chat %s %s in %d ms",
+                question.id,
+                session_id,
+                "answered" if isinstance(outcome, Answer) else f"failed ({outcome.code})",
+                latency_ms,
+            )
             with telemetry.tracer.start_as_current_span("chat.record"):
                 return await anyio.to_thread.run_sync(
                     self._record, chat, question.id, outcome, latency_ms, by
