@@ -14,6 +14,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import HTTPConnection
 from starlette.staticfiles import StaticFiles
@@ -136,7 +137,13 @@ class GraphiQLRouter(GraphQLRouter):
         return await super().on_ws_connect(context)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """`tracer_provider`: the provider of the request spans, instead of the global one (a
+    test's; the server installs the global one when OTLP is configured)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -156,7 +163,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if own:
                 app.state.services.stop()
 
-    app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="GenAI Stack",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        # FastAPI's native OpenTelemetry: a server span per request once a provider is set;
+        # not its metrics (Prometheus serves ours) nor its logs (ours are structlog's)
+        telemetry={"tracer_provider": tracer_provider, "metrics": False, "logs": False},
+    )
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
     async def context(connection: HTTPConnection) -> Context:

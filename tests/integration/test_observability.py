@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from application import telemetry
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from tests.fakes import FakeOpenAIServer
@@ -36,40 +36,21 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "genai-
 QUESTION = "How tall is the Skerryvore lighthouse?"
 
 
-class _Switched(SimpleSpanProcessor):
-    """Exports only while a test listens: the provider is global for the process, and can
-    be set once, so other tests' spans must not pile up here."""
-
-    on = False
-
-    def on_end(self, span: ReadableSpan) -> None:
-        if self.on:
-            super().on_end(span)
-
-
-_EXPORTER = InMemorySpanExporter()
-_PROCESSOR = _Switched(_EXPORTER)
-_LOCK = threading.Lock()
-
-
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """The SDK installed once for the process, with an in-memory exporter for this test."""
-    with _LOCK:
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        if not getattr(provider, "_genai_test_exporter", False):
-            provider.add_span_processor(_PROCESSOR)
-            provider._genai_test_exporter = True  # type: ignore[attr-defined]
-    _EXPORTER.clear()
-    _PROCESSOR.on = True
+def traced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    """The SDK with an in-memory exporter, for this test only: the application's tracer
+    and the app's request spans use it (the process's global provider stays the API's
+    no-op, so other tests are not traced)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "tracer", provider.get_tracer("genai_stack"))
     try:
-        yield _EXPORTER
+        yield provider, exporter
     finally:
-        _PROCESSOR.on = False
-        _EXPORTER.clear()
+        provider.shutdown()
 
 
 def knowledge_base_on(fake: FakeOpenAIServer) -> dict[str, object]:
@@ -142,11 +123,14 @@ def every_value(found: Sequence[ReadableSpan]) -> list[str]:
 
 
 def test_a_turn_and_an_ingestion_are_traced_with_their_structure_and_no_secret(
-    settings: Settings, fake_openai: FakeOpenAIServer, spans: InMemorySpanExporter
+    settings: Settings,
+    fake_openai: FakeOpenAIServer,
+    traced: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
+    provider, spans = traced
     key = "sk-trace-" + uuid.uuid4().hex
     fake_openai.reply = "It is 48 metres tall [1]."
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, tracer_provider=provider)) as client:
         gql = GQL(client)
         w, document = lighthouse_stack(client, gql, fake_openai, key)
         pages = gql("query($d: UUID!) { document(id: $d) { pageCount chunkCount } }", d=document)
