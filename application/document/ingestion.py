@@ -285,6 +285,7 @@ class Ingestion:
         started = time.time_ns()
         report: IngestionReport | None = None
         failed: Stage | None = None
+        outcome = ""
         try:
             with self.blobs.open(doc.blob_key) as stream:
                 report = yield from index_steps(
@@ -316,11 +317,18 @@ class Ingestion:
         except ProviderError as e:
             failed = Stage.EMBED
             self._fail(doc, generation, Stage.EMBED, str(e), model)
+        except GeneratorExit:  # the follower let the job go (dropped, or stopping)
+            outcome = "stopped"
+            raise
+        except Exception:
+            outcome = "error"
+            raise
         else:
             self._succeed(doc, generation, report)
         finally:
             _trace(doc, model, started, report, failed)
-            outcome = "indexed" if report is not None and failed is None else "failed"
+            if outcome == "":
+                outcome = "indexed" if report is not None and failed is None else "failed"
             self.meter.ingested(
                 report.pages if report else 0, report.chunks if report else 0, outcome
             )
