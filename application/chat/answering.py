@@ -31,11 +31,11 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-import structlog
 from eventsourcing.persistence import IntegrityError
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, Status, StatusCode
+from structlog.contextvars import bound_contextvars, get_contextvars
 
 from application import telemetry
 from application.chat.answer_bounds import storable
@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 ANSWERER = "assistant"  # the actor of answers and failures
 MAX_TROUBLES = 3
 GRAPH_CACHE = 256
+ASKERS_KEPT = 1024  # the span and log context of questions asked here, until answered
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
 MAX_FAILURE = 2000
@@ -127,7 +128,7 @@ class ChatAnswering:
         self.meter: Meter = meter or NoMeter()
         # per session, the span and log context of the last request that asked: the answer
         # runs after that request returned, in a task of its own, and links back to it
-        self._asked_by: dict[UUID, tuple[trace.SpanContext, dict[str, Any]]] = {}
+        self._asked_by: OrderedDict[UUID, tuple[trace.SpanContext, dict[str, Any]]] = OrderedDict()
 
     def answer_soon(self, session_id: UUID, latest: ChatSession | None = None) -> None:
         """Makes sure this process answers the session's questions (call on the event loop).
@@ -136,9 +137,13 @@ class ChatAnswering:
             return
         self._loop = asyncio.get_running_loop()
         self._wanted.add(session_id)
-        asker = trace.get_current_span().get_span_context()
-        if asker.is_valid or structlog.contextvars.get_contextvars():
-            self._asked_by[session_id] = (asker, structlog.contextvars.get_contextvars())
+        asker, log_context = trace.get_current_span().get_span_context(), get_contextvars()
+        if asker.is_valid or log_context:
+            # by the question just asked when the caller says which, else by the session
+            key = latest.pending[-1].id if latest is not None and latest.pending else session_id
+            self._asked_by[key] = (asker, log_context)
+            if len(self._asked_by) > ASKERS_KEPT:  # questions answered by another process
+                self._asked_by.popitem(last=False)
         if session_id not in self._workers:
             self._workers[session_id] = self._loop.create_task(self._work(session_id, latest))
 
@@ -230,10 +235,11 @@ class ChatAnswering:
 
         # A trace of its own (the request that asked has ended), linked to that request's
         # span; its log lines carry that request's id.
-        asker, log_context = self._asked_by.pop(session_id, (None, {}))
+        asked = self._asked_by.pop(question.id, None) or self._asked_by.pop(session_id, None)
+        asker, log_context = asked if asked is not None else (None, {})
         links = [Link(asker)] if asker is not None and asker.is_valid else []
         with (
-            structlog.contextvars.bound_contextvars(**log_context),
+            bound_contextvars(**log_context),
             telemetry.tracer.start_as_current_span(
                 "chat.answer",
                 context=otel_context.Context(),
