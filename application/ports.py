@@ -325,3 +325,37 @@ class Retriever(Protocol):
         """`node`: the Knowledge Base being run, as the published version (or the draft, for
         a preview) has it; its settings choose the index generation asked."""
         ...
+
+
+class Meter(Protocol):
+    """Where the application counts what operators watch (Prometheus in
+    infrastructure/metrics.py). Labels stay few: providers, models, codes — never a stack."""
+
+    def first_token(self, provider: str, seconds: float) -> None: ...
+
+    def generated(self, provider: str, model: str, usage: Usage) -> None: ...
+
+    def provider_error(self, provider: str, code: str) -> None: ...
+
+    def turn(self, outcome: str) -> None: ...
+
+    def ingested(self, pages: int, chunks: int, outcome: str) -> None: ...
+
+
+class NoMeter:
+    """Counts nothing (tests and tools that build the application without a server)."""
+
+    def first_token(self, provider: str, seconds: float) -> None:
+        pass
+
+    def generated(self, provider: str, model: str, usage: Usage) -> None:
+        pass
+
+    def provider_error(self, provider: str, code: str) -> None:
+        pass
+
+    def turn(self, outcome: str) -> None:
+        pass
+
+    def ingested(self, pages: int, chunks: int, outcome: str) -> None:
+        pass

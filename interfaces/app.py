@@ -15,6 +15,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import HTTPConnection
 from starlette.staticfiles import StaticFiles
@@ -49,6 +50,7 @@ from interfaces.principal import (
     origin_refusal,
     principal_of,
 )
+from interfaces.request_ids import RequestIds
 from interfaces.stack_routes import stack_router
 
 log = logging.getLogger(__name__)
@@ -138,7 +140,13 @@ class GraphiQLRouter(GraphQLRouter):
         return await super().on_ws_connect(context)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """`tracer_provider`: the provider of the request spans, instead of the global one (a
+    test's; the server installs the global one when OTLP is configured)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -158,7 +166,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if own:
                 app.state.services.stop()
 
-    app = FastAPI(title="GenAI Stack", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="GenAI Stack",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        # FastAPI's native OpenTelemetry: a server span per request once a provider is set;
+        # not its metrics (Prometheus serves ours) nor its logs (ours are structlog's)
+        telemetry={"tracer_provider": tracer_provider, "metrics": False, "logs": False},
+    )
     max_request = settings.max_upload_mb * 1024 * 1024 + MULTIPART_OVERHEAD
 
     async def context(connection: HTTPConnection) -> Context:
@@ -227,7 +243,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 return refusal
         started = time.perf_counter()
         response: Response = await call_next(request)
-        label = path if path in MEASURED_PATHS else "other"
+        label = _route(path)
         LATENCY.labels(request.method, label).observe(time.perf_counter() - started)
         REQUESTS.labels(request.method, label, str(response.status_code)).inc()
         return response
@@ -252,7 +268,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def metrics(request: Request) -> PlainTextResponse:
         if not await _may_use_tools(request, settings.genai_public_tools):
             return PlainTextResponse(TOOLS_FORBIDDEN, status_code=403)
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # the followers' lag is read from the databases: off the loop
+        body = await to_thread.run_sync(generate_latest)
+        return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(
         RequestGuard,
@@ -260,6 +278,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_request_mb=settings.genai_max_request_mb,
         max_upload_mb=settings.max_upload_mb,
     )
+
+    # each request's id (X-Request-ID) in its log lines, its response and its span
+    app.add_middleware(RequestIds)
 
     async def listed(origin: str) -> bool:
         services = getattr(app.state, "services", None)
@@ -309,6 +330,11 @@ async def _may_use_tools(request: Request, public: bool) -> bool:
     )
     administers = services.accounts.workspaces.administers
     return bool(await to_thread.run_sync(administers, principal))
+
+
+def _route(path: str) -> str:
+    """A path as a bounded label (metrics) and span name."""
+    return path if path in MEASURED_PATHS else "other"
 
 
 def _announce(message: str) -> None:

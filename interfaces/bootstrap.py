@@ -70,6 +70,7 @@ from infrastructure.ingestion_follower import IngestionProjection, IngestionWork
 from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory, model_catalogs
 from infrastructure.log_watcher import LogWatcher
+from infrastructure.metrics import FOLLOWERS, PrometheusMeter
 from infrastructure.notify_bus import Hub, InProcessBus, PostgresBus, PostgresListener
 from infrastructure.ocr import TesseractOcr
 from infrastructure.oidc import OidcProvider
@@ -133,6 +134,8 @@ class Services:
             # the first upload or question should not wait seconds for torch: load it now,
             # on a thread of its own (the server answers meanwhile)
             self.model_loading = load_in_background()
+        ingestion = next(w for w in self.workers if isinstance(w, IngestionWorker))
+        FOLLOWERS.watch(self.workers, lambda: len(ingestion.jobs))  # /metrics reports on them
         if self.listener:
             self.listener.start()
         if live:
@@ -277,6 +280,7 @@ def _wire(
         caught_up=documents_worker.caught_up,
     )
     retrieval = Retrieval(documents, workflows, documents_read, embedders_of, index)
+    meter = PrometheusMeter(settings.model_prices())
     ingestion = Ingestion(
         documents,
         documents_read,
@@ -297,6 +301,7 @@ def _wire(
         bus,
         batch_size=settings.genai_embed_batch,
         max_chunks=settings.genai_max_document_chunks,
+        meter=meter,
     )
     ingestion_projection = IngestionProjection(
         view("ingestion"), ingestion, documents_view, event_log.name
@@ -321,6 +326,7 @@ def _wire(
         keys,
         retriever=retrieval,
         web_search=web_search or SerpApiSearch(settings.genai_web_search_url, outbound=outbound),
+        meter=meter,
     )
     answering = ChatAnswering(
         event_log,
@@ -332,6 +338,7 @@ def _wire(
         lease_seconds=settings.genai_chat_lease_seconds,
         alone=not settings.uses_postgres,
         bus_blocks=settings.uses_postgres,
+        meter=meter,
     )
     budgets = Budgets(accounts.workspaces, chats_read, workflows.workspace_of, _utc_now)
     chats = ChatService(

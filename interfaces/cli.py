@@ -38,12 +38,14 @@ def serve(
 
     from infrastructure.logging import configure_logging
     from infrastructure.settings import Settings
+    from infrastructure.tracing import configure_tracing
     from interfaces.app import create_app
 
     settings = Settings()
     if settings.genai_outbound_loopback is None:  # the local single-user mode: Ollama on localhost
         settings = settings.model_copy(update={"genai_outbound_loopback": _is_loopback(host)})
     configure_logging(settings.genai_log_level)
+    configure_tracing()  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set
     _check_keys(settings)
     # bound here rather than by uvicorn, so that the port printed is the one bound, also
     # when the system chose it (a test or a supervisor starting several servers at once)
@@ -59,6 +61,7 @@ def serve(
     config = uvicorn.Config(
         web_app,
         log_level="warning",
+        log_config=None,  # uvicorn's lines through ours: JSON, with the request id
         ws="websockets",
         # the socket's frames are small GraphQL results (a few tokens each): compressing
         # them costs the server more CPU than it saves bandwidth
@@ -201,10 +204,12 @@ def run_projections() -> None:
     """Runs the projections only (a worker process beside API processes)."""
     from infrastructure.logging import configure_logging
     from infrastructure.settings import Settings
+    from infrastructure.tracing import configure_tracing
     from interfaces.bootstrap import bootstrap
 
     settings = Settings()
     configure_logging(settings.genai_log_level)
+    configure_tracing()  # the ingestion's spans
     services = bootstrap(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

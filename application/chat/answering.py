@@ -32,14 +32,19 @@ from uuid import UUID
 
 import anyio
 from eventsourcing.persistence import IntegrityError
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Link, Status, StatusCode
+from structlog.contextvars import bound_contextvars, get_contextvars
 
+from application import telemetry
 from application.chat.answer_bounds import storable
 from application.chat.engine import Answer, Progress, WorkflowEngine
 from application.chat.sessions import ChatSessions
 from application.chat.views import ChatReadModel, ChatUpdate, chat_topic
 from application.errors import INTERNAL, code_of
 from application.eventlog.log import EventLog
-from application.ports import ChatLeases, EventBus
+from application.ports import ChatLeases, EventBus, Meter, NoMeter
 from application.streaming import DeltaBatcher, OffLoopPublisher
 from application.workflow.handlers import WorkflowService
 from domain.chat import AnsweredBy, ChatSession, Question, answer_id_for
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 ANSWERER = "assistant"  # the actor of answers and failures
 MAX_TROUBLES = 3
 GRAPH_CACHE = 256
+ASKERS_KEPT = 1024  # the span and log context of questions asked here, until answered
 
 INTERRUPTED = "The server stopped before this question was answered; please ask again."  # recovery
 MAX_FAILURE = 2000
@@ -101,6 +107,7 @@ class ChatAnswering:
         lease_seconds: float = 30.0,
         alone: bool = False,
         bus_blocks: bool = True,
+        meter: Meter | None = None,
     ) -> None:
         """`alone`: no other process shares the store (the embedded default), so whatever was
         waiting when this process started is an orphan at once. `bus_blocks`: publishing does
@@ -120,6 +127,10 @@ class ChatAnswering:
         self._stopping = False
         self._draining = False
         self._refused: set[UUID] = set()
+        self.meter: Meter = meter or NoMeter()
+        # per session, the span and log context of the last request that asked: the answer
+        # runs after that request returned, in a task of its own, and links back to it
+        self._asked_by: OrderedDict[UUID, tuple[trace.SpanContext, dict[str, Any]]] = OrderedDict()
 
     def answer_soon(self, session_id: UUID, latest: ChatSession | None = None) -> None:
         """Makes sure this process answers the session's questions (call on the event loop).
@@ -131,6 +142,13 @@ class ChatAnswering:
             return
         self._loop = asyncio.get_running_loop()
         self._wanted.add(session_id)
+        asker, log_context = trace.get_current_span().get_span_context(), get_contextvars()
+        if asker.is_valid or log_context:
+            # by the question just asked when the caller says which, else by the session
+            key = latest.pending[-1].id if latest is not None and latest.pending else session_id
+            self._asked_by[key] = (asker, log_context)
+            if len(self._asked_by) > ASKERS_KEPT:  # questions answered by another process
+                self._asked_by.popitem(last=False)
         if session_id not in self._workers:
             self._workers[session_id] = self._loop.create_task(self._work(session_id, latest))
 
@@ -158,6 +176,7 @@ class ChatAnswering:
         finally:
             if self._workers.get(session_id) is asyncio.current_task():
                 del self._workers[session_id]
+                self._asked_by.pop(session_id, None)
 
     async def _round(self, session_id: UUID, latest: ChatSession | None) -> bool:
         """Holds the lease while answering what waits; returns whether to look again."""
@@ -219,34 +238,70 @@ class ChatAnswering:
 
         tokens = DeltaBatcher(token)
 
-        started = time.perf_counter()
-        outcome: Answer | Failure
-        by = AnsweredBy()  # unknown until the graph is loaded
-        try:
-            graph = await self._graph(chat)
-            by = graph.by
-            graph.check()
-            outcome = await self.engine.run(
-                chat.workflow_id,
-                graph.nodes,
-                graph.edges,
-                question.content,
-                Progress(stage, tokens.add),
-                history=question.conversation,
-                instructions=question.instructions,
+        # A trace of its own (the request that asked has ended), linked to that request's
+        # span; its log lines carry that request's id.
+        asked = self._asked_by.pop(question.id, None) or self._asked_by.pop(session_id, None)
+        asker, log_context = asked if asked is not None else (None, {})
+        links = [Link(asker)] if asker is not None and asker.is_valid else []
+        with (
+            bound_contextvars(**log_context),
+            telemetry.tracer.start_as_current_span(
+                "chat.answer",
+                context=otel_context.Context(),
+                links=links,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+        ):
+            span.set_attribute(telemetry.STACK_ID, str(chat.workflow_id))
+            span.set_attribute(telemetry.SESSION_ID, str(session_id))
+            request_id = log_context.get("request_id")
+            if isinstance(request_id, str):
+                span.set_attribute(telemetry.REQUEST_ID, request_id)
+            started = time.perf_counter()
+            outcome: Answer | Failure
+            by = AnsweredBy()  # unknown until the graph is loaded
+            try:
+                graph = await self._graph(chat)
+                by = graph.by
+                if by.workflow_version is not None:
+                    span.set_attribute(telemetry.STACK_VERSION, by.workflow_version)
+                if by.published_version is not None:
+                    span.set_attribute("genai.stack.published_version", by.published_version)
+                graph.check()
+                outcome = await self.engine.run(
+                    chat.workflow_id,
+                    graph.nodes,
+                    graph.edges,
+                    question.content,
+                    Progress(stage, tokens.add),
+                    history=question.conversation,
+                    instructions=question.instructions,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                outcome = failure_of(e)
+                if outcome.code == "INTERNAL":
+                    log.exception("answering question %s failed", question.id)
+            latency_ms = round((time.perf_counter() - started) * 1000)
+            tokens.flush()
+            await self.publisher.flush()  # the last tokens go out before the stored answer
+            if isinstance(outcome, Failure):
+                span.set_status(Status(StatusCode.ERROR, outcome.code))
+                span.set_attribute("error.type", outcome.code)
+            self.meter.turn("answered" if isinstance(outcome, Answer) else outcome.code)
+            log.info(  # with the asking request's id (bound above)
+                "question %s of chat %s %s in %d ms",
+                question.id,
+                session_id,
+                "answered" if isinstance(outcome, Answer) else f"failed ({outcome.code})",
+                latency_ms,
             )
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            outcome = failure_of(e)
-            if outcome.code == "INTERNAL":
-                log.exception("answering question %s failed", question.id)
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        tokens.flush()
-        await self.publisher.flush()  # the last tokens go out before the stored answer
-        return await anyio.to_thread.run_sync(
-            self._record, chat, question.id, outcome, latency_ms, by
-        )
+            with telemetry.tracer.start_as_current_span("chat.record"):
+                return await anyio.to_thread.run_sync(
+                    self._record, chat, question.id, outcome, latency_ms, by
+                )
 
     def _record(
         self,

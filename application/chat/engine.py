@@ -8,6 +8,7 @@ the LLM's context, the LLM's answer to the Output. What the Output receives is t
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,13 +16,18 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio
+from opentelemetry.trace import Status, StatusCode
 
+from application import telemetry
 from application.chat.answer_bounds import AnswerText, clamped
+from application.errors import code_of
 from application.keys import KeyUnavailable, NodeKeys
 from application.ports import (
     LLMFactory,
     LLMRequest,
     LLMStreamEnd,
+    Meter,
+    NoMeter,
     Passage,
     ProviderError,
     Retriever,
@@ -93,9 +99,11 @@ class WorkflowEngine:
         keys: NodeKeys,
         retriever: Retriever | None = None,
         web_search: WebSearch | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.llms, self.keys = llms, keys
         self.retriever, self.web_search = retriever, web_search
+        self.meter: Meter = meter or NoMeter()
 
     async def run(
         self,
@@ -157,9 +165,14 @@ class WorkflowEngine:
         progress.stage("retrieving")
         top_k = _settings(node, KnowledgeBaseSettings).top_k
         retriever = self.retriever
-        return await anyio.to_thread.run_sync(
-            lambda: retriever.retrieve(workflow_id, node, query, top_k)
-        )
+        with telemetry.tracer.start_as_current_span("chat.retrieve") as span:
+            span.set_attribute("genai.node.id", node.id)
+            span.set_attribute("genai.retrieval.top_k", top_k)
+            passages = await anyio.to_thread.run_sync(
+                lambda: retriever.retrieve(workflow_id, node, query, top_k)
+            )
+            span.set_attribute("genai.retrieval.passages", len(passages))
+            return passages
 
     async def _generate(
         self,
@@ -200,16 +213,44 @@ class WorkflowEngine:
         progress.stage("generating")
         answer = AnswerText()
         end = LLMStreamEnd(model=request.model or provider)
-        async for item in llm.stream(request):
-            if isinstance(item, LLMStreamEnd):
-                end = item
-            elif item and not answer.full:  # past the limit, the rest is read and dropped
-                progress.token(answer.add(item))
-            # A fast stream's chunks may all be buffered already: let the other chats, the
-            # subscribers and the batched deltas' timer run between two.
-            await asyncio.sleep(0)
+        with telemetry.tracer.start_as_current_span(
+            "chat.llm", record_exception=False, set_status_on_exception=False
+        ) as span:
+            span.set_attribute(telemetry.PROVIDER, provider)
+            span.set_attribute(telemetry.MODEL, request.model or provider)
+            span.set_attribute("genai.prompt.chars", len(prompt))
+            span.set_attribute("genai.prompt.passages", len(passages))
+            started, first = time.perf_counter(), True
+            try:
+                async for item in llm.stream(request):
+                    if isinstance(item, LLMStreamEnd):
+                        end = item
+                    elif item and not answer.full:  # past the limit, the rest is dropped
+                        if first:
+                            first = False
+                            waited = time.perf_counter() - started
+                            self.meter.first_token(provider, waited)
+                            span.set_attribute(telemetry.FIRST_TOKEN_MS, round(waited * 1000))
+                        progress.token(answer.add(item))
+                    # A fast stream's chunks may all be buffered already: let the other
+                    # chats, the subscribers and the batched deltas' timer run between two.
+                    await asyncio.sleep(0)
+            except Exception as e:
+                # the code only: a provider's message may quote the request
+                code = code_of(e)
+                span.set_status(Status(StatusCode.ERROR, code))
+                span.set_attribute("error.type", code)
+                if isinstance(e, ProviderError):  # by the provider's HTTP status when known
+                    status = e.status
+                    self.meter.provider_error(provider, str(status) if status else code)
+                raise
+            usage = clamped(end.usage)
+            span.set_attribute(telemetry.RESPONSE_MODEL, end.model)
+            span.set_attribute(telemetry.INPUT_TOKENS, usage.prompt_tokens)
+            span.set_attribute(telemetry.OUTPUT_TOKENS, usage.completion_tokens)
+            self.meter.generated(provider, end.model, usage)
         sources = tuple(passages) if end.cited is None else tuple(passages[i] for i in end.cited)
-        return Answer(answer.text(), sources, end.model, clamped(end.usage), tuple(web))
+        return Answer(answer.text(), sources, end.model, usage, tuple(web))
 
     async def _search(
         self, node: Node, access: ProviderAccess, query: str, progress: Progress

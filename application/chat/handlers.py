@@ -10,6 +10,7 @@ from uuid import UUID
 
 import anyio
 
+from application import telemetry
 from application.chat import commands as c
 from application.chat.answering import ChatAnswering
 from application.chat.sessions import ChatSessions
@@ -71,8 +72,13 @@ class ChatService:
 
     async def send(self, cmd: c.SendMessage) -> ChatMessageView:
         """Stores the question and has this process answer it (call on the event loop)."""
-        message, chat = await anyio.to_thread.run_sync(self._record_question, cmd)
-        self.answering.answer_soon(cmd.session_id, chat)
+        with telemetry.tracer.start_as_current_span("chat.send") as span:
+            span.set_attribute(telemetry.SESSION_ID, str(cmd.session_id))
+            span.set_attribute("genai.question.chars", len(cmd.content))
+            message, chat = await anyio.to_thread.run_sync(self._record_question, cmd)
+            span.set_attribute(telemetry.STACK_ID, str(chat.workflow_id))
+            # the answer's span links to this one (ChatAnswering.answer_soon keeps it)
+            self.answering.answer_soon(cmd.session_id, chat)
         return message
 
     def _record_question(self, cmd: c.SendMessage) -> tuple[ChatMessageView, ChatSession]:

@@ -17,7 +17,10 @@ from typing import BinaryIO, TypeVar, cast
 from uuid import UUID
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 
+from application import telemetry
 from application.document.chunk_layout import (
     chunk_id,
     chunk_metadata,
@@ -42,6 +45,8 @@ from application.ports import (
     Extractor,
     IndexedChunk,
     LoadsModel,
+    Meter,
+    NoMeter,
     PageText,
     ProviderError,
     VectorIndex,
@@ -237,7 +242,9 @@ class Ingestion:
         batch_size: int = EMBED_BATCH,
         progress_every: float = PROGRESS_EVERY,
         max_chunks: int = MAX_CHUNKS,
+        meter: Meter | None = None,
     ) -> None:
+        self.meter: Meter = meter or NoMeter()
         self.documents, self.read_model, self.blobs = documents, read_model, blobs
         self.extract, self.chunk, self.embedders = extract, chunk, embedders
         self.index, self.bus = index, bus
@@ -275,6 +282,10 @@ class Ingestion:
         model = embedder.model_id
         if generation.complete and self._all_there(doc, generation, model):
             return
+        started = time.time_ns()
+        report: IngestionReport | None = None
+        failed: Stage | None = None
+        outcome = ""
         try:
             with self.blobs.open(doc.blob_key) as stream:
                 report = yield from index_steps(
@@ -295,15 +306,32 @@ class Ingestion:
                     max_chunks=self.max_chunks,
                 )
         except FileNotFoundError:
+            failed = Stage.READ
             self._fail(doc, generation, Stage.READ, MISSING_BLOB, model)
         except ExtractionFailed as e:
+            failed = Stage.EXTRACT
             self._fail(doc, generation, Stage.EXTRACT, e.reason, model)
         except IngestionFailed as e:
+            failed = e.stage
             self._fail(doc, generation, e.stage, e.reason, model)
         except ProviderError as e:
+            failed = Stage.EMBED
             self._fail(doc, generation, Stage.EMBED, str(e), model)
+        except GeneratorExit:  # the follower let the job go (dropped, or stopping)
+            outcome = "stopped"
+            raise
+        except Exception:
+            outcome = "error"
+            raise
         else:
             self._succeed(doc, generation, report)
+        finally:
+            _trace(doc, model, started, report, failed)
+            if outcome == "":
+                outcome = "indexed" if report is not None and failed is None else "failed"
+            self.meter.ingested(
+                report.pages if report else 0, report.chunks if report else 0, outcome
+            )
 
     def drop(self, document_id: UUID, dropped: DocumentIndex) -> None:
         """Deletes the vectors of a generation the document no longer has (idempotent: the
@@ -442,6 +470,49 @@ def _settings_changed(
         published=published,
         reason=SETTINGS_CHANGED,
     )
+
+
+def _trace(
+    doc: Document,
+    model: str,
+    started: int,
+    report: IngestionReport | None,
+    failed: Stage | None,
+) -> None:
+    """The document's ingestion as a span, with a child per stage. The steps run in slices
+    between other documents' (and embedding and upserting alternate by batch), so the spans
+    are made afterwards from the measured times: each stage's span lasts the time spent in
+    it, laid end to end from the start."""
+    ended = time.time_ns()
+    span = telemetry.tracer.start_span(
+        "ingestion.document",
+        context=trace.set_span_in_context(trace.INVALID_SPAN),
+        start_time=started,
+    )
+    if not span.is_recording():
+        return
+    span.set_attribute(telemetry.STACK_ID, str(doc.workflow_id))
+    span.set_attribute("genai.document.id", str(doc.id))
+    span.set_attribute("genai.document.bytes", doc.size)
+    span.set_attribute("genai.embedding.model", model)
+    if report is not None:
+        span.set_attribute("genai.document.pages", report.pages)
+        span.set_attribute("genai.document.chunks", report.chunks)
+        parent = trace.set_span_in_context(span)
+        at = started
+        for name, seconds in (
+            ("ingestion.extract", report.extract_seconds),
+            ("ingestion.chunk", report.chunk_seconds),
+            ("ingestion.embed", report.embed_seconds),
+            ("ingestion.index", report.index_seconds),
+        ):
+            stage = telemetry.tracer.start_span(name, context=parent, start_time=at)
+            at += round(seconds * 1e9)
+            stage.end(end_time=min(at, ended))
+    if failed is not None:
+        span.set_status(Status(StatusCode.ERROR, f"failed at {failed.value}"))
+        span.set_attribute("error.type", failed.value)
+    span.end(end_time=ended)
 
 
 class _Publisher:
