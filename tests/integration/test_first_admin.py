@@ -42,6 +42,7 @@ def test_on_loopback_the_local_owner_is_signed_in_and_admin_of_a_workspace(
             "signInRequired": False,
             "signedIn": True,
             "setupRequired": False,
+            "singleSignOn": None,
         }
         # a client that sends credentials means them: a bad one is nobody, not the owner
         with pytest.raises(GraphQLError) as bad:
@@ -69,6 +70,7 @@ def test_on_a_network_address_nothing_is_signed_in_and_a_link_makes_the_first_ad
             "signInRequired": True,
             "signedIn": False,
             "setupRequired": True,
+            "singleSignOn": None,
         }
         printed = LINK.search(capfd.readouterr().err)
         assert printed is not None and printed.group(1) == "http://stack.example:8000"
