@@ -291,7 +291,8 @@ def test_sources_come_back_in_fields_openai_clients_ignore(
 
     sources = (completion.choices[0].message.model_extra or {})["sources"]
     assert len(sources) == 2
-    assert set(sources[0]) == {"document_id", "filename", "page", "chunk", "score", "text"}
+    assert set(sources[0]) == {"document_id", "filename", "page", "chunk", "score", "text", "ocr"}
+    assert sources[0]["ocr"] is False  # read from the text layer, not by OCR
     assert (sources[0]["document_id"], sources[0]["filename"], sources[0]["page"]) == (
         document,
         "facts.pdf",

@@ -284,7 +284,7 @@ def test_components_describe_the_four_kinds(gql: GQL) -> None:
     assert set(specs) == {"USER_QUERY", "KNOWLEDGE_BASE", "LLM_ENGINE", "OUTPUT"}
     assert specs["LLM_ENGINE"]["inputs"] == ["query", "context"]
     props = specs["LLM_ENGINE"]["configSchema"]["properties"]
-    assert props["provider"]["enum"] == ["openai", "gemini", "extractive"]
+    assert props["provider"]["enum"] == ["openai", "gemini", "ollama", "extractive"]
     assert props["apiKey"]["x-secret"] is True
     assert set(specs["KNOWLEDGE_BASE"]["configSchema"]["properties"]) == {
         "embedder",
