@@ -73,7 +73,7 @@ lint: $(STAMP)
 
 # the single sign-on tests run a real OpenID Connect provider (tests/oidc, on Node)
 test-python: $(STAMP) tests/oidc/node_modules/.package-lock.json
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=30
 
 test-frontend: frontend/node_modules/.package-lock.json
 	npm --prefix frontend test
