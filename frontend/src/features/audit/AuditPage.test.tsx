@@ -25,7 +25,7 @@ const ALL = Array.from({ length: 60 }, (_, i) => {
 
 function setup(workspaces = [WORKSPACE]) {
   const scripted = scriptedClient({
-    AuditWorkspaces: () => ({ workspaces }),
+    AdminWorkspaces: () => ({ workspaces }),
     AuditFilters: () => ({ auditFilters: { actors: [ADA, BOB], stacks: [STACK], kinds: ["MemberRoleChanged", "NodeConfigured"] } }),
     AuditLog: (vars) => {
       let matching = ALL.filter((e) => (!vars.actor || e.actor.id === vars.actor) && (!vars.kinds || (vars.kinds as string[]).includes(e.kind)));

@@ -1,4 +1,4 @@
-import { ArrowLeft, ChevronLeft, ChevronRight, Download, ScrollText } from "lucide-react";
+import { ChevronLeft, ChevronRight, Download, ScrollText } from "lucide-react";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useQuery } from "urql";
@@ -6,12 +6,11 @@ import { describeError } from "../../api/errors";
 import { authErrorMessage, authorizationHeader } from "../../api/session";
 import { Button } from "../../ui/Button";
 import { FieldShell, inputClass, selectClass } from "../../ui/Field";
-import { Logo } from "../../ui/Logo";
 import { EmptyState, ErrorState } from "../../ui/States";
 import { Spinner } from "../../ui/Spinner";
 import { fullTime, timeAgo } from "../../ui/time";
-import { useTitle } from "../../ui/useTitle";
-import { AuditFiltersQuery, AuditLogQuery, AuditWorkspacesQuery } from "./operations";
+import { AdminPage } from "../admin/AdminPage";
+import { AuditFiltersQuery, AuditLogQuery } from "./operations";
 
 export const PAGE_SIZE = 50;
 
@@ -275,45 +274,14 @@ function WorkspaceAudit({ workspaceId }: { workspaceId: string }) {
 
 /** The audit log of each workspace the user administers: filters, pages and an export. */
 export function AuditPage() {
-  useTitle("Audit log");
-  const [{ data, error }] = useQuery({ query: AuditWorkspacesQuery });
-  const administered = (data?.workspaces ?? []).filter((w) => w.role === "ADMIN");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const workspaceId = chosen ?? administered[0]?.id ?? null;
-
   return (
-    <div className="min-h-full">
-      <header className="border-b border-slate-200/70 bg-white/80">
-        <div className="mx-auto flex h-14 max-w-6xl items-center gap-4 px-6">
-          <Link to="/" aria-label="Back to My Stacks" className="text-slate-500 hover:text-slate-900">
-            <ArrowLeft className="size-4" />
-          </Link>
-          <Logo />
-        </div>
-      </header>
-      <main className="mx-auto max-w-6xl space-y-6 px-6 py-10">
-        <div className="flex items-end justify-between gap-4">
-          <h1 className="text-2xl font-semibold tracking-tight text-slate-900">Audit log</h1>
-          {administered.length > 1 && workspaceId && (
-            <FieldShell id="audit-workspace" label="Workspace">
-              <select id="audit-workspace" className={selectClass} value={workspaceId} onChange={(e) => setChosen(e.target.value)}>
-                {administered.map((w) => (
-                  <option key={w.id} value={w.id}>
-                    {w.name}
-                  </option>
-                ))}
-              </select>
-            </FieldShell>
-          )}
-        </div>
-        {error && !data ? (
-          <ErrorState title="Couldn't load your workspaces" detail={describeError(error)} />
-        ) : data && administered.length === 0 ? (
-          <EmptyState icon={<ScrollText className="size-7" />} title="Only admins read the audit log" detail="Ask an admin of your workspace." />
-        ) : workspaceId ? (
-          <WorkspaceAudit key={workspaceId} workspaceId={workspaceId} />
-        ) : null}
-      </main>
-    </div>
+    <AdminPage
+      title="Audit log"
+      selectId="audit-workspace"
+      wide
+      empty={{ icon: <ScrollText className="size-7" />, title: "Only admins read the audit log", detail: "Ask an admin of your workspace." }}
+    >
+      {(workspaceId) => <WorkspaceAudit key={workspaceId} workspaceId={workspaceId} />}
+    </AdminPage>
   );
 }

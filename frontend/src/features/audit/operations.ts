@@ -1,15 +1,5 @@
 import { graphql } from "../../gql";
 
-export const AuditWorkspacesQuery = graphql(`
-  query AuditWorkspaces {
-    workspaces {
-      id
-      name
-      role
-    }
-  }
-`);
-
 export const AuditFiltersQuery = graphql(`
   query AuditFilters($workspaceId: UUID!) {
     auditFilters(workspaceId: $workspaceId) {

@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { useQuery } from "urql";
 import { signOut, useSession } from "../../api/session";
 import { Button } from "../../ui/Button";
-import { AuditWorkspacesQuery } from "../audit/operations";
+import { AdminWorkspacesQuery } from "../admin/operations";
 
 const LINK = "inline-flex h-9 items-center gap-1.5 rounded-lg px-3 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900";
 
@@ -11,7 +11,7 @@ const LINK = "inline-flex h-9 items-center gap-1.5 rounded-lg px-3 text-sm font-
  * and signing out. */
 export function AccountMenu() {
   const { status, user } = useSession();
-  const [{ data }] = useQuery({ query: AuditWorkspacesQuery });
+  const [{ data }] = useQuery({ query: AdminWorkspacesQuery });
   const admin = (data?.workspaces ?? []).some((w) => w.role === "ADMIN");
   return (
     <nav className="flex items-center gap-2" aria-label="Account">

@@ -9,7 +9,7 @@ import { MembersPage, invitationLink } from "./MembersPage";
 function setup(role = "ADMIN") {
   let invitations: Array<{ id: string; role: string; email: string | null }> = [];
   const scripted = scriptedClient({
-    AuditWorkspaces: () => ({ workspaces: [{ id: "ws-1", name: "Team", role }] }),
+    AdminWorkspaces: () => ({ workspaces: [{ id: "ws-1", name: "Team", role }] }),
     Members: () => ({ workspace: { id: "ws-1", members: [{ userId: "u-ada", email: "ada@example.com", role: "ADMIN" }], invitations } }),
     InviteMember: (vars) => {
       invitations = [{ id: "i-1", role: String(vars.role), email: (vars.email as string | null) ?? null }];

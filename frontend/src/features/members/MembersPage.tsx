@@ -1,16 +1,13 @@
-import { ArrowLeft, Copy, UserPlus, Users } from "lucide-react";
+import { Copy, UserPlus, Users } from "lucide-react";
 import { useState, type FormEvent } from "react";
-import { Link } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { describeError } from "../../api/errors";
 import { graphql } from "../../gql";
 import type { Role } from "../../gql/graphql";
 import { Button } from "../../ui/Button";
 import { FieldShell, inputClass, selectClass } from "../../ui/Field";
-import { Logo } from "../../ui/Logo";
-import { EmptyState, ErrorState } from "../../ui/States";
-import { useTitle } from "../../ui/useTitle";
-import { AuditWorkspacesQuery } from "../audit/operations";
+import { ErrorState } from "../../ui/States";
+import { AdminPage } from "../admin/AdminPage";
 
 export const MembersQuery = graphql(`
   query Members($id: UUID!) {
@@ -151,44 +148,13 @@ function WorkspaceMembers({ workspaceId }: { workspaceId: string }) {
 
 /** The members of each workspace the user administers, and invitations by link. */
 export function MembersPage() {
-  useTitle("Members");
-  const [{ data, error }] = useQuery({ query: AuditWorkspacesQuery });
-  const administered = (data?.workspaces ?? []).filter((w) => w.role === "ADMIN");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const workspaceId = chosen ?? administered[0]?.id ?? null;
   return (
-    <div className="min-h-full">
-      <header className="border-b border-slate-200/70 bg-white/80">
-        <div className="mx-auto flex h-14 max-w-4xl items-center gap-4 px-6">
-          <Link to="/" aria-label="Back to My Stacks" className="text-slate-500 hover:text-slate-900">
-            <ArrowLeft className="size-4" />
-          </Link>
-          <Logo />
-        </div>
-      </header>
-      <main className="mx-auto max-w-4xl space-y-6 px-6 py-10">
-        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">Members</h1>
-        {error && !data ? (
-          <ErrorState title="Couldn't load your workspaces" detail={describeError(error)} />
-        ) : data && administered.length === 0 ? (
-          <EmptyState icon={<Users className="size-7" />} title="Only admins manage members" detail="Ask an admin of your workspace." />
-        ) : workspaceId ? (
-          <>
-            {administered.length > 1 && (
-              <FieldShell id="members-workspace" label="Workspace">
-                <select id="members-workspace" className={selectClass} value={workspaceId} onChange={(e) => setChosen(e.target.value)}>
-                  {administered.map((w) => (
-                    <option key={w.id} value={w.id}>
-                      {w.name}
-                    </option>
-                  ))}
-                </select>
-              </FieldShell>
-            )}
-            <WorkspaceMembers key={workspaceId} workspaceId={workspaceId} />
-          </>
-        ) : null}
-      </main>
-    </div>
+    <AdminPage
+      title="Members"
+      selectId="members-workspace"
+      empty={{ icon: <Users className="size-7" />, title: "Only admins manage members", detail: "Ask an admin of your workspace." }}
+    >
+      {(workspaceId) => <WorkspaceMembers key={workspaceId} workspaceId={workspaceId} />}
+    </AdminPage>
   );
 }

@@ -25,7 +25,7 @@ function token(id: string, name: string, revokedAt: string | null = null) {
 function setup(workspaces = [WORKSPACE]) {
   let tokens = [token("t1", "nightly import")];
   const scripted = scriptedClient({
-    TokenWorkspaces: () => ({ workspaces }),
+    AdminWorkspaces: () => ({ workspaces }),
     WorkspaceBudget: (vars) => ({
       workspaceBudget: {
         workspaceId: vars.workspaceId,

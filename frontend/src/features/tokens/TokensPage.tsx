@@ -1,18 +1,16 @@
-import { ArrowLeft, Copy, KeyRound, Plus } from "lucide-react";
+import { Copy, KeyRound, Plus } from "lucide-react";
 import { useState, type FormEvent } from "react";
-import { Link } from "react-router";
 import { useMutation, useQuery } from "urql";
 import { describeError } from "../../api/errors";
 import type { ApiTokensQuery as ApiTokensResult, TokenScope } from "../../gql/graphql";
 import { Badge } from "../../ui/Badge";
 import { Button } from "../../ui/Button";
 import { FieldShell, inputClass, selectClass } from "../../ui/Field";
-import { Logo } from "../../ui/Logo";
 import { EmptyState, ErrorState } from "../../ui/States";
 import { fullTime, timeAgo } from "../../ui/time";
-import { useTitle } from "../../ui/useTitle";
+import { AdminPage } from "../admin/AdminPage";
 import { BudgetPanel } from "../budget/BudgetPanel";
-import { ApiTokensQuery, CreateApiTokenMutation, RevokeApiTokenMutation, TokenWorkspacesQuery } from "./operations";
+import { ApiTokensQuery, CreateApiTokenMutation, RevokeApiTokenMutation } from "./operations";
 
 type Token = ApiTokensResult["apiTokens"][number];
 
@@ -207,46 +205,18 @@ function WorkspaceTokens({ workspaceId }: { workspaceId: string }) {
 
 /** Tokens for programs, per workspace the user administers: created (shown once) and revoked. */
 export function TokensPage() {
-  useTitle("API tokens");
-  const [{ data, error }] = useQuery({ query: TokenWorkspacesQuery });
-  const administered = (data?.workspaces ?? []).filter((w) => w.role === "ADMIN");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const workspaceId = chosen ?? administered[0]?.id ?? null;
-
   return (
-    <div className="min-h-full">
-      <header className="border-b border-slate-200/70 bg-white/80">
-        <div className="mx-auto flex h-14 max-w-4xl items-center gap-4 px-6">
-          <Link to="/" aria-label="Back to My Stacks" className="text-slate-500 hover:text-slate-900">
-            <ArrowLeft className="size-4" />
-          </Link>
-          <Logo />
-        </div>
-      </header>
-      <main className="mx-auto max-w-4xl space-y-6 px-6 py-10">
-        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">API tokens</h1>
-        {error && !data ? (
-          <ErrorState title="Couldn't load your workspaces" detail={describeError(error)} />
-        ) : data && administered.length === 0 ? (
-          <EmptyState icon={<KeyRound className="size-7" />} title="Only admins manage tokens" detail="Ask an admin of your workspace for a token." />
-        ) : workspaceId ? (
-          <>
-            {administered.length > 1 && (
-              <FieldShell id="token-workspace" label="Workspace">
-                <select id="token-workspace" className={selectClass} value={workspaceId} onChange={(e) => setChosen(e.target.value)}>
-                  {administered.map((w) => (
-                    <option key={w.id} value={w.id}>
-                      {w.name}
-                    </option>
-                  ))}
-                </select>
-              </FieldShell>
-            )}
-            <BudgetPanel key={`budget-${workspaceId}`} workspaceId={workspaceId} />
-            <WorkspaceTokens key={workspaceId} workspaceId={workspaceId} />
-          </>
-        ) : null}
-      </main>
-    </div>
+    <AdminPage
+      title="API tokens"
+      selectId="token-workspace"
+      empty={{ icon: <KeyRound className="size-7" />, title: "Only admins manage tokens", detail: "Ask an admin of your workspace for a token." }}
+    >
+      {(workspaceId) => (
+        <>
+          <BudgetPanel key={`budget-${workspaceId}`} workspaceId={workspaceId} />
+          <WorkspaceTokens key={workspaceId} workspaceId={workspaceId} />
+        </>
+      )}
+    </AdminPage>
   );
 }

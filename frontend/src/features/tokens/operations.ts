@@ -1,15 +1,5 @@
 import { graphql } from "../../gql";
 
-export const TokenWorkspacesQuery = graphql(`
-  query TokenWorkspaces {
-    workspaces {
-      id
-      name
-      role
-    }
-  }
-`);
-
 export const ApiTokensQuery = graphql(`
   query ApiTokens($workspaceId: UUID!) {
     apiTokens(workspaceId: $workspaceId) {
