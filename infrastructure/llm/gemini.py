@@ -56,10 +56,8 @@ class GeminiLLM(RetryingLLM):
         max_backoff: float = 8.0,
         outbound: OutboundRules | None = None,
     ) -> None:
-        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
-        super().__init__(base_url, timeout, retries, backoff, max_backoff)
+        super().__init__(base_url, timeout, retries, backoff, max_backoff, outbound)
         self.request_timeout = request_timeout
-        self.outbound = outbound
         self._clients: OrderedDict[tuple[Any, str | None, str | None], genai.Client] = OrderedDict()
 
     def _classify(self, exc: BaseException) -> Trouble | None:

@@ -33,19 +33,6 @@ class OllamaLLM(RetryingLLM):
 
     provider = "Ollama"
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        retries: int = 2,
-        backoff: float = 0.5,
-        max_backoff: float = 8.0,
-        outbound: OutboundRules | None = None,
-    ) -> None:
-        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
-        super().__init__(base_url, timeout, retries, backoff, max_backoff)
-        self.outbound = outbound
-
     async def _once(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
         address = request.base_url or self.base_url or OLLAMA_BASE_URL
         async with _client(address, self.timeout, self.outbound) as client:

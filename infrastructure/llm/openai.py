@@ -38,9 +38,7 @@ class OpenAILLM(RetryingLLM):
         max_backoff: float = 8.0,
         outbound: OutboundRules | None = None,
     ) -> None:
-        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
-        super().__init__(base_url, timeout, retries, backoff, max_backoff)
-        self.outbound = outbound
+        super().__init__(base_url, timeout, retries, backoff, max_backoff, outbound)
         self._pools: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.DefaultAsyncHttpxClient
         ] = weakref.WeakKeyDictionary()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from application.ports import LLMRequest, LLMStreamEnd, ProviderError
+from infrastructure.outbound import OutboundRules
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +217,12 @@ class RetryingLLM:
         retries: int = 2,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        outbound: OutboundRules | None = None,
     ) -> None:
+        """`outbound`: where requests may go (None: anywhere, for tests of the adapter)."""
         self.base_url = base_url
         self.timeout = timeout
+        self.outbound = outbound
         self.policy = RetryPolicy(attempts=retries + 1, backoff=backoff, max_backoff=max_backoff)
 
     def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
