@@ -34,8 +34,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "genai-stack"
 KUBERNETES = "1.30.0"  # the oldest minor the chart's kubeVersion serves that still gets fixes
 SECRET = {"secrets": {"existingSecret": "genai"}}
-# variables read by what runs the settings rather than by Settings: uvicorn's trusted proxies
-NOT_SETTINGS = {"FORWARDED_ALLOW_IPS"}
+# read by uvicorn (FORWARDED_ALLOW_IPS) and by OpenTelemetry's own configuration (OTEL_*), not
+# by our Settings (infrastructure/tracing.py)
+NOT_SETTINGS = {
+    "FORWARDED_ALLOW_IPS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_SERVICE_NAME",
+}
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
