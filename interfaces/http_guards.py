@@ -447,7 +447,7 @@ def _with_headers(scope: Scope, send: Send) -> Send:
             if cors:  # set by the context: a publishable token's request from its site
                 extra += [
                     (b"access-control-allow-origin", cors.encode("latin-1")),
-                    (b"access-control-expose-headers", b"retry-after"),
+                    (b"access-control-expose-headers", b"retry-after, x-request-id"),
                     (b"vary", b"Origin"),
                 ]
             message["headers"] = [*message.get("headers", ()), *extra]

@@ -262,6 +262,8 @@ class ApiTokens:
 
     def create(self, cmd: c.CreateApiToken) -> NewApiToken:
         self.workspaces.load_for(cmd.workspace_id, cmd.principal, Action.MANAGE_TOKENS)
+        if cmd.stack_id is not None:
+            self._check_stack_of(cmd.workspace_id, cmd.stack_id)
         return self._issue(
             cmd.workspace_id,
             cmd.name,
@@ -270,6 +272,13 @@ class ApiTokens:
             cmd.expires_at,
             cmd.actor,
         )
+
+    def _check_stack_of(self, workspace_id: UUID, stack_id: UUID) -> None:
+        """A token limited to a stack names one of its own workspace: another workspace's stack
+        reads as none, as it does everywhere else."""
+        assert self.stacks is not None, "tokens limited to a stack need the stacks"
+        if self.stacks.workspace_of(stack_id) != workspace_id:
+            raise NotFound("no such stack in this workspace")
 
     def create_publishable(self, cmd: c.CreatePublishableToken) -> NewApiToken:
         """A token to embed the chat of a published stack on the sites listed."""

@@ -161,3 +161,23 @@ def test_only_admins_manage_tokens_and_other_workspaces_stay_hidden(settings: An
         assert codes(bob, CREATE, ws=team, name="x", scopes=["EDIT"]) == "FORBIDDEN"
         mine = create(ada, ws=team, scopes=("EDIT",))
         assert codes(bob, REVOKE, id=mine["apiToken"]["id"]) == "FORBIDDEN"
+
+
+def test_a_token_is_limited_only_to_a_stack_of_its_own_workspace(settings: Any) -> None:
+    with served(settings, **NETWORK) as client:
+        register(client, "ada@example.com")
+        ada = signed_in_gql(client, "ada@example.com")
+        own = ada('mutation { createWorkspace(name: "Own") { id } }')["createWorkspace"]["id"]
+        home = ada('mutation { createWorkflow(name: "Home stack") { id } }')["createWorkflow"]
+        team = ada('mutation { createWorkspace(name: "Team") { id } }')["createWorkspace"]["id"]
+        # the stack is in ada's home workspace, not in Team: for Team it does not exist
+        assert codes(ada, CREATE, ws=team, name="x", scopes=["READ"], stack=home["id"]) == (
+            "NOT_FOUND"
+        )
+        nowhere = "22222222-2222-2222-2222-222222222222"
+        assert codes(ada, CREATE, ws=team, name="x", scopes=["READ"], stack=nowhere) == (
+            "NOT_FOUND"
+        )
+        assert ada(LIST, ws=team)["apiTokens"] == []  # nothing half-made
+        scoped = create(ada, ws=own, scopes=("READ",), stack=home["id"])["apiToken"]
+        assert (scoped["stackId"], scoped["workspaceId"]) == (home["id"], own)

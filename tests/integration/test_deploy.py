@@ -10,6 +10,7 @@ environment variable names and the command line's real commands."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -418,3 +419,68 @@ def test_the_probes_host_header_is_one_the_api_answers(client: TestClient) -> No
         assert client.get(get["path"], headers=headers).status_code == 200
         # what the kubelet sends without it: the pod's address, refused
         assert client.get(get["path"], headers={"Host": "10.1.2.3:8000"}).status_code == 400
+
+
+# ---------------------------------------------------------------------------- the compose nginx
+
+NOT_PROXIED = {"/", "/{path:path}", "/embed.js", "/openapi.json"}  # the web image serves these
+SPA_PAGES = ["/", "/stacks/3f1c", "/audit", "/tokens", "/members", "/invite", "/no/such/page"]
+
+
+def nginx_locations(conf: str) -> list[tuple[str, str, str]]:
+    """(modifier, uri, body) of each `location` block of nginx.conf, in order."""
+    found = []
+    for match in re.finditer(r"location\s+(=|~\*?|\^~)?\s*(\S+)\s*\{", conf):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(conf[end], 0)
+            end += 1
+        found.append((match.group(1) or "", match.group(2), conf[match.end() : end]))
+    return found
+
+
+def nginx_location_for(path: str, locations: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """The location nginx picks for `path`: an exact match, else the longest prefix if `^~`,
+    else the first regular expression that matches, else the longest prefix."""
+    for location in locations:
+        if location[0] == "=" and location[1] == path:
+            return location
+    prefixes = [loc for loc in locations if loc[0] in ("", "^~") and path.startswith(loc[1])]
+    longest = max(prefixes, key=lambda loc: len(loc[1]), default=None)
+    if longest is not None and longest[0] == "^~":
+        return longest
+    for location in locations:
+        flags = re.IGNORECASE if location[0] == "~*" else 0
+        if location[0].startswith("~") and re.search(location[1], path, flags):
+            return location
+    assert longest is not None, f"no location of nginx.conf serves {path}"
+    return longest
+
+
+def api_paths(app: Any) -> set[str]:
+    """Every path the API process serves, with its parameters filled in."""
+    paths: set[str] = set()
+    for route in app.routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        if included is not None:
+            prefix = route.include_context.prefix
+            paths |= {prefix + sub.path for sub in included.routes}
+        else:
+            paths.add(route.path)
+    return paths
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_compose_nginx_proxies_every_api_route_and_serves_the_spa(client: TestClient) -> None:
+    locations = nginx_locations((ROOT / "frontend" / "nginx.conf").read_text())
+    served = api_paths(client.app)
+    assert {"/graphql", "/auth/sign-in", "/v1/chat/completions", "/setup"} <= served
+    for path in sorted(served - NOT_PROXIED):
+        if path.startswith("/assets"):
+            continue
+        example = re.sub(r"\{\w+:path\}", "a/b", re.sub(r"\{\w+\}", "x1", path))
+        modifier, uri, body = nginx_location_for(example, locations)
+        assert "proxy_pass http://api:8000;" in body, f"{path} → location {modifier} {uri}"
+    for page in SPA_PAGES:
+        modifier, uri, body = nginx_location_for(page, locations)
+        assert "try_files $uri /index.html;" in body, f"{page} → location {modifier} {uri}"

@@ -174,6 +174,9 @@ def test_from_a_listed_site_it_chats_over_http_with_cors(
     session = page(START, w=stack)["startChat"]
     assert page.last.headers["access-control-allow-origin"] == SHOP
     assert page.last.headers["vary"] == "Origin"
+    # the embedding page's script may read how long to wait, and the id to report a problem by
+    exposed = {h.strip() for h in page.last.headers["access-control-expose-headers"].split(",")}
+    assert {"retry-after", "x-request-id"} <= exposed and page.last.headers["x-request-id"]
     assert (session["workflowId"], session["publishedVersion"], session["draft"]) == (
         stack,
         1,
