@@ -81,3 +81,32 @@ test("a user signs in, creates and revokes an API token, and signs out", async (
   await page.reload();
   await form.waitFor(); // the session is over: the cookie no longer signs in
 });
+
+test("two tabs reloading at once both stay signed in", async () => {
+  const { page, context } = session.browser;
+  await page.goto(session.app.baseUrl + "/");
+  await page.getByRole("form", { name: "Sign in" }).waitFor();
+  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("Build your first stack").waitFor();
+  const other = await context.newPage();
+  try {
+    await other.goto(session.app.baseUrl + "/");
+    await other.getByText("Build your first stack").waitFor();
+
+    // both tabs resume the session from the one refresh cookie at once, three times over
+    for (let round = 0; round < 3; round += 1) {
+      const refreshed = [page, other].map((tab) => tab.waitForResponse("**/auth/refresh"));
+      await Promise.all([page.reload(), other.reload()]);
+      const statuses = await Promise.all(refreshed.map(async (response) => (await response).status()));
+      assert.deepEqual(statuses, [200, 200]);
+    }
+    for (const tab of [page, other]) {
+      await tab.getByText("Build your first stack").waitFor();
+      await tab.getByText(EMAIL).waitFor();
+    }
+  } finally {
+    await other.close();
+  }
+});

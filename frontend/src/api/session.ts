@@ -101,7 +101,26 @@ export async function startSession(): Promise<void> {
   if (!(await refreshSession())) signedOut();
 }
 
-export async function refreshSession(): Promise<boolean> {
+const REFRESH_LOCK = "genai-stack-refresh";
+let refreshing: Promise<boolean> | null = null;
+
+/** The next access token, from the refresh cookie. The cookie rotates on each use and one
+ * presented twice ends the sign-in (it was copied), so refreshes never overlap: one at a time
+ * in this tab, and one at a time across this browser's tabs (Web Locks, in secure contexts),
+ * so a tab that reloads while another refreshes sends the cookie that one received. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= oneAtATime(refreshOnce).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function oneAtATime(work: () => Promise<boolean>): Promise<boolean> {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  return locks ? ((await locks.request(REFRESH_LOCK, work)) as boolean) : work();
+}
+
+async function refreshOnce(): Promise<boolean> {
   const response = await post("/auth/refresh");
   if (!response.ok) return false;
   signedIn((await response.json()) as SignedInBody);
