@@ -203,7 +203,8 @@ def postgres_database(given: str | None) -> Iterator[str]:
 def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     """The server's environment: a temporary data directory, no key of this shell's, and
     no embedding model loading in the background (the chat does not use it, and its
-    loading would be charged to the phases' CPU)."""
+    loading would be charged to the phases' CPU), room for every chat's socket (they all
+    come from one local user)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -214,6 +215,7 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
             "GENAI_DATA_DIR": str(data_dir),
             "GENAI_LOG_LEVEL": "WARNING",
             "GENAI_PRELOAD_EMBEDDER": "false",
+            "GENAI_MAX_CONNECTIONS_PER_USER": "1000",
         }
     )
     if database_url:
