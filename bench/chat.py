@@ -47,6 +47,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -140,7 +141,7 @@ class Processes:
 
     api: list[int]
     balancer: int | None = None
-    database: str | None = None
+    database: Backends | None = None
 
     def sample(self) -> dict[str, dict[int, float]]:
         api = {p: cpu_ms(p) for root in self.api for p in descendants(root)}
@@ -148,7 +149,7 @@ class Processes:
         if self.balancer is not None:
             taken["balancer"] = {self.balancer: cpu_ms(self.balancer)}
         if self.database is not None:
-            taken["database"] = {p: cpu_ms(p) for p in database_backends(self.database)}
+            taken["database"] = {p: cpu_ms(p) for p in self.database.pids()}
         return taken
 
     def measure(self) -> Meter:
@@ -173,31 +174,69 @@ class Meter:
         }
 
 
-def database_backends(database: str) -> list[int]:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+class Backends:
+    """PostgreSQL's server processes serving one database, found through one admin
+    connection kept for the run (the server's connection slots are shared and may be
+    scarce when a phase starts)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], database: str) -> None:
+        self.conn, self.database = conn, database
+
+    def pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.database,),
         ).fetchall()
-    return [int(r[0]) for r in rows]
+        return [int(r[0]) for r in rows]
 
 
 @contextmanager
-def postgres_database(given: str | None) -> Iterator[str]:
-    """`given`, or a new empty database at PG_ADMIN's server, dropped afterwards."""
-    if given:
-        yield given
-        return
-    name = f"genai_bench_{uuid.uuid4().hex[:12]}"
+def postgres_database(given: str | None) -> Iterator[tuple[str, Backends]]:
+    """`given`, or a new empty database at PG_ADMIN's server, dropped afterwards; with the
+    watch on its server processes."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        if given:
+            yield given, Backends(conn, urlsplit(given).path.lstrip("/"))
+            return
+        name = f"genai_bench_{uuid.uuid4().hex[:12]}"
         conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        try:
+            yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", Backends(conn, name)
+        finally:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ---------------------------------------------------------------- processes
+
+
+@contextmanager
+def sampled(pids: list[int], label: str) -> Iterator[None]:
+    """Only with `BENCH_CHAT_PROFILE=<dir>`: py-spy (`BENCH_PY_SPY`, default `py-spy` on
+    the PATH) samples each API process over the phase into `<dir>/<label>-<pid>.txt`
+    (collapsed stacks; `python -m bench.chat_profile` summarises them). It reads the
+    process from outside without pausing it (`--nonblocking`), so the process's own CPU
+    figure stays close to an unprofiled run's; the machine's throughput does not."""
+    folder = os.environ.get("BENCH_CHAT_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = os.environ.get("BENCH_PY_SPY", "py-spy")
+    samplers = [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
+            + ["--format", "raw", "--output", f"{folder}/{label}-{pid}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    try:
+        yield
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)  # py-spy writes its file and exits
+            sampler.wait(60)
 
 
 def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
@@ -406,12 +445,13 @@ async def for_seconds(
 
 
 async def chats_for_seconds(
-    base: str, workflow: str, n: int, seconds: float, processes: Processes
+    base: str, workflow: str, n: int, seconds: float, processes: Processes, label: str
 ) -> dict[str, Any]:
     """`n` chats through `base` for `seconds`, with the CPU the processes spent on them."""
     chats = await open_chats(base, workflow, n)
     meter = processes.measure()
-    through = await for_seconds([c.turn for c in chats], seconds)
+    with sampled(processes.api, label):
+        through = await for_seconds([c.turn for c in chats], seconds)
     through.update(meter.per_turn(through["turns"]))
     for c in chats:
         await c.close()
@@ -419,11 +459,12 @@ async def chats_for_seconds(
 
 
 async def one_backend(
+    name: str,
     env: dict[str, str],
     tmp: Path,
     fake: FakeOpenAIServer,
     args: argparse.Namespace,
-    database: str | None,
+    database: Backends | None,
 ) -> dict[str, Any]:
     """Every phase on one backend; on PostgreSQL, the processes' phase too."""
     with running(env, tmp) as (base, server):
@@ -438,12 +479,15 @@ async def one_backend(
             await direct.turn("warm up")
             await chat.turn("warm up")
         meter = processes.measure()
-        result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
+        with sampled(processes.api, f"{name}-sequential"):
+            result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
         result["sequential"].update(meter.per_turn(args.turns))
         await chat.close()
         result["concurrent"] = {}
         for n in args.concurrency:
-            through = await chats_for_seconds(base, workflow, n, args.seconds, processes)
+            through = await chats_for_seconds(
+                base, workflow, n, args.seconds, processes, f"{name}-{n}"
+            )
             baseline = await for_seconds([direct.turn] * n, min(args.seconds, 5))
             result["concurrent"][str(n)] = {"stack": through, "direct": baseline}
         result["memory_mb"] = {
@@ -468,7 +512,7 @@ async def scaled(
     tmp: Path,
     workflow: str,
     args: argparse.Namespace,
-    database: str,
+    database: Backends,
 ) -> dict[str, Any]:
     """`--scale-chats` chats behind the balancer, in front of 1 then 2 (…) API processes on
     one database; the first is the backend's own server, the others start here."""
@@ -483,7 +527,7 @@ async def scaled(
             with balancer(bases[:count]) as (front, balancer_pid):
                 processes = Processes(pids[:count], balancer=balancer_pid, database=database)
                 result[str(count)] = await chats_for_seconds(
-                    front, workflow, args.scale_chats, args.seconds, processes
+                    front, workflow, args.scale_chats, args.seconds, processes, f"processes-{count}"
                 )
     counts = sorted(set(args.processes))
     if len(counts) > 1:
@@ -524,12 +568,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in args.backends:
             with ExitStack() as stack:
                 tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
-                url = None
+                url, database = None, None
                 if name == "postgres":
-                    url = stack.enter_context(postgres_database(args.database_url))
-                database = urlsplit(url).path.lstrip("/") if url else None
+                    url, database = stack.enter_context(postgres_database(args.database_url))
                 env = server_env(tmp / "data", url)
-                backend = await one_backend(env, tmp, fake, args, database)
+                backend = await one_backend(name, env, tmp, fake, args, database)
             result["backends"][name] = backend
     backends = result["backends"]
     if "embedded" in backends and "postgres" in backends:
