@@ -1,6 +1,11 @@
-"""A loopback TCP balancer for the chat bench: each new connection goes to the next backend
-in turn (round robin), and its bytes are copied both ways as they come, so HTTP keep-alive
-and WebSocket upgrades pass through untouched, as behind a layer-4 load balancer.
+"""A loopback TCP balancer for the chat bench: each client address it has not seen goes to
+the next backend in turn (round robin), and stays there (client-address affinity, as
+nginx's `ip_hash` or a Kubernetes Service's `sessionAffinity: ClientIP`); each
+connection's bytes are copied both ways as they come, so HTTP keep-alive and WebSocket
+upgrades pass through untouched, as behind a layer-4 load balancer. The bench's chats
+connect from addresses of their own (127.0.0.2, .3, …), so a chat's HTTP connection and
+its socket, and any connection it opens again, reach the same process, and the chats are
+dealt evenly.
 
     python -m bench.balancer 127.0.0.1:8001 127.0.0.1:8002
 
@@ -32,9 +37,13 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 async def serve(backends: list[tuple[str, int]]) -> None:
     turn = itertools.cycle(backends)
+    placed: dict[str, tuple[str, int]] = {}
 
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        host, port = next(turn)
+        client = client_w.get_extra_info("peername")[0]
+        if client not in placed:
+            placed[client] = next(turn)
+        host, port = placed[client]
         try:
             backend_r, backend_w = await asyncio.open_connection(host, port)
         except OSError:

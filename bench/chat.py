@@ -16,7 +16,8 @@ socket until the stored answer arrives. The baseline is the same fake, with the 
 pacing, called with the `openai` SDK directly, in the same run.
 
 For each backend (`embedded`: SQLite in a temporary directory; `postgres`: a database made
-for the run at `--pg-admin`'s server and dropped after, or `--database-url`'s):
+for the run on the server of $GENAI_BENCH_PG (default: postgres@127.0.0.1:5432) and dropped
+after, or `--database-url`'s):
 
 - `sequential`: `--turns` turns, each a direct call then a turn through the stack.
   `ttft_ms` is the time to the first token, `turn_ms` to the whole answer (through the
@@ -34,7 +35,8 @@ for the run at `--pg-admin`'s server and dropped after, or `--database-url`'s):
 at most 1.25, i.e. PostgreSQL within 80 % of the embedded speed).
 
 `processes`: `--scale-chats` chats on the PostgreSQL database through a loopback
-round-robin TCP balancer (`bench.balancer`) in front of 1, then 2 API processes:
+round-robin TCP balancer (`bench.balancer`, which keeps each client address on one process; every chat connects
+from its own loopback address) in front of 1, then 2 API processes:
 `turns_per_second`, CPU per turn (all API processes together, and the balancer's), and
 `ratio`, 2 processes' turns/s over 1's. A machine with 2 cores, shared with the bench's
 clients and PostgreSQL, caps it well under 2.
@@ -287,11 +289,18 @@ def balancer(bases: list[str]) -> Iterator[tuple[str, int]]:
 
 
 class Api:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        # one connection that stays open, so a chat keeps the process the balancer gave it
+    """GraphQL over HTTP from `address` (a loopback address of its own, so that the
+    balancer can keep a chat's connections on one process)."""
+
+    def __init__(self, base: str, address: str | None = None) -> None:
+        self.base, self.address = base, address
+        # An idle connection is dropped before uvicorn's 5 s keep-alive ends it: a request
+        # never meets a connection the server is closing.
         self.http = httpx.AsyncClient(
-            base_url=base, timeout=60, limits=httpx.Limits(keepalive_expiry=3600)
+            base_url=base,
+            timeout=60,
+            limits=httpx.Limits(keepalive_expiry=4),
+            transport=httpx.AsyncHTTPTransport(local_address=address) if address else None,
         )
 
     async def call(self, query: str, **variables: Any) -> dict[str, Any]:
@@ -325,7 +334,9 @@ class Chat:
     @classmethod
     async def subscribe(cls, api: Api, session_id: str) -> Chat:
         ws = await websockets.connect(
-            api.base.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL]
+            api.base.replace("http", "ws") + "/graphql",
+            subprotocols=[PROTOCOL],
+            **({"local_addr": (api.address, 0)} if api.address else {}),
         )
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -359,14 +370,14 @@ class Chat:
         await self.api.http.aclose()
 
 
-async def open_chats(base: str, workflow_id: str, n: int) -> list[Chat]:
-    """`n` chats, each warmed up by one turn. Every chat's HTTP connection is opened first
-    (by its startChat), then every socket in the same order: behind a round-robin balancer
-    with an even `n`, a chat's two connections reach the same process, and the chats are
-    dealt evenly between the processes."""
-    apis = [Api(base) for _ in range(n)]
-    sessions = [(await api.call(START, w=workflow_id))["startChat"]["id"] for api in apis]
-    chats = [await Chat.subscribe(api, s) for api, s in zip(apis, sessions, strict=True)]
+async def open_chats(base: str, workflow_id: str, n: int, spread: bool = False) -> list[Chat]:
+    """`n` chats, each warmed up by one turn. `spread`: each chat connects from its own
+    loopback address (127.0.0.2, .3, …), which the balancer keeps on one process."""
+    chats = []
+    for i in range(n):
+        api = Api(base, f"127.0.{(i + 2) // 256}.{(i + 2) % 256}" if spread else None)
+        session = (await api.call(START, w=workflow_id))["startChat"]["id"]
+        chats.append(await Chat.subscribe(api, session))
     await asyncio.gather(*(c.turn("warm up") for c in chats))
     return chats
 
@@ -445,10 +456,16 @@ async def for_seconds(
 
 
 async def chats_for_seconds(
-    base: str, workflow: str, n: int, seconds: float, processes: Processes, label: str
+    base: str,
+    workflow: str,
+    n: int,
+    seconds: float,
+    processes: Processes,
+    label: str,
+    spread: bool = False,
 ) -> dict[str, Any]:
     """`n` chats through `base` for `seconds`, with the CPU the processes spent on them."""
-    chats = await open_chats(base, workflow, n)
+    chats = await open_chats(base, workflow, n, spread)
     meter = processes.measure()
     with sampled(processes.api, label):
         through = await for_seconds([c.turn for c in chats], seconds)
@@ -527,7 +544,13 @@ async def scaled(
             with balancer(bases[:count]) as (front, balancer_pid):
                 processes = Processes(pids[:count], balancer=balancer_pid, database=database)
                 result[str(count)] = await chats_for_seconds(
-                    front, workflow, args.scale_chats, args.seconds, processes, f"processes-{count}"
+                    front,
+                    workflow,
+                    args.scale_chats,
+                    args.seconds,
+                    processes,
+                    f"processes-{count}",
+                    spread=True,
                 )
     counts = sorted(set(args.processes))
     if len(counts) > 1:
