@@ -49,6 +49,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -86,6 +87,11 @@ START = "mutation($w: UUID!) { startChat(workflowId: $w) { id } }"
 SEND = "mutation($s: UUID!, $c: String!) { sendMessage(sessionId: $s, content: $c) { id } }"
 EVENTS = """subscription($s: UUID!) { chatEvents(sessionId: $s) { __typename
   ... on ChatMessageAdded { message { role } } ... on ChatFailed { code error: message } } }"""
+
+
+def progress(text: str) -> None:
+    """What the bench is doing, on stderr (the JSON goes to stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -294,17 +300,23 @@ class Api:
 
     def __init__(self, base: str, address: str | None = None) -> None:
         self.base, self.address = base, address
-        # An idle connection is dropped before uvicorn's 5 s keep-alive ends it: a request
-        # never meets a connection the server is closing.
+        # An idle connection is dropped before uvicorn's 5 s keep-alive ends it.
         self.http = httpx.AsyncClient(
             base_url=base,
             timeout=60,
-            limits=httpx.Limits(keepalive_expiry=4),
+            limits=httpx.Limits(keepalive_expiry=3),
             transport=httpx.AsyncHTTPTransport(local_address=address) if address else None,
         )
 
     async def call(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        payload = {"query": query, "variables": variables}
+        try:
+            response = await self.http.post("/graphql", json=payload)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            # The server ended an idle keep-alive connection as the request went out (on a
+            # loaded machine the client's idle clock lags the server's): it never read the
+            # request, so sending it again on a new connection is safe.
+            response = await self.http.post("/graphql", json=payload)
         body = response.json()
         if body.get("errors"):
             raise RuntimeError(body["errors"])
@@ -351,8 +363,20 @@ class Chat:
         started = time.perf_counter()
         await self.api.call(SEND, s=self.session_id, c=content)
         first = None
+        seen: list[str] = []
         while True:
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+            except TimeoutError:
+                raise RuntimeError(
+                    f"no event for 60 s in chat {self.session_id}; this turn saw {seen}"
+                ) from None
+            seen.append(
+                message.get("payload", {})
+                .get("data", {})
+                .get("chatEvents", {})
+                .get("__typename", message["type"])
+            )
             if message["type"] != "next":
                 raise RuntimeError(message)
             event = message["payload"]["data"]["chatEvents"]
@@ -465,6 +489,7 @@ async def chats_for_seconds(
     spread: bool = False,
 ) -> dict[str, Any]:
     """`n` chats through `base` for `seconds`, with the CPU the processes spent on them."""
+    progress(f"{label}: {n} chats for {seconds:g} s")
     chats = await open_chats(base, workflow, n, spread)
     meter = processes.measure()
     with sampled(processes.api, label):
@@ -495,6 +520,7 @@ async def one_backend(
         for _ in range(5):  # warm both paths
             await direct.turn("warm up")
             await chat.turn("warm up")
+        progress(f"{name}-sequential: {args.turns} turns")
         meter = processes.measure()
         with sampled(processes.api, f"{name}-sequential"):
             result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
@@ -595,7 +621,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if name == "postgres":
                     url, database = stack.enter_context(postgres_database(args.database_url))
                 env = server_env(tmp / "data", url)
-                backend = await one_backend(name, env, tmp, fake, args, database)
+                try:
+                    backend = await one_backend(name, env, tmp, fake, args, database)
+                except BaseException:
+                    kept = Path(tempfile.mkdtemp(prefix="bench-chat-logs-"))
+                    for log in tmp.glob("*.log"):
+                        shutil.copy(log, kept)
+                    progress(f"{name} failed; the servers' logs are in {kept}")
+                    raise
             result["backends"][name] = backend
     backends = result["backends"]
     if "embedded" in backends and "postgres" in backends:
