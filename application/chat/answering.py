@@ -222,9 +222,12 @@ class ChatAnswering:
 
         def let_go() -> bool:
             self.leases.release(session_id, self.owner)
-            return chat is not None and self.chats.moved_on(chat)
+            return chat is not None and self._moved_on(chat)
 
         return bool(await anyio.to_thread.run_sync(let_go))
+
+    def _moved_on(self, chat: ChatSession) -> bool:
+        return self.chats.moved_on(chat)
 
     async def _fresh(self, session_id: UUID) -> ChatSession:
         self._wanted.discard(session_id)  # before loading: a later ask sets it again
