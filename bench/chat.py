@@ -1,14 +1,23 @@
-"""Chat benchmark: what answering through GraphQL and a subscription adds to an LLM call.
+"""Chat benchmark: what answering through GraphQL and a subscription adds to an LLM call,
+in server CPU per turn, on the embedded default and on PostgreSQL, and with 1 and 2 API
+processes on one PostgreSQL database.
 
-    python -m bench.chat [--turns 40] [--words 60] [--concurrency 8 32] [--seconds 10]
-                         [--database-url postgresql://…]
+    python -m bench.chat [--turns 40] [--words 60] [--pieces 9] [--gap-ms 10]
+                         [--concurrency 8 32] [--seconds 10]
+                         [--backends embedded postgres] [--database-url postgresql://…]
+                         [--processes 1 2] [--scale-chats 32]
 
-Prints JSON. A `genai-stack serve` process (the embedded default unless --database-url)
-answers with a published User Query → LLM Engine (openai) → Output workflow whose model is a
-zero-delay fake OpenAI server on loopback (the test fake, through the real `openai` SDK).
-Each turn is `sendMessage` over HTTP, then `chatEvents` over a graphql-transport-ws socket
-until the stored answer arrives. The baseline is the same fake called with the `openai` SDK
-directly, in the same run, turn for turn:
+Prints JSON. `genai-stack serve` processes answer with a published User Query → LLM Engine
+(openai) → Output workflow whose model is the test fake OpenAI server on loopback (through
+the real `openai` SDK), streaming like a real model: the `--words`-word answer in
+`--pieces` deltas, `--gap-ms` apart (the role chunk at once, the end right after the last
+delta). Each turn is `sendMessage` over HTTP, then `chatEvents` over a graphql-transport-ws
+socket until the stored answer arrives. The baseline is the same fake, with the same
+pacing, called with the `openai` SDK directly, in the same run.
+
+For each backend (`embedded`: SQLite in a temporary directory; `postgres`: a database made
+for the run on the server of $GENAI_BENCH_PG (default: postgres@127.0.0.1:5432) and dropped
+after, or `--database-url`'s):
 
 - `sequential`: `--turns` turns, each a direct call then a turn through the stack.
   `ttft_ms` is the time to the first token, `turn_ms` to the whole answer (through the
@@ -16,7 +25,21 @@ directly, in the same run, turn for turn:
   time minus the direct call's (goal: p50 under 15 ms).
 - `concurrent`: N chats at once for `--seconds`, each sending its next message when the
   previous answer arrived: `turns_per_second`, and the same for N direct SDK callers.
+- `server_cpu_ms_per_turn` (in both): the API process's CPU time (user + system, from
+  /proc, its children included) over the phase, divided by the phase's turns; on
+  PostgreSQL also `database_cpu_ms_per_turn`, the same for the database's server processes
+  serving this database.
 - `memory_mb`: the API process's resident memory after start-up (`idle`) and its peak.
+
+`postgres_to_embedded`: PostgreSQL's CPU per turn over the embedded one's, per phase (goal:
+at most 1.25, i.e. PostgreSQL within 80 % of the embedded speed).
+
+`processes`: `--scale-chats` chats on the PostgreSQL database through a loopback
+round-robin TCP balancer (`bench.balancer`, which keeps each client address on one process; every chat connects
+from its own loopback address) in front of 1, then 2 API processes:
+`turns_per_second`, CPU per turn (all API processes together, and the balancer's), and
+`ratio`, 2 processes' turns/s over 1's. A machine with 2 cores, shared with the bench's
+clients and PostgreSQL, caps it well under 2.
 """
 
 from __future__ import annotations
@@ -25,22 +48,35 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import openai
+import psycopg
 import websockets
 
 from tests.fakes import FakeOpenAIServer
 from tests.integration.servers import running
 
 GOAL_OVERHEAD_P50_MS = 15.0
+GOAL_POSTGRES_CPU_RATIO = 1.25  # PostgreSQL within 80 % of the embedded speed
 PROTOCOL = "graphql-transport-ws"
+PG_ADMIN = os.environ.get("GENAI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 CREATE = "mutation($n: String!) { createWorkflow(name: $n) { id } }"
 ADD = """mutation($w: UUID!, $k: NodeKind!, $id: String!, $c: JSON) {
@@ -51,6 +87,11 @@ START = "mutation($w: UUID!) { startChat(workflowId: $w) { id } }"
 SEND = "mutation($s: UUID!, $c: String!) { sendMessage(sessionId: $s, content: $c) { id } }"
 EVENTS = """subscription($s: UUID!) { chatEvents(sessionId: $s) { __typename
   ... on ChatMessageAdded { message { role } } ... on ChatFailed { code error: message } } }"""
+
+
+def progress(text: str) -> None:
+    """What the bench is doing, on stderr (the JSON goes to stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -74,26 +115,208 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
+# ---------------------------------------------------------------- CPU time
+
+
+def cpu_ms(pid: int) -> float:
+    """A process's CPU time so far (user + system, its reaped children's too), from
+    /proc/PID/stat; 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + cutime + cstime) * 1000 / CLOCK_TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    """The process and its live descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            with suppress(OSError):
+                todo.extend(int(c) for c in task.read_text().split())
+    return found
+
+
+@dataclass
+class Processes:
+    """Whose CPU a phase is charged: the API processes (with their children), the
+    balancer, and PostgreSQL's server processes connected to `database`."""
+
+    api: list[int]
+    balancer: int | None = None
+    database: Backends | None = None
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        api = {p: cpu_ms(p) for root in self.api for p in descendants(root)}
+        taken: dict[str, dict[int, float]] = {"server": api}
+        if self.balancer is not None:
+            taken["balancer"] = {self.balancer: cpu_ms(self.balancer)}
+        if self.database is not None:
+            taken["database"] = {p: cpu_ms(p) for p in self.database.pids()}
+        return taken
+
+    def measure(self) -> Meter:
+        return Meter(self, self.sample())
+
+
+@dataclass
+class Meter:
+    processes: Processes
+    before: dict[str, dict[int, float]]
+
+    def per_turn(self, turns: int) -> dict[str, float]:
+        """`<whose>_cpu_ms_per_turn` since the meter started; a process that came up during
+        the phase counts whole, one that went away is lost (none do, in this bench)."""
+        after = self.processes.sample()
+        return {
+            f"{whose}_cpu_ms_per_turn": round(
+                sum(ms - self.before[whose].get(p, 0.0) for p, ms in now.items()) / max(turns, 1),
+                2,
+            )
+            for whose, now in after.items()
+        }
+
+
+class Backends:
+    """PostgreSQL's server processes serving one database, found through one admin
+    connection kept for the run (the server's connection slots are shared and may be
+    scarce when a phase starts)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], database: str) -> None:
+        self.conn, self.database = conn, database
+
+    def pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.database,),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+
+@contextmanager
+def postgres_database(given: str | None) -> Iterator[tuple[str, Backends]]:
+    """`given`, or a new empty database at PG_ADMIN's server, dropped afterwards; with the
+    watch on its server processes."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        if given:
+            yield given, Backends(conn, urlsplit(given).path.lstrip("/"))
+            return
+        name = f"genai_bench_{uuid.uuid4().hex[:12]}"
+        conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", Backends(conn, name)
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------- processes
+
+
+@contextmanager
+def sampled(pids: list[int], label: str) -> Iterator[None]:
+    """Only with `BENCH_CHAT_PROFILE=<dir>`: py-spy (`BENCH_PY_SPY`, default `py-spy` on
+    the PATH) samples each API process over the phase into `<dir>/<label>-<pid>.txt`
+    (collapsed stacks; `python -m bench.chat_profile` summarises them). It reads the
+    process from outside without pausing it (`--nonblocking`), so the process's own CPU
+    figure stays close to an unprofiled run's; the machine's throughput does not."""
+    folder = os.environ.get("BENCH_CHAT_PROFILE")
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = os.environ.get("BENCH_PY_SPY", "py-spy")
+    samplers = [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
+            + ["--format", "raw", "--output", f"{folder}/{label}-{pid}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    try:
+        yield
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)  # py-spy writes its file and exits
+            sampler.wait(60)
+
+
 def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    """The server's environment: a temporary data directory, no key of this shell's."""
+    """The server's environment: a temporary data directory, no key of this shell's, and
+    no embedding model loading in the background (the chat does not use it, and its
+    loading would be charged to the phases' CPU), room for every chat's socket (they all
+    come from one local user)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "OPENAI_API_KEY", "GEMINI_API_KEY", "SERPAPI_API_KEY")
     }
-    env.update({"GENAI_DATA_DIR": str(data_dir), "GENAI_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "GENAI_DATA_DIR": str(data_dir),
+            "GENAI_LOG_LEVEL": "WARNING",
+            "GENAI_PRELOAD_EMBEDDER": "false",
+            "GENAI_MAX_CONNECTIONS_PER_USER": "1000",
+        }
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
 
 
+@contextmanager
+def balancer(bases: list[str]) -> Iterator[tuple[str, int]]:
+    """`bench.balancer` in front of `bases`; yields its base URL and its process id."""
+    targets = [urlsplit(b).netloc for b in bases]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.balancer", *targets],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        found = re.search(r"listening on (\S+)", line)
+        if not found:
+            raise RuntimeError(f"the balancer did not start: {line!r}")
+        yield f"http://{found.group(1)}", process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+# ---------------------------------------------------------------- clients
+
+
 class Api:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = httpx.AsyncClient(base_url=base, timeout=60)
+    """GraphQL over HTTP from `address` (a loopback address of its own, so that the
+    balancer can keep a chat's connections on one process)."""
+
+    def __init__(self, base: str, address: str | None = None) -> None:
+        self.base, self.address = base, address
+        # An idle connection is dropped before uvicorn's 5 s keep-alive ends it.
+        self.http = httpx.AsyncClient(
+            base_url=base,
+            timeout=60,
+            limits=httpx.Limits(keepalive_expiry=3),
+            transport=httpx.AsyncHTTPTransport(local_address=address) if address else None,
+        )
 
     async def call(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        payload = {"query": query, "variables": variables}
+        try:
+            response = await self.http.post("/graphql", json=payload)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            # The server ended an idle keep-alive connection as the request went out (on a
+            # loaded machine the client's idle clock lags the server's): it never read the
+            # request, so sending it again on a new connection is safe.
+            response = await self.http.post("/graphql", json=payload)
         body = response.json()
         if body.get("errors"):
             raise RuntimeError(body["errors"])
@@ -115,34 +338,45 @@ class Api:
 
 
 class Chat:
-    """One session with its chatEvents socket."""
+    """One session: its own HTTP connection for `sendMessage` and its chatEvents socket."""
 
     def __init__(self, api: Api, session_id: str, ws: Any) -> None:
         self.api, self.session_id, self.ws = api, session_id, ws
 
     @classmethod
-    async def open(cls, api: Api, workflow_id: str) -> Chat:
-        session = (await api.call(START, w=workflow_id))["startChat"]["id"]
+    async def subscribe(cls, api: Api, session_id: str) -> Chat:
         ws = await websockets.connect(
-            api.base.replace("http", "ws") + "/graphql", subprotocols=[PROTOCOL]
+            api.base.replace("http", "ws") + "/graphql",
+            subprotocols=[PROTOCOL],
+            **({"local_addr": (api.address, 0)} if api.address else {}),
         )
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
-        subscribe = {"query": EVENTS, "variables": {"s": session}}
+        subscribe = {"query": EVENTS, "variables": {"s": session_id}}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
         listening = json.loads(await asyncio.wait_for(ws.recv(), 60))  # the server is in place
         assert listening["payload"]["data"]["chatEvents"]["__typename"] == "ChatListening"
-        chat = cls(api, session, ws)
-        await chat.turn("warm up")
-        return chat
+        return cls(api, session_id, ws)
 
     async def turn(self, content: str) -> tuple[float, float]:
         """Sends a message; returns (seconds to the first token, to the stored answer)."""
         started = time.perf_counter()
         await self.api.call(SEND, s=self.session_id, c=content)
         first = None
+        seen: list[str] = []
         while True:
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+            except TimeoutError:
+                raise RuntimeError(
+                    f"no event for 60 s in chat {self.session_id}; this turn saw {seen}"
+                ) from None
+            seen.append(
+                message.get("payload", {})
+                .get("data", {})
+                .get("chatEvents", {})
+                .get("__typename", message["type"])
+            )
             if message["type"] != "next":
                 raise RuntimeError(message)
             event = message["payload"]["data"]["chatEvents"]
@@ -157,6 +391,19 @@ class Chat:
 
     async def close(self) -> None:
         await self.ws.close()
+        await self.api.http.aclose()
+
+
+async def open_chats(base: str, workflow_id: str, n: int, spread: bool = False) -> list[Chat]:
+    """`n` chats, each warmed up by one turn. `spread`: each chat connects from its own
+    loopback address (127.0.0.2, .3, …), which the balancer keeps on one process."""
+    chats = []
+    for i in range(n):
+        api = Api(base, f"127.0.{(i + 2) // 256}.{(i + 2) % 256}" if spread else None)
+        session = (await api.call(START, w=workflow_id))["startChat"]["id"]
+        chats.append(await Chat.subscribe(api, session))
+    await asyncio.gather(*(c.turn("warm up") for c in chats))
+    return chats
 
 
 class Direct:
@@ -181,15 +428,16 @@ class Direct:
         return (first if first is not None else total), total
 
 
+# ---------------------------------------------------------------- phases
+
+
 async def sequential(chat: Chat, direct: Direct, turns: int) -> dict[str, Any]:
-    stack_ttft, stack_turn, direct_ttft, direct_turn, overhead, ttft_overhead = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
+    stack_ttft: list[float] = []
+    stack_turn: list[float] = []
+    direct_ttft: list[float] = []
+    direct_turn: list[float] = []
+    overhead: list[float] = []
+    ttft_overhead: list[float] = []
     for i in range(turns):
         d_first, d_total = await direct.turn(f"question {i}")
         s_first, s_total = await chat.turn(f"question {i}")
@@ -231,68 +479,194 @@ async def for_seconds(
     }
 
 
+async def chats_for_seconds(
+    base: str,
+    workflow: str,
+    n: int,
+    seconds: float,
+    processes: Processes,
+    label: str,
+    spread: bool = False,
+) -> dict[str, Any]:
+    """`n` chats through `base` for `seconds`, with the CPU the processes spent on them."""
+    progress(f"{label}: {n} chats for {seconds:g} s")
+    chats = await open_chats(base, workflow, n, spread)
+    meter = processes.measure()
+    with sampled(processes.api, label):
+        through = await for_seconds([c.turn for c in chats], seconds)
+    through.update(meter.per_turn(through["turns"]))
+    for c in chats:
+        await c.close()
+    return through
+
+
+async def one_backend(
+    name: str,
+    env: dict[str, str],
+    tmp: Path,
+    fake: FakeOpenAIServer,
+    args: argparse.Namespace,
+    database: Backends | None,
+) -> dict[str, Any]:
+    """Every phase on one backend; on PostgreSQL, the processes' phase too."""
+    with running(env, tmp) as (base, server):
+        processes = Processes([server.pid], database=database)
+        idle = rss_mb(server.pid)
+        api = Api(base)
+        workflow = await api.workflow(fake)
+        await api.http.aclose()
+        direct = Direct(fake)
+        (chat,) = await open_chats(base, workflow, 1)
+        for _ in range(5):  # warm both paths
+            await direct.turn("warm up")
+            await chat.turn("warm up")
+        progress(f"{name}-sequential: {args.turns} turns")
+        meter = processes.measure()
+        with sampled(processes.api, f"{name}-sequential"):
+            result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
+        result["sequential"].update(meter.per_turn(args.turns))
+        await chat.close()
+        result["concurrent"] = {}
+        for n in args.concurrency:
+            through = await chats_for_seconds(
+                base, workflow, n, args.seconds, processes, f"{name}-{n}"
+            )
+            baseline = await for_seconds([direct.turn] * n, min(args.seconds, 5))
+            result["concurrent"][str(n)] = {"stack": through, "direct": baseline}
+        result["memory_mb"] = {
+            "idle": idle,
+            "after": rss_mb(server.pid),
+            "peak": rss_mb(server.pid, "VmHWM"),
+        }
+        p50 = result["sequential"]["overhead_ms"]["p50"]
+        result["goal"] = {
+            "overhead_p50_ms": GOAL_OVERHEAD_P50_MS,
+            "met": p50 < GOAL_OVERHEAD_P50_MS,
+        }
+        if database is not None and args.processes:
+            result["processes"] = await scaled(base, server.pid, env, tmp, workflow, args, database)
+        return result
+
+
+async def scaled(
+    base: str,
+    pid: int,
+    env: dict[str, str],
+    tmp: Path,
+    workflow: str,
+    args: argparse.Namespace,
+    database: Backends,
+) -> dict[str, Any]:
+    """`--scale-chats` chats behind the balancer, in front of 1 then 2 (…) API processes on
+    one database; the first is the backend's own server, the others start here."""
+    result: dict[str, Any] = {"chats": args.scale_chats, "cores": os.cpu_count()}
+    bases, pids = [base], [pid]
+    with ExitStack() as more:
+        for count in sorted(set(args.processes)):
+            while len(bases) < count:
+                other, process = more.enter_context(running(env, tmp))
+                bases.append(other)
+                pids.append(process.pid)
+            with balancer(bases[:count]) as (front, balancer_pid):
+                processes = Processes(pids[:count], balancer=balancer_pid, database=database)
+                result[str(count)] = await chats_for_seconds(
+                    front,
+                    workflow,
+                    args.scale_chats,
+                    args.seconds,
+                    processes,
+                    f"processes-{count}",
+                    spread=True,
+                )
+    counts = sorted(set(args.processes))
+    if len(counts) > 1:
+        most, one = result[str(counts[-1])], result[str(counts[0])]
+        result["ratio"] = round(most["turns_per_second"] / one["turns_per_second"], 2)
+    return result
+
+
+def postgres_to_embedded(embedded: dict[str, Any], postgres: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL's server CPU per turn over the embedded one's, phase by phase."""
+    key = "server_cpu_ms_per_turn"
+    ratios = {"sequential": postgres["sequential"][key] / embedded["sequential"][key]}
+    for n, phase in postgres["concurrent"].items():
+        if n in embedded["concurrent"]:
+            ratios[n] = phase["stack"][key] / embedded["concurrent"][n]["stack"][key]
+    rounded = {phase: round(r, 2) for phase, r in ratios.items()}
+    return {
+        "cpu_ms_per_turn": rounded,
+        "goal": {
+            "max": GOAL_POSTGRES_CPU_RATIO,
+            "met": max(ratios.values()) <= GOAL_POSTGRES_CPU_RATIO,
+        },
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     reply = " ".join(f"token{i}" for i in range(args.words))
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp,
-        FakeOpenAIServer(reply=reply) as fake,
-    ):
+    result: dict[str, Any] = {
+        "benchmark": "chat",
+        "reply": {"words": args.words, "pieces": args.pieces, "gap_ms": args.gap_ms},
+        "backends": {},
+    }
+    with FakeOpenAIServer(reply=reply) as fake:
+        fake.pieces, fake.piece_gap = args.pieces, args.gap_ms / 1000
         # The fake's listen backlog (5) would refuse connections of 32 callers starting at
         # once, which would measure the fake, not either client.
         fake._httpd.socket.listen(256)
-        with running(server_env(Path(tmp) / "data", args.database_url), Path(tmp)) as (
-            base,
-            server,
-        ):
-            idle = rss_mb(server.pid)
-            api = Api(base)
-            workflow = await api.workflow(fake)
-            direct = Direct(fake)
-            chat = await Chat.open(api, workflow)
-            for _ in range(5):  # warm both paths
-                await direct.turn("warm up")
-                await chat.turn("warm up")
-            result: dict[str, Any] = {
-                "benchmark": "chat",
-                "backend": "postgresql" if args.database_url else "sqlite (embedded)",
-                "reply_words": args.words,
-                "sequential": await sequential(chat, direct, args.turns),
-                "concurrent": {},
-            }
-            await chat.close()
-            for n in args.concurrency:
-                chats = [await Chat.open(api, workflow) for _ in range(n)]
-                through = await for_seconds([c.turn for c in chats], args.seconds)
-                for c in chats:
-                    await c.close()
-                baseline = await for_seconds([direct.turn] * n, min(args.seconds, 5))
-                result["concurrent"][str(n)] = {
-                    "stack": through,
-                    "direct": baseline,
-                }
-            result["memory_mb"] = {
-                "idle": idle,
-                "after": rss_mb(server.pid),
-                "peak": rss_mb(server.pid, "VmHWM"),
-            }
-            p50 = result["sequential"]["overhead_ms"]["p50"]
-            result["goal"] = {
-                "overhead_p50_ms": GOAL_OVERHEAD_P50_MS,
-                "met": p50 < GOAL_OVERHEAD_P50_MS,
-            }
-            await api.http.aclose()
-            return result
+        for name in args.backends:
+            with ExitStack() as stack:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
+                url, database = None, None
+                if name == "postgres":
+                    url, database = stack.enter_context(postgres_database(args.database_url))
+                env = server_env(tmp / "data", url)
+                try:
+                    backend = await one_backend(name, env, tmp, fake, args, database)
+                except BaseException:
+                    kept = Path(tempfile.mkdtemp(prefix="bench-chat-logs-"))
+                    for log in tmp.glob("*.log"):
+                        shutil.copy(log, kept)
+                    progress(f"{name} failed; the servers' logs are in {kept}")
+                    raise
+            result["backends"][name] = backend
+    backends = result["backends"]
+    if "embedded" in backends and "postgres" in backends:
+        result["postgres_to_embedded"] = postgres_to_embedded(
+            backends["embedded"], backends["postgres"]
+        )
+    if "processes" in backends.get("postgres", {}):
+        result["processes"] = backends["postgres"].pop("processes")
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.chat",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--turns", type=int, default=40)
+    parser.add_argument("--words", type=int, default=60, help="words in each answer")
+    parser.add_argument("--pieces", type=int, default=9, help="streamed deltas per answer")
+    parser.add_argument("--gap-ms", type=float, default=10.0, help="time before each delta")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--backends", nargs="+", choices=["embedded", "postgres"], default=["embedded", "postgres"]
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL database to use (default: a new one)"
+    )
+    parser.add_argument(
+        "--processes", type=int, nargs="*", default=[1, 2], help="API processes behind the balancer"
+    )
+    parser.add_argument("--scale-chats", type=int, default=32, help="chats of the processes phase")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.chat", description=__doc__)
-    parser.add_argument("--turns", type=int, default=40)
-    parser.add_argument("--words", type=int, default=60, help="words in each answer")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
-    args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    print(json.dumps(asyncio.run(run(parse_args(argv))), indent=2))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from infrastructure.readmodel.tables import chat_leases as t
 
@@ -25,20 +27,20 @@ class SqlChatLeases:
         self.engine = engine
 
     def claim(self, session_id: UUID, owner: str, seconds: float) -> bool:
+        """One statement (a claim per chat turn): inserts the lease, or takes over an
+        expired one; a lease held and not expired is left as it is, and no row comes back."""
         now = datetime.now(UTC)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(delete(t).where(t.c.session_id == session_id, t.c.expires_at < now))
-                conn.execute(
-                    insert(t).values(
-                        session_id=session_id,
-                        owner=owner,
-                        expires_at=now + timedelta(seconds=seconds),
-                    )
-                )
-        except IntegrityError:
-            return False  # held, and not expired
-        return True
+        values = {"session_id": session_id, "owner": owner}
+        upsert = _insert_for(self.engine)(t).values(
+            **values, expires_at=now + timedelta(seconds=seconds)
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[t.c.session_id],
+            set_={"owner": upsert.excluded.owner, "expires_at": upsert.excluded.expires_at},
+            where=t.c.expires_at < now,
+        ).returning(t.c.session_id)
+        with self.engine.begin() as conn:
+            return conn.execute(upsert).first() is not None
 
     def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None:
         if not session_ids:
@@ -57,6 +59,11 @@ class SqlChatLeases:
     def clear(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(t))
+
+
+def _insert_for(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL, and SQLite for tests)."""
+    return sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
 
 
 class LocalChatLeases:

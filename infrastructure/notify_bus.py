@@ -28,6 +28,7 @@ log = structlog.get_logger(__name__)
 
 LIVE_CHANNEL = "genai_live"
 SUBSCRIBER_QUEUE = 10_000
+BATCH_OVERHEAD = 16  # the bytes of `{"batch": […]}` around the messages of one NOTIFY
 
 SUBSCRIBERS = Gauge(
     "genai_live_subscribers", "Live subscriptions of this process, fully joined (floor read)"
@@ -50,7 +51,18 @@ class Hub:
     def deliver(self, topic: str, message: Any, position: int | None = None) -> None:
         with self._lock:
             targets = list(self._subscribers.get(topic, ()))
+        if not targets:
+            return
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # another thread: the live feed's, a listener's
+            here = None
         for subscriber in targets:
+            if subscriber.loop is here:
+                # On the subscriber's own loop (a token published by an answer of this
+                # process): into its queue now, without waking the loop through its pipe.
+                _offer(subscriber.queue, (position, message))
+                continue
             with contextlib.suppress(RuntimeError):  # the subscriber's loop has closed
                 subscriber.loop.call_soon_threadsafe(_offer, subscriber.queue, (position, message))
 
@@ -150,6 +162,11 @@ class InProcessBus:
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         self.hub.deliver(topic, message)
 
+    def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publishes (topic, message) pairs in order."""
+        for topic, message in messages:
+            self.publish(topic, message)
+
     def subscribe(self, topic: str):  # type: ignore[no-untyped-def]
         return self.hub.subscribe(topic)
 
@@ -166,11 +183,36 @@ class PostgresBus(InProcessBus):
         self._local = threading.local()
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
-        payload = json.dumps({"topic": topic, "message": message}, default=str)
-        if len(payload.encode()) > self.MAX_PAYLOAD:
-            log.warning("live message too large for NOTIFY, delivered locally only", topic=topic)
-            self.hub.deliver(topic, message)
+        self.publish_many([(topic, message)])
+
+    def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publishes in order, as few NOTIFYs as fit: one carries one message, or a `batch`
+        of them (the updates of many chats queued together), each under the payload limit.
+        A round trip and a wake-up of every process's listener per NOTIFY, not per message."""
+        group: list[str] = []
+        size = 0
+        for topic, message in messages:
+            entry = json.dumps({"topic": topic, "message": message}, default=str)
+            length = len(entry.encode())
+            if length > self.MAX_PAYLOAD - BATCH_OVERHEAD:
+                self._notify(group)  # the ones before it go first
+                group, size = [], 0
+                log.warning(
+                    "live message too large for NOTIFY, delivered locally only", topic=topic
+                )
+                self.hub.deliver(topic, message)
+                continue
+            if group and size + length + 1 > self.MAX_PAYLOAD - BATCH_OVERHEAD:
+                self._notify(group)
+                group, size = [], 0
+            group.append(entry)
+            size += length + 1
+        self._notify(group)
+
+    def _notify(self, entries: list[str]) -> None:
+        if not entries:
             return
+        payload = entries[0] if len(entries) == 1 else '{"batch": [' + ",".join(entries) + "]}"
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = psycopg.connect(self.conninfo, autocommit=True)
@@ -178,4 +220,5 @@ class PostgresBus(InProcessBus):
 
     def receive(self, payload: str) -> None:
         data = json.loads(payload)
-        self.hub.deliver(data["topic"], data["message"])
+        for item in data.get("batch") or [data]:
+            self.hub.deliver(item["topic"], item["message"])

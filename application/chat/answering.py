@@ -182,6 +182,8 @@ class ChatAnswering:
         """Holds the lease while answering what waits; returns whether to look again."""
         if not await self._lease(self.leases.claim, session_id, self.lease_seconds):
             return False  # another process answers it, and looks again before letting go
+        chat: ChatSession | None = None
+        moved_on = False
         try:
             if latest is not None:
                 # A stale copy only costs a reload when the answer is saved.
@@ -199,19 +201,30 @@ class ChatAnswering:
                     break
         finally:
             if not self._stopping:
-                await self._lease(self.leases.release, session_id)
-        if session_id in self._wanted:
-            return True
-        if self.alone:
-            return False
-        # A question stored by another process while we held the lease is ours too.
-        return bool(await anyio.to_thread.run_sync(self._moved_on, chat))
+                moved_on = await self._let_go(session_id, chat)
+        # A question asked here, or stored by another process while we held the lease, is
+        # ours too.
+        return session_id in self._wanted or moved_on
 
     async def _lease(self, action: Callable[..., Any], session_id: UUID, *args: Any) -> Any:
         # Alone, leases live in memory: a thread would cost more than the call.
         if self.alone:
             return action(session_id, self.owner, *args)
         return await anyio.to_thread.run_sync(action, session_id, self.owner, *args)
+
+    async def _let_go(self, session_id: UUID, chat: ChatSession | None) -> bool:
+        """Releases the lease; returns whether the session has moved on past `chat` (a
+        question stored by another process meanwhile), read after the release, in the same
+        trip off the loop. Alone, nobody else stores questions."""
+        if self.alone:
+            self.leases.release(session_id, self.owner)
+            return False
+
+        def let_go() -> bool:
+            self.leases.release(session_id, self.owner)
+            return chat is not None and self._moved_on(chat)
+
+        return bool(await anyio.to_thread.run_sync(let_go))
 
     def _moved_on(self, chat: ChatSession) -> bool:
         return self.chats.moved_on(chat)

@@ -23,6 +23,7 @@ from application.chat.answer_bounds import AnswerText, clamped
 from application.errors import code_of
 from application.keys import KeyUnavailable, NodeKeys
 from application.ports import (
+    LLM,
     LLMFactory,
     LLMRequest,
     LLMStreamEnd,
@@ -104,6 +105,7 @@ class WorkflowEngine:
         self.llms, self.keys = llms, keys
         self.retriever, self.web_search = retriever, web_search
         self.meter: Meter = meter or NoMeter()
+        self._llms: dict[str, LLM] = {}  # by provider, once made
 
     async def run(
         self,
@@ -206,10 +208,7 @@ class WorkflowEngine:
             history=run.history,
             instructions=run.instructions,
         )
-        try:  # off the loop: the first use of a provider imports its SDK, about a second
-            llm = await asyncio.to_thread(self.llms.for_provider, provider)
-        except ValueError as e:
-            raise InvalidWorkflow(f"{node.label}: {e}") from None
+        llm = await self._llm(node, provider)
         progress.stage("generating")
         answer = AnswerText()
         end = LLMStreamEnd(model=request.model or provider)
@@ -266,8 +265,22 @@ class WorkflowEngine:
         except Exception as e:  # an unexpected answer from the search server, not a bug of ours
             raise ProviderError(f"Web search failed ({type(e).__name__})") from None
 
+    async def _llm(self, node: Node, provider: str) -> LLM:
+        """The provider's adapter: made off the loop the first time (it imports the provider's
+        SDK, about a second), then kept, so a turn does not pay a thread hop for it."""
+        llm = self._llms.get(provider)
+        if llm is None:
+            try:
+                llm = await asyncio.to_thread(self.llms.for_provider, provider)
+            except ValueError as e:
+                raise InvalidWorkflow(f"{node.label}: {e}") from None
+            self._llms[provider] = llm
+        return llm
+
     async def _key(self, node: Node, access: ProviderAccess) -> str | None:
         try:
+            if not access.key_ref:  # the server's key, or none: no secret store to read
+                return self.keys.key_for(node.label, access)
             return await anyio.to_thread.run_sync(self.keys.key_for, node.label, access)
         except KeyUnavailable as e:
             raise InvalidWorkflow(str(e)) from None

@@ -82,16 +82,21 @@ async def ordered_updates(
     pending: asyncio.Future[Any] | None = None
     try:
         while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(raw))
-            timeout = max(0.0, held_since + hold - loop.time()) if held else None
-            done, _ = await asyncio.wait({pending}, timeout=timeout)
-            if not done:
-                for update in held:
-                    yield update
-                held.clear()
-                continue
-            item, pending = pending.result(), None
+            if pending is None and not held:
+                # Nothing held, so no deadline: wait for the next update itself (most of
+                # them come this way; a task and asyncio.wait for each cost more than it).
+                item = await anext(raw)
+            else:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(raw))
+                timeout = max(0.0, held_since + hold - loop.time()) if held else None
+                done, _ = await asyncio.wait({pending}, timeout=timeout)
+                if not done:
+                    for update in held:
+                        yield update
+                    held.clear()
+                    continue
+                item, pending = pending.result(), None
             update = item if isinstance(item, ChatUpdate) else ChatUpdate.from_bus(item)
             if update.stored:
                 yield update

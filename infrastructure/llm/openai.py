@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,11 +22,12 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 KEYLESS_PLACEHOLDER = "not-needed"
 # The SDK's own default pool size, which a transport of ours must be given explicitly.
 CONNECTION_LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+CLIENTS_KEPT = 64  # SDK clients per event loop, by key and server, the least recently used go
 
 
 class OpenAILLM(RetryingLLM):
-    """Streams a chat completion; one SDK client per request (keys come per request) over one
-    shared connection pool. Timeouts and retries as RetryingLLM."""
+    """Streams a chat completion; one SDK client per key and server (keys come per request),
+    all over one shared connection pool. Timeouts and retries as RetryingLLM."""
 
     provider = "OpenAI"
 
@@ -42,20 +44,16 @@ class OpenAILLM(RetryingLLM):
         self._pools: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, openai.DefaultAsyncHttpxClient
         ] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, OrderedDict[tuple[str, str], openai.AsyncOpenAI]
+        ] = weakref.WeakKeyDictionary()
 
     async def _once(self, request: LLMRequest) -> AsyncIterator[str | LLMStreamEnd]:
         base_url = request.base_url or self.base_url
         api_key = request.api_key or (KEYLESS_PLACEHOLDER if base_url else None)
         if not api_key:
             raise ProviderError("OpenAI: no API key was given for this model")
-        client = openai.AsyncOpenAI(
-            api_key=api_key,
-            # Passed even for the default so that OPENAI_BASE_URL cannot redirect the key.
-            base_url=base_url or OPENAI_BASE_URL,
-            timeout=self.timeout,
-            max_retries=0,  # our loop retries, see infrastructure.llm.retry
-            http_client=self._pool(),
-        )
+        client = self._client(api_key, base_url or OPENAI_BASE_URL)
         # The SDK's request, errors and SSE decoding, but each chunk as the JSON it arrived
         # as: building the SDK's typed models was half this server's CPU per streamed answer.
         chunks = await client.post(
@@ -84,6 +82,29 @@ class OpenAILLM(RetryingLLM):
 
     def _classify(self, exc: BaseException) -> Trouble | None:
         return _classify(exc)
+
+    def _client(self, api_key: str, base_url: str) -> openai.AsyncOpenAI:
+        """The SDK client for this key and server, kept while they are in use: a new one per
+        request cost each chat turn its set-up and a thread hop (the SDK reads the platform
+        off the loop once per client)."""
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        clients = self._clients.setdefault(loop, OrderedDict())
+        key = (api_key, base_url)
+        client = clients.get(key)
+        if client is None or client._client is not pool:  # the pool was made again
+            client = clients[key] = openai.AsyncOpenAI(
+                api_key=api_key,
+                # Passed even for the default so that OPENAI_BASE_URL cannot redirect the key.
+                base_url=base_url,
+                timeout=self.timeout,
+                max_retries=0,  # our loop retries, see infrastructure.llm.retry
+                http_client=pool,
+            )
+            if len(clients) > CLIENTS_KEPT:
+                clients.popitem(last=False)
+        clients.move_to_end(key)
+        return client
 
     def _pool(self) -> openai.DefaultAsyncHttpxClient:
         """One connection pool per event loop, shared by the per-request SDK clients (which

@@ -8,7 +8,9 @@ Routes (point the SDK at `server.base_url`, which is `<url>/v1`):
   reply (the word keeps its trailing space, so the deltas join to the reply), then a chunk
   with `finish_reason: "stop"`; when `stream_options.include_usage` is set, a last chunk
   with `choices: []` and `usage`; then `data: [DONE]`. `token_delay` seconds pass between
-  chunks.
+  chunks. Pacing like a real model (what `bench/chat.py` uses): `pieces` groups the reply's
+  words into that many deltas instead of one per word, and `piece_gap` seconds pass before
+  each delta only (the role chunk comes at once, the end right after the last delta).
 - `POST /v1/embeddings`: `input` may be a string, a list of strings, or token arrays (the
   ids are embedded as words). Each input gets `tests.fakes.embedding.hashed_embedding(text,
   dim)` where `dim` is the request's `dimensions` or else the server's `embedding_dim`
@@ -33,7 +35,7 @@ import json
 import re
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tests.fakes._server import Exchange, FakeModelServer, RecordedRequest, words
@@ -50,6 +52,13 @@ _ERROR_TYPES = {
 def split_reply(text: str) -> list[str]:
     """The stream's deltas: each word with the whitespace after it (leading space kept)."""
     return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
+
+
+def group(deltas: list[str], pieces: int) -> list[str]:
+    """`deltas` joined into `pieces` deltas of near-equal word counts (fewer when there are
+    fewer words); they still join to the same text."""
+    n = min(pieces, len(deltas))
+    return ["".join(deltas[i * len(deltas) // n : (i + 1) * len(deltas) // n]) for i in range(n)]
 
 
 def prompt_text(request: RecordedRequest) -> str:
@@ -69,6 +78,10 @@ class FakeOpenAIServer(FakeModelServer):
     _ids = 0  # completions made, for their ids
     # token counts to report instead of the words counted (a provider may report anything)
     reported_usage: dict[str, int] | None = None
+    # how a model paces its answer: this many content deltas (None: one per word), and the
+    # seconds before each of them (on top of `token_delay`, which spaces every chunk)
+    pieces: int | None = None
+    piece_gap: float = 0.0
 
     @property
     def base_url(self) -> str:
@@ -143,8 +156,14 @@ class FakeOpenAIServer(FakeModelServer):
             )
             return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        pieces = _chunks(completion_id, model, split_reply(text), usage, include_usage)
-        self.stream_pieces(exchange, pieces, cut)
+        deltas = split_reply(text)
+        if self.pieces:
+            deltas = group(deltas, self.pieces)
+        chunks = _chunks(completion_id, model, deltas, usage, include_usage, self._pace)
+        self.stream_pieces(exchange, chunks, cut)
+
+    def _pace(self) -> None:
+        self.sleep(self.piece_gap)
 
     # ------------------------------------------------------------ embeddings
 
@@ -201,6 +220,7 @@ def _chunks(
     deltas: list[str],
     usage: dict[str, int],
     include_usage: bool,
+    before_delta: Callable[[], None] = lambda: None,
 ) -> Iterator[bytes]:
     created = int(time.time())
 
@@ -222,6 +242,7 @@ def _chunks(
 
     yield event(choice({"role": "assistant", "content": "", "refusal": None}))
     for delta in deltas:
+        before_delta()
         yield event(choice({"content": delta}))
     yield event(choice({}, "stop"))
     if include_usage:

@@ -4,6 +4,7 @@ in-memory stand-ins for the LLM and the retriever (no I/O)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -368,3 +369,33 @@ def test_prices_match_families_and_unknown_models_have_no_cost() -> None:
         0.75
     )
     assert cost_of(DEFAULT_PRICES, "llama3.1:8b", Usage(10, 10)) is None
+
+
+def test_the_publisher_gives_a_bus_that_sends_several_at_once_its_updates_together_in_order() -> (
+    None
+):
+    calls: list[list[tuple[str, dict[str, Any]]]] = []
+    gate = threading.Event()
+
+    class Bus:
+        def publish(self, topic: str, message: dict[str, Any]) -> None:
+            gate.wait(5)  # the first update holds the thread while the others queue
+            calls.append([(topic, message)])
+
+        def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+            calls.append(messages)
+
+    publisher = OffLoopPublisher(Bus())  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        publisher.send("a", {"kind": "thinking", "stage": "generating"})
+        for n in range(5):
+            publisher.send("b" if n % 2 else "c", {"kind": "thinking", "stage": str(n)})
+        gate.set()
+        await publisher.flush()
+
+    asyncio.run(scenario())
+    publisher.close()
+    sent = [(topic, m["stage"]) for call in calls for topic, m in call]
+    assert sent == [("a", "generating"), ("c", "0"), ("b", "1"), ("c", "2"), ("b", "3"), ("c", "4")]
+    assert len(calls) < len(sent)  # the queued ones went together
