@@ -30,7 +30,7 @@ after, or `--database-url`'s):
   PostgreSQL also `database_cpu_ms_per_turn`, the same for the database's server processes
   serving this database.
 - `token_events_per_turn` (in both): the ChatToken events a chat received per turn. The
-  server coalesces deltas that come within 15 ms of each other, so a loaded machine sends
+  server coalesces the deltas of its token window (15 ms at the baseline), so a loaded machine sends
   fewer, and spends less CPU per turn: compare CPU per turn at like token events per turn.
 - `memory_mb`: the API process's resident memory after start-up (`idle`) and its peak.
 
