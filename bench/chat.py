@@ -5,7 +5,7 @@ processes on one PostgreSQL database.
     python -m bench.chat [--turns 40] [--words 60] [--pieces 9] [--gap-ms 10]
                          [--concurrency 8 32] [--seconds 10]
                          [--backends embedded postgres] [--database-url postgresql://…]
-                         [--processes 1 2] [--scale-chats 32]
+                         [--processes 1 2] [--scale-chats 32] [--pool-size 5]
 
 Prints JSON. `genai-stack serve` processes answer with a published User Query → LLM Engine
 (openai) → Output workflow whose model is the test fake OpenAI server on loopback (through
@@ -29,6 +29,9 @@ after, or `--database-url`'s):
   /proc, its children included) over the phase, divided by the phase's turns; on
   PostgreSQL also `database_cpu_ms_per_turn`, the same for the database's server processes
   serving this database.
+- `token_events_per_turn` (in both): the ChatToken events a chat received per turn. The
+  server coalesces the deltas of its token window (15 ms at the baseline), so a loaded machine sends
+  fewer, and spends less CPU per turn: compare CPU per turn at like token events per turn.
 - `memory_mb`: the API process's resident memory after start-up (`idle`) and its peak.
 
 `postgres_to_embedded`: PostgreSQL's CPU per turn over the embedded one's, per phase (goal:
@@ -247,11 +250,13 @@ def sampled(pids: list[int], label: str) -> Iterator[None]:
             sampler.wait(60)
 
 
-def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+def server_env(data_dir: Path, database_url: str | None, pool_size: int = 5) -> dict[str, str]:
     """The server's environment: a temporary data directory, no key of this shell's, and
     no embedding model loading in the background (the chat does not use it, and its
     loading would be charged to the phases' CPU), room for every chat's socket (they all
-    come from one local user)."""
+    come from one local user), and database pools of `pool_size` (+ as many overflow): with
+    the default 10 + 10, two processes under 32 chats held ~60 of the PostgreSQL server's
+    100 connection slots, which the machine's other users then ran out of."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -263,6 +268,7 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
             "GENAI_LOG_LEVEL": "WARNING",
             "GENAI_PRELOAD_EMBEDDER": "false",
             "GENAI_MAX_CONNECTIONS_PER_USER": "1000",
+            "GENAI_DB_POOL_SIZE": str(pool_size),
         }
     )
     if database_url:
@@ -342,6 +348,7 @@ class Chat:
 
     def __init__(self, api: Api, session_id: str, ws: Any) -> None:
         self.api, self.session_id, self.ws = api, session_id, ws
+        self.tokens = 0  # ChatToken events received so far
 
     @classmethod
     async def subscribe(cls, api: Api, session_id: str) -> Chat:
@@ -381,8 +388,10 @@ class Chat:
                 raise RuntimeError(message)
             event = message["payload"]["data"]["chatEvents"]
             kind = event["__typename"]
-            if kind == "ChatToken" and first is None:
-                first = time.perf_counter() - started
+            if kind == "ChatToken":
+                self.tokens += 1
+                if first is None:
+                    first = time.perf_counter() - started
             elif kind == "ChatFailed":
                 raise RuntimeError(event)
             elif kind == "ChatMessageAdded" and event["message"]["role"] == "ASSISTANT":
@@ -492,9 +501,13 @@ async def chats_for_seconds(
     progress(f"{label}: {n} chats for {seconds:g} s")
     chats = await open_chats(base, workflow, n, spread)
     meter = processes.measure()
+    tokens = sum(c.tokens for c in chats)
     with sampled(processes.api, label):
         through = await for_seconds([c.turn for c in chats], seconds)
     through.update(meter.per_turn(through["turns"]))
+    through["token_events_per_turn"] = round(
+        (sum(c.tokens for c in chats) - tokens) / max(through["turns"], 1), 2
+    )
     for c in chats:
         await c.close()
     return through
@@ -522,9 +535,13 @@ async def one_backend(
             await chat.turn("warm up")
         progress(f"{name}-sequential: {args.turns} turns")
         meter = processes.measure()
+        tokens = chat.tokens
         with sampled(processes.api, f"{name}-sequential"):
             result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
         result["sequential"].update(meter.per_turn(args.turns))
+        result["sequential"]["token_events_per_turn"] = round(
+            (chat.tokens - tokens) / args.turns, 2
+        )
         await chat.close()
         result["concurrent"] = {}
         for n in args.concurrency:
@@ -620,7 +637,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 url, database = None, None
                 if name == "postgres":
                     url, database = stack.enter_context(postgres_database(args.database_url))
-                env = server_env(tmp / "data", url)
+                env = server_env(tmp / "data", url, args.pool_size)
                 try:
                     backend = await one_backend(name, env, tmp, fake, args, database)
                 except BaseException:
@@ -661,6 +678,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, nargs="*", default=[1, 2], help="API processes behind the balancer"
     )
+    parser.add_argument("--pool-size", type=int, default=5, help="the servers' GENAI_DB_POOL_SIZE")
     parser.add_argument("--scale-chats", type=int, default=32, help="chats of the processes phase")
     return parser.parse_args(argv)
 

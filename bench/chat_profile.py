@@ -3,11 +3,14 @@
 
     python -m bench.chat_profile DIR/embedded-8-*.txt [--top 25]
 
-Prints JSON: the samples; `by_library`, each sample charged to the library (or our layer)
+Prints JSON: the samples; `by_thread`, each sample charged to its thread (the event loop,
+or where a thread's own code starts); `by_library`, each sample charged to the library (or our layer)
 whose code was on the CPU, its innermost frame (the shares add up to 1); `by_entry`,
 inclusive shares of the places of ours where the work starts (a sample counts for each of
 them on its stack); and the `top` functions by inclusive and by own (innermost) share.
-py-spy records only threads that are running, so shares are shares of the process's CPU.
+py-spy records threads that are running or runnable; samples whose innermost frame is a
+blocking call (`WAITS`) are counted apart and left out, so the shares are shares of the
+process's CPU as nearly as sampling from outside can tell.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ FRAME = re.compile(r"^(?P<name>.*) \((?P<path>[^()]*?)(?::\d+)?\)$")
 # innermost frame's path → what it is; the first match wins
 LIBRARIES = [
     ("openai", "openai SDK"),
+    ("eventsourcing", "eventsourcing (event store)"),
+    ("anyio", "anyio (to_thread)"),
     ("httpx", "httpx/httpcore"),
     ("httpcore", "httpx/httpcore"),
     ("h11", "httpx/httpcore"),
     ("strawberry", "strawberry + graphql-core"),
     ("graphql", "strawberry + graphql-core"),
     ("websockets", "websockets"),
-    ("uvicorn", "uvicorn + starlette"),
-    ("starlette", "uvicorn + starlette"),
+    ("uvicorn", "uvicorn + starlette + fastapi"),
+    ("starlette", "uvicorn + starlette + fastapi"),
+    ("fastapi", "uvicorn + starlette + fastapi"),
     ("sqlalchemy", "SQLAlchemy"),
     ("psycopg", "psycopg"),
     ("sqlite3", "sqlite3"),
@@ -40,13 +46,25 @@ LIBRARIES = [
     ("asyncio", "asyncio"),
     ("uvloop", "asyncio"),
     ("logging", "logging"),
-    ("threading", "threads"),
-    ("concurrent", "threads"),
+    ("threading", "threads (locks, wake-ups)"),
+    ("concurrent", "threads (locks, wake-ups)"),
+    ("queue", "threads (locks, wake-ups)"),
     ("domain/", "ours: domain"),
     ("application/", "ours: application"),
     ("infrastructure/", "ours: infrastructure"),
     ("interfaces/", "ours: interfaces"),
 ]
+
+# innermost frames that are a blocking call (the loop's select, a socket wait, a worker
+# waiting for work): py-spy counts a thread there when it is runnable but not yet on a
+# core, which a busy machine makes common; they are counted apart and left out of shares
+WAITS = {
+    ("run", "asyncio/runners.py"),
+    ("wait", "psycopg/connection.py"),
+    ("_worker", "concurrent/futures/thread.py"),
+    ("wait", "threading.py"),
+    ("_run", "infrastructure/live_feed.py"),
+}
 
 # our entry points, counted inclusively: the function names or paths of the places where a
 # turn's work happens (a sample counts for each one on its stack)
@@ -82,6 +100,18 @@ def frames(stack: str) -> list[tuple[str, str]]:
     return found
 
 
+def thread_of(stack_frames: list[tuple[str, str]]) -> str:
+    """Which thread a sample is from: the event loop, or the first frame of a thread's own
+    code (after threading's bootstrap)."""
+    if not stack_frames or stack_frames[0][0] != "_bootstrap":
+        return "event loop (main thread)"
+    for name, path in stack_frames:
+        if path.startswith("threading.py") or path.endswith("/threading.py"):
+            continue
+        return f"{name} ({short(path)})"
+    return "threading"
+
+
 def library(path: str) -> str:
     parts = path.replace("\\", "/")
     for needle, name in LIBRARIES:
@@ -95,18 +125,23 @@ def summarise(files: list[Path], top: int) -> dict[str, object]:
     inclusive: Counter[str] = Counter()
     libraries: Counter[str] = Counter()
     entries: Counter[str] = Counter()
-    total = 0
+    threads: Counter[str] = Counter()
+    total = waits = 0
     for file in files:
         for line in file.read_text().splitlines():
             stack, _, count_text = line.rpartition(" ")
             if not stack or not count_text.isdigit():
                 continue
             count = int(count_text)
-            total += count
             stack_frames = frames(stack)
             name, path = stack_frames[-1]
+            if (name, short(path)) in WAITS:
+                waits += count
+                continue
+            total += count
             own[f"{name} ({short(path)})"] += count
             libraries[library(path)] += count
+            threads[thread_of(stack_frames)] += count
             for key in {f"{n} ({short(p)})" for n, p in stack_frames}:
                 inclusive[key] += count
             for label, needle in ENTRIES:
@@ -118,6 +153,8 @@ def summarise(files: list[Path], top: int) -> dict[str, object]:
 
     return {
         "samples": total,
+        "wait_samples_left_out": waits,
+        "by_thread": shares(threads),
         "by_library": shares(libraries),
         "by_entry": shares(entries),
         "top_inclusive": shares(inclusive, top),

@@ -31,7 +31,7 @@ def test_the_fake_streams_the_reply_in_the_pieces_asked_for() -> None:
 
 
 def phase_shape(phase: dict[str, object], whose: set[str]) -> None:
-    assert {"turns", "turns_per_second", "turn_ms"} <= phase.keys()
+    assert {"turns", "turns_per_second", "turn_ms", "token_events_per_turn"} <= phase.keys()
     assert {f"{w}_cpu_ms_per_turn" for w in whose} <= phase.keys()
     for w in whose:
         assert phase[f"{w}_cpu_ms_per_turn"] >= 0  # type: ignore[operator]
@@ -41,7 +41,7 @@ def test_a_quick_run_reports_every_figure_as_json() -> None:
     args = chat.parse_args(
         ["--turns", "2", "--words", "12", "--pieces", "3", "--gap-ms", "5"]
         + ["--concurrency", "2", "--seconds", "0.5", "--scale-chats", "2"]
-        + ["--backends", "embedded", "postgres", "--processes", "1", "2"]
+        + ["--backends", "embedded", "postgres", "--processes", "1", "2", "--pool-size", "2"]
     )
 
     result = json.loads(json.dumps(asyncio.run(chat.run(args))))
@@ -55,6 +55,7 @@ def test_a_quick_run_reports_every_figure_as_json() -> None:
         assert {"ttft_ms", "turn_ms"} <= sequential["stack"].keys() & sequential["direct"].keys()
         assert {"p50", "p95", "mean"} == sequential["overhead_ms"].keys()
         assert {f"{w}_cpu_ms_per_turn" for w in whose} <= sequential.keys()
+        assert sequential["token_events_per_turn"] >= 1  # the answers stream
         phase_shape(backend["concurrent"]["2"]["stack"], whose)
         assert backend["concurrent"]["2"]["direct"]["turns"] > 0
         assert {"idle", "after", "peak"} == backend["memory_mb"].keys()
