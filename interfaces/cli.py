@@ -220,6 +220,49 @@ def run_projections() -> None:
     services.stop()
 
 
+@app.command()
+def worker(
+    concurrency: int = typer.Option(
+        None,
+        min=1,
+        help="Small documents indexed at once (and one large); default: GENAI_INGESTION_WORKERS "
+        "or 2.",
+    ),
+    projections: bool = typer.Option(
+        True,
+        help="Also run the projections and the ingestion follower (one process at a time "
+        "holds each: the others wait as warm standbys).",
+    ),
+) -> None:
+    """Runs queued ingestion jobs (PostgreSQL): as many of these processes, on as many
+    machines, as the uploads need. Stopped (SIGTERM), its jobs in flight go back to the queue;
+    killed, they go back once it has missed three heartbeats."""
+    from infrastructure.logging import configure_logging
+    from infrastructure.settings import Settings
+    from infrastructure.tracing import configure_tracing
+    from interfaces.bootstrap import bootstrap
+
+    settings = Settings()
+    if not settings.uses_postgres:
+        typer.echo(
+            "Error: workers need PostgreSQL (DATABASE_URL); the embedded server indexes "
+            "documents itself.",
+            err=True,
+        )
+        raise SystemExit(2)
+    configure_logging(settings.genai_log_level)
+    configure_tracing()  # the ingestion's spans
+    services = bootstrap(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    jobs = concurrency or settings.genai_ingestion_workers or 2
+    services.start(projections=projections, live=False, ingestion_jobs=jobs)
+    typer.echo(f"ingestion worker running ({jobs} small documents at once, one large)")
+    stop.wait()
+    services.stop()
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return socket.gethostname()
