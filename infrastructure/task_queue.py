@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,15 @@ class IngestionQueue:
         with self._connected():
             row = self.app.connector.execute_query_one(DEPTH, task=TASK)  # type: ignore[arg-type]
             return int(row["depth"])
+
+    def wait_empty(self, timeout: float, poll: float = 0.2) -> bool:
+        """Waits until no job waits or runs (a rebuild's, run by this or other processes)."""
+        deadline = time.monotonic() + timeout
+        while self.depth() > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll)
+        return True
 
     def close(self) -> None:
         with self._lock:

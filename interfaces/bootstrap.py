@@ -151,9 +151,8 @@ class Services:
         FOLLOWERS.watch(self.workers, self._ingestion_depth())  # /metrics reports on them
         if ingestion_jobs is None:
             ingestion_jobs = self.settings.genai_ingestion_workers
-        if self.queue is not None and ingestion_jobs > 0:
-            self.jobs = self._ingestion_jobs(ingestion_jobs)
-            self.jobs.start()
+        if ingestion_jobs > 0:
+            self.start_ingestion_jobs(ingestion_jobs)
         if self.listener:
             self.listener.start()
         if live:
@@ -175,21 +174,26 @@ class Services:
         ingestion = next(w for w in self.workers if isinstance(w, IngestionWorker))
         return lambda: len(ingestion.jobs)
 
-    def _ingestion_jobs(self, concurrency: int) -> IngestionJobs:
+    def start_ingestion_jobs(self, concurrency: int) -> None:
+        """With PostgreSQL: this process runs queued ingestion jobs, `concurrency` small
+        documents at once (and one large). Without a queue (SQLite): nothing to do, the
+        ingestion follower indexes the documents itself."""
         conninfo = _conninfo(self.settings)
-        assert conninfo is not None
+        if self.queue is None or self.jobs is not None or conninfo is None:
+            return
         ingestion = self.ingestion
 
         def run(document_id: UUID, key: str, request: int, stopping: threading.Event) -> None:
             ingestion.process(document_id, key, request, stopping.is_set)
 
-        return IngestionJobs(
+        self.jobs = IngestionJobs(
             conninfo,
             run,
             concurrency,
             self.settings.genai_ingestion_heartbeat_seconds,
             name=f"ingestion-{socket.gethostname()}-{os.getpid()}",
         )
+        self.jobs.start()
 
     def stop(self) -> None:
         if self.jobs:

@@ -18,6 +18,8 @@ from interfaces.users_cli import users_cli
 if TYPE_CHECKING:
     from infrastructure.settings import Settings
 
+REBUILD_JOBS_SECONDS = 3600.0  # a rebuild waits that long for the documents' jobs
+
 app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
 projections = typer.Typer(help="Read models built from the event log.")
 app.add_typer(projections, name="projections")
@@ -166,11 +168,18 @@ def rebuild() -> None:
     from infrastructure.settings import Settings
     from interfaces.bootstrap import bootstrap
 
-    services = bootstrap(Settings())
+    settings = Settings()
+    services = bootstrap(settings)
     try:
         for worker in services.workers:
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
+        if services.queue is not None:  # with PostgreSQL the documents' jobs were queued
+            services.start_ingestion_jobs(settings.genai_ingestion_workers or 2)
+            if services.queue.wait_empty(REBUILD_JOBS_SECONDS):
+                typer.echo("ingestion: every queued document indexed again")
+            else:
+                typer.echo("ingestion: documents still queued; the workers go on with them")
         for name, failed in failures.summary(services.read_db).items():
             typer.echo(
                 f"{name}: {failed['events']} events of {failed['aggregates']} aggregates could "
