@@ -133,7 +133,8 @@ def worker(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[byt
             deadline = time.monotonic() + READY_TIMEOUT
             while b"ingestion worker running" not in log_path.read_bytes():
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the worker did not start: see {log_path}")
+                    tail = log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"the worker did not start:\n{tail}")
                 time.sleep(0.1)  # polling interval while waiting for the condition above
             yield process
         finally:
@@ -159,6 +160,7 @@ def run_with(workers: int, args: argparse.Namespace, chroma: str, fake: SlowEmbe
             "GENAI_OUTBOUND_LOOPBACK": "true",  # the fake embedder listens on loopback
             "GENAI_EMBED_BATCH": str(args.batch),
             "GENAI_LOG_LEVEL": "WARNING",
+            "GENAI_DB_POOL_SIZE": "3",  # the machine's PostgreSQL is shared: few connections each
             "GENAI_UPLOAD_LIMIT": "",  # 20 uploads at once are the bench, not abuse
             "GENAI_UPLOAD_LIMIT_PER_ADDRESS": "",
         }

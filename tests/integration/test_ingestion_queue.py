@@ -1,7 +1,8 @@
 """Ingestion on many workers (PostgreSQL): the ingestion follower queues each document's job
 in a PostgreSQL task queue, and `genai-stack worker` processes run them. A job whose worker is
 killed mid-way is finished by another; a large PDF held by the only worker does not hold a
-small one of another stack; a replayed request is not queued twice."""
+small one of another stack (whose progress reaches the API's subscribers); a replayed request
+is not queued twice."""
 
 # ruff: noqa: F811  (the backend fixtures are imported, then named as parameters)
 
@@ -30,6 +31,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     add_knowledge_base,
     chunk_count,
     document,
+    document_events,
     make_client,
     new_workflow,
     services,
@@ -165,9 +167,15 @@ def test_a_small_pdf_of_another_stack_is_indexed_while_the_only_worker_holds_a_l
     ):
         large = upload(client, stacks[0], large_pdf, "large.pdf")["id"]
         gate.wait_arrived(90)  # the only worker is indexing the large one
-        small = upload(client, stacks[1], small_pdf, "small.pdf")["id"]
-        indexed = wait_for_status(gql, small, timeout=90)
+        with document_events(client, stacks[1]) as events:
+            small = upload(client, stacks[1], small_pdf, "small.pdf")["id"]
+            seen = events.until(lambda d: d["status"] != "PENDING")
+        indexed = seen[-1]
+        assert indexed["id"] == small
         assert (indexed["status"], indexed["chunkCount"]) == ("INDEXED", 1)
+        # the worker process's progress reached this process's subscribers (NOTIFY)
+        stages = {d["progress"]["stage"] for d in seen if d["progress"]}
+        assert {"extracting", "embedding"} <= stages
         assert document(gql, large)["status"] == "PENDING"  # type: ignore[index]
         gate.release()
         done = wait_for_status(gql, large, timeout=120)
