@@ -61,6 +61,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "GENAI_OUTBOUND_LOOPBACK": "true",  # the fake embedder listens on loopback
         "GENAI_PRELOAD_EMBEDDER": "false",
         "GENAI_INGESTION_HEARTBEAT_SECONDS": str(HEARTBEAT),
+        "GENAI_DB_POOL_SIZE": "3",  # PostgreSQL is shared by the tests running at once
         **extra,
     }
 
