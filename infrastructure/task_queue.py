@@ -48,6 +48,7 @@ MAX_KIB = 999_999  # a document's size counted for its priority, in KiB
 TRIES = 3  # of a job that fails unexpectedly (a document that cannot be read fails itself)
 WAIT_BETWEEN_TRIES = 2  # seconds
 STALLED_HEARTBEATS = 3  # heartbeats missed before a worker's jobs go back to the queue
+RESTART_SECONDS = 1.0  # before a worker that stopped by itself starts again
 
 WAITING_OF_STACK = (
     "SELECT count(*) AS waiting FROM procrastinate_jobs"
@@ -212,19 +213,35 @@ class IngestionJobs:
             retry=procrastinate.RetryStrategy(max_attempts=TRIES, wait=WAIT_BETWEEN_TRIES),
         )(self._job)
         async with app.open_async():
-            workers = [
-                self._worker(app, QUEUE, self.concurrency),
-                self._worker(app, LARGE_QUEUE, 1),
+            self._workers: set[Any] = set()
+            running = [
+                asyncio.create_task(self._keep_running(app, QUEUE, self.concurrency)),
+                asyncio.create_task(self._keep_running(app, LARGE_QUEUE, 1)),
             ]
-            running = [asyncio.create_task(w.run()) for w in workers]
             retrier = asyncio.create_task(self._retry_stalled(app))
             self._started.set()
             log.info("ingestion jobs running", worker=self.name, concurrency=self.concurrency)
             await self._stop.wait()
             retrier.cancel()
-            for worker in workers:
+            for worker in list(self._workers):
                 worker.stop()
             await asyncio.gather(*running, retrier, return_exceptions=True)
+
+    async def _keep_running(self, app: procrastinate.App, queue: str, concurrency: int) -> None:
+        """A procrastinate worker on `queue`, started again when it stops by itself (it
+        does when the database goes away under one of its side tasks)."""
+        assert self._stop is not None
+        while not self._stop.is_set():
+            worker = self._worker(app, queue, concurrency)
+            self._workers.add(worker)
+            try:
+                await worker.run()
+            except Exception:
+                log.warning("an ingestion worker stopped", queue=queue, exc_info=True)
+            finally:
+                self._workers.discard(worker)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), RESTART_SECONDS)
 
     def _worker(self, app: procrastinate.App, queue: str, concurrency: int) -> Any:
         from procrastinate.worker import Worker
@@ -253,7 +270,7 @@ class IngestionJobs:
                     with contextlib.suppress(exceptions.ConnectorException):
                         await app.job_manager.retry_job(job)
                         log.warning("a stalled ingestion job goes back to the queue", job=job.id)
-            except exceptions.ConnectorException:
+            except Exception:  # the database away: look again next time
                 log.warning("looking for stalled jobs failed", exc_info=True)
 
     def _job(self, document_id: str, key: str, request: int, stack: str) -> None:
