@@ -15,7 +15,12 @@ one is indexed after a few of the large one's slices, not after all of them. Oth
 to just before the oldest unfinished job: after a crash, the jobs not finished are read
 again and run from their start (the finished ones after them find their vectors there).
 At most `MAX_JOBS` run at once (each holds its document's text): the log is read no further
-until one ends.
+until one ends. That is the embedded default's (SQLite) ingestion, in the server's process.
+
+With PostgreSQL, `QueuedIngestionWorker` follows the log instead: a job event becomes a job
+in the task queue (infrastructure/task_queue.py), deferred idempotently, and the tracked
+position moves past it once it is queued; worker processes run the jobs. The other events
+are applied as they are read, as above.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import structlog
@@ -42,6 +47,9 @@ from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel import failures
 from infrastructure.readmodel.runner import BATCH, TRIES, AdvisoryLock, ProjectionWorker
 from infrastructure.readmodel.tracking import SqlTrackingView
+
+if TYPE_CHECKING:
+    from infrastructure.task_queue import IngestionQueue
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +85,7 @@ class IngestionProjection(Projection[SqlTrackingView]):
         super().__init__(view)
         self.ingestion, self.documents_view = ingestion, documents_view
         self.application_name = application_name
+        self.queue: IngestionQueue | None = None  # with PostgreSQL: jobs are queued there
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -86,10 +95,25 @@ class IngestionProjection(Projection[SqlTrackingView]):
     @process_event.register(Document.DocumentIndexRequested)
     @process_event.register(Document.DocumentReindexRequested)
     def _index_asked(self, domain_event: Any, tracking: Tracking) -> None:
-        """All at once (the worker runs them as jobs, in slices, instead)."""
+        """Queued when there is a queue; else all at once (IngestionWorker runs them as jobs,
+        in slices, instead)."""
         job = self.job_of(domain_event, tracking.notification_id)
-        self.ingestion.process(job.document_id, job.key, job.request)
+        if self.queue is not None:
+            self._enqueue(job)
+        else:
+            self.ingestion.process(job.document_id, job.key, job.request)
         self._track(tracking)
+
+    def _enqueue(self, job: Job) -> None:
+        """The job, with what orders it fairly (its stack, its file's size). Replayed after
+        a crash, it is not queued twice (the queue's lock: document, generation, request)."""
+        from infrastructure.task_queue import IndexJob
+
+        assert self.queue is not None
+        doc = self.ingestion.documents.load(job.document_id)
+        if doc is None:
+            return
+        self.queue.defer(IndexJob(job.document_id, job.key, job.request, doc.workflow_id, doc.size))
 
     JOB_EVENTS = (
         Document.DocumentUploaded,
@@ -341,3 +365,41 @@ class IngestionWorker(ProjectionWorker):
                 failures.record(conn, self.projection.name, notification, error)
         except Exception:
             log.warning("the failure was not recorded", exc_info=True)
+
+
+class QueuedIngestionWorker(ProjectionWorker):
+    """The ingestion follower with PostgreSQL: one process at a time (its advisory lock)
+    turns the log's requests for an index into queued jobs, and applies the other events
+    (drops, removals, workflow changes) as it reads them. Like IngestionWorker, it reconciles
+    every workflow's documents before it first follows the log, and its rebuild starts from
+    an empty vector index (the jobs queued again are run by the worker processes)."""
+
+    def __init__(
+        self,
+        store: EventLog,
+        projection: IngestionProjection,
+        watcher: LogWatcher,
+        index: VectorIndex,
+        queue: IngestionQueue,
+        lock: AdvisoryLock | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(store, projection, watcher, lock, poll_seconds)
+        self.index, self.ingestion_projection, self.queue = index, projection, queue
+        projection.queue = queue
+        self._reconciled = False
+
+    def catch_up(self, limit: int | None = None) -> int:
+        if not self._reconciled:
+            self.ingestion_projection.reconcile_all(self.store.max_notification_id())
+            self._reconciled = True
+        return super().catch_up(limit)
+
+    def rebuild(self) -> int:
+        self.index.reset()
+        return super().rebuild()
+
+    @property
+    def jobs(self) -> list[tuple[UUID, str]]:
+        """None held here: they are in the queue (`queue.depth()`)."""
+        return []

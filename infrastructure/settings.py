@@ -46,6 +46,24 @@ class Settings(BaseSettings):
         description="Passages embedded at once: the slice of a document the indexer works "
         "on before it turns to the next document waiting",
     )
+    genai_ingestion_workers: int = Field(
+        default=2,
+        ge=0,
+        description="With PostgreSQL: queued ingestion jobs of small documents this process "
+        "runs at once (and one large); 0: none, they are left to `genai-stack worker` processes",
+    )
+    genai_ingestion_large_mb: float = Field(
+        default=5.0,
+        gt=0,
+        description="With PostgreSQL: documents larger than this are indexed in a lane of "
+        "their own, one at a time per process, so they never hold the small ones' slots",
+    )
+    genai_ingestion_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="With PostgreSQL: how often an ingestion worker says it is alive; the jobs "
+        "of one silent for three of these go back to the queue for another",
+    )
     genai_ocr: bool = Field(
         default=True, description="Read scanned pages (no text layer) with Tesseract OCR"
     )

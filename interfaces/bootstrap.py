@@ -9,6 +9,8 @@ the use-case tests). Nothing is started here: `Services.start` does that.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import structlog
 from sqlalchemy import Engine, text
@@ -66,7 +69,11 @@ from infrastructure.chunking import chunk_pages
 from infrastructure.database import create_read_engine, make_private, migrate, schema_lock
 from infrastructure.embedders import DefaultEmbedderFactory
 from infrastructure.embedders.local import load_in_background
-from infrastructure.ingestion_follower import IngestionProjection, IngestionWorker
+from infrastructure.ingestion_follower import (
+    IngestionProjection,
+    IngestionWorker,
+    QueuedIngestionWorker,
+)
 from infrastructure.live_feed import LiveFeed, Router
 from infrastructure.llm.factory import ProviderLLMFactory, model_catalogs
 from infrastructure.log_watcher import LogWatcher
@@ -86,6 +93,7 @@ from infrastructure.readmodel.workflows import SqlWorkflowReadModel, WorkflowsPr
 from infrastructure.secret_keys import KeyRing
 from infrastructure.secrets import SqlSecretStore
 from infrastructure.settings import Settings
+from infrastructure.task_queue import IngestionJobs, IngestionQueue
 from infrastructure.tokens import JwtAccessTokens, signing_key
 from infrastructure.websearch import SerpApiSearch
 from interfaces.limits import ConnectionBounds, RequestLimits
@@ -125,17 +133,26 @@ class Services:
     completions: Completions  # published stacks as OpenAI-compatible models
     models: ProviderModels  # the models a provider's server has (Ollama's)
     audit_log: AuditLog  # a workspace's changes in words, for its admins
+    queue: IngestionQueue | None = None  # with PostgreSQL: the ingestion jobs, for any process
+    jobs: IngestionJobs | None = None  # the queued ingestion jobs this process runs
     feed: LiveFeed | None = None
     model_loading: threading.Thread | None = None  # the local embedding model, loading aside
     started: bool = field(default=False)
 
-    def start(self, *, projections: bool = True, live: bool = True) -> None:
+    def start(
+        self, *, projections: bool = True, live: bool = True, ingestion_jobs: int | None = None
+    ) -> None:
+        """`ingestion_jobs`: with PostgreSQL, how many queued ingestion jobs this process runs
+        at once (GENAI_INGESTION_WORKERS unless given; 0: none)."""
         if self.settings.genai_preload_embedder:
             # the first upload or question should not wait seconds for torch: load it now,
             # on a thread of its own (the server answers meanwhile)
             self.model_loading = load_in_background()
-        ingestion = next(w for w in self.workers if isinstance(w, IngestionWorker))
-        FOLLOWERS.watch(self.workers, lambda: len(ingestion.jobs))  # /metrics reports on them
+        FOLLOWERS.watch(self.workers, self._ingestion_depth())  # /metrics reports on them
+        if ingestion_jobs is None:
+            ingestion_jobs = self.settings.genai_ingestion_workers
+        if ingestion_jobs > 0:
+            self.start_ingestion_jobs(ingestion_jobs)
         if self.listener:
             self.listener.start()
         if live:
@@ -150,7 +167,37 @@ class Services:
             self.answering.start_background()  # answers run as tasks of the server's loop
         self.started = True
 
+    def _ingestion_depth(self) -> Callable[[], int]:
+        """The documents waiting or being indexed: in the queue, or this process's jobs."""
+        if self.queue is not None:
+            return self.queue.depth
+        ingestion = next(w for w in self.workers if isinstance(w, IngestionWorker))
+        return lambda: len(ingestion.jobs)
+
+    def start_ingestion_jobs(self, concurrency: int) -> None:
+        """With PostgreSQL: this process runs queued ingestion jobs, `concurrency` small
+        documents at once (and one large). Without a queue (SQLite): nothing to do, the
+        ingestion follower indexes the documents itself."""
+        conninfo = _conninfo(self.settings)
+        if self.queue is None or self.jobs is not None or conninfo is None:
+            return
+        ingestion = self.ingestion
+
+        def run(document_id: UUID, key: str, request: int, stopping: threading.Event) -> None:
+            ingestion.process(document_id, key, request, stopping.is_set)
+
+        self.jobs = IngestionJobs(
+            conninfo,
+            run,
+            concurrency,
+            self.settings.genai_ingestion_heartbeat_seconds,
+            name=f"ingestion-{socket.gethostname()}-{os.getpid()}",
+        )
+        self.jobs.start()
+
     def stop(self) -> None:
+        if self.jobs:
+            self.jobs.stop()  # jobs in flight go back to the queue
         self.answering.stop()
         for worker in self.workers:
             worker.stop()
@@ -159,6 +206,8 @@ class Services:
             self.feed.stop()
         if self.listener:
             self.listener.stop()
+        if self.queue:
+            self.queue.close()
         self.event_log.close()
         self.read_db.dispose()
 
@@ -307,7 +356,17 @@ def _wire(
         view("ingestion"), ingestion, documents_view, event_log.name
     )
     lock = AdvisoryLock(conninfo, "ingestion") if conninfo else None
-    ingestion_worker = IngestionWorker(event_log, ingestion_projection, watcher, index, lock, poll)
+    queue = None
+    ingestion_worker: ProjectionWorker
+    if conninfo:  # jobs queued for any process (task_queue); else indexed in this one
+        queue = IngestionQueue(conninfo, round(settings.genai_ingestion_large_mb * 1024 * 1024))
+        ingestion_worker = QueuedIngestionWorker(
+            event_log, ingestion_projection, watcher, index, queue, lock, poll
+        )
+    else:
+        ingestion_worker = IngestionWorker(
+            event_log, ingestion_projection, watcher, index, lock, poll
+        )
 
     # accounts
     workspaces_worker = follower(WorkspacesProjection(view("workspaces"), event_log))
@@ -413,6 +472,7 @@ def _wire(
         completions=Completions(chats, workflows, accounts.workspaces, access, live),
         models=ProviderModels(model_catalogs(outbound)),
         audit_log=audit_log,
+        queue=queue,
     )
 
 

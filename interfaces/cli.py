@@ -18,6 +18,8 @@ from interfaces.users_cli import users_cli
 if TYPE_CHECKING:
     from infrastructure.settings import Settings
 
+REBUILD_JOBS_SECONDS = 3600.0  # a rebuild waits that long for the documents' jobs
+
 app = typer.Typer(help="GenAI Stack: build, publish and chat with question-answering workflows.")
 projections = typer.Typer(help="Read models built from the event log.")
 app.add_typer(projections, name="projections")
@@ -166,11 +168,18 @@ def rebuild() -> None:
     from infrastructure.settings import Settings
     from interfaces.bootstrap import bootstrap
 
-    services = bootstrap(Settings())
+    settings = Settings()
+    services = bootstrap(settings)
     try:
         for worker in services.workers:
             count = worker.rebuild()
             typer.echo(f"{worker.projection.name}: replayed {count} events")
+        if services.queue is not None:  # with PostgreSQL the documents' jobs were queued
+            services.start_ingestion_jobs(settings.genai_ingestion_workers or 2)
+            if services.queue.wait_empty(REBUILD_JOBS_SECONDS):
+                typer.echo("ingestion: every queued document indexed again")
+            else:
+                typer.echo("ingestion: documents still queued; the workers go on with them")
         for name, failed in failures.summary(services.read_db).items():
             typer.echo(
                 f"{name}: {failed['events']} events of {failed['aggregates']} aggregates could "
@@ -216,6 +225,49 @@ def run_projections() -> None:
         signal.signal(sig, lambda *_: stop.set())
     services.start(projections=True, live=False)
     typer.echo("projection worker running")
+    stop.wait()
+    services.stop()
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(
+        None,
+        min=1,
+        help="Small documents indexed at once (and one large); default: GENAI_INGESTION_WORKERS "
+        "or 2.",
+    ),
+    projections: bool = typer.Option(
+        True,
+        help="Also run the projections and the ingestion follower (one process at a time "
+        "holds each: the others wait as warm standbys).",
+    ),
+) -> None:
+    """Runs queued ingestion jobs (PostgreSQL): as many of these processes, on as many
+    machines, as the uploads need. Stopped (SIGTERM), its jobs in flight go back to the queue;
+    killed, they go back once it has missed three heartbeats."""
+    from infrastructure.logging import configure_logging
+    from infrastructure.settings import Settings
+    from infrastructure.tracing import configure_tracing
+    from interfaces.bootstrap import bootstrap
+
+    settings = Settings()
+    if not settings.uses_postgres:
+        typer.echo(
+            "Error: workers need PostgreSQL (DATABASE_URL); the embedded server indexes "
+            "documents itself.",
+            err=True,
+        )
+        raise SystemExit(2)
+    configure_logging(settings.genai_log_level)
+    configure_tracing()  # the ingestion's spans
+    services = bootstrap(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    jobs = concurrency or settings.genai_ingestion_workers or 2
+    services.start(projections=projections, live=False, ingestion_jobs=jobs)
+    typer.echo(f"ingestion worker running ({jobs} small documents at once, one large)")
     stop.wait()
     services.stop()
 

@@ -1,6 +1,7 @@
 """The ingestion process: a document's pages, chunks and vectors, and the outcome recorded.
 
-The log drives it (infrastructure/ingestion_follower.py follows it from a tracked position). Every
+The log drives it (infrastructure/ingestion_follower.py follows it from a tracked position; with
+PostgreSQL it queues each document's job for worker processes, infrastructure/task_queue.py). Every
 step may run again: chunk ids are deterministic (application.document.chunk_layout: one set per
 generation) and a run ends by dropping the generation's chunks beyond its last, so a
 document processed again after a crash ends with exactly its own vectors. Progress is
@@ -71,6 +72,11 @@ TOO_MANY_CHUNKS = (
     "into smaller files, raise the Knowledge Base's chunk size, or ask the administrator to "
     "raise GENAI_MAX_DOCUMENT_CHUNKS."
 )
+
+
+class Interrupted(Exception):
+    """The process stops: the indexing ended between two slices, to be run again (by this
+    process later, or by another)."""
 
 
 class IngestionFailed(Exception):
@@ -251,10 +257,22 @@ class Ingestion:
         self.batch_size, self.progress_every = batch_size, progress_every
         self.max_chunks = max_chunks
 
-    def process(self, document_id: UUID, key: str, request: int) -> None:
+    def process(
+        self,
+        document_id: UUID,
+        key: str,
+        request: int,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         """Indexes generation `key` of the document for `request`, unless that no longer
-        stands. Idempotent: a complete generation whose vectors are all there is left alone."""
-        run_to_end(self.steps(document_id, key, request))
+        stands. Idempotent: a complete generation whose vectors are all there is left alone.
+        `stopping` is asked between two slices: when it says so, the indexing ends there and
+        Interrupted is raised (a queued job then goes back to the queue)."""
+        steps = self.steps(document_id, key, request)
+        for _ in steps:
+            if stopping():
+                steps.close()
+                raise Interrupted(f"document {document_id} left between two slices")
 
     def steps(self, document_id: UUID, key: str, request: int) -> Generator[None, None, None]:
         """`process` in slices (see `index_steps`): the ingestion follower interleaves the

@@ -182,8 +182,11 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
     pdb = find(manifests, "PodDisruptionBudget", "genai-stack-api")
     assert pdb["spec"]["selector"]["matchLabels"] == api["spec"]["selector"]["matchLabels"]
     assert api["spec"]["selector"]["matchLabels"].items() <= pod_labels(api).items()
-    # the worker runs the projections: the API processes do not
+    # the workers run the projections and the queued ingestion jobs: the API processes do not
     assert env_of(container)["GENAI_RUN_PROJECTIONS"] == "false"
+    assert env_of(container)["GENAI_INGESTION_WORKERS"] == "0"
+    worker = find(manifests, "Deployment", "genai-stack-worker")
+    assert worker["spec"]["replicas"] == 2  # any number share the ingestion jobs
     # the drain fits in the pod's grace period
     assert int(env_of(container)["GENAI_SHUTDOWN_GRACE_SECONDS"]) + 5 < int(
         pod["terminationGracePeriodSeconds"]
@@ -197,6 +200,7 @@ def test_api_deployment_probes_scaling_and_disruption_budget() -> None:
         "containers"
     ]
     assert env_of(api_alone)["GENAI_RUN_PROJECTIONS"] == "true"
+    assert env_of(api_alone)["GENAI_INGESTION_WORKERS"] != "0"  # it indexes the uploads itself
     assert ("Deployment", "genai-stack-worker") not in kinds(alone)
 
 
@@ -221,14 +225,15 @@ def test_processes_run_real_commands_with_real_settings(values: dict[str, Any]) 
             sa = workload["spec"]["template"]["spec"]["serviceAccountName"]
             assert sa == values.get("serviceAccount", {}).get("name", "genai-stack")
     assert "genai-stack migrate" in ran
-    assert ("genai-stack projections run" in ran) == values.get("worker", {}).get("enabled", True)
+    assert ("genai-stack worker" in ran) == values.get("worker", {}).get("enabled", True)
     for secret in (m for m in manifests if m["kind"] == "Secret"):
         assert set(secret["stringData"]) <= SETTING_NAMES
 
 
 def test_the_commands_check_is_able_to_fail() -> None:
     assert cli_command_exists(["genai-stack", "projections", "run"])
-    assert not cli_command_exists(["genai-stack", "worker"])
+    assert cli_command_exists(["genai-stack", "worker", "--concurrency", "1"])
+    assert not cli_command_exists(["genai-stack", "workers"])
     assert not cli_command_exists(["genai-stack", "projections"])  # a group, not a command
 
 
@@ -390,7 +395,8 @@ def test_docker_compose_uses_real_settings_commands_and_ports() -> None:
     api = services["api"]["command"]
     port = int(api[api.index("--port") + 1])
     assert services["api"]["environment"]["GENAI_RUN_PROJECTIONS"] == "false"
-    assert services["worker"]["command"] == ["genai-stack", "projections", "run"]
+    assert services["worker"]["command"] == ["genai-stack", "worker"]
+    assert services["api"]["environment"]["GENAI_INGESTION_WORKERS"] == "0"
     # docker's stop waits longer than the drain
     grace = float(services["api"]["environment"]["GENAI_SHUTDOWN_GRACE_SECONDS"])
     assert services["api"]["stop_grace_period"] == "40s" and grace < 40

@@ -1,6 +1,7 @@
-"""One large document cannot hold the others: the indexer works on documents in slices,
-taking turns, so a small PDF uploaded right after a large one is indexed while the large one
-is still being embedded. The fake OpenAI server holds the large one's embedding batches one
+"""One large document cannot hold the others: the embedded server's indexer works on
+documents in slices, taking turns, and with PostgreSQL the queue's workers run several jobs at
+once (and large documents in a lane of their own), so a small PDF uploaded right after a large
+one is indexed while the large one is still being embedded. The fake OpenAI server holds the large one's embedding batches one
 at a time; the small one must be INDEXED after a few of them, long before the last."""
 
 # ruff: noqa: F811  (the backend fixtures are imported, then named as parameters)
@@ -30,7 +31,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
 from tests.integration.gql import GQL
 from tests.integration.workflow_ops import wait_for
 
-pytestmark = [pytest.mark.parametrize("backend", ["postgres"]), pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 BATCH = 4  # passages embedded at once: the large document's slices
 CHUNK = 300
@@ -47,6 +48,7 @@ def of_large(request: RecordedRequest) -> bool:
     return request.path.endswith("/embeddings") and SMALL_WORD not in json.dumps(request.body)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_a_small_pdf_uploaded_after_a_large_one_is_indexed_before_the_large_one_finishes(
     make_client: ClientFactory, fake_openai: FakeOpenAIServer
 ) -> None:
@@ -92,11 +94,13 @@ def test_a_small_pdf_uploaded_after_a_large_one_is_indexed_before_the_large_one_
     assert wait_for_status(gql, small)["chunkCount"] == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # with PostgreSQL: a queue, test_ingestion_queue
 def test_jobs_take_turns_and_the_position_waits_for_the_oldest_unfinished(
     make_client: ClientFactory, fake_openai: FakeOpenAIServer
 ) -> None:
-    """While the large one is held, the follower has both documents among its jobs, and its
-    tracked position stays before the large one's upload (a crash would index it again)."""
+    """While the large one is held, the embedded server's follower has both documents among
+    its jobs, and its tracked position stays before the large one's upload (a crash would
+    index it again)."""
     client = make_client(genai_embed_batch=BATCH)
     gql = GQL(client)
     workflow = new_workflow(gql)

@@ -39,6 +39,7 @@ from tests.integration.gql import GQL
 from tests.integration.servers import GENAI_STACK
 
 LOCAL_MODEL = "local/all-MiniLM-L6-v2"
+HEARTBEAT = 0.5
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -48,13 +49,20 @@ def environment(settings: Settings) -> dict[str, str]:
         "GENAI_OUTBOUND_LOOPBACK": "true",  # the fake embedder listens on loopback
         **({"DATABASE_URL": settings.database_url} if settings.database_url else {}),
         **({"CHROMA_URL": settings.chroma_url} if settings.chroma_url else {}),
+        # PostgreSQL: a killed worker's job goes back to the queue after three of these
+        "GENAI_INGESTION_HEARTBEAT_SECONDS": str(HEARTBEAT),
     }
 
 
 def test_a_killed_ingestion_worker_is_resumed_without_duplicate_or_stale_vectors(
     make_client: ClientFactory, settings: Settings, fake_openai: FakeOpenAIServer
 ) -> None:
-    client = make_client(genai_run_projections=False)  # the API; workers run apart
+    # the API; workers run apart (with PostgreSQL the queued jobs too)
+    client = make_client(
+        genai_run_projections=False,
+        genai_ingestion_workers=0,
+        genai_ingestion_heartbeat_seconds=HEARTBEAT,
+    )
     gql = GQL(client)
     wid = new_workflow(gql)
     add_knowledge_base(
@@ -89,8 +97,10 @@ def test_a_killed_ingestion_worker_is_resumed_without_duplicate_or_stale_vectors
     assert document(gql, doc["id"])["status"] == "PENDING"  # type: ignore[index]
     # while no worker runs, the knowledge base is set to far fewer, larger chunks
     configure(gql, wid, "kb", chunkSize=2000)
-    for projection_worker in client.app.state.services.workers:  # type: ignore[attr-defined]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    for projection_worker in services.workers:
         projection_worker.start()
+    services.start_ingestion_jobs(1)  # PostgreSQL: the killed worker's job, once it is stalled
 
     indexed = wait_for_status(gql, doc["id"])
     assert indexed["status"] == "INDEXED", indexed
