@@ -125,7 +125,8 @@ class FollowerCollector(Collector):
         )
         depth = GaugeMetricFamily(
             "genai_ingestion_queue_depth",
-            "Documents the ingestion worker of this process holds: indexing or waiting",
+            "Ingestion jobs waiting or running: the task queue's with PostgreSQL, else those the "
+            "ingestion worker of this process holds",
         )
         if self._source is not None:
             try:
