@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bench import chat, ingestion, retrieval
+from bench import chat, ingestion, retrieval, scale
 
 if __name__ == "__main__":
     ingestion.main([])
     chat.main([])
     retrieval.main([])
+    scale.main([])
