@@ -384,6 +384,18 @@ def _last_state(conn: psycopg.Connection[Any], originator_id: UUID) -> bytes:
     return bytes(row[0])
 
 
+def _connect(conninfo: str) -> psycopg.Connection[Any]:
+    """A connection, waiting while a busy shared server has none to give."""
+    for attempt in range(60):
+        try:
+            return psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 class TrackingWatcher(threading.Thread):
     """Reads the projection's position in a tight loop; notes when each position appeared."""
 
@@ -394,7 +406,7 @@ class TrackingWatcher(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+        with _connect(self.conninfo) as conn:
             last = -1
             while not self.stop.is_set():
                 row = conn.execute(

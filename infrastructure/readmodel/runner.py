@@ -72,7 +72,11 @@ class AdvisoryLock:
         if self.held():
             return True
         self.release()
-        conn = psycopg.connect(self.conninfo, autocommit=True)
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=True)
+        except psycopg.OperationalError as error:  # a busy server: tried again, not fatal
+            log.warning("no connection for an advisory lock", error=str(error))
+            return False
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if row and row[0]:
             self._conn = conn
