@@ -165,6 +165,18 @@ def bench_retrieval(chunks: int, queries: int = 200) -> dict[str, Any]:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def _connect(conninfo: str) -> psycopg.Connection[Any]:
+    """A connection, waiting while a busy shared server has none to give."""
+    for attempt in range(60):
+        try:
+            return psycopg.connect(conninfo, autocommit=True)
+        except psycopg.OperationalError:
+            if attempt == 59:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def scratch_database(admin_url: str, durable: bool) -> Iterator[str]:
     """A database of the bench's own, dropped afterwards. Unless `durable`, its commits do
@@ -172,22 +184,15 @@ def scratch_database(admin_url: str, durable: bool) -> Iterator[str]:
     only): on a shared machine's disk that flush takes several milliseconds and would be
     most of every figure, ours and the baselines' alike."""
     name = f"genai_bench_scale_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with _connect(admin_url) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
         if not durable:
             conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     try:
         yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
-        for attempt in range(30):  # a busy shared server may refuse a connection a while
-            try:
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                break
-            except psycopg.OperationalError:
-                if attempt == 29:
-                    raise
-                time.sleep(1)
+        with _connect(admin_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def services_for(database_url: str, data_dir: Path) -> Any:
@@ -382,18 +387,6 @@ def _last_state(conn: psycopg.Connection[Any], originator_id: UUID) -> bytes:
     ).fetchone()
     assert row is not None
     return bytes(row[0])
-
-
-def _connect(conninfo: str) -> psycopg.Connection[Any]:
-    """A connection, waiting while a busy shared server has none to give."""
-    for attempt in range(60):
-        try:
-            return psycopg.connect(conninfo, autocommit=True)
-        except psycopg.OperationalError:
-            if attempt == 59:
-                raise
-            time.sleep(0.5)
-    raise AssertionError("unreachable")
 
 
 class TrackingWatcher(threading.Thread):
