@@ -60,7 +60,7 @@ _UUID = re.compile(rb"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-
 
 PARTS = ("retrieval", "append", "lag", "rebuild")
 FULL = {"chunks": 100_000, "events": 1_000_000, "appends": 2000, "rate": 500, "lag_seconds": 10}
-QUICK = {"chunks": 1000, "events": 3000, "appends": 100, "rate": 200, "lag_seconds": 2}
+QUICK = {"chunks": 1000, "events": 2000, "appends": 100, "rate": 100, "lag_seconds": 2}
 
 
 def percentile(values: Sequence[float], share: float) -> float:
