@@ -19,6 +19,7 @@ from infrastructure.readmodel.tracking import SqlTrackingView
 class WorkspacesProjection(Projection[SqlTrackingView]):
     name = "workspaces"
     tables = (workspaces, workspace_members)
+    batched = True  # writes only through its view: a page of events is one transaction
 
     def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)

@@ -43,6 +43,7 @@ MAX_NAME = 200
 class AuditProjection(Projection[SqlTrackingView]):
     name = "audit_log"  # not "audit": that is the hash chain's lock
     tables = (audit_entries, audit_stacks)
+    batched = True  # writes only through its view: a page of events is one transaction
 
     def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)

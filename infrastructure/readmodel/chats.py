@@ -11,9 +11,20 @@ from uuid import UUID
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from sqlalchemy import Connection, Engine, Select, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import aliased
 
 from application.account.budgets import MonthUse
@@ -44,8 +55,13 @@ from infrastructure.readmodel.workflows import aware
 
 
 class ChatsProjection(Projection[SqlTrackingView]):
+    """Each event's changes are gathered in its transaction's `ChatWrites` and written at
+    once before it commits: in a page of events (a batch), a few statements for the whole
+    page instead of several per event."""
+
     name = "chats"
     tables = (chat_sessions, chat_messages, usage, answer_ratings)
+    batched = True  # writes only through its view: a page of events is one transaction
 
     def __init__(self, view: SqlTrackingView, prices: Mapping[str, ModelPrice]) -> None:
         super().__init__(view)
@@ -57,166 +73,278 @@ class ChatsProjection(Projection[SqlTrackingView]):
 
     @process_event.register
     def _started(self, e: ChatSession.ChatStarted, tracking: Tracking) -> None:
-        with self.view.transaction(tracking) as conn:
-            conn.execute(
-                insert(chat_sessions).values(
-                    id=e.originator_id,
-                    workflow_id=e.workflow_id,
-                    published_version=e.published_version,
-                    draft=e.draft,
-                    created_at=e.timestamp,
-                    updated_at=e.timestamp,
-                    message_count=0,
-                    waiting=0,
-                    last_actor=e.actor,
-                    author=e.actor,
-                )
+        with self.view.transaction(tracking):
+            self.view.buffer(ChatWrites).start(
+                {
+                    "id": e.originator_id,
+                    "workflow_id": e.workflow_id,
+                    "published_version": e.published_version,
+                    "draft": e.draft,
+                    "created_at": e.timestamp,
+                    "updated_at": e.timestamp,
+                    "message_count": 0,
+                    "waiting": 0,
+                    "last_actor": e.actor,
+                    "author": e.actor,
+                }
             )
 
     @process_event.register
     def _asked(self, e: ChatSession.UserAsked, tracking: Tracking) -> None:
-        with self.view.transaction(tracking) as conn:
-            _add_message(conn, e, "USER", "pending")
-            _touch(conn, e, messages=1, waiting=1)
+        with self.view.transaction(tracking):
+            writes = self.view.buffer(ChatWrites)
+            writes.add_message(_message(e, "USER", "pending"))
+            writes.touch(e, messages=1, waiting=1)
 
     @process_event.register
     def _answered(self, e: ChatSession.AssistantAnswered, tracking: Tracking) -> None:
         tokens = Usage(**e.usage)
-        with self.view.transaction(tracking) as conn:
-            _add_message(
-                conn,
-                e,
-                "ASSISTANT",
-                "answered",
-                sources=e.sources,
-                web_sources=e.web_sources,
-                reply_to=e.question_id,
-                model=e.model,
-                prompt_tokens=tokens.prompt_tokens,
-                completion_tokens=tokens.completion_tokens,
-                latency_ms=e.latency_ms,
-                workflow_version=e.workflow_version,
-                published_version=e.published_version,
+        with self.view.transaction(tracking):
+            writes = self.view.buffer(ChatWrites)
+            writes.add_message(
+                _message(
+                    e,
+                    "ASSISTANT",
+                    "answered",
+                    sources=e.sources,
+                    web_sources=e.web_sources,
+                    reply_to=e.question_id,
+                    model=e.model,
+                    prompt_tokens=tokens.prompt_tokens,
+                    completion_tokens=tokens.completion_tokens,
+                    latency_ms=e.latency_ms,
+                    workflow_version=e.workflow_version,
+                    published_version=e.published_version,
+                )
             )
-            _settle(conn, e.question_id, "answered")
-            workflow_id = _touch(conn, e, messages=1, waiting=-1)
-            self._count_usage(conn, workflow_id, e, tokens)
+            writes.settle(e.question_id, {"status": "answered"})
+            writes.touch(e, messages=1, waiting=-1)
+            model = (e.model or "unknown")[:200]
+            writes.count_usage(
+                (
+                    writes.workflow_of(e.originator_id),
+                    aware(e.timestamp).astimezone(UTC).date(),
+                    model,
+                ),
+                tokens,
+                cost_of(self.prices, model, tokens),
+            )
 
     @process_event.register
     def _failed(self, e: ChatSession.AnswerFailed, tracking: Tracking) -> None:
-        with self.view.transaction(tracking) as conn:
-            _settle(
-                conn,
+        with self.view.transaction(tracking):
+            writes = self.view.buffer(ChatWrites)
+            writes.settle(
                 e.question_id,
-                "failed",
-                e.code,
-                e.message,
-                workflow_version=e.workflow_version,
-                published_version=e.published_version,
+                {
+                    "status": "failed",
+                    "error_code": e.code,
+                    "error_message": e.message or None,
+                    "workflow_version": e.workflow_version,
+                    "published_version": e.published_version,
+                },
             )
-            _touch(conn, e, messages=0, waiting=-1)
+            writes.touch(e, messages=0, waiting=-1)
 
     @process_event.register
     def _rated(self, e: ChatSession.AnswerRated, tracking: Tracking) -> None:
-        r = answer_ratings.c
-        with self.view.transaction(tracking) as conn:
-            conn.execute(delete(answer_ratings).where(r.message_id == e.message_id))
-            if e.rating is None:
-                return  # withdrawn
-            workflow_id = conn.execute(
-                select(chat_sessions.c.workflow_id).where(chat_sessions.c.id == e.originator_id)
-            ).scalar_one()
-            conn.execute(
-                insert(answer_ratings).values(
-                    message_id=e.message_id,
-                    session_id=e.originator_id,
-                    workflow_id=workflow_id,
-                    rating=e.rating,
-                    note=e.note,
-                    actor=e.actor,
-                    rated_at=e.timestamp,
-                )
-            )
-
-    def _count_usage(
-        self, conn: Connection, workflow_id: UUID, e: ChatSession.AssistantAnswered, tokens: Usage
-    ) -> None:
-        model = (e.model or "unknown")[:200]
-        cost = cost_of(self.prices, model, tokens)
-        upsert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)(usage)
-        u = usage.c
-        conn.execute(
-            upsert.values(
-                workflow_id=workflow_id,
-                day=aware(e.timestamp).astimezone(UTC).date(),
-                model=model,
-                answers=1,
-                prompt_tokens=tokens.prompt_tokens,
-                completion_tokens=tokens.completion_tokens,
-                cost_usd=cost,
-            ).on_conflict_do_update(
-                index_elements=[u.workflow_id, u.day, u.model],
-                set_={
-                    "answers": u.answers + 1,
-                    "prompt_tokens": u.prompt_tokens + tokens.prompt_tokens,
-                    "completion_tokens": u.completion_tokens + tokens.completion_tokens,
-                    # null + anything stays null: a bucket is priced whole or not at all
-                    "cost_usd": u.cost_usd + cost if cost is not None else None,
+        with self.view.transaction(tracking):
+            writes = self.view.buffer(ChatWrites)
+            writes.rate(
+                e.message_id,
+                None
+                if e.rating is None  # withdrawn
+                else {
+                    "message_id": e.message_id,
+                    "session_id": e.originator_id,
+                    "workflow_id": writes.workflow_of(e.originator_id),
+                    "rating": e.rating,
+                    "note": e.note,
+                    "actor": e.actor,
+                    "rated_at": e.timestamp,
                 },
             )
-        )
 
     def forget(self) -> None:
         pass  # keeps nothing between events
 
 
-def _add_message(conn: Connection, e: Any, role: str, status: str, **details: Any) -> None:
+def _message(e: Any, role: str, status: str, **details: Any) -> dict[str, Any]:
     """The message an asked or answered event carries, as the row `seq` = its version."""
-    row = {"sources": [], "web_sources": [], **details}
-    conn.execute(
-        insert(chat_messages).values(
-            id=e.message_id,
-            session_id=e.originator_id,
-            seq=e.originator_version,
-            role=role,
-            content=e.content,
-            created_at=e.timestamp,
-            status=status,
-            **row,
+    row: dict[str, Any] = {
+        "id": e.message_id,
+        "session_id": e.originator_id,
+        "seq": e.originator_version,
+        "role": role,
+        "content": e.content,
+        "created_at": e.timestamp,
+        "status": status,
+        "sources": [],
+        "web_sources": [],
+        "reply_to": None,
+        "model": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "latency_ms": None,
+        "error_code": None,
+        "error_message": None,
+        "workflow_version": None,
+        "published_version": None,
+    }
+    row.update(details)
+    return row
+
+
+def _bound(row: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A row's values under the names of their bound parameters (`b_` and the column's:
+    a column's own name is SQLAlchemy's, in an UPDATE's SET)."""
+    return {f"b_{k}": v for k, v in row.items()} | more
+
+
+class ChatWrites:
+    """The changes of one transaction's chat events, gathered, then written in a few
+    statements (`flush`), each row once: a message answered in the same page is inserted
+    answered, a session's counters add up, usage adds up per bucket, a rating's last word
+    wins. The result is the same as applying the events one by one; a change that finds no
+    row to change (a session whose start could not be applied) fails the transaction, as
+    it did one event at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sessions: dict[UUID, dict[str, Any]] = {}  # new rows
+        self.messages: dict[UUID, dict[str, Any]] = {}  # new rows
+        self.settled: dict[UUID, dict[str, Any]] = {}  # of earlier questions
+        self.touched: dict[UUID, dict[str, Any]] = {}  # of earlier sessions
+        self.usage: dict[tuple[UUID, date, str], list[Any]] = {}
+        self.ratings: dict[UUID, dict[str, Any] | None] = {}  # None: withdrawn
+        self.workflows: dict[UUID, UUID] = {}  # session → its stack
+
+    def start(self, row: dict[str, Any]) -> None:
+        self.sessions[row["id"]] = row
+        self.workflows[row["id"]] = row["workflow_id"]
+
+    def add_message(self, row: dict[str, Any]) -> None:
+        self.messages[row["id"]] = row
+
+    def settle(self, question_id: UUID, values: dict[str, Any]) -> None:
+        """Marks a question answered or failed; a failed one keeps the versions that failed it."""
+        row = self.messages.get(question_id)
+        if row is not None:
+            row.update(values)
+        else:
+            self.settled.setdefault(question_id, {}).update(values)
+
+    def touch(self, e: Any, messages: int, waiting: int) -> None:
+        row = self.sessions.get(e.originator_id)
+        if row is None:
+            row = self.touched.setdefault(e.originator_id, {"message_count": 0, "waiting": 0})
+        row["message_count"] += messages
+        row["waiting"] += waiting
+        row["updated_at"], row["last_actor"] = e.timestamp, e.actor
+
+    def count_usage(self, key: tuple[UUID, date, str], tokens: Usage, cost: float | None) -> None:
+        """Adds an answer to its bucket; a bucket is priced whole or not at all."""
+        bucket = self.usage.setdefault(key, [0, 0, 0, 0.0])
+        bucket[0] += 1
+        bucket[1] += tokens.prompt_tokens
+        bucket[2] += tokens.completion_tokens
+        bucket[3] = None if cost is None or bucket[3] is None else bucket[3] + cost
+
+    def rate(self, message_id: UUID, row: dict[str, Any] | None) -> None:
+        self.ratings[message_id] = row
+
+    def workflow_of(self, session_id: UUID) -> UUID:
+        found = self.workflows.get(session_id)
+        if found is None:
+            found = self.conn.execute(
+                select(chat_sessions.c.workflow_id).where(chat_sessions.c.id == session_id)
+            ).scalar_one()
+            self.workflows[session_id] = found
+        return found
+
+    def flush(self) -> None:
+        conn = self.conn
+        if self.sessions:
+            conn.execute(insert(chat_sessions), list(self.sessions.values()))
+        if self.messages:
+            conn.execute(insert(chat_messages), list(self.messages.values()))
+        self._update_sessions()
+        self._update_messages()
+        self._add_usage()
+        self._write_ratings()
+
+    def _update_sessions(self) -> None:
+        if not self.touched:
+            return
+        s = chat_sessions.c
+        moved = self.conn.execute(
+            update(chat_sessions)
+            .where(s.id == bindparam("b_id"))
+            .values(
+                updated_at=bindparam("b_updated_at"),
+                last_actor=bindparam("b_last_actor"),
+                message_count=s.message_count + bindparam("b_message_count"),
+                waiting=s.waiting + bindparam("b_waiting"),
+            ),
+            [_bound(row, b_id=sid) for sid, row in self.touched.items()],
         )
-    )
+        if moved.rowcount != len(self.touched):
+            raise NoResultFound(f"{len(self.touched) - moved.rowcount} chat sessions not found")
 
+    def _update_messages(self) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for question_id, values in self.settled.items():
+            full = {"error_code": None, "error_message": None, **values}
+            by_columns.setdefault(tuple(sorted(full)), []).append(_bound(full, b_id=question_id))
+        for columns, rows in by_columns.items():
+            self.conn.execute(
+                update(chat_messages)
+                .where(chat_messages.c.id == bindparam("b_id"))
+                .values({c: bindparam(f"b_{c}") for c in columns}),
+                rows,
+            )
 
-def _touch(conn: Connection, e: Any, messages: int, waiting: int) -> UUID:
-    s = chat_sessions.c
-    workflow_id: UUID = conn.execute(
-        update(chat_sessions)
-        .where(s.id == e.originator_id)
-        .values(
-            updated_at=e.timestamp,
-            message_count=s.message_count + messages,
-            waiting=s.waiting + waiting,
-            last_actor=e.actor,
-        )
-        .returning(s.workflow_id)
-    ).scalar_one()
-    return workflow_id
+    def _add_usage(self) -> None:
+        u = usage.c
+        priced: list[dict[str, Any]] = []
+        unpriced: list[dict[str, Any]] = []
+        for (workflow_id, day, model), (answers, prompt, completion, cost) in self.usage.items():
+            row = {
+                "workflow_id": workflow_id,
+                "day": day,
+                "model": model,
+                "answers": answers,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "cost_usd": cost,
+            }
+            (unpriced if cost is None else priced).append(row)
+        upsert = (sqlite_insert if self.conn.dialect.name == "sqlite" else postgresql_insert)(usage)
+        for rows, cost in ((priced, u.cost_usd + upsert.excluded.cost_usd), (unpriced, None)):
+            if rows:
+                self.conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=[u.workflow_id, u.day, u.model],
+                        set_={
+                            "answers": u.answers + upsert.excluded.answers,
+                            "prompt_tokens": u.prompt_tokens + upsert.excluded.prompt_tokens,
+                            "completion_tokens": u.completion_tokens
+                            + upsert.excluded.completion_tokens,
+                            # null + anything stays null: priced whole or not at all
+                            "cost_usd": cost,
+                        },
+                    ),
+                    rows,
+                )
 
-
-def _settle(
-    conn: Connection,
-    question_id: UUID,
-    status: str,
-    code: str | None = None,
-    error: str = "",
-    **failed_by: int | None,
-) -> None:
-    """Marks a question answered or failed; a failed one keeps the versions that failed it."""
-    conn.execute(
-        update(chat_messages)
-        .where(chat_messages.c.id == question_id)
-        .values(status=status, error_code=code, error_message=error or None, **failed_by)
-    )
+    def _write_ratings(self) -> None:
+        if not self.ratings:
+            return
+        r = answer_ratings.c
+        self.conn.execute(delete(answer_ratings).where(r.message_id.in_(list(self.ratings))))
+        rows = [row for row in self.ratings.values() if row is not None]
+        if rows:
+            self.conn.execute(insert(answer_ratings), rows)
 
 
 class SqlChatReadModel:
@@ -273,7 +401,6 @@ class SqlChatReadModel:
             )
             for r in rows
         ]
-
 
     def of_workspace(self, workspace_id: UUID, since: date) -> MonthUse:
         """Tokens and estimated cost of the answers of the workspace's stacks since `since`

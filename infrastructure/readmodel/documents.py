@@ -22,6 +22,7 @@ from infrastructure.readmodel.workflows import aware
 class DocumentsProjection(Projection[SqlTrackingView]):
     name = "documents"
     tables = (documents,)
+    batched = True  # writes only through its view: a page of events is one transaction
 
     def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)

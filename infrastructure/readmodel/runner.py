@@ -24,7 +24,10 @@ from infrastructure.readmodel.tracking import SqlTrackingView
 
 log = structlog.get_logger(__name__)
 
-BATCH = 200
+# A page of the log: read at once and, for a batched projection, applied in one transaction
+# (ended early after BATCH_SECONDS, so that the rows already applied need not wait long).
+BATCH = 500
+BATCH_SECONDS = 0.1
 # Tries of an event that fails the same way before the projection records it and goes on
 # (a failure of the database itself is tried again without end).
 TRIES = 3
@@ -35,6 +38,8 @@ FRESH_READ_SECONDS = 2.0
 class TrackedProjection(Protocol):
     name: str
     tables: Sequence[Table]
+    # Optional `batched = True`: every write of the projection goes through its view's
+    # `transaction` (no other side effect), so that a page of events can be one transaction.
 
     @property
     def view(self) -> SqlTrackingView: ...
@@ -67,7 +72,11 @@ class AdvisoryLock:
         if self.held():
             return True
         self.release()
-        conn = psycopg.connect(self.conninfo, autocommit=True)
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=True)
+        except psycopg.OperationalError as error:  # a busy server: tried again, not fatal
+            log.warning("no connection for an advisory lock", error=str(error))
+            return False
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if row and row[0]:
             self._conn = conn
@@ -111,6 +120,8 @@ class ProjectionWorker(Follower):
         super().__init__(f"projection-{projection.name}", watcher, lock, poll_seconds)
         self.store, self.projection = store, projection
         self._handled_types = handled_types(projection)
+        # writes only through its view's transactions: a page may go in one
+        self._batched = bool(getattr(projection, "batched", False))
         self._topics: dict[str, bool] = {}
         self._tries = TRIES
         self._failing: tuple[int, int] = (0, 0)  # the event failing, and its tries so far
@@ -122,7 +133,10 @@ class ProjectionWorker(Follower):
 
     def catch_up(self, limit: int | None = None) -> int:
         """Follows the log past pending events (at most `limit`), applying those the projection
-        handles; returns how many it moved past."""
+        handles; returns how many it moved past. A projection that writes only through its
+        view (`batched`) has each page applied in one transaction (`_apply_page`); a page
+        that fails there is rolled back whole and goes again one event at a time, where each
+        event's failures are counted and, past the tries, recorded and skipped."""
         done = 0
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
@@ -131,33 +145,70 @@ class ProjectionWorker(Follower):
             )
             if not notifications:
                 break
-            skipped = 0
-            for n in notifications:
-                if not self._handles(n.topic):
-                    skipped = n.id  # no decoding, no transaction: the next write jumps over it
+            applied = self._apply_page(notifications) if self._batched else None
+            done += self._apply_each(notifications) if applied is None else applied
+        return done
+
+    def _apply_page(self, notifications: Sequence[Any]) -> int | None:
+        """Applies the page's events in one transaction with the position of the last one
+        applied (fewer if it took longer than BATCH_SECONDS); how many. None when an event
+        failed: nothing of the page was applied."""
+        view = self.projection.view
+        deadline = time.monotonic() + BATCH_SECONDS
+        done = 0
+        try:
+            with view.batch():
+                for n in notifications:
+                    tracking = Tracking(self.store.name, n.id)
+                    if self._handles(n.topic):
+                        event = self.store.mapper.to_domain_event(n)
+                        self.projection.process_event(event, tracking)
+                    else:
+                        view.insert_tracking(tracking)  # in the batch: only the position
                     done += 1
-                    continue
-                skipped = 0
-                try:
-                    event = self.store.mapper.to_domain_event(n)
-                    self.projection.process_event(event, Tracking(self.store.name, n.id))
-                except IntegrityError:
-                    # another worker or a rebuild moved the position: start from the stored one
-                    self.projection.forget()
-                    skipped = 0
-                    break
-                except Exception as error:
-                    if failures.is_transient(error) or self._tried(n.id) < self._tries:
-                        raise
-                    if not self._skip(n, error):
+                    if time.monotonic() > deadline:
                         break
+        except IntegrityError:
+            # another worker or a rebuild moved the position: start from the stored one
+            self.projection.forget()
+            return 0
+        except Exception as error:
+            self.projection.forget()  # its caches may hold what was rolled back
+            if failures.is_transient(error):
+                raise
+            return None
+        return done
+
+    def _apply_each(self, notifications: Sequence[Any]) -> int:
+        """Applies the page's events one transaction each; how many it moved past."""
+        done = 0
+        skipped = 0
+        for n in notifications:
+            if not self._handles(n.topic):
+                skipped = n.id  # no decoding, no transaction: the next write jumps over it
                 done += 1
-            if skipped:  # the batch ended with events of no interest: record having seen them
-                try:
-                    self.projection.view.insert_tracking(Tracking(self.store.name, skipped))
-                except IntegrityError:
-                    self.projection.forget()
-                    done -= 1  # not recorded: it will be gone through again
+                continue
+            skipped = 0
+            try:
+                event = self.store.mapper.to_domain_event(n)
+                self.projection.process_event(event, Tracking(self.store.name, n.id))
+            except IntegrityError:
+                # another worker or a rebuild moved the position: start from the stored one
+                self.projection.forget()
+                skipped = 0
+                break
+            except Exception as error:
+                if failures.is_transient(error) or self._tried(n.id) < self._tries:
+                    raise
+                if not self._skip(n, error):
+                    break
+            done += 1
+        if skipped:  # the page ended with events of no interest: record having seen them
+            try:
+                self.projection.view.insert_tracking(Tracking(self.store.name, skipped))
+            except IntegrityError:
+                self.projection.forget()
+                done -= 1  # not recorded: it will be gone through again
         return done
 
     def _tried(self, notification_id: int) -> int:

@@ -4,17 +4,48 @@ An event's rows and its tracking position are written in one transaction, and th
 moves only from the exact position this writer last saw (compare-and-set), so each event is
 applied exactly once: if another worker moved it, or a rebuild reset it, the transaction fails
 with IntegrityError and rolls back, and the writer starts again from the stored position.
+
+A worker may apply a page of events in one transaction (`batch`): each event's
+`transaction` then writes on the batch's connection and moves the position in memory, and
+the position is written once, when the batch commits. One commit (and one tracking write)
+per page instead of per event; an exception anywhere rolls the whole page back.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from infrastructure.readmodel.tables import projection_tracking as t
+
+
+class Buffer(Protocol):
+    """Writes a projection gathers in a transaction and makes at once before it commits."""
+
+    def __init__(self, conn: Connection) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+B = TypeVar("B", bound=Buffer)
+
+
+@dataclass
+class _Batch:
+    conn: Connection
+    position: int  # of the last event applied in it (uncommitted until the batch commits)
+    thread: int  # the writer's: another thread's transaction is not part of it
+    buffers: dict[type, Buffer] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        for buffer in self.buffers.values():
+            buffer.flush()
 
 
 class SqlTrackingView(TrackingRecorder):
@@ -23,6 +54,7 @@ class SqlTrackingView(TrackingRecorder):
     def __init__(self, engine: Engine, projection_name: str) -> None:
         self.engine, self.name = engine, projection_name
         self._seen: int | None = None  # the position this writer last read or wrote
+        self._batch: _Batch | None = None
 
     def ensure(self, application_name: str) -> None:
         with self.engine.begin() as conn:
@@ -36,8 +68,19 @@ class SqlTrackingView(TrackingRecorder):
 
     @contextmanager
     def transaction(self, tracking: Tracking) -> Iterator[Connection]:
-        """Yields a connection whose work commits together with the tracking position."""
-        expected = self._seen if self._seen is not None else self.max_tracking_id("")
+        """Yields a connection whose work commits together with the tracking position (in
+        a batch: the batch's, committed with the batch)."""
+        batch = self._batch
+        if batch is not None and batch.thread == threading.get_ident():
+            if tracking.notification_id <= batch.position:
+                raise IntegrityError(
+                    f"{self.name} is at {batch.position} in this batch; "
+                    f"not applying notification {tracking.notification_id}"
+                )
+            yield batch.conn
+            batch.position = tracking.notification_id
+            return
+        expected = self.last_seen()
         with self.engine.begin() as conn:
             # first statement of the transaction: it takes the row lock that serialises writers
             moved = conn.execute(
@@ -52,29 +95,82 @@ class SqlTrackingView(TrackingRecorder):
                     f"{self.name} moved past {expected} elsewhere; "
                     f"not applying notification {tracking.notification_id}"
                 )
+            self._batch = own = _Batch(conn, tracking.notification_id, threading.get_ident())
             try:
                 yield conn
+                own.flush()
             except BaseException:
                 self._seen = None
                 raise
+            finally:
+                self._batch = None
         self._seen = tracking.notification_id
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for several events, in this thread: their rows, and the position
+        of the last one applied, commit together or not at all. Its first statement takes
+        the tracking row's lock and checks that the position is still the one this writer
+        last saw (compare-and-set, as for one event): IntegrityError if it moved."""
+        expected = self.last_seen()
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(t)
+                .where(t.c.projection == self.name)
+                .where(t.c.notification_id == expected)
+                .values(notification_id=expected)
+            )
+            if held.rowcount != 1:
+                self._seen = None
+                raise IntegrityError(f"{self.name} moved past {expected} elsewhere")
+            batch = self._batch = _Batch(conn, expected, threading.get_ident())
+            try:
+                yield
+                batch.flush()
+                if batch.position != expected:
+                    conn.execute(
+                        update(t)
+                        .where(t.c.projection == self.name)
+                        .values(notification_id=batch.position)
+                    )
+            except BaseException:
+                self._seen = None
+                raise
+            finally:
+                self._batch = None
+        self._seen = batch.position
+
+    def buffer(self, kind: type[B]) -> B:
+        """The open transaction's buffer of this kind (made on first use, with its
+        connection): what it gathers is written by its `flush`, once, before the
+        transaction (a page's, in a batch) commits. Inside `transaction` only."""
+        batch = self._batch
+        assert batch is not None and batch.thread == threading.get_ident(), "no transaction"
+        found = batch.buffers.get(kind)
+        if found is None:
+            found = batch.buffers[kind] = kind(batch.conn)
+        assert isinstance(found, kind)
+        return found
 
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.transaction(tracking):
             pass
 
     def max_tracking_id(self, application_name: str) -> int | None:
+        """The committed position (any thread may ask: readers waiting for their writes)."""
         with self.engine.connect() as conn:
-            self._seen = conn.execute(
+            position: int | None = conn.execute(
                 select(t.c.notification_id).where(t.c.projection == self.name)
             ).scalar()
-        return self._seen
+        return position
 
     def last_seen(self) -> int:
         """The position this writer last read or wrote, read from the table when it has none:
         a writer that follows the log alone need not ask the database where it is each time
         (if someone else moved it, the writer's next compare-and-set fails and it reads again)."""
-        return self._seen if self._seen is not None else (self.max_tracking_id("") or 0)
+        if self._seen is None:
+            self._seen = self.max_tracking_id("") or 0
+        return self._seen
 
     def has_tracking_id(self, application_name: str, notification_id: int | None) -> bool:
         if notification_id is None:

@@ -27,6 +27,7 @@ CACHE_SIZE = 256
 class WorkflowsProjection(Projection[SqlTrackingView]):
     name = "workflows"
     tables = (workflows, published_versions)
+    batched = True  # writes only through its view: a page of events is one transaction
 
     def __init__(self, view: SqlTrackingView, store: EventLog) -> None:
         super().__init__(view)
