@@ -192,8 +192,10 @@ async def test_a_lasting_server_error_ends_in_provider_error_after_bounded_tries
 
 async def test_a_server_that_never_answers_ends_in_provider_error(provider: Provider) -> None:
     # Each hang ends in a full answer: a client that waited it out would not fail.
+    # The timeout covers sending the request too: 1 s could end the retry before it left a
+    # machine busy with parallel test workers, and the fake would never see it.
     provider.server.fail_next(Failure.hang(120), times=5)
-    error = await failure_of(provider.llm(timeout=1.0, retries=1), provider.request())
+    error = await failure_of(provider.llm(timeout=5.0, retries=1), provider.request())
     assert "timed out" in str(error)
     # on a loaded machine the retried request can reach the fake just after the client gave up
     deadline = time.monotonic() + 30
