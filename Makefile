@@ -55,7 +55,7 @@ services: system-packages
 	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432
-	@# the parallel test workers each run apps with connection pools: 3 workers reached 78
+	@# the parallel test workers each run apps with connection pools: 3 workers reached 85
 	@# connections at the peak, too near PostgreSQL's default of 100 (a fresh machine's)
 	@if [ "$$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW max_connections')" -lt $(PG_MAX_CONNECTIONS) ]; then \
 	  echo "raising PostgreSQL's max_connections to $(PG_MAX_CONNECTIONS) (a restart)"; \
