@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_WORKERS ?= 3
+PG_MAX_CONNECTIONS := 300
 
 FRONTEND_SOURCES := $(shell find frontend/src frontend/embed frontend/vite.embed.config.ts frontend/index.html frontend/graphiql.html frontend/schema.graphql frontend/vite.config.ts frontend/codegen.ts -type f 2>/dev/null)
 
@@ -53,6 +55,15 @@ services: system-packages
 	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432
+	@# the parallel test workers each run apps with connection pools: 3 workers reached 85
+	@# connections at the peak, too near PostgreSQL's default of 100 (a fresh machine's)
+	@if [ "$$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW max_connections')" -lt $(PG_MAX_CONNECTIONS) ]; then \
+	  echo "raising PostgreSQL's max_connections to $(PG_MAX_CONNECTIONS) (a restart)"; \
+	  psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = $(PG_MAX_CONNECTIONS)"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main restart; \
+	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
+	fi
+	@test "$$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW max_connections')" -ge $(PG_MAX_CONNECTIONS)
 	@# Redis: the shared rate limits' tests (REDIS_URL); the machine usually runs it already
 	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
 	  echo "starting Redis"; redis-server --bind 127.0.0.1 --port 6379 --save '' --daemonize yes; \
@@ -71,9 +82,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests $(wildcard bench)
 	$(VENV)/bin/mypy domain application
 
-# the single sign-on tests run a real OpenID Connect provider (tests/oidc, on Node)
+# the single sign-on tests run a real OpenID Connect provider (tests/oidc, on Node).
+# The suite mostly waits (servers, subprocesses, PostgreSQL): $(PYTEST_WORKERS) pytest-xdist
+# workers; tests sharing a module-scoped fixture stay on one worker (loadgroup, tests/conftest.py).
 test-python: $(STAMP) tests/oidc/node_modules/.package-lock.json
-	$(PY) -m pytest -q -p no:cacheprovider --durations=30
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -p no:cacheprovider --durations=30
 
 test-frontend: frontend/node_modules/.package-lock.json
 	npm --prefix frontend test

@@ -1,5 +1,10 @@
 """A real Chroma server for tests: `chroma run` from the venv on a free loopback port.
 
+The server binds port 0 and the port is read back from the kernel (which socket the process
+listens on): choosing a free port first and passing it on would race with the other pytest-xdist
+workers (and any process) binding in between, and a worker could then talk to another worker's
+server, whose resets would delete its collections.
+
 Fixtures (import them into a test module, or register the module with
 `pytest_plugins = ["tests.chroma_server"]` in a conftest):
 
@@ -11,9 +16,9 @@ Fixtures (import them into a test module, or register the module with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +30,8 @@ import pytest
 
 from infrastructure.vector_index import ChromaVectorIndex
 
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0  # a loaded machine (parallel test workers) starts it slowly
+LISTEN = "0A"  # the TCP state in /proc/net/tcp
 
 
 def _chroma_cli() -> str:
@@ -36,10 +42,23 @@ def _chroma_cli() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _listening_port(pid: int) -> int | None:
+    """The TCP port process `pid` listens on, once it does (Linux's /proc; `chroma run` does
+    not print the port the system chose)."""
+    sockets = set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+            sockets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == LISTEN and f"socket:[{inode}]" in sockets:
+            return int(local.rsplit(":", 1)[1], 16)
+    return None
 
 
 def _heartbeat(url: str) -> bool:
@@ -53,22 +72,22 @@ def _heartbeat(url: str) -> bool:
 @pytest.fixture(scope="session")
 def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log = (root / "server.log").open("wb")
     command = [_chroma_cli(), "run", "--path", str(root / "data")]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--port", "0"]
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not _heartbeat(url):
+        port = None
+        while port is None or not _heartbeat(f"http://127.0.0.1:{port}"):
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
                 tail = (root / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"the Chroma server did not start on {url}:\n{tail}")
-            time.sleep(0.2)
-        yield url
+                pytest.fail(f"the Chroma server did not start (port {port}):\n{tail}")
+            time.sleep(0.2)  # polling interval while waiting for the condition above
+            port = port or _listening_port(process.pid)
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         try:

@@ -49,6 +49,22 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of a module that share a module-scoped fixture (a server, a loaded model) go
+    to one pytest-xdist worker (`--dist loadgroup`, see the Makefile), so the fixture is set
+    up once rather than once on every worker; other tests are spread one by one."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.module is None:
+            continue
+        scopes = {
+            d.scope for name in info.names_closure for d in info.name2fixturedefs.get(name, ())
+        }
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def _base(admin: str) -> str:
     return admin.rsplit("/", 1)[0]
 

@@ -37,8 +37,9 @@ class Server:
         )
         self._base: str | None = None
 
-    def wait_ready(self, timeout: float = 90) -> str:
-        """Its base URL once /readyz answers 200; raises if it exits or times out first."""
+    def wait_ready(self, timeout: float = 180) -> str:
+        """Its base URL once /readyz answers 200; raises if it exits or times out first (the
+        timeout only bounds a failure: a machine busy with parallel test workers took 90 s)."""
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

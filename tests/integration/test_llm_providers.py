@@ -192,11 +192,13 @@ async def test_a_lasting_server_error_ends_in_provider_error_after_bounded_tries
 
 async def test_a_server_that_never_answers_ends_in_provider_error(provider: Provider) -> None:
     # Each hang ends in a full answer: a client that waited it out would not fail.
+    # The timeout covers sending the request too: 1 s could end the retry before it left a
+    # machine busy with parallel test workers, and the fake would never see it.
     provider.server.fail_next(Failure.hang(120), times=5)
-    error = await failure_of(provider.llm(timeout=1.0, retries=1), provider.request())
+    error = await failure_of(provider.llm(timeout=5.0, retries=1), provider.request())
     assert "timed out" in str(error)
     # on a loaded machine the retried request can reach the fake just after the client gave up
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30
     while len(provider.calls()) < 2 and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert len(provider.calls()) == 2
@@ -430,7 +432,7 @@ async def test_gemini_embeddings_come_from_the_fake(fake_gemini: FakeGeminiServe
 
 
 async def test_web_search_returns_the_organic_results(fake_search: FakeSearchServer) -> None:
-    search = SerpApiSearch(base_url=fake_search.url, timeout=1)
+    search = SerpApiSearch(base_url=fake_search.url, timeout=30)
     results = await search.search("event sourcing", SERP_KEY, limit=3)
     assert [r.title for r in results] == [f"Result {i} for event sourcing" for i in (1, 2, 3)]
     assert results[0].url == "https://example.test/1"
@@ -475,13 +477,15 @@ async def test_web_search_retries_a_rate_limit(fake_search: FakeSearchServer) ->
 
 
 async def test_web_search_failures_end_in_provider_error(fake_search: FakeSearchServer) -> None:
-    search = SerpApiSearch(base_url=fake_search.url, timeout=0.3, retries=1, backoff=0.01)
+    # a 502 comes at once: a short timeout could turn a slow one (busy machine) into a timeout
+    search = SerpApiSearch(base_url=fake_search.url, timeout=30, retries=1, backoff=0.01)
     fake_search.fail_next(Failure.http(502, "Bad gateway."), times=2)
     with pytest.raises(ProviderError, match=r"the server failed \(HTTP 502\)"):
         await search.search("q", SERP_KEY, 2)
+    hurried = SerpApiSearch(base_url=fake_search.url, timeout=0.3, retries=1, backoff=0.01)
     fake_search.fail_next(Failure.hang(120), times=2)  # each ends in a full answer
     with pytest.raises(ProviderError, match="timed out"):
-        await search.search("q", SERP_KEY, 2)
+        await hurried.search("q", SERP_KEY, 2)
 
 
 async def test_web_search_without_a_key_sends_nothing(fake_search: FakeSearchServer) -> None:

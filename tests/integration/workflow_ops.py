@@ -61,8 +61,9 @@ def build_pipeline(gql: GQL, name: str = "Manual Q&A") -> dict[str, Any]:
     return wf
 
 
-def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Polls until predicate() is truthy (read models follow the log asynchronously)."""
+def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.05) -> Any:
+    """Polls until predicate() is truthy (read models follow the log asynchronously). The
+    timeout only bounds a failure: generous, for a machine busy with parallel test workers."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

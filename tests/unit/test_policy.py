@@ -53,10 +53,22 @@ TABLE = (
 )
 
 
+def row_name(principal: Principal | None) -> str:
+    """A row's principal, named the same in every process (a token's id is random, and
+    pytest-xdist's workers must collect the same test ids)."""
+    if principal is None:
+        return "nobody"
+    if principal.token_id is None:
+        return principal.actor
+    scopes = "+".join(sorted(scope.value for scope in principal.scopes))
+    elsewhere = "-elsewhere" if principal.workspace_id == str(OTHER.id) else ""
+    return f"token:{scopes}{elsewhere}"
+
+
 @pytest.mark.parametrize(
     ("principal", "action", "allowed"),
     TABLE,
-    ids=[f"{p.actor if p else 'nobody'}-{a.value}" for p, a, _ in TABLE],
+    ids=[f"{row_name(p)}-{a.value}" for p, a, _ in TABLE],
 )
 def test_the_permission_table(principal: Principal | None, action: Action, allowed: bool) -> None:
     assert can(principal, action, WORKSPACE) is allowed

@@ -83,6 +83,7 @@ def test_issuing_a_publishable_token_records_its_sites() -> None:
 @pytest.mark.parametrize(
     ("scopes", "stack"),
     [(frozenset({Scope.CHAT}), None), (frozenset({Scope.CHAT, Scope.READ}), STACK)],
+    ids=["chat", "chat-read-one-stack"],  # not the random STACK: xdist's workers must agree
 )
 def test_a_publishable_token_is_for_one_stack_and_only_chats(
     scopes: frozenset[Scope], stack: str | None

@@ -23,8 +23,9 @@ def published(app: Services) -> UUID:
     return wid
 
 
-async def settled(app: Services, session_id: UUID, timeout: float = 10.0) -> ChatSession:
-    """The session once no question waits (a condition, polled on the loop)."""
+async def settled(app: Services, session_id: UUID, timeout: float = 60.0) -> ChatSession:
+    """The session once no question waits (a condition, polled on the loop; the timeout is
+    generous for a machine busy with parallel test workers)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
