@@ -14,6 +14,8 @@ export type LoadState = { status: "loading" } | { status: "ready" } | { status: 
 
 /** Our own edits announce themselves too; give their answers a moment before refetching. */
 const REFETCH_DELAY_MS = 150;
+/** How often the documents are read again while one is still being indexed. */
+const PENDING_REREAD_MS = 3_000;
 
 /**
  * Loads a workflow into the canvas store and keeps it live: workflowEvents announce new
@@ -92,6 +94,35 @@ export function useWorkflowSync(workflowId: string, commands: Commands): { load:
       if (timer) clearTimeout(timer);
     };
   }, [commands]);
+
+  // A document's change that lands between the documents' read and the subscription's start
+  // reaches neither: while a document is still being indexed, its list is read again now and
+  // then (the store keeps the later of two states), so the panel cannot stay on "indexing".
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const pending = () => Object.values(useDocuments.getState().docs).some((doc) => doc.status === "PENDING");
+    const check = () => {
+      if (stopped || timer || !pending()) return;
+      timer = setTimeout(async () => {
+        try {
+          await loadDocuments();
+        } catch {
+          // the next turn reads again
+        } finally {
+          timer = undefined;
+          check();
+        }
+      }, PENDING_REREAD_MS);
+    };
+    check();
+    const unsubscribe = useDocuments.subscribe(check);
+    return () => {
+      stopped = true;
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+    };
+  }, [loadDocuments]);
 
   useEffect(() => {
     if (reconnects === 0) return;
