@@ -30,9 +30,10 @@ export function useWorkflowSync(workflowId: string, commands: Commands): { load:
 
   // Documents load on their own: the canvas must open even if they fail to.
   const loadDocuments = useCallback(async () => {
+    const asOf = useDocuments.getState().tick;
     const result = await client.query(DocumentsQuery, { id: workflowId }, { requestPolicy: "network-only" }).toPromise();
     const docs = result.data?.workflow?.documents;
-    if (docs) useDocuments.getState().dispatch({ type: "loaded", docs });
+    if (docs) useDocuments.getState().dispatch({ type: "loaded", docs, asOf });
   }, [client, workflowId]);
 
   useEffect(() => {

@@ -149,6 +149,22 @@ describe("documentsReducer", () => {
     expect(Object.keys(s.docs)).toEqual(["d2"]);
   });
 
+  it("keeps a document heard of after the list was asked for, and drops one the list no longer has", () => {
+    let s = documentsReducer(start, { type: "loaded", docs: [doc({ id: "old" })] });
+    const asOf = s.tick;
+    // While the list is read again, an upload finishes and its document fails at once.
+    s = documentsReducer(s, { type: "uploadStarted", upload: { tempId: "u", nodeId: "kb", filename: "scanned.pdf", size: 10, loaded: 10 } });
+    s = documentsReducer(s, { type: "uploadFinished", tempId: "u", doc: doc({ id: "new", filename: "scanned.pdf", sizeBytes: 10 }) });
+    s = documentsReducer(s, { type: "changed", doc: doc({ id: "new", filename: "scanned.pdf", status: "FAILED", updatedAt: "2026-01-01T00:00:01+00:00" }) });
+    // The list, read before all that, has neither the new document nor the old one (removed elsewhere).
+    s = documentsReducer(s, { type: "loaded", docs: [], asOf });
+    expect(Object.keys(s.docs)).toEqual(["new"]);
+    expect(s.docs.new.status).toBe("FAILED");
+    // A list asked for later is the truth about both.
+    s = documentsReducer(s, { type: "loaded", docs: [], asOf: s.tick });
+    expect(s.docs).toEqual({});
+  });
+
   it("lists a node's documents newest first", () => {
     const s = documentsReducer(start, {
       type: "loaded",

@@ -18,11 +18,15 @@ export interface DocumentsState {
   uploads: Upload[];
   /** Documents removed here or reported removed: late reports about them are ignored. */
   removed: Record<string, true>;
+  /** Counts the news about documents; `heard[id]` is when a document's last news came. */
+  tick: number;
+  heard: Record<string, number>;
 }
 
 export type DocumentsAction =
   | { type: "reset"; workflowId: string | null }
-  | { type: "loaded"; docs: Doc[] }
+  /** `asOf`: the store's tick when the list was asked for (a list read while news came in). */
+  | { type: "loaded"; docs: Doc[]; asOf?: number }
   | { type: "changed"; doc: Doc }
   | { type: "removed"; id: string }
   | { type: "uploadStarted"; upload: Upload }
@@ -31,7 +35,7 @@ export type DocumentsAction =
   | { type: "uploadFailed"; tempId: string; error: string }
   | { type: "uploadDismissed"; tempId: string };
 
-export const initialDocumentsState: DocumentsState = { workflowId: null, docs: {}, uploads: [], removed: {} };
+export const initialDocumentsState: DocumentsState = { workflowId: null, docs: {}, uploads: [], removed: {}, tick: 0, heard: {} };
 
 const STATUS_RANK: Record<Doc["status"], number> = { PENDING: 0, INDEXED: 1, FAILED: 1, REMOVED: 2 };
 
@@ -57,25 +61,34 @@ function later(current: Doc | undefined, incoming: Doc): Doc {
   return incoming;
 }
 
-function withDoc(state: DocumentsState, doc: Doc): Pick<DocumentsState, "docs" | "removed"> {
+function withDoc(state: DocumentsState, doc: Doc): Pick<DocumentsState, "docs" | "removed" | "tick" | "heard"> {
   if (state.removed[doc.id]) return state;
+  const tick = state.tick + 1;
+  const heard = { ...state.heard, [doc.id]: tick };
   if (doc.status === "REMOVED") {
     const { [doc.id]: _gone, ...docs } = state.docs;
-    return { docs, removed: { ...state.removed, [doc.id]: true } };
+    return { docs, removed: { ...state.removed, [doc.id]: true }, tick, heard };
   }
-  return { docs: { ...state.docs, [doc.id]: later(state.docs[doc.id], doc) }, removed: state.removed };
+  return { docs: { ...state.docs, [doc.id]: later(state.docs[doc.id], doc) }, removed: state.removed, tick, heard };
 }
 
 /** Document state for one workflow, fed by the initial query, uploads and documentEvents. */
 export function documentsReducer(state: DocumentsState, action: DocumentsAction): DocumentsState {
   switch (action.type) {
     case "reset":
-      return { ...initialDocumentsState, workflowId: action.workflowId };
+      return { ...initialDocumentsState, workflowId: action.workflowId, tick: state.tick };
     case "loaded": {
-      // The whole list as it stands: what it lacks is gone, what it has may be older than ours.
+      // The whole list as it stood when it was read: what it lacks is gone, unless news of it
+      // came after the read was asked for (an upload that finished meanwhile); what it has may
+      // be older than ours.
       const docs: Record<string, Doc> = {};
       for (const doc of action.docs) {
         if (!state.removed[doc.id] && doc.status !== "REMOVED") docs[doc.id] = later(state.docs[doc.id], doc);
+      }
+      if (action.asOf !== undefined) {
+        for (const [id, doc] of Object.entries(state.docs)) {
+          if (!(id in docs) && (state.heard[id] ?? 0) > action.asOf) docs[id] = doc;
+        }
       }
       return { ...state, docs };
     }
@@ -84,7 +97,8 @@ export function documentsReducer(state: DocumentsState, action: DocumentsAction)
       return { ...state, ...withDoc(state, action.doc) };
     case "removed": {
       const { [action.id]: _gone, ...docs } = state.docs;
-      return { ...state, docs, removed: { ...state.removed, [action.id]: true } };
+      const tick = state.tick + 1;
+      return { ...state, docs, removed: { ...state.removed, [action.id]: true }, tick, heard: { ...state.heard, [action.id]: tick } };
     }
     case "uploadStarted":
       return { ...state, uploads: [...state.uploads, action.upload] };
