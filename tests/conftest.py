@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
+from infrastructure.database import create_read_engine, migrate
 from infrastructure.settings import Settings
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.chroma_server"]
@@ -70,11 +71,13 @@ def _base(admin: str) -> str:
 
 
 @contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped afterwards: empty, or a copy of
+    `template`."""
     name = f"genai_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield f"{_base(PG_ADMIN)}/{name}"
     finally:
@@ -82,10 +85,27 @@ def fresh_postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped after the test."""
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """A database brought to the head revision once per test process: a test's database is
+    a copy of it, so each test does not pay every migration again (PostgreSQL copies the
+    files; the app's own migrate at start then finds nothing to do)."""
     with fresh_postgres_database() as url:
+        engine = create_read_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), 1)
+        migrate(engine)
+        engine.dispose()
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database at the head revision, dropped after the test; an empty
+    one for a test marked `empty_database` (one that runs the migrations itself)."""
+    if request.node.get_closest_marker("empty_database"):
+        template = None
+    else:
+        template = request.getfixturevalue("migrated_postgres_template")
+    with fresh_postgres_database(template) as url:
         yield url
 
 

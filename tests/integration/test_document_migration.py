@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, insert
@@ -19,6 +20,9 @@ from infrastructure.database import create_read_engine, migrate
 from infrastructure.readmodel.documents import SqlDocumentReadModel
 from infrastructure.readmodel.tables import documents
 from infrastructure.settings import Settings
+
+# the database starts at revision 0005, not at the head the other tests start from
+pytestmark = pytest.mark.empty_database
 
 SETTINGS = IndexSettings("local", "all-MiniLM-L6-v2", 1000, 150)
 
