@@ -67,6 +67,8 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}", "embed/**/*.test.ts"],
     setupFiles: ["src/test/setup.ts"],
     css: false,
+    // a bound on a hung test, not a speed goal: jsdom on a busy 2-core machine is slow
+    testTimeout: 30_000,
     reporters: ["default", "./src/test/summaryReporter.ts"],
   },
 });

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { CombinedError } from "urql";
 import { describe, expect, it } from "vitest";
 import { fakeClient, workflow } from "../../test/fakeClient";

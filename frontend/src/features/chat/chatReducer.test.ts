@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { chatMessage as message } from "../../test/fixtures";
 import { answeredByLabel, chatReducer, initialChatState, sessionTitle, stageLabel, type ChatEvent, type ChatState, type OpenSession } from "./chatReducer";

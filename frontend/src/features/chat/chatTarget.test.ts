@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { availableMode, paramOf, reusableSession, startVariables, targetFromParam, type SessionSummary } from "./chatTarget";
 

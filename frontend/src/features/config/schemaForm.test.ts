@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { LLM_SCHEMA } from "../../test/fixtures";
 import { buildPatch, fieldsOf, initialDraft, isVisible, keySettings, maskSecrets, validateDraft } from "./schemaForm";

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { countFor, docsFor, documentsReducer, generationNote, initialDocumentsState, instant, progressOf, uploadsFor, type Doc } from "./documentsStore";
 
