@@ -16,7 +16,11 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/embed frontend/vite.embed
 run: install
 	$(VENV)/bin/genai-stack serve --host $(HOST) --port $(PORT)
 
-test: install services
+# what the tests need is installed side by side (pip, three npm ci, apt): it mostly waits on
+# the registries
+test:
+	$(MAKE) --jobs=4 install services tests/e2e/node_modules/.package-lock.json \
+	  tests/oidc/node_modules/.package-lock.json
 	$(MAKE) lint
 	$(MAKE) test-python
 	$(MAKE) test-frontend
