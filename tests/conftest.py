@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -81,31 +82,42 @@ def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
     try:
         yield f"{_base(PG_ADMIN)}/{name}"
     finally:
+        _drop_database(name)
+
+
+_template: list[str] = []
+
+
+def migrated_postgres_template() -> str:
+    """A database brought to the head revision once per test process (made on first use,
+    dropped when the process exits): a test's database is a copy of it, so each test does not
+    pay every migration again (PostgreSQL copies the files; the app's own migrate at start
+    then finds nothing to do)."""
+    if not _template:
+        name = f"genai_test_template_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
-def migrated_postgres_template() -> Iterator[str]:
-    """A database brought to the head revision once per test process: a test's database is
-    a copy of it, so each test does not pay every migration again (PostgreSQL copies the
-    files; the app's own migrate at start then finds nothing to do)."""
-    with fresh_postgres_database() as url:
-        engine = create_read_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), 1)
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, name)
+        engine = create_read_engine(
+            f"{_base(PG_ADMIN)}/{name}".replace("postgresql://", "postgresql+psycopg://", 1), 1
+        )
         migrate(engine)
         engine.dispose()
-        yield url.rsplit("/", 1)[1]
+        _template.append(name)
+    return _template[0]
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh PostgreSQL database at the head revision, dropped after the test; an empty
     one for a test marked `empty_database` (one that runs the migrations itself)."""
-    if request.node.get_closest_marker("empty_database"):
-        template = None
-    else:
-        template = request.getfixturevalue("migrated_postgres_template")
-    with fresh_postgres_database(template) as url:
+    empty = request.node.get_closest_marker("empty_database") is not None
+    with fresh_postgres_database(None if empty else migrated_postgres_template()) as url:
         yield url
 
 

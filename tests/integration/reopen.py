@@ -22,7 +22,7 @@ from application.eventlog.log import EventLog
 from infrastructure.settings import Settings
 from interfaces.app import create_app
 from interfaces.bootstrap import Services, bootstrap
-from tests.conftest import fresh_postgres_database, make_settings
+from tests.conftest import fresh_postgres_database, make_settings, migrated_postgres_template
 from tests.integration.gql import GQL
 
 T = TypeVar("T")
@@ -37,7 +37,11 @@ def fresh_storage(backend: str) -> Iterator[Settings]:
     with ExitStack() as stack:
         tmp = Path(tempfile.mkdtemp(prefix="genai-property-"))
         stack.callback(shutil.rmtree, tmp, True)
-        url = stack.enter_context(fresh_postgres_database()) if backend == "postgres" else None
+        url = (
+            stack.enter_context(fresh_postgres_database(migrated_postgres_template()))
+            if backend == "postgres"
+            else None
+        )
         yield make_settings(tmp / "data", url)
 
 
