@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,7 +147,27 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+_sqlite_template: list[Path] = []
+
+
+def migrated_sqlite_template() -> Path:
+    """The embedded read database at the head revision, made once per test process: the
+    SQLite counterpart of `migrated_postgres_template`."""
+    if not _sqlite_template:
+        directory = Path(tempfile.mkdtemp(prefix="genai-test-template-"))
+        atexit.register(shutil.rmtree, directory, True)
+        path = directory / "read.sqlite3"
+        engine = create_read_engine(f"sqlite:///{path}")
+        migrate(engine)
+        engine.dispose()  # the last connection's close folds the WAL into the file
+        _sqlite_template.append(path)
+    return _sqlite_template[0]
+
+
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    return make_settings(tmp_path / "data", url)
+    settings = make_settings(tmp_path / "data", url)
+    if url is None and request.node.get_closest_marker("empty_database") is None:
+        shutil.copyfile(migrated_sqlite_template(), settings.data_dir() / "read.sqlite3")
+    return settings
