@@ -116,7 +116,6 @@ class RequestLimits:
         if wait is not None:
             raise RateLimited(wait, f"too many {_WHAT[kind]}: try again in {wait} seconds")
 
-
     def _check_embedded(self, principal: Principal, client_host: str | None) -> None:
         """A publishable token (an embedded chat's, readable in the page) may only start chats
         and ask: both count under its own rules, per visitor and per token, so one visitor

@@ -104,6 +104,8 @@ def model_catalogs(outbound: OutboundRules | None = None) -> dict[str, ModelCata
         return OllamaModels(outbound=outbound)
 
     return {"ollama": _LazyCatalog(ollama_models)}
+
+
 def _loaded_local_model() -> Callable[[Sequence[str]], list[list[float]]] | None:
     """all-MiniLM-L6-v2's sentence vectors once the model is in memory: an answer weighs
     meaning with it, but never waits seconds for it to load (words alone meanwhile)."""

@@ -57,6 +57,7 @@ def test_history_and_diffs_name_the_user_and_the_token_that_changed_a_stack(
             "Ada Lovelace",
         ]
 
+
 def test_the_local_owner_is_named_as_such(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         gql = GQL(client)

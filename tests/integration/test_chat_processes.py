@@ -130,7 +130,11 @@ def test_a_question_whose_process_died_is_failed_by_another_once_its_lease_ran_o
                 # 2. Its process dies mid-answer: once the lease has run out, the survivor
                 #    fails the question.
                 await asyncio.to_thread(call, doomed, SEND, s=s, c="never answered")
+                asked = time.monotonic()
                 while len(fake.chat_requests()) < 2:
+                    assert time.monotonic() - asked < 60, (
+                        "the second question never reached the model"
+                    )
                     await asyncio.sleep(0.05)
                 doomed_process.send_signal(signal.SIGKILL)
                 died = time.monotonic()
