@@ -84,6 +84,7 @@ system-packages:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check domain application infrastructure interfaces migrations tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check domain application infrastructure interfaces migrations tests $(wildcard bench)
 	$(VENV)/bin/mypy domain application
 
 # the single sign-on tests run a real OpenID Connect provider (tests/oidc, on Node).
