@@ -153,29 +153,32 @@ class ProjectionWorker(Follower):
         self,
         notifications: Sequence[Any],
         events: Sequence[Any] | None = None,
-        seconds: float | None = BATCH_SECONDS,
+        timed: bool = True,
     ) -> int | None:
         """Applies the page's events in one transaction with the position of the last one
-        applied (fewer if it took longer than `seconds`); how many. None when an event
+        applied (fewer if it took longer than BATCH_SECONDS, when `timed`); how many. None when an event
         failed: nothing of the page was applied. `events`: the page's events already
         decoded (a rebuild decodes each once for every projection), None where not."""
         view = self.projection.view
-        deadline = None if seconds is None else time.monotonic() + seconds
+        deadline = time.monotonic() + BATCH_SECONDS if timed else None
         name = self.store.name
         process, decode = self.projection.process_event, self.store.mapper.to_domain_event
         done = 0
+        passed: Tracking | None = None  # an event of no interest after the last applied
         try:
             with view.batch():
                 for i, n in enumerate(notifications):
-                    tracking = Tracking(name, n.id)
                     if self._handles(n.topic):
                         event = events[i] if events is not None else None
-                        process(decode(n) if event is None else event, tracking)
+                        process(decode(n) if event is None else event, Tracking(name, n.id))
+                        passed = None
                     else:
-                        view.insert_tracking(tracking)  # in the batch: only the position
+                        passed = Tracking(name, n.id)
                     done += 1
                     if deadline is not None and time.monotonic() > deadline:
                         break
+                if passed is not None:  # in the batch: only the position moves
+                    view.insert_tracking(passed)
         except IntegrityError:
             # another worker or a rebuild moved the position: start from the stored one
             self.projection.forget()
@@ -292,7 +295,7 @@ class ProjectionWorker(Follower):
     def apply_rebuild_page(self, notifications: Sequence[Any], events: Sequence[Any]) -> int:
         """In a rebuild, alone: the page in one transaction, however long it takes; a page
         that fails goes again one event at a time, where what fails is recorded at once."""
-        applied = self._apply_page(notifications, events, seconds=None)
+        applied = self._apply_page(notifications, events, timed=False)
         if applied == len(notifications):
             return applied
         self._tries = 1
