@@ -232,9 +232,7 @@ def _storable(text: str | None, limit: int | None = None) -> str | None:
     return text[:limit] if limit is not None else text
 
 
-def _remember(
-    cache: OrderedDict[UUID, Any], key: UUID, value: Any, size: int = CACHE_SIZE
-) -> None:
+def _remember(cache: OrderedDict[UUID, Any], key: UUID, value: Any, size: int = CACHE_SIZE) -> None:
     cache.pop(key, None)
     cache[key] = value
     if len(cache) > size:

@@ -29,7 +29,10 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     names = ", ".join(f'"{c.name}"' for c in columns)
     keys = [c.key for c in columns]
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
         for row in rows:
             copy.write_row(
                 [

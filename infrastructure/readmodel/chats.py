@@ -19,7 +19,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
     update,
 )
@@ -54,7 +53,6 @@ from infrastructure.readmodel.tables import (
 )
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
-
 
 STACKS_CACHE_SIZE = 100_000  # sessions whose stack the projection keeps in memory
 

@@ -65,7 +65,9 @@ class History:
     def stack(self) -> Any:
         rng = self.rng
         if not self.stacks or rng.random() < 0.15:
-            home = rng.choice(self.workspaces).id if self.workspaces and rng.random() < 0.5 else None
+            home = (
+                rng.choice(self.workspaces).id if self.workspaces and rng.random() < 0.5 else None
+            )
             wf = Workflow.create(f"stack {len(self.stacks)}", "", self.actor(), home)
             self.stacks.append(wf)
             return wf
