@@ -11,10 +11,12 @@ JSON does not know.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.chat import Question, Turn
@@ -26,11 +28,35 @@ from domain.workflow import PublishedVersion
 from domain.workspace import Budget, Invitation, Role, Scope, TokenGrant
 
 JSON_SCALARS = (str, int, float, bool, type(None))
+_CONTAINERS = (dict, list)
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 class TypedJSONTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         return super().encode(self._tagged(obj))
+
+    def decode(self, data: bytes) -> Any:
+        """As the library's decoder gives it (each `{"_type_", "_data_"}` turned back into
+        its value, innermost first), parsed by orjson, several times faster (a rebuild
+        decodes every event of the log). What orjson refuses and `json` takes (NaN, a lone
+        surrogate) goes to the library's decoder, and so does any run of 19 digits: orjson
+        reads an integer past 64 bits as a float, `json` as the integer."""
+        if _LONG_NUMBER.search(data):
+            return super().decode(data)
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().decode(data)
+        return self._untagged(parsed)
+
+    def _untagged(self, value: Any) -> Any:
+        if type(value) is list:
+            return [self._untagged(v) if type(v) in _CONTAINERS else v for v in value]
+        if type(value) is not dict:
+            return value
+        decoded = {k: self._untagged(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+        return self._decode_obj(decoded) if len(decoded) == 2 else decoded
 
     def _encode_obj(self, o: Any) -> dict[str, Any]:
         encoded = super()._encode_obj(o)
