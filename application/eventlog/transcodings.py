@@ -11,7 +11,6 @@ JSON does not know.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -28,8 +27,11 @@ from domain.workflow import PublishedVersion
 from domain.workspace import Budget, Invitation, Role, Scope, TokenGrant
 
 JSON_SCALARS = (str, int, float, bool, type(None))
-_CONTAINERS = (dict, list)
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+_WALKED = (dict, list, float)
+
+
+class _MaybeLongInteger(Exception):
+    pass
 
 
 class TypedJSONTranscoder(JSONTranscoder):
@@ -40,22 +42,24 @@ class TypedJSONTranscoder(JSONTranscoder):
         """As the library's decoder gives it (each `{"_type_", "_data_"}` turned back into
         its value, innermost first), parsed by orjson, several times faster (a rebuild
         decodes every event of the log). What orjson refuses and `json` takes (NaN, a lone
-        surrogate) goes to the library's decoder, and so does any run of 19 digits: orjson
-        reads an integer past 64 bits as a float, `json` as the integer."""
-        if _LONG_NUMBER.search(data):
-            return super().decode(data)
+        surrogate) goes to the library's decoder, and so does a float that may have been an
+        integer past 64 bits: orjson reads one as a float, `json` as the integer."""
         try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            return self._untagged(orjson.loads(data))
+        except (orjson.JSONDecodeError, _MaybeLongInteger):
             return super().decode(data)
-        return self._untagged(parsed)
 
     def _untagged(self, value: Any) -> Any:
-        if type(value) is list:
-            return [self._untagged(v) if type(v) in _CONTAINERS else v for v in value]
-        if type(value) is not dict:
+        kind = type(value)
+        if kind is float:
+            if value.is_integer() and abs(value) >= 2**63:
+                raise _MaybeLongInteger
             return value
-        decoded = {k: self._untagged(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+        if kind is list:
+            return [self._untagged(v) if type(v) in _WALKED else v for v in value]
+        if kind is not dict:
+            return value
+        decoded = {k: self._untagged(v) if type(v) in _WALKED else v for k, v in value.items()}
         return self._decode_obj(decoded) if len(decoded) == 2 else decoded
 
     def _encode_obj(self, o: Any) -> dict[str, Any]:
