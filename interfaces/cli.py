@@ -165,15 +165,16 @@ def rebuild() -> None:
     """Drops every read model and the vector index, and rebuilds them from the event log
     (documents are indexed again from their stored files)."""
     from infrastructure.readmodel import failures
+    from infrastructure.readmodel.rebuild import rebuild_all
     from infrastructure.settings import Settings
     from interfaces.bootstrap import bootstrap
 
     settings = Settings()
     services = bootstrap(settings)
     try:
-        for worker in services.workers:
-            count = worker.rebuild()
-            typer.echo(f"{worker.projection.name}: replayed {count} events")
+        # the read models in one pass over the log, then the ingestion
+        for name, count in rebuild_all(services.workers):
+            typer.echo(f"{name}: replayed {count} events")
         if services.queue is not None:  # with PostgreSQL the documents' jobs were queued
             services.start_ingestion_jobs(settings.genai_ingestion_workers or 2)
             if services.queue.wait_empty(REBUILD_JOBS_SECONDS):

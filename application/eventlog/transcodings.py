@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.chat import Question, Turn
@@ -26,11 +27,40 @@ from domain.workflow import PublishedVersion
 from domain.workspace import Budget, Invitation, Role, Scope, TokenGrant
 
 JSON_SCALARS = (str, int, float, bool, type(None))
+_WALKED = (dict, list, float)
+
+
+class _MaybeLongInteger(Exception):
+    pass
 
 
 class TypedJSONTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         return super().encode(self._tagged(obj))
+
+    def decode(self, data: bytes) -> Any:
+        """As the library's decoder gives it (each `{"_type_", "_data_"}` turned back into
+        its value, innermost first), parsed by orjson, several times faster (a rebuild
+        decodes every event of the log). What orjson refuses and `json` takes (NaN, a lone
+        surrogate) goes to the library's decoder, and so does a float that may have been an
+        integer past 64 bits: orjson reads one as a float, `json` as the integer."""
+        try:
+            return self._untagged(orjson.loads(data))
+        except (orjson.JSONDecodeError, _MaybeLongInteger):
+            return super().decode(data)
+
+    def _untagged(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is float:
+            if value.is_integer() and abs(value) >= 2**63:
+                raise _MaybeLongInteger
+            return value
+        if kind is list:
+            return [self._untagged(v) if type(v) in _WALKED else v for v in value]
+        if kind is not dict:
+            return value
+        decoded = {k: self._untagged(v) if type(v) in _WALKED else v for k, v in value.items()}
+        return self._decode_obj(decoded) if len(decoded) == 2 else decoded
 
     def _encode_obj(self, o: Any) -> dict[str, Any]:
         encoded = super()._encode_obj(o)

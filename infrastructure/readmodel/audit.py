@@ -32,11 +32,15 @@ from domain.chat import ChatSession
 from domain.document import Document
 from domain.workflow import Workflow
 from domain.workspace import DEFAULT_WORKSPACE, Workspace
+from infrastructure.readmodel.bulk import insert_rows
 from infrastructure.readmodel.tables import audit_entries, audit_stacks
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
 
 CACHE_SIZE = 256
+# a chat session's and a document's stack: small entries, kept for many so that a rebuild
+# seldom reads a session's first event again
+OWNERS_CACHE_SIZE = 100_000
 MAX_NAME = 200
 
 
@@ -52,6 +56,12 @@ class AuditProjection(Projection[SqlTrackingView]):
         # a document's stack, file name and node name; a chat session's stack
         self._documents: OrderedDict[UUID, tuple[UUID, str, str]] = OrderedDict()
         self._chats: OrderedDict[UUID, UUID] = OrderedDict()
+        # each stack's workspace and name as its audit_stacks row holds them (committed or
+        # in the open transaction; forgotten with it)
+        self._stacks: dict[UUID, tuple[UUID, str | None]] = {}
+        # stacks with no row (their creation could not be applied), as the store has them
+        # now: asked of the store once, until an event of theirs comes
+        self._rowless: dict[UUID, tuple[UUID, str | None]] = {}
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -59,23 +69,29 @@ class AuditProjection(Projection[SqlTrackingView]):
 
     @process_event.register
     def _workflow_changed(self, e: Workflow.Event, tracking: Tracking) -> None:
+        self._rowless.pop(e.originator_id, None)
         before = self._before(e)
         words = describe(before, e, names_of(before.nodes) if before else {})
         after = e.mutate(before)
         assert isinstance(after, Workflow)
         _remember(self._workflows, after.id, after)
         with self.view.transaction(tracking) as conn:
-            stack = {"workspace_id": after.workspace_id, "name": _storable(after.name, MAX_NAME)}
+            name = _storable(after.name, MAX_NAME)
+            stack = {"workspace_id": after.workspace_id, "name": name}
             if e.originator_version == 1:
                 conn.execute(insert(audit_stacks).values(id=after.id, **stack))
-            else:
+                self._stacks[after.id] = (after.workspace_id, name)
+            elif (
                 conn.execute(
                     update(audit_stacks)
                     .where(audit_stacks.c.id == after.id)
                     .values(**stack, deleted=after.deleted)
-                )
+                ).rowcount
+                == 1
+            ):
+                self._stacks[after.id] = (after.workspace_id, name)
             _write(
-                conn,
+                self.view,
                 e,
                 tracking,
                 after.workspace_id,
@@ -93,7 +109,7 @@ class AuditProjection(Projection[SqlTrackingView]):
             workspace_id, stack_name = self._stack(conn, stack_id)
             if kind not in UNTOLD:
                 _write(
-                    conn,
+                    self.view,
                     e,
                     tracking,
                     workspace_id,
@@ -112,11 +128,11 @@ class AuditProjection(Projection[SqlTrackingView]):
                 e if e.originator_version == 1 else self.store.repository.get(chat_id, version=1)
             )
             stack_id = first.workflow_id
-        _remember(self._chats, chat_id, stack_id)
+        _remember(self._chats, chat_id, stack_id, OWNERS_CACHE_SIZE)
         with self.view.transaction(tracking) as conn:
             workspace_id, stack_name = self._stack(conn, stack_id)
             _write(
-                conn,
+                self.view,
                 e,
                 tracking,
                 workspace_id,
@@ -136,9 +152,9 @@ class AuditProjection(Projection[SqlTrackingView]):
             grant = workspace.tokens.get(e.token_id)  # type: ignore[attr-defined]
             token_name = grant.name if grant else None
         summary, member = workspace_summary(e, token_name)
-        with self.view.transaction(tracking) as conn:
+        with self.view.transaction(tracking):
             _write(
-                conn,
+                self.view,
                 e,
                 tracking,
                 e.originator_id,
@@ -175,28 +191,36 @@ class AuditProjection(Projection[SqlTrackingView]):
                 first.filename,
                 node.label if node else "the knowledge base",
             )
-        _remember(self._documents, e.originator_id, known)
+        _remember(self._documents, e.originator_id, known, OWNERS_CACHE_SIZE)
         return known
 
     def _stack(self, conn: Connection, stack_id: UUID) -> tuple[UUID, str | None]:
         """The workspace and name of a stack, as the audit last saw them."""
+        known = self._stacks.get(stack_id) or self._rowless.get(stack_id)
+        if known is not None:
+            return known
         row = conn.execute(
             select(audit_stacks.c.workspace_id, audit_stacks.c.name).where(
                 audit_stacks.c.id == stack_id
             )
         ).first()
         if row is not None:
+            self._stacks[stack_id] = (row.workspace_id, row.name)
             return row.workspace_id, row.name
         try:  # a stack whose creation this projection could not apply
             wf: Any = self.store.repository.get(stack_id)
-            return wf.workspace_id, wf.name
+            found = (wf.workspace_id, wf.name)
         except Exception:
-            return DEFAULT_WORKSPACE, None
+            found = (DEFAULT_WORKSPACE, None)
+        self._rowless[stack_id] = found
+        return found
 
     def forget(self) -> None:
         self._workflows.clear()
         self._documents.clear()
         self._chats.clear()
+        self._stacks.clear()
+        self._rowless.clear()
 
 
 def _storable(text: str | None, limit: int | None = None) -> str | None:
@@ -208,15 +232,27 @@ def _storable(text: str | None, limit: int | None = None) -> str | None:
     return text[:limit] if limit is not None else text
 
 
-def _remember(cache: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
+def _remember(cache: OrderedDict[UUID, Any], key: UUID, value: Any, size: int = CACHE_SIZE) -> None:
     cache.pop(key, None)
     cache[key] = value
-    if len(cache) > CACHE_SIZE:
+    if len(cache) > size:
         cache.popitem(last=False)
 
 
+class AuditWrites:
+    """A transaction's entries, written at once before it commits (a page's: thousands)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.entries: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        insert_rows(self.conn, audit_entries, self.entries)
+        self.entries.clear()
+
+
 def _write(
-    conn: Connection,
+    view: SqlTrackingView,
     e: Any,
     tracking: Tracking,
     workspace_id: UUID,
@@ -227,21 +263,21 @@ def _write(
     member: str | None = None,
 ) -> None:
     actor = getattr(e, "actor", None)
-    conn.execute(
-        insert(audit_entries).values(
-            position=tracking.notification_id,
-            workspace_id=workspace_id,
-            at=e.timestamp,
-            actor=_storable(str(actor), 200) if actor is not None else None,
-            kind=_storable(type(e).__name__, 100),
-            subject=subject.value,
-            subject_id=e.originator_id,
-            subject_version=e.originator_version,
-            stack_id=stack_id,
-            stack_name=_storable(stack_name, MAX_NAME),
-            member=_storable(member, 200),
-            summary=_storable(redact(summary)),
-        )
+    view.buffer(AuditWrites).entries.append(
+        {
+            "position": tracking.notification_id,
+            "workspace_id": workspace_id,
+            "at": e.timestamp,
+            "actor": _storable(str(actor), 200) if actor is not None else None,
+            "kind": _storable(type(e).__name__, 100),
+            "subject": subject.value,
+            "subject_id": e.originator_id,
+            "subject_version": e.originator_version,
+            "stack_id": stack_id,
+            "stack_name": _storable(stack_name, MAX_NAME),
+            "member": _storable(member, 200),
+            "summary": _storable(redact(summary)),
+        }
     )
 
 

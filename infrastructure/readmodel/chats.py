@@ -3,6 +3,7 @@ projection and queries."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, date
 from typing import Any
@@ -18,7 +19,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
     update,
 )
@@ -43,6 +43,7 @@ from domain.chat import ChatSession, Rating
 from domain.policy import LOCAL_ACTOR
 from domain.workspace import DEFAULT_WORKSPACE
 from infrastructure.prices import ModelPrice, cost_of
+from infrastructure.readmodel.bulk import insert_rows
 from infrastructure.readmodel.tables import (
     answer_ratings,
     chat_messages,
@@ -52,6 +53,8 @@ from infrastructure.readmodel.tables import (
 )
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.readmodel.workflows import aware
+
+STACKS_CACHE_SIZE = 100_000  # sessions whose stack the projection keeps in memory
 
 
 class ChatsProjection(Projection[SqlTrackingView]):
@@ -66,6 +69,13 @@ class ChatsProjection(Projection[SqlTrackingView]):
     def __init__(self, view: SqlTrackingView, prices: Mapping[str, ModelPrice]) -> None:
         super().__init__(view)
         self.prices = prices
+        # each session's stack, as its row says (it never changes): asked of the table once
+        self._stacks: OrderedDict[UUID, UUID] = OrderedDict()
+
+    def _writes(self) -> ChatWrites:
+        writes = self.view.buffer(ChatWrites)
+        writes.stacks = self._stacks
+        return writes
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -74,7 +84,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _started(self, e: ChatSession.ChatStarted, tracking: Tracking) -> None:
         with self.view.transaction(tracking):
-            self.view.buffer(ChatWrites).start(
+            self._writes().start(
                 {
                     "id": e.originator_id,
                     "workflow_id": e.workflow_id,
@@ -92,7 +102,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _asked(self, e: ChatSession.UserAsked, tracking: Tracking) -> None:
         with self.view.transaction(tracking):
-            writes = self.view.buffer(ChatWrites)
+            writes = self._writes()
             writes.add_message(_message(e, "USER", "pending"))
             writes.touch(e, messages=1, waiting=1)
 
@@ -100,7 +110,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
     def _answered(self, e: ChatSession.AssistantAnswered, tracking: Tracking) -> None:
         tokens = Usage(**e.usage)
         with self.view.transaction(tracking):
-            writes = self.view.buffer(ChatWrites)
+            writes = self._writes()
             writes.add_message(
                 _message(
                     e,
@@ -133,7 +143,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _failed(self, e: ChatSession.AnswerFailed, tracking: Tracking) -> None:
         with self.view.transaction(tracking):
-            writes = self.view.buffer(ChatWrites)
+            writes = self._writes()
             writes.settle(
                 e.question_id,
                 {
@@ -149,7 +159,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
     @process_event.register
     def _rated(self, e: ChatSession.AnswerRated, tracking: Tracking) -> None:
         with self.view.transaction(tracking):
-            writes = self.view.buffer(ChatWrites)
+            writes = self._writes()
             writes.rate(
                 e.message_id,
                 None
@@ -166,7 +176,7 @@ class ChatsProjection(Projection[SqlTrackingView]):
             )
 
     def forget(self) -> None:
-        pass  # keeps nothing between events
+        self._stacks.clear()  # a rolled-back page's sessions may hold no row
 
 
 def _message(e: Any, role: str, status: str, **details: Any) -> dict[str, Any]:
@@ -217,7 +227,8 @@ class ChatWrites:
         self.touched: dict[UUID, dict[str, Any]] = {}  # of earlier sessions
         self.usage: dict[tuple[UUID, date, str], list[Any]] = {}
         self.ratings: dict[UUID, dict[str, Any] | None] = {}  # None: withdrawn
-        self.workflows: dict[UUID, UUID] = {}  # session → its stack
+        self.workflows: dict[UUID, UUID] = {}  # session → its stack, in this transaction
+        self.stacks: OrderedDict[UUID, UUID] = OrderedDict()  # the projection's, committed
 
     def start(self, row: dict[str, Any]) -> None:
         self.sessions[row["id"]] = row
@@ -254,7 +265,7 @@ class ChatWrites:
         self.ratings[message_id] = row
 
     def workflow_of(self, session_id: UUID) -> UUID:
-        found = self.workflows.get(session_id)
+        found = self.workflows.get(session_id) or self.stacks.get(session_id)
         if found is None:
             found = self.conn.execute(
                 select(chat_sessions.c.workflow_id).where(chat_sessions.c.id == session_id)
@@ -264,14 +275,17 @@ class ChatWrites:
 
     def flush(self) -> None:
         conn = self.conn
-        if self.sessions:
-            conn.execute(insert(chat_sessions), list(self.sessions.values()))
-        if self.messages:
-            conn.execute(insert(chat_messages), list(self.messages.values()))
+        insert_rows(conn, chat_sessions, list(self.sessions.values()))
+        insert_rows(conn, chat_messages, list(self.messages.values()))
         self._update_sessions()
         self._update_messages()
         self._add_usage()
         self._write_ratings()
+        for session_id, workflow_id in self.workflows.items():  # kept for later pages
+            self.stacks[session_id] = workflow_id
+            self.stacks.move_to_end(session_id)
+        while len(self.stacks) > STACKS_CACHE_SIZE:
+            self.stacks.popitem(last=False)
 
     def _update_sessions(self) -> None:
         if not self.touched:
@@ -342,9 +356,7 @@ class ChatWrites:
             return
         r = answer_ratings.c
         self.conn.execute(delete(answer_ratings).where(r.message_id.in_(list(self.ratings))))
-        rows = [row for row in self.ratings.values() if row is not None]
-        if rows:
-            self.conn.execute(insert(answer_ratings), rows)
+        insert_rows(self.conn, answer_ratings, [r for r in self.ratings.values() if r is not None])
 
 
 class SqlChatReadModel:

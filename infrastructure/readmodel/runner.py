@@ -149,25 +149,36 @@ class ProjectionWorker(Follower):
             done += self._apply_each(notifications) if applied is None else applied
         return done
 
-    def _apply_page(self, notifications: Sequence[Any]) -> int | None:
+    def _apply_page(
+        self,
+        notifications: Sequence[Any],
+        events: Sequence[Any] | None = None,
+        timed: bool = True,
+    ) -> int | None:
         """Applies the page's events in one transaction with the position of the last one
-        applied (fewer if it took longer than BATCH_SECONDS); how many. None when an event
-        failed: nothing of the page was applied."""
+        applied (fewer if it took longer than BATCH_SECONDS, when `timed`); how many. None when an event
+        failed: nothing of the page was applied. `events`: the page's events already
+        decoded (a rebuild decodes each once for every projection), None where not."""
         view = self.projection.view
-        deadline = time.monotonic() + BATCH_SECONDS
+        deadline = time.monotonic() + BATCH_SECONDS if timed else None
+        name = self.store.name
+        process, decode = self.projection.process_event, self.store.mapper.to_domain_event
         done = 0
+        passed: Tracking | None = None  # an event of no interest after the last applied
         try:
             with view.batch():
-                for n in notifications:
-                    tracking = Tracking(self.store.name, n.id)
+                for i, n in enumerate(notifications):
                     if self._handles(n.topic):
-                        event = self.store.mapper.to_domain_event(n)
-                        self.projection.process_event(event, tracking)
+                        event = events[i] if events is not None else None
+                        process(decode(n) if event is None else event, Tracking(name, n.id))
+                        passed = None
                     else:
-                        view.insert_tracking(tracking)  # in the batch: only the position
+                        passed = Tracking(name, n.id)
                     done += 1
-                    if time.monotonic() > deadline:
+                    if deadline is not None and time.monotonic() > deadline:
                         break
+                if passed is not None:  # in the batch: only the position moves
+                    view.insert_tracking(passed)
         except IntegrityError:
             # another worker or a rebuild moved the position: start from the stored one
             self.projection.forget()
@@ -251,7 +262,21 @@ class ProjectionWorker(Follower):
     def rebuild(self) -> int:
         """Drops the view's rows and replays the whole log into it. Safe while other workers
         run: the reset comes first in its transaction, so it waits for their transaction in
-        flight, and their next one fails its compare-and-set and starts again from zero."""
+        flight, and their next one fails its compare-and-set and starts again from zero.
+        A batched projection is replayed in large pages (`rebuild.replay`)."""
+        if self._batched:
+            from infrastructure.readmodel.rebuild import replay
+
+            return replay(self.store, [self])[self.projection.name]
+        self.start_over()
+        self._tries = 1  # alone, in a command: what fails is recorded at once
+        try:
+            return self.catch_up()
+        finally:
+            self._tries = TRIES
+
+    def start_over(self) -> None:
+        """Empty tables and no failures at position 0, as a rebuild begins."""
         view = self.projection.view
         with view.engine.begin() as conn:
             view.reset(conn)
@@ -259,9 +284,32 @@ class ProjectionWorker(Follower):
             for table in self.projection.tables:
                 conn.execute(delete(table))
         self.projection.forget()
-        self._tries = 1  # alone, in a command: what fails is recorded at once
+
+    @property
+    def batched(self) -> bool:
+        return self._batched
+
+    def handles(self, topic: str) -> bool:
+        return self._handles(topic)
+
+    def apply_rebuild_page(self, notifications: Sequence[Any], events: Sequence[Any]) -> int:
+        """In a rebuild, alone: the page in one transaction, however long it takes; a page
+        that fails goes again one event at a time, where what fails is recorded at once."""
+        applied = self._apply_page(notifications, events, timed=False)
+        if applied == len(notifications):
+            return applied
+        self._tries = 1
         try:
-            return self.catch_up()
+            done = 0 if applied is None else applied
+            while done < len(notifications):  # the rest, from the stored position
+                rest = [n for n in notifications if n.id > self.projection.view.last_seen()]
+                if not rest:
+                    break
+                moved = self._apply_each(rest)
+                if moved == 0:  # another worker moves it meanwhile: it applies them
+                    break
+                done = len(notifications) - len(rest) + moved
+            return done
         finally:
             self._tries = TRIES
 

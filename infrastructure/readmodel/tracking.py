@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -48,6 +48,28 @@ class _Batch:
             buffer.flush()
 
 
+class _InBatch:
+    """One event's part of a batch (a class, not a generator: it runs for every event of
+    a rebuild): its position moves the batch's once its work is done without error."""
+
+    __slots__ = ("batch", "name", "position")
+
+    def __init__(self, name: str, batch: _Batch, position: int) -> None:
+        self.name, self.batch, self.position = name, batch, position
+
+    def __enter__(self) -> Connection:
+        if self.position <= self.batch.position:
+            raise IntegrityError(
+                f"{self.name} is at {self.batch.position} in this batch; "
+                f"not applying notification {self.position}"
+            )
+        return self.batch.conn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.batch.position = self.position
+
+
 class SqlTrackingView(TrackingRecorder):
     """A view whose tables live in the SQLAlchemy read database, named by its projection."""
 
@@ -66,20 +88,16 @@ class SqlTrackingView(TrackingRecorder):
                     )
                 )
 
-    @contextmanager
-    def transaction(self, tracking: Tracking) -> Iterator[Connection]:
-        """Yields a connection whose work commits together with the tracking position (in
-        a batch: the batch's, committed with the batch)."""
+    def transaction(self, tracking: Tracking) -> AbstractContextManager[Connection]:
+        """A connection whose work commits together with the tracking position (in a
+        batch: the batch's, committed with the batch)."""
         batch = self._batch
         if batch is not None and batch.thread == threading.get_ident():
-            if tracking.notification_id <= batch.position:
-                raise IntegrityError(
-                    f"{self.name} is at {batch.position} in this batch; "
-                    f"not applying notification {tracking.notification_id}"
-                )
-            yield batch.conn
-            batch.position = tracking.notification_id
-            return
+            return _InBatch(self.name, batch, tracking.notification_id)
+        return self._own_transaction(tracking)
+
+    @contextmanager
+    def _own_transaction(self, tracking: Tracking) -> Iterator[Connection]:
         expected = self.last_seen()
         with self.engine.begin() as conn:
             # first statement of the transaction: it takes the row lock that serialises writers

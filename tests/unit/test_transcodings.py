@@ -209,3 +209,59 @@ def test_value_objects_give_their_fields_their_types_whoever_builds_them() -> No
     assert type(index.status) is DocumentStatus
     with pytest.raises(ValueError):
         Node("q", "NO_SUCH_KIND", "Ask", Position(0, 0))  # type: ignore[arg-type]
+
+
+# JSON as stored events hold it: scalars, lists, objects, and tagged values among them
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        | st.builds(lambda n: {"_type_": "uuid_hex", "_data_": n.hex}, st.uuids())
+        | st.builds(lambda v: {"_type_": "node_kind", "_data_": v}, st.sampled_from(list(NodeKind)))
+        | st.builds(
+            lambda d: {"_type_": "position", "_data_": {"x": d, "y": 1.5}}, st.floats(-9, 9)
+        )
+        | st.builds(lambda d: {"_data_": d, "_type_": "datetime_iso"}, st.just(AT.isoformat()))
+    ),
+    max_leaves=12,
+)
+
+
+def library_decode(transcoder: JSONTranscoder, data: bytes) -> Any:
+    return JSONTranscoder.decode(transcoder, data)  # the library's own: json and its hook
+
+
+@given(value=json_values)
+def test_the_fast_decoder_gives_what_the_librarys_decoder_gives(
+    transcoder: JSONTranscoder, value: Any
+) -> None:
+    import json
+
+    data = json.dumps(value).encode()
+    expected = library_decode(transcoder, data)
+    assert_same(transcoder.decode(data), expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"x": NaN}', b'{"big": 123456789012345678901234567890}', b'{"s": "\\ud800"}'],
+)
+def test_what_orjson_refuses_is_decoded_by_the_librarys_decoder(
+    transcoder: JSONTranscoder, data: bytes
+) -> None:
+    decoded = transcoder.decode(data)
+    expected = library_decode(transcoder, data)
+    if data.startswith(b'{"x"'):
+        assert decoded["x"] != decoded["x"] and expected["x"] != expected["x"]  # both NaN
+    else:
+        assert decoded == expected
+
+
+def test_an_unknown_tag_is_refused_by_the_fast_decoder_too(transcoder: JSONTranscoder) -> None:
+    with pytest.raises(TranscodingNotRegisteredError):
+        transcoder.decode(b'{"_type_": "no_such_type", "_data_": 1}')
