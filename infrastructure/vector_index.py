@@ -245,7 +245,8 @@ class ChromaVectorIndex:
             offset += len(ids)
             embeddings = page["embeddings"]
             metadatas = page["metadatas"] or [{}] * len(ids)
-            documents = page["documents"] or [None] * len(ids)
+            nothing: list[str | None] = [None] * len(ids)
+            documents: list[str | None] = list(page["documents"] or nothing)
             placed: dict[Partition, list[IndexedChunk]] = {}
             for n, id_ in enumerate(ids):
                 meta: dict[str, Any] = dict(metadatas[n] or {})
