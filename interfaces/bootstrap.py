@@ -314,9 +314,9 @@ def _wire(
 
     # documents, and the ingestion process after their table
     blobs = FileBlobStore(data / "blobs")
-    lazy_index = _LazyIndex(settings.chroma_url, data / "chroma") if index is None else None
-    index = index or lazy_index
-    assert index is not None
+    lazy_index = None
+    if index is None:
+        index = lazy_index = _LazyIndex(settings.chroma_url, data / "chroma")
     embedders_of = Embedders(embedders or DefaultEmbedderFactory(outbound=outbound), keys)
     documents_read = SqlDocumentReadModel(read_db)
     documents_view = view("documents")
