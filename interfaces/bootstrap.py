@@ -566,13 +566,16 @@ class _LazyIndex:
         self.url, self.path = url, path
         self.locate: Callable[[], Locate] | None = None
         self._index: VectorIndex | None = None
+        self._moved = 0  # by the upgrade when it opened, not yet reported
         self._lock = threading.Lock()
 
     def upgrade_layout(self) -> int:
-        """Moves vectors of an earlier layout now (those written since the index opened);
-        how many moved."""
+        """Moves vectors of an earlier layout (those there when the index opened, or written
+        since); how many moved since last asked."""
         opened = self._opened()
-        return opened.upgrade(self.locate()) if self.locate is not None else 0
+        with self._lock:
+            moved, self._moved = self._moved, 0
+        return moved + (opened.upgrade(self.locate()) if self.locate is not None else 0)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._opened(), name)
@@ -588,7 +591,7 @@ class _LazyIndex:
                     else ChromaVectorIndex.embedded(self.path)
                 )
                 if self.locate is not None:
-                    index.upgrade(self.locate())
+                    self._moved = index.upgrade(self.locate())
                 self._index = index
             return self._index
 
