@@ -1,9 +1,9 @@
 """The vector index in ChromaDB: embedded (a directory) or a Chroma server.
 
 One collection per partition (a knowledge base's index generation under one embedding
-model): a query is always restricted to one, so it asks its collection with no filter, or
-only the cheap one a caller adds. Chroma's metadata filter over a whole model's collection
-cost seconds at 100k chunks (bench/scale.py); the unfiltered search, milliseconds.
+model): a query is always restricted to one, so it asks its collection with no filter
+(unless its caller narrows by metadata). Chroma's metadata filter over a whole model's
+collection cost seconds at 100k chunks (bench/scale.py); the unfiltered search, milliseconds.
 
 The layout before (one collection per model, filtered by knowledge base and generation) is
 moved into partitions by `upgrade`, which the composition root runs when it opens the index.
@@ -41,9 +41,8 @@ _SLUG_MAX = 48
 TEXT_KEY = "text"
 # Chunks read at once from a collection of the old layout while it is moved.
 UPGRADE_PAGE = 1000
-# HNSW search breadth: chroma's default (100) already finds the true top 5 of 100k random
-# vectors in this bench; it is set here so that a change of chroma's default cannot slow
-# every query unseen.
+# HNSW search breadth: chroma's default (100), written down so that a change of that
+# default cannot change every query's recall or speed unseen.
 EF_SEARCH = 100
 T = TypeVar("T")
 
