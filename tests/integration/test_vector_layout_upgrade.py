@@ -89,6 +89,7 @@ def test_vectors_in_the_old_layout_answer_after_a_restart(settings: Settings) ->
         index = services(second).index
         assert owners(index) == [OWNER]
         assert vectors(second, LOCAL_MODEL, doc) == stored
+        assert index.upgrade_layout() == stored  # moved when it opened
         assert index.upgrade_layout() == 0  # nothing left to move
 
 
