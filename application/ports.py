@@ -6,7 +6,7 @@ them from settings. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,21 +196,45 @@ class Hit:
     metadata: dict[str, Any]
 
 
-class VectorIndex(Protocol):
-    """One collection per embedding model, so that vectors of two models never share one."""
+@dataclass(frozen=True)
+class Partition:
+    """The vectors one query may look at, kept apart from all others: one index generation
+    (`key`) of one knowledge base (`workflow_id`, `node_id`), embedded by one model. A
+    query is always restricted to one, so none needs a filter to find its own."""
 
-    def upsert(self, model_id: str, chunks: Sequence[IndexedChunk]) -> None: ...
+    model_id: str
+    workflow_id: str
+    node_id: str
+    key: str
+
+
+# Where a chunk of the layout before partitions belongs (its model and metadata given);
+# None when it answers for nothing any more.
+Locate = Callable[[str, Mapping[str, Any]], Partition | None]
+
+
+class VectorIndex(Protocol):
+    """One collection per partition, so that a query needs no filter to stay in its own
+    knowledge base and generation, and vectors of two models never share one."""
+
+    def upsert(self, partition: Partition, chunks: Sequence[IndexedChunk]) -> None: ...
 
     def query(
-        self, model_id: str, embedding: list[float], top_k: int, where: dict[str, Any]
+        self, partition: Partition, embedding: list[float], top_k: int, where: dict[str, Any]
     ) -> list[Hit]: ...
 
-    def delete(self, model_id: str, where: dict[str, Any]) -> None: ...
+    def delete(self, partition: Partition, where: dict[str, Any]) -> None: ...
 
-    def count(self, model_id: str, where: dict[str, Any]) -> int: ...
+    def count(self, partition: Partition, where: dict[str, Any]) -> int: ...
 
     def reset(self) -> None:
         """Drops every collection (for a rebuild from the log)."""
+        ...
+
+    def upgrade(self, locate: Locate) -> int:
+        """Moves the vectors of an earlier layout (one collection per model) into their
+        partitions, as `locate` places each chunk, and drops the old collections; how many
+        chunks moved. Nothing to do (0) once done."""
         ...
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from application.document.chunk_layout import passage_of
+from application.document.chunk_layout import partition, passage_of
 from application.document.ingestion import index_document
 from application.ports import Embedder
 from domain.document import DocumentIndex
@@ -128,9 +128,10 @@ def evaluate(evalset: EvalSet, embedder: Embedder, top_k: int = 5) -> dict[str, 
                 embedder=embedder,
                 index=index,
             )
+        own = partition(embedder.model_id, WORKFLOW, "kb", settings.key)
         vectors = embedder.embed([q.question for q in evalset.questions])
         for q, vector in zip(evalset.questions, vectors, strict=True):
-            hits = index.query(embedder.model_id, vector, top_k, {"workflow_id": WORKFLOW})
+            hits = index.query(own, vector, top_k, {})
             passages = [passage_of(hit) for hit in hits]
             ranks[q.id] = next(
                 (

@@ -41,13 +41,13 @@ from application.chat.live import chat_route
 from application.chat.sessions import ChatSessions
 from application.document.embedders import Embedders
 from application.document.handlers import DocumentService
-from application.document.ingestion import Ingestion
+from application.document.ingestion import Ingestion, old_chunk_locator
 from application.document.live import DocumentRoute
 from application.document.retrieval import Retrieval
 from application.eventlog.audit_log import AuditLog
 from application.eventlog.log import EventLog
 from application.keys import NodeKeys
-from application.ports import EmbedderFactory, LLMFactory, VectorIndex, WebSearch
+from application.ports import EmbedderFactory, LLMFactory, Locate, VectorIndex, WebSearch
 from application.workflow.gallery import Gallery
 from application.workflow.handlers import WorkflowService
 from application.workflow.history import HistoryService
@@ -314,7 +314,9 @@ def _wire(
 
     # documents, and the ingestion process after their table
     blobs = FileBlobStore(data / "blobs")
-    index = index or _LazyIndex(settings.chroma_url, data / "chroma")
+    lazy_index = None
+    if index is None:
+        index = lazy_index = _LazyIndex(settings.chroma_url, data / "chroma")
     embedders_of = Embedders(embedders or DefaultEmbedderFactory(outbound=outbound), keys)
     documents_read = SqlDocumentReadModel(read_db)
     documents_view = view("documents")
@@ -329,6 +331,8 @@ def _wire(
         caught_up=documents_worker.caught_up,
     )
     retrieval = Retrieval(documents, workflows, documents_read, embedders_of, index)
+    if lazy_index is not None:  # vectors of an earlier layout are moved when it opens
+        lazy_index.locate = partial(old_chunk_locator, documents)
     meter = PrometheusMeter(settings.model_prices())
     ingestion = Ingestion(
         documents,
@@ -554,24 +558,42 @@ def _utc_now() -> datetime:
 class _LazyIndex:
     """Chroma, opened on first use: importing it takes most of a second, which a server
     start or a command that never touches vectors need not pay, and a Chroma server that
-    is down must not stop the API from starting."""
+    is down must not stop the API from starting. On opening, vectors stored in an earlier
+    layout are moved into partitions (`VectorIndex.upgrade`) before any other call: once,
+    the first use after an upgrade waits for it."""
 
     def __init__(self, url: str | None, path: Path) -> None:
         self.url, self.path = url, path
+        self.locate: Callable[[], Locate] | None = None
         self._index: VectorIndex | None = None
+        self._moved = 0  # by the upgrade when it opened, not yet reported
         self._lock = threading.Lock()
 
+    def upgrade_layout(self) -> int:
+        """Moves vectors of an earlier layout (those there when the index opened, or written
+        since); how many moved since last asked."""
+        opened = self._opened()
+        with self._lock:
+            moved, self._moved = self._moved, 0
+        return moved + (opened.upgrade(self.locate()) if self.locate is not None else 0)
+
     def __getattr__(self, name: str) -> Any:
+        return getattr(self._opened(), name)
+
+    def _opened(self) -> VectorIndex:
         with self._lock:
             if self._index is None:
                 from infrastructure.vector_index import ChromaVectorIndex
 
-                self._index = (
+                index = (
                     ChromaVectorIndex.remote(self.url)
                     if self.url
                     else ChromaVectorIndex.embedded(self.path)
                 )
-        return getattr(self._index, name)
+                if self.locate is not None:
+                    self._moved = index.upgrade(self.locate())
+                self._index = index
+            return self._index
 
 
 def _running_loop() -> bool:

@@ -28,6 +28,8 @@ app.add_typer(snapshots, name="snapshots")
 app.add_typer(audit, name="audit")
 app.add_typer(secrets, name="secrets")
 app.add_typer(users_cli, name="users")
+vectors = typer.Typer(help="The vector index in Chroma.")
+app.add_typer(vectors, name="vectors")
 
 
 @app.command()
@@ -188,6 +190,24 @@ def rebuild() -> None:
             )
     finally:
         services.stop()
+
+
+@vectors.command("upgrade")
+def upgrade_vectors() -> None:
+    """Moves vectors stored by versions that kept one Chroma collection per embedding model
+    into a collection per knowledge base generation, and exits. Servers do it too when they
+    first open the index (that first use waits for it); this does it ahead of the first
+    question. With the embedded Chroma, stop the server first: one process at a time may
+    open its directory."""
+    from infrastructure.settings import Settings
+    from interfaces.bootstrap import bootstrap
+
+    services = bootstrap(Settings())
+    try:
+        moved = services.index.upgrade_layout()  # type: ignore[attr-defined]
+    finally:
+        services.stop()
+    typer.echo(f"vectors: {moved} moved into their knowledge bases' collections")
 
 
 @snapshots.command("rebuild")

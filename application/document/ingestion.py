@@ -11,6 +11,7 @@ published, not stored.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
@@ -27,6 +28,8 @@ from application.document.chunk_layout import (
     chunk_metadata,
     generation_chunks,
     legacy_chunks,
+    old_chunk_partition,
+    partition,
 )
 from application.document.commands import IndexFor, RecordFailed, RecordIndexed, RemoveDocument
 from application.document.embedders import Embedders
@@ -46,9 +49,11 @@ from application.ports import (
     Extractor,
     IndexedChunk,
     LoadsModel,
+    Locate,
     Meter,
     NoMeter,
     PageText,
+    Partition,
     ProviderError,
     VectorIndex,
 )
@@ -116,9 +121,10 @@ def index_document(
     batch_size: int = EMBED_BATCH,
     max_chunks: int = MAX_CHUNKS,
 ) -> IngestionReport:
-    """Extracts, chunks, embeds in batches and upserts one generation of one document; then
-    drops that generation's chunks beyond the last. `metadata` (workflow, node, filename)
-    goes on every chunk. Raises ExtractionFailed, IngestionFailed or ProviderError."""
+    """Extracts, chunks, embeds in batches and upserts one generation of one document into
+    its partition; then drops that generation's chunks beyond the last. `metadata`
+    (workflow, node, filename) goes on every chunk, and its workflow and node choose the
+    partition. Raises ExtractionFailed, IngestionFailed or ProviderError."""
     steps = index_steps(
         stream,
         document_id=document_id,
@@ -163,6 +169,7 @@ def index_steps(
     run other documents' slices in between (one large document does not hold the others)."""
     clock = time.perf_counter
     model, settings, key = embedder.model_id, generation.settings, generation.key
+    own = partition(model, metadata.get("workflow_id", ""), metadata.get("node_id", ""), key)
     started = clock()
     pages: list[PageText] = []
     for page in extract(
@@ -205,7 +212,7 @@ def index_steps(
             raise ProviderError(f"The embedder returned {len(vectors)} vectors for {len(batch)}.")
         started = clock()
         index.upsert(
-            model,
+            own,
             [
                 IndexedChunk(
                     id=chunk_id(document_id, generation, c.index),
@@ -226,7 +233,7 @@ def index_steps(
     started = clock()
     # a crash under other settings (or an earlier run) may have left more chunks
     beyond = {"chunk": {"$gte": len(chunks)}}
-    index.delete(model, {"$and": [generation_chunks(document_id, generation), beyond]})
+    index.delete(own, {"$and": [generation_chunks(document_id, generation), beyond]})
     report.index_seconds += clock() - started
     return report
 
@@ -354,8 +361,13 @@ class Ingestion:
     def drop(self, document_id: UUID, dropped: DocumentIndex) -> None:
         """Deletes the vectors of a generation the document no longer has (idempotent: the
         log holds the drop before any later request for the same generation)."""
+        doc = self.documents.load(document_id)
+        if doc is None:
+            return
         for model in self._models(dropped):
-            self.index.delete(model, generation_chunks(str(document_id), dropped))
+            self.index.delete(
+                _partition(doc, dropped, model), generation_chunks(str(document_id), dropped)
+            )
 
     def purge(self, document_id: UUID) -> None:
         """Deletes the vectors of a removed document."""
@@ -388,7 +400,9 @@ class Ingestion:
     def _all_there(self, doc: Document, generation: DocumentIndex, model: str) -> bool:
         if generation.embedding_model != model:
             return False
-        found = self.index.count(model, generation_chunks(str(doc.id), generation))
+        found = self.index.count(
+            _partition(doc, generation, model), generation_chunks(str(doc.id), generation)
+        )
         return found == generation.chunk_count
 
     def _succeed(self, doc: Document, generation: DocumentIndex, report: IngestionReport) -> None:
@@ -438,7 +452,9 @@ class Ingestion:
         )
         # a failed generation has no vectors, whatever an interrupted run left
         if model is not None and not generation.legacy:
-            self.index.delete(model, generation_chunks(str(doc.id), generation))
+            self.index.delete(
+                _partition(doc, generation, model), generation_chunks(str(doc.id), generation)
+            )
         after = self.documents.record_failed(
             RecordFailed(
                 actor=ACTOR,
@@ -456,17 +472,19 @@ class Ingestion:
 
     def _tidy_legacy(self, doc: Document, model: str) -> None:
         """Deletes chunks of the layout before generations once no index of the document is
-        of that layout: they were its one index, now requested again in the new layout."""
+        of that layout: they were its one index, now requested again in the new layout
+        (under the same key, so in the same partition: the others hold none of them)."""
         if not any(i.legacy for i in doc.indexes.values()):
-            self.index.delete(model, legacy_chunks(str(doc.id)))
+            for generation in doc.indexes.values():
+                self.index.delete(_partition(doc, generation, model), legacy_chunks(str(doc.id)))
 
     def _purge(self, doc: Document) -> None:
         """Deletes a removed document's vectors, and its file unless another document holds
         the same bytes. (An upload of those bytes whose event is not stored yet may then
         find its file gone: it fails with MISSING_BLOB, and is uploaded again.)"""
-        models = {m for generation in doc.indexes.values() for m in self._models(generation)}
-        for model in models:
-            self.index.delete(model, {"document_id": str(doc.id)})
+        for generation in doc.indexes.values():
+            for model in self._models(generation):
+                self.index.delete(_partition(doc, generation, model), {"document_id": str(doc.id)})
         if not self.read_model.file_in_use(doc.sha256, doc.id):
             self.blobs.delete(doc.blob_key)
 
@@ -476,6 +494,28 @@ class Ingestion:
         with contextlib.suppress(ProviderError):  # no embedder could be made: none wrote
             models.add(self.embedders.for_settings(generation.settings).model_id)
         return {m for m in models if m}
+
+
+def old_chunk_locator(documents: DocumentService) -> Locate:
+    """Where each chunk of the layout before partitions goes (`VectorIndex.upgrade`): a
+    keyed chunk names its generation; a legacy one goes to its document's legacy generation,
+    read from the log once per document (none for a removed document: it answers nothing)."""
+
+    @functools.cache
+    def legacy_key(document_id: str) -> str | None:
+        try:
+            doc = documents.load(UUID(document_id))
+        except ValueError:  # not one of ours
+            return None
+        if doc is None or doc.removed:
+            return None
+        return next((i.key for i in doc.indexes.values() if i.legacy), None)
+
+    return functools.partial(old_chunk_partition, legacy_key=legacy_key)
+
+
+def _partition(doc: Document, generation: DocumentIndex, model: str) -> Partition:
+    return partition(model, doc.workflow_id, doc.node_id, generation.key)
 
 
 def _settings_changed(

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from application.document.chunk_layout import answering_chunks, document_of, passage_of
+from application.document.chunk_layout import (
+    closest_answering,
+    document_of,
+    partition,
+    passage_of,
+)
 from application.document.embedders import Embedders
 from application.document.handlers import DocumentService
 from application.document.views import DocumentReadModel
@@ -54,13 +59,9 @@ class Retrieval:
             return []
         embedder = self.embedders.for_settings(settings)
         vector = embedder.embed([query])[0]
+        own = partition(embedder.model_id, workflow_id, node.id, settings.key)
         while candidates:
-            hits = self.index.query(
-                embedder.model_id,
-                vector,
-                top_k,
-                answering_chunks(workflow_id, node.id, settings.key, candidates, where),
-            )
+            hits = closest_answering(self.index, own, vector, top_k, candidates, where)
             quoted = {document_of(h) for h in hits}
             gone = quoted - self._still_answering(quoted, settings.key)
             if not gone:

@@ -208,7 +208,7 @@ def service(client: TestClient) -> DocumentService:
 
 
 def vectors(client: TestClient, model: str, document_id: str) -> int:
-    return services(client).index.count(model, {"document_id": document_id})
+    return services(client).index.count_model(model, {"document_id": document_id})
 
 
 def chunk_count(data: bytes, size: int, overlap: int) -> int:

@@ -18,9 +18,25 @@ from domain.document import Document
 from domain.knowledge_base import IndexSettings
 from infrastructure.chunking import chunk_pages
 from infrastructure.pdf import extract_pages
+from infrastructure.vector_index import OWNER_KEY, OWNER_V1, TEXT_KEY, collection_name
 from tests.fakes import FakeOpenAIServer, hashed_embedding
 
 INDEXED_V1 = "domain.document:Document.DocumentIndexed"
+
+
+def write_old_layout(index: Any, model: str, chunks: list[IndexedChunk]) -> None:
+    """Chunks stored as the version before partitions did: in one collection per model,
+    their text in the metadata (`index` is a ChromaVectorIndex, or the services' lazy one)."""
+    collection = index._client.get_or_create_collection(
+        name=collection_name(model),
+        embedding_function=None,
+        metadata={"hnsw:space": "cosine", "model_id": model, OWNER_KEY: OWNER_V1},
+    )
+    collection.upsert(
+        ids=[c.id for c in chunks],
+        embeddings=[c.embedding for c in chunks],
+        metadatas=[{**c.metadata, TEXT_KEY: c.text} for c in chunks],
+    )
 
 
 def write_legacy_document(
@@ -71,7 +87,8 @@ def write_legacy_document(
         ),
     )
     store.recorder.insert_events([store.mapper.to_stored_event(uploaded), indexed])
-    services.index.upsert(
+    write_old_layout(
+        services.index,
         model,
         [
             IndexedChunk(
@@ -90,6 +107,8 @@ def write_legacy_document(
             for c in chunks
         ],
     )
+    # the server now starts again: it moves the vectors into their partitions
+    services.index.upgrade_layout()
     # the old ingestion had followed the whole log
     ingestion = services.worker("ingestion").projection.view
     ingestion.insert_tracking(Tracking(store.name, store.max_notification_id()))

@@ -25,11 +25,13 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     chunk_count,
     configure,
     document_events,
+    draft_node,
     make_client,
     new_workflow,
     pages_for,
     retrieve,
     service,
+    services,
     settings,
     settle,
     upload,
@@ -184,6 +186,48 @@ def test_deleting_a_workflow_removes_its_documents_and_their_vectors(
     assert vectors(client, LOCAL_MODEL, other["id"]) > 0  # another workflow's are left alone
     still = gql("query($id: UUID!) { document(id: $id) { status } }", id=other["id"])["document"]
     assert still == {"status": "INDEXED"}
+
+
+def test_knowledge_bases_with_the_same_settings_answer_from_their_own_documents_only(
+    client: TestClient, gql: GQL
+) -> None:
+    """Each knowledge base's generation is a partition of its own in the index: two nodes
+    of one workflow, and a node of the same id in another workflow, never answer with
+    each other's passages, and removing one's document leaves the others'."""
+    wid, other = new_workflow(gql), new_workflow(gql, "Other")
+    add_knowledge_base(gql, wid, "kb")
+    add_knowledge_base(gql, wid, "kb2")
+    add_knowledge_base(gql, other, "kb")
+    placed = {
+        (wid, "kb"): "The Skerryvore lighthouse is forty-eight metres tall.",
+        (wid, "kb2"): "The Bell Rock lighthouse is thirty-five metres tall.",
+        (other, "kb"): "The Eddystone lighthouse is forty-nine metres tall.",
+    }
+    docs = {
+        place: upload(client, place[0], pdfs.text_pdf([fact]), node_id=place[1])["id"]
+        for place, fact in placed.items()
+    }
+    for doc in docs.values():
+        assert wait_for_status(gql, doc)["status"] == "INDEXED"
+
+    def answering(workflow_id: str, node_id: str) -> set[str]:
+        node = draft_node(client, workflow_id, node_id)
+        found = services(client).retrieval.retrieve(
+            UUID(workflow_id), node, "How tall is the lighthouse?", 10
+        )
+        return {p.document_id for p in found}
+
+    for (workflow_id, node_id), doc in docs.items():
+        assert answering(workflow_id, node_id) == {doc}
+
+    gql("mutation($id: UUID!) { removeDocument(id: $id) }", id=docs[(wid, "kb")])
+    assert wait_for_status(gql, docs[(wid, "kb")], ("REMOVED",))["status"] == "REMOVED"
+    settle(client)
+
+    assert answering(wid, "kb") == set()
+    assert vectors(client, LOCAL_MODEL, docs[(wid, "kb")]) == 0
+    assert answering(wid, "kb2") == {docs[(wid, "kb2")]}
+    assert answering(other, "kb") == {docs[(other, "kb")]}
 
 
 # ---------------------------------------------------------------- refusals

@@ -109,7 +109,7 @@ def published_stack(
 
 
 def generation_vectors(client: TestClient, fake: FakeOpenAIServer, key: str) -> int:
-    return services(client).index.count(model_of(fake), {INDEX_KEY: key})
+    return services(client).index.count_model(model_of(fake), {INDEX_KEY: key})
 
 
 # ---------------------------------------------------------------- the draft and a Build
@@ -208,7 +208,9 @@ def test_a_new_upload_answers_only_once_it_is_fully_indexed(
     ) as gate:
         second = upload(client, w, manual, "manual.pdf")["id"]
         gate.wait_arrived()  # its first batch is in the index, the second in flight
-        assert services(client).index.count(model_of(fake_openai), {"document_id": second}) > 0
+        assert (
+            services(client).index.count_model(model_of(fake_openai), {"document_id": second}) > 0
+        )
 
         during = sources(client, gql, session, question)
 
@@ -238,7 +240,7 @@ def test_a_removed_pdf_is_not_quoted_by_the_very_next_question(
 
     gql("mutation($id: UUID!) { removeDocument(id: $id) }", id=removed)
 
-    assert services.index.count(model_of(fake_openai), {"document_id": removed}) > 0
+    assert services.index.count_model(model_of(fake_openai), {"document_id": removed}) > 0
     assert {s["documentId"] for s in sources(client, gql, session)} == {kept}
 
 
@@ -282,12 +284,12 @@ def test_documents_and_vectors_stored_before_generations_still_answer(
     until_indexes(gql, doc, lambda f: set(f) == {1000})
     assert {s["text"] for s in sources(client, gql, start_chat(gql, w))} <= texts(data, 1000)
     model = model_of(fake_openai)
-    assert services(client).index.count(model, legacy_chunks(doc)) == 3
+    assert services(client).index.count_model(model, legacy_chunks(doc)) == 3
 
     configure(gql, w, "kb", chunkSize=300)
     gql(PUBLISH, w=w)  # v3: nothing asks for the old layout any more
 
     until_indexes(gql, doc, lambda f: set(f) == {300})
     settle(client)
-    assert services(client).index.count(model, legacy_chunks(doc)) == 0
+    assert services(client).index.count_model(model, legacy_chunks(doc)) == 0
     assert {s["text"] for s in sources(client, gql, start_chat(gql, w))} <= texts(data, 300)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from application.ports import EmbedderSpec, IndexedChunk, ProviderError
+from application.ports import EmbedderSpec, IndexedChunk, Partition, ProviderError
 from infrastructure.embedders.factory import DefaultEmbedderFactory
 from infrastructure.embedders.gemini import GeminiEmbedder
 from infrastructure.embedders.openai import OpenAIEmbedder
@@ -300,9 +300,10 @@ def test_remote_vectors_index_and_find_the_right_chunk(
         IndexedChunk(f"doc:{i}", text, vector, {"document_id": "doc", "chunk": i})
         for i, (text, vector) in enumerate(zip(texts, embedder.embed(texts), strict=True))
     ]
-    index.upsert(embedder.model_id, chunks)
+    partition = Partition(embedder.model_id, "w", "kb", "key")
+    index.upsert(partition, chunks)
 
     (question,) = embedder.embed(["what is the reactor coolant"])
-    hits = index.query(embedder.model_id, question, top_k=1, where={"document_id": "doc"})
+    hits = index.query(partition, question, top_k=1, where={"document_id": "doc"})
 
     assert [h.id for h in hits] == ["doc:0"]

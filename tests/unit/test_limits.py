@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from application.account.budgets import BudgetView, _until_next_month
 from application.document.ingestion import index_steps, run_to_end
 from application.errors import RateLimited, code_of
-from application.ports import IndexedChunk, PageText, TextChunk
+from application.ports import IndexedChunk, PageText, Partition, TextChunk
 from domain.document import DocumentIndex
 from domain.errors import InvalidCommand
 from domain.knowledge_base import IndexSettings
@@ -151,10 +151,10 @@ class _Index:
     def __init__(self) -> None:
         self.upserted: list[int] = []
 
-    def upsert(self, model: str, chunks: list[IndexedChunk]) -> None:
+    def upsert(self, partition: Partition, chunks: list[IndexedChunk]) -> None:
         self.upserted.append(len(chunks))
 
-    def delete(self, model: str, where: dict[str, object]) -> None:
+    def delete(self, partition: Partition, where: dict[str, object]) -> None:
         pass
 
 

@@ -22,6 +22,8 @@ from application.ports import (
     IndexedChunk,
     LLMRequest,
     LLMStreamEnd,
+    Locate,
+    Partition,
     ProviderError,
     Usage,
 )
@@ -79,33 +81,40 @@ class FakeEmbedders:
 
 
 class MemoryIndex:
-    """A vector index in a dict, filtering as Chroma does ($and, $or, $in, $ne, $gte)."""
+    """A vector index in a dict of partitions, filtering as Chroma does ($and, $or, $in, $ne,
+    $gte)."""
 
     def __init__(self) -> None:
-        self.collections: dict[str, dict[str, IndexedChunk]] = {}
+        self.collections: dict[Partition, dict[str, IndexedChunk]] = {}
 
-    def upsert(self, model_id: str, chunks: Sequence[IndexedChunk]) -> None:
-        self.collections.setdefault(model_id, {}).update({c.id: c for c in chunks})
+    def upsert(self, partition: Partition, chunks: Sequence[IndexedChunk]) -> None:
+        self.collections.setdefault(partition, {}).update({c.id: c for c in chunks})
 
     def query(
-        self, model_id: str, embedding: list[float], top_k: int, where: dict[str, Any]
+        self, partition: Partition, embedding: list[float], top_k: int, where: dict[str, Any]
     ) -> list[Hit]:
-        found = [c for c in self._matching(model_id, where)]
+        found = [c for c in self._matching(partition, where)]
         hits = [Hit(c.id, c.text, cosine(embedding, c.embedding), c.metadata) for c in found]
         return sorted(hits, key=lambda h: -h.score)[:top_k]
 
-    def delete(self, model_id: str, where: dict[str, Any]) -> None:
-        for chunk in self._matching(model_id, where):
-            del self.collections[model_id][chunk.id]
+    def delete(self, partition: Partition, where: dict[str, Any]) -> None:
+        for chunk in self._matching(partition, where):
+            del self.collections[partition][chunk.id]
 
-    def count(self, model_id: str, where: dict[str, Any]) -> int:
-        return len(self._matching(model_id, where))
+    def count(self, partition: Partition, where: dict[str, Any]) -> int:
+        return len(self._matching(partition, where))
+
+    def count_model(self, model_id: str, where: dict[str, Any]) -> int:
+        return sum(self.count(p, where) for p in self.collections if p.model_id == model_id)
 
     def reset(self) -> None:
         self.collections.clear()
 
-    def _matching(self, model_id: str, where: dict[str, Any]) -> list[IndexedChunk]:
-        chunks = self.collections.get(model_id, {}).values()
+    def upgrade(self, locate: Locate) -> int:
+        return 0  # this index never had another layout
+
+    def _matching(self, partition: Partition, where: dict[str, Any]) -> list[IndexedChunk]:
+        chunks = self.collections.get(partition, {}).values()
         return [c for c in chunks if _matches(c.metadata, where)]
 
 

@@ -92,7 +92,7 @@ def test_ingestion_indexes_the_document_and_records_its_counts(app: Services) ->
     assert generation.status is DocumentStatus.INDEXED
     assert generation.page_count == 1 and generation.chunk_count == 1
     assert generation.embedding_model == "local/all-MiniLM-L6-v2"
-    assert app.index.count("local/all-MiniLM-L6-v2", {"document_id": str(doc.id)}) == 1
+    assert app.index.count_model("local/all-MiniLM-L6-v2", {"document_id": str(doc.id)}) == 1
     assert type(list(app.event_log.events.get(doc.id))[-1]).__name__ == "DocumentIndexed"
 
 
@@ -112,7 +112,7 @@ def test_removing_a_document_records_it_and_its_vectors_go(app: Services) -> Non
     app.ingestion.purge(doc.id)  # what the follower does on DocumentRemoved
     removed = app.documents.load(doc.id)
     assert removed is not None and removed.removed
-    assert app.index.count("local/all-MiniLM-L6-v2", {"document_id": str(doc.id)}) == 0
+    assert app.index.count_model("local/all-MiniLM-L6-v2", {"document_id": str(doc.id)}) == 0
 
 
 def test_reindexing_a_failed_document_asks_for_its_settings_again(app: Services) -> None:
