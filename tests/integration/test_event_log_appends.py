@@ -71,7 +71,7 @@ def test_a_save_returns_the_ids_it_stored_in_the_order_of_the_events(
     assert [row[0] for row in stored] == ids
     assert [row[2] for row in stored] == [1, 2, 3, 4]  # versions in id order
     assert store.max_notification_id() == ids[-1]
-    loaded = store.repository.get(one.id)
+    loaded: ChatSession = store.repository.get(one.id)
     assert loaded.version == 4 and type(loaded) is ChatSession
     assert [n.id for n in store.recorder.select_notifications(start=ids[1], limit=2)] == ids[1:3]
 
@@ -81,7 +81,7 @@ def test_a_failed_save_leaves_nothing_behind_and_the_log_goes_on(
 ) -> None:
     original = session()
     store.save(original)
-    rival = store.repository.get(original.id)
+    rival: ChatSession = store.repository.get(original.id)
     store.save(ask(rival))  # version 2 is taken
     before = rows(postgres_url)
 
@@ -142,11 +142,13 @@ def _until_waiting_on_the_lock(conninfo: str, saving: threading.Thread) -> None:
 
 
 def test_every_save_notifies_the_log_channel(store: EventLog, postgres_url: str) -> None:
+    recorder = store.recorder
+    assert isinstance(recorder, OneTripRecorder)
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        listener.execute(f'LISTEN "{store.recorder.channel_name}"')
+        listener.execute(f'LISTEN "{recorder.channel_name}"')
         store.save(session())
         notes = list(listener.notifies(timeout=10, stop_after=1))
-    assert [n.channel for n in notes] == [store.recorder.channel_name]
+    assert [n.channel for n in notes] == [recorder.channel_name]
 
 
 def _writer(env: dict[str, str], saves: int, start: multiprocessing.synchronize.Event) -> None:
