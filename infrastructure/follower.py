@@ -54,8 +54,11 @@ class Follower:
                 return
             try:
                 seen = self.watcher.ticks
-                if self.catch_up() == 0:
-                    self.watcher.wait(seen, self.poll_seconds)
+                # catch_up returns once a read of the log came back empty: anything stored
+                # after that read pokes the watcher past `seen`, so the wait returns at once
+                # (no second read of an exhausted log per wake-up)
+                self.catch_up()
+                self.watcher.wait(seen, self.poll_seconds)
             except Exception:
                 log.exception("following the log failed; retrying", follower=self.follower_name)
                 self.recover()

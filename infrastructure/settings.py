@@ -257,6 +257,8 @@ class Settings(BaseSettings):
             url = make_url(self.database_url)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                # one round trip per save (same lock, same NOTIFY): see infrastructure.postgres_log
+                "APPLICATION_RECORDER_TOPIC": "infrastructure.postgres_log:OneTripRecorder",
                 "POSTGRES_DBNAME": url.database or "postgres",
                 "POSTGRES_HOST": url.host or "127.0.0.1",
                 "POSTGRES_PORT": str(url.port or 5432),
