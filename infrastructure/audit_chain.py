@@ -152,6 +152,7 @@ class AuditChainWorker(Follower):
     def catch_up(self, limit: int | None = None) -> int:
         """Chains pending events (at most `limit`); returns how many this call chained."""
         done = clashes = 0
+        self.reached_end = False
         while limit is None or done < limit:
             size = BATCH if limit is None else min(BATCH, limit - done)
             try:
@@ -162,6 +163,7 @@ class AuditChainWorker(Follower):
                     )
                     if not events:
                         CHAINED.set(head.notification_id if head else 0)
+                        self.reached_end = True
                         break
                     links = extend(head, events)
                     self.chain.append(conn, links)
@@ -174,4 +176,7 @@ class AuditChainWorker(Follower):
                 continue
             done += len(links)
             CHAINED.set(links[-1].notification_id)
+            if len(events) < size:  # the end of the log as it was read
+                self.reached_end = True
+                break
         return done

@@ -21,6 +21,10 @@ class Lock(Protocol):
 
 
 class Follower:
+    # Set by `catch_up` when it read to the end of the log as it stood (a page shorter than
+    # it asked for): the follower then waits for the log to grow instead of asking again.
+    reached_end = False
+
     def __init__(
         self, name: str, watcher: LogWatcher, lock: Lock | None, poll_seconds: float
     ) -> None:
@@ -54,7 +58,8 @@ class Follower:
                 return
             try:
                 seen = self.watcher.ticks
-                if self.catch_up() == 0:
+                if self.catch_up() == 0 or self.reached_end:
+                    # anything stored since `seen` was read has moved the watcher on
                     self.watcher.wait(seen, self.poll_seconds)
             except Exception:
                 log.exception("following the log failed; retrying", follower=self.follower_name)

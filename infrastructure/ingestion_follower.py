@@ -214,6 +214,7 @@ class IngestionWorker(ProjectionWorker):
         self._reconciled = False
         self._jobs: deque[Job] = deque()  # their turns: the first goes next
         self._read: int | None = None  # the last event read (the position, or past it)
+        self._log_end = False  # the last read reached the end of the log
         self._inline_tries: tuple[int, int] = (0, 0)
 
     def catch_up(self, limit: int | None = None) -> int:
@@ -223,6 +224,7 @@ class IngestionWorker(ProjectionWorker):
             self.ingestion_projection.reconcile_all(self.store.max_notification_id())
             self._reconciled = True
         done = 0
+        self.reached_end = False
         while not self._stop.is_set():
             read = self._read_ahead() if limit is None or done < limit else 0
             ran = self._run_slice()
@@ -230,6 +232,9 @@ class IngestionWorker(ProjectionWorker):
             if not read and not ran:
                 break
             done += read
+            if self._log_end and not self._jobs:  # read to the end, nothing left to run
+                self.reached_end = True
+                break
         return done
 
     def recover(self) -> None:
@@ -260,11 +265,14 @@ class IngestionWorker(ProjectionWorker):
         if self._read is None:
             self._read = view.last_seen()
         read = 0
+        self._log_end = False
+        size = min(BATCH, self.max_jobs * 4)
         while len(self._jobs) < self.max_jobs:
             notifications = self.store.recorder.select_notifications(
-                start=self._read + 1, limit=min(BATCH, self.max_jobs * 4)
+                start=self._read + 1, limit=size
             )
             if not notifications:
+                self._log_end = True
                 break
             for n in notifications:
                 if len(self._jobs) >= self.max_jobs:
@@ -273,6 +281,9 @@ class IngestionWorker(ProjectionWorker):
                     self._take(n)
                 self._read = n.id
                 read += 1
+            if len(notifications) < size:  # the end of the log as it was read
+                self._log_end = True
+                break
         return read
 
     def _take(self, notification: Any) -> None:

@@ -138,15 +138,21 @@ class ProjectionWorker(Follower):
         that fails there is rolled back whole and goes again one event at a time, where each
         event's failures are counted and, past the tries, recorded and skipped."""
         done = 0
+        self.reached_end = False
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
             notifications = self.store.recorder.select_notifications(
                 start=self.projection.view.last_seen() + 1, limit=batch
             )
             if not notifications:
+                self.reached_end = True
                 break
             applied = self._apply_page(notifications) if self._batched else None
-            done += self._apply_each(notifications) if applied is None else applied
+            moved = self._apply_each(notifications) if applied is None else applied
+            done += moved
+            if moved == len(notifications) < batch:  # the end of the log as it was read
+                self.reached_end = True
+                break
         return done
 
     def _apply_page(self, notifications: Sequence[Any]) -> int | None:
@@ -154,6 +160,14 @@ class ProjectionWorker(Follower):
         applied (fewer if it took longer than BATCH_SECONDS); how many. None when an event
         failed: nothing of the page was applied."""
         view = self.projection.view
+        if not any(self._handles(n.topic) for n in notifications):
+            # only the position moves: one statement, no batch around it
+            try:
+                view.insert_tracking(Tracking(self.store.name, notifications[-1].id))
+            except IntegrityError:
+                self.projection.forget()
+                return 0
+            return len(notifications)
         deadline = time.monotonic() + BATCH_SECONDS
         done = 0
         try:
