@@ -62,9 +62,11 @@ def two_servers(settings: Settings, **overrides: Any) -> Iterator[tuple[TestClie
     """Two applications on one database; the first runs the projections. Small pools: the
     PostgreSQL server's connections are shared with whatever else runs."""
     small = {"genai_db_pool_size": 3, **overrides}
-    with served(settings, **small) as first:
-        with served(settings, genai_run_projections=False, **small) as second:
-            yield first, second
+    with (
+        served(settings, **small) as first,
+        served(settings, genai_run_projections=False, **small) as second,
+    ):
+        yield first, second
 
 
 def test_a_budget_set_on_another_server_refuses_the_next_question_here(
