@@ -58,10 +58,22 @@ class Follower:
                 return
             try:
                 seen = self.watcher.ticks
-                if self.catch_up() == 0 or self.reached_end:
-                    # anything stored since `seen` was read has moved the watcher on
-                    self.watcher.wait(seen, self.poll_seconds)
+                # anything stored since `seen` was read has moved the watcher on
+                waits = self.catch_up() == 0 or self.reached_end
+                if waits and self.watcher.wait(seen, self.wait_seconds()) == seen:
+                    self.idle()
             except Exception:
                 log.exception("following the log failed; retrying", follower=self.follower_name)
                 self.recover()
                 self._stop.wait(1)
+        try:
+            self.idle()  # stopping: what waited for a quiet moment is done now
+        except Exception:
+            log.warning("a follower's last work before stopping failed", exc_info=True)
+
+    def wait_seconds(self) -> float:
+        """How long to wait for the log to grow before `idle` is called."""
+        return self.poll_seconds
+
+    def idle(self) -> None:
+        """Called when the log has not grown for `wait_seconds`, and at the end."""

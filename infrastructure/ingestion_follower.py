@@ -34,7 +34,7 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from application.document.ingestion import Ingestion
@@ -235,6 +235,7 @@ class IngestionWorker(ProjectionWorker):
             if self._log_end and not self._jobs:  # read to the end, nothing left to run
                 self.reached_end = True
                 break
+        self._write_position(due=False)
         return done
 
     def recover(self) -> None:
@@ -261,9 +262,8 @@ class IngestionWorker(ProjectionWorker):
     def _read_ahead(self) -> int:
         """Reads events after the last one read while there is room for jobs: a job event
         becomes a job, any other is applied at once. How many were read."""
-        view = self.projection.view
         if self._read is None:
-            self._read = view.last_seen()
+            self._read = self._start() - 1
         read = 0
         self._log_end = False
         size = min(BATCH, self.max_jobs * 4)
@@ -351,16 +351,12 @@ class IngestionWorker(ProjectionWorker):
         self._jobs.remove(job)
 
     def _record_position(self) -> None:
-        """Moves the tracked position to just before the oldest job not finished."""
+        """Moves the position to just before the oldest job not finished (written once
+        the log is quiet for a moment, or within UNWRITTEN_SECONDS: after a crash, the
+        events since the written one are read again, which changes nothing)."""
         if self._read is None:
             return
-        target = min((job.position - 1 for job in self._jobs), default=self._read)
-        view = self.projection.view
-        if target > view.last_seen():
-            try:
-                view.insert_tracking(Tracking(self.store.name, target))
-            except IntegrityError:
-                self.recover()  # another worker or a rebuild moved it
+        self._defer(min((job.position - 1 for job in self._jobs), default=self._read))
 
     def _record_failure(self, notification: Any, error: BaseException) -> None:
         """An event that fails the same way again and again is recorded (visible in /readyz
