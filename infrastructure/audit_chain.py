@@ -158,9 +158,8 @@ class AuditChainWorker(Follower):
             try:
                 with self.chain.engine.begin() as conn:
                     head = self.chain.head(conn)
-                    events = self.store.recorder.select_notifications(
-                        start=(head.notification_id if head else 0) + 1, limit=size
-                    )
+                    start = (head.notification_id if head else 0) + 1
+                    events = self.watcher.read(self.store.recorder, start, size)
                     if not events:
                         CHAINED.set(head.notification_id if head else 0)
                         self.reached_end = True

@@ -268,9 +268,7 @@ class IngestionWorker(ProjectionWorker):
         self._log_end = False
         size = min(BATCH, self.max_jobs * 4)
         while len(self._jobs) < self.max_jobs:
-            notifications = self.store.recorder.select_notifications(
-                start=self._read + 1, limit=size
-            )
+            notifications = self.watcher.read(self.store.recorder, self._read + 1, size)
             if not notifications:
                 self._log_end = True
                 break

@@ -188,9 +188,7 @@ class ProjectionWorker(Follower):
         self.reached_end = False
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
-            notifications = self.store.recorder.select_notifications(
-                start=self._start(), limit=batch
-            )
+            notifications = self.watcher.read(self.store.recorder, self._start(), batch)
             if not notifications:
                 self.reached_end = True
                 break
