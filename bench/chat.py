@@ -6,6 +6,7 @@ processes on one PostgreSQL database.
                          [--concurrency 8 32] [--seconds 10]
                          [--backends embedded postgres] [--database-url postgresql://…]
                          [--processes 1 2] [--scale-chats 32] [--pool-size 5]
+                         [--baseline CHECKOUT]
 
 Prints JSON. `genai-stack serve` processes answer with a published User Query → LLM Engine
 (openai) → Output workflow whose model is the test fake OpenAI server on loopback (through
@@ -36,6 +37,11 @@ after, or `--database-url`'s):
 
 `postgres_to_embedded`: PostgreSQL's CPU per turn over the embedded one's, per phase (goal:
 at most 1.25, i.e. PostgreSQL within 80 % of the embedded speed).
+
+`--baseline CHECKOUT`: each backend is measured first with servers running that checkout's
+code (a git worktree of main, say: its directory first on their PYTHONPATH, the same
+virtualenv), then this one's; `baseline.backends` holds its figures and `to_baseline` this
+checkout's server CPU per turn over the baseline's, per backend and phase (goal: 0.5).
 
 `processes`: `--scale-chats` chats on the PostgreSQL database through a loopback
 round-robin TCP balancer (`bench.balancer`, which keeps each client address on one process; every chat connects
@@ -77,6 +83,7 @@ from tests.integration.servers import running
 
 GOAL_OVERHEAD_P50_MS = 15.0
 GOAL_POSTGRES_CPU_RATIO = 1.25  # PostgreSQL within 80 % of the embedded speed
+GOAL_BASELINE_CPU_RATIO = 0.5  # half the CPU per turn of the baseline
 PROTOCOL = "graphql-transport-ws"
 PG_ADMIN = os.environ.get("GENAI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -632,22 +639,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # once, which would measure the fake, not either client.
         fake._httpd.socket.listen(256)
         for name in args.backends:
-            with ExitStack() as stack:
-                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
-                url, database = None, None
-                if name == "postgres":
-                    url, database = stack.enter_context(postgres_database(args.database_url))
-                env = server_env(tmp / "data", url, args.pool_size)
-                try:
-                    backend = await one_backend(name, env, tmp, fake, args, database)
-                except BaseException:
-                    kept = Path(tempfile.mkdtemp(prefix="bench-chat-logs-"))
-                    for log in tmp.glob("*.log"):
-                        shutil.copy(log, kept)
-                    progress(f"{name} failed; the servers' logs are in {kept}")
-                    raise
-            result["backends"][name] = backend
+            if args.baseline:
+                progress(f"{name}: the baseline, {args.baseline}")
+                result.setdefault("baseline", {"checkout": str(args.baseline), "backends": {}})
+                result["baseline"]["backends"][name] = await backend_run(
+                    name, fake, args, args.baseline
+                )
+            result["backends"][name] = await backend_run(name, fake, args, None)
     backends = result["backends"]
+    if args.baseline:
+        result["to_baseline"] = to_baseline(backends, result["baseline"]["backends"])
     if "embedded" in backends and "postgres" in backends:
         result["postgres_to_embedded"] = postgres_to_embedded(
             backends["embedded"], backends["postgres"]
@@ -655,6 +656,43 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "processes" in backends.get("postgres", {}):
         result["processes"] = backends["postgres"].pop("processes")
     return result
+
+
+async def backend_run(
+    name: str, fake: FakeOpenAIServer, args: argparse.Namespace, checkout: Path | None
+) -> dict[str, Any]:
+    """Every phase on backend `name`, with servers running this checkout's code, or
+    `checkout`'s (its directory first on their PYTHONPATH; the same virtualenv)."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-chat-")))
+        url, database = None, None
+        if name == "postgres":
+            url, database = stack.enter_context(postgres_database(args.database_url))
+        env = server_env(tmp / "data", url, args.pool_size)
+        if checkout is not None:
+            env["PYTHONPATH"] = str(checkout.resolve())
+        try:
+            return await one_backend(name, env, tmp, fake, args, database)
+        except BaseException:
+            kept = Path(tempfile.mkdtemp(prefix="bench-chat-logs-"))
+            for log in tmp.glob("*.log"):
+                shutil.copy(log, kept)
+            progress(f"{name} failed; the servers' logs are in {kept}")
+            raise
+
+
+def to_baseline(ours: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """Per backend and phase, this checkout's server CPU per turn over the baseline's (the
+    issue's goal: at most 0.5)."""
+    key = "server_cpu_ms_per_turn"
+    ratios: dict[str, Any] = {}
+    for name, backend in ours.items():
+        base = baseline[name]
+        phases = {"sequential": backend["sequential"][key] / base["sequential"][key]}
+        for n, phase in backend["concurrent"].items():
+            phases[n] = phase["stack"][key] / base["concurrent"][n]["stack"][key]
+        ratios[name] = {phase: round(r, 2) for phase, r in phases.items()}
+    return {"cpu_ms_per_turn": ratios, "goal": {"max": GOAL_BASELINE_CPU_RATIO}}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -680,6 +718,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--pool-size", type=int, default=5, help="the servers' GENAI_DB_POOL_SIZE")
     parser.add_argument("--scale-chats", type=int, default=32, help="chats of the processes phase")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a checkout (e.g. a git worktree of main) measured first in the same run",
+    )
     return parser.parse_args(argv)
 
 

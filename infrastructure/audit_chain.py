@@ -152,16 +152,17 @@ class AuditChainWorker(Follower):
     def catch_up(self, limit: int | None = None) -> int:
         """Chains pending events (at most `limit`); returns how many this call chained."""
         done = clashes = 0
+        self.reached_end = False
         while limit is None or done < limit:
             size = BATCH if limit is None else min(BATCH, limit - done)
             try:
                 with self.chain.engine.begin() as conn:
                     head = self.chain.head(conn)
-                    events = self.store.recorder.select_notifications(
-                        start=(head.notification_id if head else 0) + 1, limit=size
-                    )
+                    start = (head.notification_id if head else 0) + 1
+                    events = self.watcher.read(self.store.recorder, start, size)
                     if not events:
                         CHAINED.set(head.notification_id if head else 0)
+                        self.reached_end = True
                         break
                     links = extend(head, events)
                     self.chain.append(conn, links)
@@ -174,4 +175,7 @@ class AuditChainWorker(Follower):
                 continue
             done += len(links)
             CHAINED.set(links[-1].notification_id)
+            if len(events) < size:  # the end of the log as it was read
+                self.reached_end = True
+                break
         return done

@@ -21,6 +21,10 @@ class Lock(Protocol):
 
 
 class Follower:
+    # Set by `catch_up` when it read to the end of the log as it stood (a page shorter than
+    # it asked for): the follower then waits for the log to grow instead of asking again.
+    reached_end = False
+
     def __init__(
         self, name: str, watcher: LogWatcher, lock: Lock | None, poll_seconds: float
     ) -> None:
@@ -54,12 +58,22 @@ class Follower:
                 return
             try:
                 seen = self.watcher.ticks
-                # catch_up returns once a read of the log came back empty: anything stored
-                # after that read pokes the watcher past `seen`, so the wait returns at once
-                # (no second read of an exhausted log per wake-up)
-                self.catch_up()
-                self.watcher.wait(seen, self.poll_seconds)
+                # anything stored since `seen` was read has moved the watcher on
+                waits = self.catch_up() == 0 or self.reached_end
+                if waits and self.watcher.wait(seen, self.wait_seconds()) == seen:
+                    self.idle()
             except Exception:
                 log.exception("following the log failed; retrying", follower=self.follower_name)
                 self.recover()
                 self._stop.wait(1)
+        try:
+            self.idle()  # stopping: what waited for a quiet moment is done now
+        except Exception:
+            log.warning("a follower's last work before stopping failed", exc_info=True)
+
+    def wait_seconds(self) -> float:
+        """How long to wait for the log to grow before `idle` is called."""
+        return self.poll_seconds
+
+    def idle(self) -> None:
+        """Called when the log has not grown for `wait_seconds`, and at the end."""

@@ -34,7 +34,7 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.dispatch import singledispatchmethod
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from application.document.ingestion import Ingestion
@@ -214,6 +214,7 @@ class IngestionWorker(ProjectionWorker):
         self._reconciled = False
         self._jobs: deque[Job] = deque()  # their turns: the first goes next
         self._read: int | None = None  # the last event read (the position, or past it)
+        self._log_end = False  # the last read reached the end of the log
         self._inline_tries: tuple[int, int] = (0, 0)
 
     def catch_up(self, limit: int | None = None) -> int:
@@ -223,6 +224,7 @@ class IngestionWorker(ProjectionWorker):
             self.ingestion_projection.reconcile_all(self.store.max_notification_id())
             self._reconciled = True
         done = 0
+        self.reached_end = False
         while not self._stop.is_set():
             read = self._read_ahead() if limit is None or done < limit else 0
             ran = self._run_slice()
@@ -230,6 +232,10 @@ class IngestionWorker(ProjectionWorker):
             if not read and not ran:
                 break
             done += read
+            if self._log_end and not self._jobs:  # read to the end, nothing left to run
+                self.reached_end = True
+                break
+        self._write_position(due=False)
         return done
 
     def recover(self) -> None:
@@ -256,15 +262,15 @@ class IngestionWorker(ProjectionWorker):
     def _read_ahead(self) -> int:
         """Reads events after the last one read while there is room for jobs: a job event
         becomes a job, any other is applied at once. How many were read."""
-        view = self.projection.view
         if self._read is None:
-            self._read = view.last_seen()
+            self._read = self._start() - 1
         read = 0
+        self._log_end = False
+        size = min(BATCH, self.max_jobs * 4)
         while len(self._jobs) < self.max_jobs:
-            notifications = self.store.recorder.select_notifications(
-                start=self._read + 1, limit=min(BATCH, self.max_jobs * 4)
-            )
+            notifications = self.watcher.read(self.store.recorder, self._read + 1, size)
             if not notifications:
+                self._log_end = True
                 break
             for n in notifications:
                 if len(self._jobs) >= self.max_jobs:
@@ -273,6 +279,9 @@ class IngestionWorker(ProjectionWorker):
                     self._take(n)
                 self._read = n.id
                 read += 1
+            if len(notifications) < size:  # the end of the log as it was read
+                self._log_end = True
+                break
         return read
 
     def _take(self, notification: Any) -> None:
@@ -340,16 +349,12 @@ class IngestionWorker(ProjectionWorker):
         self._jobs.remove(job)
 
     def _record_position(self) -> None:
-        """Moves the tracked position to just before the oldest job not finished."""
+        """Moves the position to just before the oldest job not finished (written once
+        the log is quiet for a moment, or within UNWRITTEN_SECONDS: after a crash, the
+        events since the written one are read again, which changes nothing)."""
         if self._read is None:
             return
-        target = min((job.position - 1 for job in self._jobs), default=self._read)
-        view = self.projection.view
-        if target > view.last_seen():
-            try:
-                view.insert_tracking(Tracking(self.store.name, target))
-            except IntegrityError:
-                self.recover()  # another worker or a rebuild moved it
+        self._defer(min((job.position - 1 for job in self._jobs), default=self._read))
 
     def _record_failure(self, notification: Any, error: BaseException) -> None:
         """An event that fails the same way again and again is recorded (visible in /readyz

@@ -124,8 +124,7 @@ class Access:
                 raise NotFound(f"there is no document {resource_id}")
             workflow_id = document.workflow_id
         else:
-            chat = self.sessions.load(resource_id)
-            workflow_id, author = chat.workflow_id, chat.author
+            workflow_id, author = self.sessions.owner(resource_id)
         return self.workflows.workspace_of(workflow_id), str(workflow_id), author
 
     def _workspace(self, principal: Principal, workspace_id: UUID, missing: str) -> Workspace:

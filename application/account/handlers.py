@@ -205,12 +205,13 @@ class Workspaces:
         return workspace
 
     def find(self, workspace_id: UUID) -> Workspace | None:
-        """The workspace, None when there is none (for the access checks)."""
-        return self._get(workspace_id)
+        """The workspace as the log holds it now, None when there is none (for the access
+        checks). To read only: it may be the one the event log keeps for every reader."""
+        return self._get(workspace_id, to_change=False)
 
-    def _get(self, workspace_id: UUID) -> Workspace | None:
+    def _get(self, workspace_id: UUID, to_change: bool = True) -> Workspace | None:
         try:
-            found: object = self.store.repository.get(workspace_id)
+            found: object = self.store.repository.get(workspace_id, deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, Workspace) else None

@@ -15,9 +15,25 @@ from domain.errors import NotFound
 MAX_ATTEMPTS = 30
 
 
+KNOWN_OWNERS = 10_000  # sessions whose stack and author are remembered
+
+
 class ChatSessions:
     def __init__(self, store: EventLog) -> None:
         self.store = store
+        self._owners: dict[UUID, tuple[UUID, str]] = {}
+
+    def owner(self, session_id: UUID) -> tuple[UUID, str]:
+        """The session's stack and author (raises NotFound). Neither ever changes once the
+        session has started, so once known they are not looked up again."""
+        found = self._owners.get(session_id)
+        if found is None:
+            chat = self.load(session_id)
+            found = (chat.workflow_id, chat.author)
+            if len(self._owners) >= KNOWN_OWNERS:
+                self._owners.clear()
+            self._owners[session_id] = found
+        return found
 
     def load(self, session_id: UUID) -> ChatSession:
         try:

@@ -22,6 +22,7 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
+from application.eventlog.loaded import MAX_AGGREGATES, LoadedAggregates
 from application.eventlog.snapshots import CheckedSnapshotRepository
 from application.eventlog.transcodings import TypedJSONTranscoder, register_domain_transcodings
 from domain.chat import ChatSession
@@ -61,7 +62,11 @@ class EventLog(Application[Any]):
         register_domain_transcodings(transcoder)
 
     def construct_repository(self) -> Repository[Any]:
-        return CheckedSnapshotRepository(self.events, self.snapshots)
+        """Loaded aggregates are kept and brought up to date (application/eventlog/loaded.py)
+        unless the library's AGGREGATE_CACHE_MAXSIZE setting is 0 (a number: how many)."""
+        size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or MAX_AGGREGATES)
+        loaded = LoadedAggregates(size) if size > 0 else None
+        return CheckedSnapshotRepository(self.events, self.snapshots, loaded)
 
     def take_snapshot(
         self,

@@ -28,6 +28,8 @@ from eventsourcing.application import (
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import EventStore, IntegrityError, StoredEvent
 
+from application.eventlog.loaded import LoadedAggregates
+
 log = logging.getLogger(__name__)
 
 _NOT_STATE = frozenset({"_pending_events"})
@@ -38,14 +40,48 @@ class UntrustedSnapshot(Exception):
 
 
 class CheckedSnapshotRepository(Repository[UUID]):
-    """Repository.get(id) and get(id, version=N) both reconstruct through
-    `_reconstruct_aggregate` (the aggregate cache is not used), so that is where the
-    snapshot is checked."""
+    """Repository.get(id, version=N) reconstructs through `_reconstruct_aggregate`, which is
+    where the snapshot is checked. get(id) does too the first time; then the aggregate is
+    kept (application/eventlog/loaded.py) and brought up to date from the log on each load
+    (the library's own aggregate cache is not used: it changes its cached aggregate in place
+    while other threads copy it). `deepcopy_from_cache=False` (the library's name for it):
+    the caller only reads the aggregate, which may then be the one kept, shared."""
 
-    def __init__(self, events: EventStore[UUID], snapshots: EventStore[UUID] | None) -> None:
+    def __init__(
+        self,
+        events: EventStore[UUID],
+        snapshots: EventStore[UUID] | None,
+        loaded: LoadedAggregates | None = None,
+    ) -> None:
         super().__init__(events, snapshot_store=snapshots)
         self._shapes: dict[type, dict[str, type | None]] = {}
         self._reported: set[UUID] = set()
+        self.loaded = loaded
+
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        projector_func: ProjectorFunction[Any, Any] = project_aggregate,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        if self.loaded is None or version is not None or projector_func is not project_aggregate:
+            return self._reconstruct_aggregate(aggregate_id, version, projector_func)
+        kept = self.loaded.get(aggregate_id)
+        if kept is None:
+            aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+            self.loaded.keep(aggregate, shared=not deepcopy_from_cache)
+            return aggregate
+        newer = list(self.event_store.get(originator_id=aggregate_id, gt=kept.version))
+        if not newer:
+            return kept.copy() if deepcopy_from_cache else kept.shared()
+        aggregate = project_aggregate(kept.copy(), newer)
+        if aggregate is None:
+            raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} not found.")
+        self.loaded.keep(aggregate, shared=not deepcopy_from_cache)
+        return aggregate
 
     def _reconstruct_aggregate(
         self,

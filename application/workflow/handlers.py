@@ -26,6 +26,8 @@ from domain.graph import Edge, Node, validation_issues
 from domain.key_policy import NO_SERVER_KEYS, KeyPolicy
 from domain.workflow import Workflow
 
+KNOWN_WORKSPACES = 10_000  # stacks whose workspace is remembered
+
 
 class WorkflowService:
     def __init__(
@@ -40,6 +42,7 @@ class WorkflowService:
         lists come from it, and must show a change the client has just made."""
         self.store, self.secrets, self.read_model = store, secrets, read_model
         self.server_keys, self.caught_up = server_keys, caught_up
+        self._workspaces: dict[UUID, UUID] = {}  # stack → its workspace, once looked up
 
     # ---------------------------------------------------------------- commands
 
@@ -172,8 +175,15 @@ class WorkflowService:
         return UndoState.of(self._load(wid, allow_deleted=True), actor)
 
     def workspace_of(self, wid: UUID) -> UUID:
-        """The workspace a workflow belongs to (a deleted one too); NotFound for none."""
-        return self._load(wid, allow_deleted=True).workspace_id
+        """The workspace a workflow belongs to (a deleted one too); NotFound for none. A
+        stack never changes workspace, so once known it is not looked up again."""
+        found = self._workspaces.get(wid)
+        if found is None:
+            found = self._load(wid, allow_deleted=True).workspace_id
+            if len(self._workspaces) >= KNOWN_WORKSPACES:
+                self._workspaces.clear()
+            self._workspaces[wid] = found
+        return found
 
     def load(self, wid: UUID) -> Workflow:
         """The live aggregate, for other services (chat pins a published version from it)."""

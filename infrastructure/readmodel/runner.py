@@ -33,6 +33,13 @@ BATCH_SECONDS = 0.1
 TRIES = 3
 # How long a list query waits for its read model to hold what was stored before it.
 FRESH_READ_SECONDS = 2.0
+# A position moved past events a projection has nothing to do with is written with its next
+# page of events it applies, or once the log has been quiet (or the position unwritten) for
+# this long: a write transaction per projection and event was most of the followers' CPU.
+UNWRITTEN_SECONDS = 0.2
+# Readers waiting for a projection look at the events between its written position and the
+# one they wait for (when there are at most this many) for one it applies.
+LOOK_AHEAD = 200
 
 
 class TrackedProjection(Protocol):
@@ -125,11 +132,51 @@ class ProjectionWorker(Follower):
         self._topics: dict[str, bool] = {}
         self._tries = TRIES
         self._failing: tuple[int, int] = (0, 0)  # the event failing, and its tries so far
+        # past the written position: events after it up to here need nothing of this
+        # projection (0: nothing unwritten), since when
+        self._unwritten, self._unwritten_since = 0, 0.0
         projection.view.ensure(store.name)
 
     @property
     def position(self) -> int:
-        return self.projection.view.max_tracking_id(self.store.name) or 0
+        """The position the projection's rows stand at: written, or moved past events it
+        has nothing to do with by this process's worker and not written yet."""
+        written = self.projection.view.max_tracking_id(self.store.name) or 0
+        return max(written, self._unwritten)
+
+    def _start(self) -> int:
+        """The first event not read yet."""
+        return max(self.projection.view.last_seen(), self._unwritten) + 1
+
+    def _defer(self, position: int) -> None:
+        """Moves the position past events that need nothing of the projection, in memory."""
+        if position > self._unwritten:
+            if not self._unwritten:
+                self._unwritten_since = time.monotonic()
+            self._unwritten = position
+
+    def _write_position(self, due: bool = True) -> None:
+        """Writes the position moved in memory (when `due`: unwritten for long enough)."""
+        unwritten = self._unwritten
+        if not unwritten:
+            return
+        view = self.projection.view
+        if unwritten <= view.last_seen():
+            self._unwritten = 0  # a page applied since has written past it
+            return
+        if not due and time.monotonic() - self._unwritten_since < UNWRITTEN_SECONDS:
+            return
+        self._unwritten = 0
+        try:
+            view.insert_tracking(Tracking(self.store.name, unwritten))
+        except IntegrityError:
+            self.recover()  # another worker or a rebuild moved it: again from the stored one
+
+    def wait_seconds(self) -> float:
+        return min(self.poll_seconds, UNWRITTEN_SECONDS) if self._unwritten else self.poll_seconds
+
+    def idle(self) -> None:
+        self._write_position()
 
     def catch_up(self, limit: int | None = None) -> int:
         """Follows the log past pending events (at most `limit`), applying those the projection
@@ -138,15 +185,20 @@ class ProjectionWorker(Follower):
         that fails there is rolled back whole and goes again one event at a time, where each
         event's failures are counted and, past the tries, recorded and skipped."""
         done = 0
+        self.reached_end = False
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
-            notifications = self.store.recorder.select_notifications(
-                start=self.projection.view.last_seen() + 1, limit=batch
-            )
+            notifications = self.watcher.read(self.store.recorder, self._start(), batch)
             if not notifications:
+                self.reached_end = True
                 break
             applied = self._apply_page(notifications) if self._batched else None
-            done += self._apply_each(notifications) if applied is None else applied
+            moved = self._apply_each(notifications) if applied is None else applied
+            done += moved
+            if moved == len(notifications) < batch:  # the end of the log as it was read
+                self.reached_end = True
+                break
+        self._write_position(due=False)
         return done
 
     def _apply_page(
@@ -160,6 +212,9 @@ class ProjectionWorker(Follower):
         failed: nothing of the page was applied. `events`: the page's events already
         decoded (a rebuild decodes each once for every projection), None where not."""
         view = self.projection.view
+        if timed and not any(self._handles(n.topic) for n in notifications):
+            self._defer(notifications[-1].id)  # only the position moves: written later
+            return len(notifications)
         deadline = time.monotonic() + BATCH_SECONDS if timed else None
         name = self.store.name
         process, decode = self.projection.process_event, self.store.mapper.to_domain_event
@@ -181,7 +236,7 @@ class ProjectionWorker(Follower):
                     view.insert_tracking(passed)
         except IntegrityError:
             # another worker or a rebuild moved the position: start from the stored one
-            self.projection.forget()
+            self._forget()
             return 0
         except Exception as error:
             self.projection.forget()  # its caches may hold what was rolled back
@@ -189,6 +244,11 @@ class ProjectionWorker(Follower):
                 raise
             return None
         return done
+
+    def _forget(self) -> None:
+        """Drops what this worker believed about its position and the projection's caches."""
+        self._unwritten = 0
+        self.projection.forget()
 
     def _apply_each(self, notifications: Sequence[Any]) -> int:
         """Applies the page's events one transaction each; how many it moved past."""
@@ -205,7 +265,7 @@ class ProjectionWorker(Follower):
                 self.projection.process_event(event, Tracking(self.store.name, n.id))
             except IntegrityError:
                 # another worker or a rebuild moved the position: start from the stored one
-                self.projection.forget()
+                self._forget()
                 skipped = 0
                 break
             except Exception as error:
@@ -214,12 +274,8 @@ class ProjectionWorker(Follower):
                 if not self._skip(n, error):
                     break
             done += 1
-        if skipped:  # the page ended with events of no interest: record having seen them
-            try:
-                self.projection.view.insert_tracking(Tracking(self.store.name, skipped))
-            except IntegrityError:
-                self.projection.forget()
-                done -= 1  # not recorded: it will be gone through again
+        if skipped:  # the page ended with events of no interest: written later
+            self._defer(skipped)
         return done
 
     def _tried(self, notification_id: int) -> int:
@@ -271,7 +327,9 @@ class ProjectionWorker(Follower):
         self.start_over()
         self._tries = 1  # alone, in a command: what fails is recorded at once
         try:
-            return self.catch_up()
+            done = self.catch_up()
+            self._write_position()
+            return done
         finally:
             self._tries = TRIES
 
@@ -283,7 +341,7 @@ class ProjectionWorker(Follower):
             failures.forget(conn, self.projection.name)
             for table in self.projection.tables:
                 conn.execute(delete(table))
-        self.projection.forget()
+        self._forget()
 
     @property
     def batched(self) -> bool:
@@ -302,19 +360,21 @@ class ProjectionWorker(Follower):
         try:
             done = 0 if applied is None else applied
             while done < len(notifications):  # the rest, from the stored position
-                rest = [n for n in notifications if n.id > self.projection.view.last_seen()]
+                start = self._start()
+                rest = [n for n in notifications if n.id >= start]
                 if not rest:
                     break
                 moved = self._apply_each(rest)
                 if moved == 0:  # another worker moves it meanwhile: it applies them
                     break
                 done = len(notifications) - len(rest) + moved
+            self._write_position()  # a rebuild's page leaves its position written
             return done
         finally:
             self._tries = TRIES
 
     def recover(self) -> None:
-        self.projection.forget()
+        self._forget()
 
     def caught_up(self, timeout: float = FRESH_READ_SECONDS) -> bool:
         """Waits until the view holds every event stored so far (in any process), for
@@ -322,8 +382,23 @@ class ProjectionWorker(Follower):
         return self.wait_until(self.store.max_notification_id(), timeout)
 
     def wait_until(self, notification_id: int, timeout: float = 10.0) -> bool:
-        """Blocks until the view has seen notification_id, or timeout seconds have passed."""
+        """Blocks until the view holds what the events up to notification_id make of it, or
+        timeout seconds have passed: its position is there, or none of the events between
+        (the worker of another process may not have written its position past them yet)
+        is one the projection applies."""
         deadline = time.monotonic() + timeout
-        while self.position < notification_id and time.monotonic() < deadline:
+        while True:
+            position = self.position
+            if position >= notification_id or self._nothing_to_apply(position, notification_id):
+                return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.02)
-        return self.position >= notification_id
+
+    def _nothing_to_apply(self, position: int, notification_id: int) -> bool:
+        if notification_id - position > LOOK_AHEAD:
+            return False
+        between = self.store.recorder.select_notifications(
+            start=position + 1, limit=notification_id - position, stop=notification_id
+        )
+        return not any(self._handles(n.topic) for n in between)
