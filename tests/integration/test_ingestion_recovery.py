@@ -18,7 +18,7 @@ from infrastructure.settings import Settings
 from interfaces import cli
 from interfaces.app import create_app
 from tests import pdfs
-from tests.fakes import Failure, FakeOpenAIServer
+from tests.fakes import FakeOpenAIServer
 from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     ClientFactory,
     add_knowledge_base,
@@ -70,7 +70,9 @@ def test_a_killed_ingestion_worker_is_resumed_without_duplicate_or_stale_vectors
     )
     data = pdfs.large_pdf(12)
     assert chunk_count(data, 100, 0) > EMBED_BATCH  # more than one batch to embed
-    fake_openai.fail_next(Failure.hang(0), Failure.hang(300))  # the second batch hangs
+    # the second batch's request is held (only an embeddings request: any other the fake
+    # may see is answered), so the worker dies with the first batch stored
+    second_batch = fake_openai.hold(lambda r: "/embeddings" in r.path, nth=2)
     log = (settings.genai_data_dir.parent / "worker.log").open("wb")
     worker = subprocess.Popen(
         [GENAI_STACK, "projections", "run"],
@@ -78,19 +80,19 @@ def test_a_killed_ingestion_worker_is_resumed_without_duplicate_or_stale_vectors
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    try:
-        doc = upload(client, wid, data)
-        deadline = time.monotonic() + 90
-        while len(fake_openai.requests_to("/embeddings")) < 2:
-            assert worker.poll() is None, (
-                settings.genai_data_dir.parent / "worker.log"
-            ).read_text()
-            assert time.monotonic() < deadline, "the worker never asked for the second batch"
-            time.sleep(0.05)
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-        log.close()
+    with second_batch:
+        try:
+            doc = upload(client, wid, data)
+            deadline = time.monotonic() + 90
+            while not second_batch.arrived.wait(0.05):
+                assert worker.poll() is None, (
+                    settings.genai_data_dir.parent / "worker.log"
+                ).read_text()
+                assert time.monotonic() < deadline, "the worker never asked for the second batch"
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            log.close()
 
     model = f"openai/text-embedding-3-small@127.0.0.1:{fake_openai.port}"
     assert vectors(client, model, doc["id"]) == EMBED_BATCH  # half done when it died
