@@ -339,6 +339,7 @@ class IngestionWorker(ProjectionWorker):
                 self._jobs.append(job)
             else:
                 self._record_failure(job.notification, error)
+                self._give_up(job, error)
             return 1
         self._jobs.append(job)
         return 1
@@ -355,6 +356,15 @@ class IngestionWorker(ProjectionWorker):
         if self._read is None:
             return
         self._defer(min((job.position - 1 for job in self._jobs), default=self._read))
+
+    def _give_up(self, job: Job, error: BaseException) -> None:
+        """The document is told its generation failed, rather than left pending."""
+        try:
+            self.ingestion_projection.ingestion.give_up(
+                job.document_id, job.key, job.request, job.tries, error
+            )
+        except Exception:
+            log.warning("the document's failure was not recorded", job=job, exc_info=True)
 
     def _record_failure(self, notification: Any, error: BaseException) -> None:
         """An event that fails the same way again and again is recorded (visible in /readyz

@@ -38,6 +38,9 @@ from uuid import UUID
 import procrastinate
 import structlog
 from procrastinate import exceptions
+from procrastinate.retry import RetryDecision
+
+from application.document.ingestion import Interrupted
 
 log = structlog.get_logger(__name__)
 
@@ -152,11 +155,23 @@ class IngestionQueue:
             raise ConnectionError(f"the task queue is away: {error}") from error
 
 
+class _Retry(procrastinate.RetryStrategy):
+    """procrastinate's strategy, except that a job stopped with its process (or by a
+    stalled-job retry) always goes back to the queue: only its own failures count."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> Any:
+        if isinstance(exception, Stopping | Interrupted):
+            return RetryDecision(retry_in={"seconds": 0})
+        return super().get_retry_decision(exception=exception, job=job)
+
+
 class Stopping(Exception):
-    """The process stops: the job goes back to the queue (a try counted) for another."""
+    """The process stops: the job goes back to the queue for another (no try counted)."""
 
 
 RunJob = Callable[[UUID, str, int, threading.Event], None]
+# a generation whose last try failed: (document, generation, request, tries, the error)
+GiveUp = Callable[[UUID, str, int, int, BaseException], None]
 
 
 class IngestionJobs:
@@ -169,11 +184,13 @@ class IngestionJobs:
         self,
         conninfo: str,
         run: RunJob,
+        give_up: GiveUp,
         concurrency: int,
         heartbeat_seconds: float = 10.0,
         name: str = "ingestion",
     ) -> None:
         self.conninfo, self.run, self.concurrency = conninfo, run, concurrency
+        self.give_up = give_up
         self.heartbeat_seconds, self.name = heartbeat_seconds, name
         self.stopping = threading.Event()  # jobs in flight see it between two slices
         self._thread: threading.Thread | None = None
@@ -210,7 +227,8 @@ class IngestionJobs:
         app = procrastinate.App(connector=connector)
         app.task(
             name=TASK,
-            retry=procrastinate.RetryStrategy(max_attempts=TRIES, wait=WAIT_BETWEEN_TRIES),
+            retry=_Retry(max_attempts=TRIES - 1, wait=WAIT_BETWEEN_TRIES),
+            pass_context=True,
         )(self._job)
         async with app.open_async():
             self._workers: set[Any] = set()
@@ -273,7 +291,29 @@ class IngestionJobs:
             except Exception:  # the database away: look again next time
                 log.warning("looking for stalled jobs failed", exc_info=True)
 
-    def _job(self, document_id: str, key: str, request: int, stack: str) -> None:
+    def _job(
+        self,
+        context: procrastinate.JobContext,
+        document_id: str,
+        key: str,
+        request: int,
+        stack: str,
+    ) -> None:
         if self.stopping.is_set():
             raise Stopping()
-        self.run(UUID(document_id), key, request, self.stopping)
+        try:
+            self.run(UUID(document_id), key, request, self.stopping)
+        except Exception as error:
+            tries = context.job.attempts + 1
+            if tries >= TRIES and not isinstance(error, Stopping | Interrupted):
+                self._give_up(UUID(document_id), key, request, tries, error)
+            raise
+
+    def _give_up(
+        self, document_id: UUID, key: str, request: int, tries: int, error: BaseException
+    ) -> None:
+        """The job's last try failed: the document is told, rather than left pending."""
+        try:
+            self.give_up(document_id, key, request, tries, error)
+        except Exception:
+            log.warning("the document's failure was not recorded", document=str(document_id))

@@ -189,6 +189,7 @@ class Services:
         self.jobs = IngestionJobs(
             conninfo,
             run,
+            ingestion.give_up,
             concurrency,
             self.settings.genai_ingestion_heartbeat_seconds,
             name=f"ingestion-{socket.gethostname()}-{os.getpid()}",

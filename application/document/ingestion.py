@@ -70,6 +70,10 @@ SETTINGS_CHANGED = "settings changed"
 EMBED_BATCH = 64
 PROGRESS_EVERY = 0.25  # seconds between two progress messages of one stage
 MISSING_BLOB = "The uploaded file is missing from the blob store: upload it again."
+GAVE_UP = (
+    "Indexing stopped on an unexpected error ({error}) {tries} times. Upload the file again; "
+    "if it fails the same way, the server's log says more."
+)
 PAGES_PER_SLICE = 8  # pages extracted between two chances for other documents to go on
 MAX_CHUNKS = 10_000  # of one document: its embedding would hold the indexer for minutes
 TOO_MANY_CHUNKS = (
@@ -357,6 +361,32 @@ class Ingestion:
             self.meter.ingested(
                 report.pages if report else 0, report.chunks if report else 0, outcome
             )
+
+    def give_up(
+        self, document_id: UUID, key: str, request: int, tries: int, error: BaseException
+    ) -> None:
+        """Generation `key` failed `tries` times on an error that is not the document's
+        (the vector store or the embedder away, a bug): recorded as failed, so that the
+        document does not stay pending for good. The error's class is named, not its text,
+        which may quote a server's address or a key. Its vectors are deleted where they can
+        be (an interrupted run may have written some)."""
+        doc = self.documents.load(document_id)
+        if doc is None:
+            return
+        generation = doc.indexes.get(key)
+        if generation is None or generation.request != request:
+            return
+        if generation.status != DocumentStatus.PENDING:
+            return
+        for model in self._models(generation):
+            try:
+                self.index.delete(
+                    _partition(doc, generation, model), generation_chunks(str(doc.id), generation)
+                )
+            except Exception:  # the index away: the failed generation does not answer anyway
+                log.warning("a failed generation's vectors stay", document=str(doc.id))
+        reason = GAVE_UP.format(error=type(error).__name__, tries=tries)
+        self._fail(doc, generation, Stage.INDEX, reason, None)
 
     def drop(self, document_id: UUID, dropped: DocumentIndex) -> None:
         """Deletes the vectors of a generation the document no longer has (idempotent: the

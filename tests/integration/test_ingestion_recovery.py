@@ -9,11 +9,15 @@ import os
 import signal
 import subprocess
 import time
+from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from application.document.ingestion import EMBED_BATCH
+from infrastructure import task_queue
+from infrastructure.readmodel import runner
 from infrastructure.settings import Settings
 from interfaces import cli
 from interfaces.app import create_app
@@ -29,6 +33,7 @@ from tests.integration.documents_client import (  # noqa: F401  (fixtures)
     new_workflow,
     pages_for,
     retrieve,
+    services,
     settings,
     settle,
     upload,
@@ -147,3 +152,36 @@ def test_rebuild_restores_the_documents_table_and_the_index_from_the_log_and_the
         assert c.app.state.services.event_log.max_notification_id() == events  # type: ignore[attr-defined]
         passages = retrieve(c, wid, "lighthouse", 10)
         assert {p.document_id for p in passages} == {kept["id"]}
+
+
+def test_a_document_whose_indexing_fails_unexpectedly_every_time_ends_failed_not_pending(
+    make_client: ClientFactory,
+    fake_openai: FakeOpenAIServer,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The vector store fails on every try (its upsert raising, as a server that went away
+    does): after the last try the document is FAILED, saying so without the error's text
+    (which may quote an address or a key), instead of pending for good. Embedded, the
+    ingestion follower tries; on PostgreSQL, the queued job's tries."""
+    client = make_client()
+    tries = task_queue.TRIES if backend == "postgres" else runner.TRIES
+    upserts: list[Any] = []
+
+    def away(*args: Any, **kwargs: Any) -> None:
+        upserts.append(args)
+        raise RuntimeError("no answer from http://admin:sk-secret-0000@chroma.internal:8000")
+
+    monkeypatch.setattr(services(client).index, "upsert", away)
+    gql = GQL(client)
+    wid = new_workflow(gql)
+    add_knowledge_base(
+        gql, wid, embedder="openai", baseUrl=fake_openai.base_url, chunkSize=300, chunkOverlap=0
+    )
+    doc = upload(client, wid, pdfs.multi_page_pdf(2))["id"]
+
+    failed = wait_for_status(gql, doc, timeout=120)
+    assert (failed["status"], failed["failedStage"]) == ("FAILED", "index"), failed
+    assert f"RuntimeError) {tries} times" in failed["error"]
+    assert "sk-secret" not in failed["error"] and "chroma.internal" not in failed["error"]
+    assert len(upserts) == tries
