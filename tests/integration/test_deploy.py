@@ -253,6 +253,17 @@ def test_migrations_run_as_a_hook_before_install_and_upgrade() -> None:
     )
 
 
+def test_vectors_move_to_the_new_layout_after_an_upgrade() -> None:
+    manifests = render({"chroma": {"mode": "external", "externalUrl": "http://chroma.db:8000"}})
+    job = find(manifests, "Job", "genai-stack-vectors-upgrade")
+    # after the upgrade (Chroma is there); a fresh install has no old layout
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-upgrade"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["genai-stack", "vectors", "upgrade"]
+    assert env_of(container)["CHROMA_URL"] == "http://chroma.db:8000"
+    assert find(manifests, "Job", "genai-stack-migrate")  # both from one template
+
+
 def test_chroma_internal_or_external() -> None:
     internal = render()
     chroma = find(internal, "StatefulSet", "genai-stack-chroma")
