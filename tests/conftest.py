@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _pytest.logging import catching_logs
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
@@ -22,6 +24,27 @@ from infrastructure.settings import Settings
 pytest_plugins = ["tests.fakes.fixtures", "tests.chroma_server"]
 # the property tests' comparison helpers assert there: show the difference when they fail
 pytest.register_assert_rewrite("tests.integration.reopen")
+
+
+def _attach_under_the_logging_lock() -> None:
+    """pytest's `catching_logs.__enter__`, entered around each test's setup, call and
+    teardown, walks `logging`'s dict of loggers without the module's lock. A thread still
+    running (a served app's, a follower's, a library's pool) that makes its first logger at
+    that moment (`logging.getLogger`, which takes the lock) changes the dict under the walk:
+    "RuntimeError: dictionary changed size during iteration" at contextlib's `__enter__`,
+    failing whichever test was starting (seen in CI). Under the lock, the walk and the new
+    logger happen one after the other. (A thread making loggers in a loop while 3000 empty
+    tests ran: 6 such errors without this, none with it.)"""
+    enter = catching_logs.__enter__
+
+    def locked(self: catching_logs) -> object:  # type: ignore[type-arg]
+        with logging._lock:  # type: ignore[attr-defined]  # an RLock: addHandler takes it too
+            return enter(self)
+
+    catching_logs.__enter__ = locked  # type: ignore[method-assign, assignment]
+
+
+_attach_under_the_logging_lock()
 
 PG_ADMIN = os.environ.get("GENAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
