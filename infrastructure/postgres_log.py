@@ -14,24 +14,67 @@ in the implicit transaction of an autocommit statement:
 
 Commit durability is the database's (`synchronous_commit`), as before. Selecting
 notifications keeps its statement text built once per shape, not composed on every call.
+
+Appends go through one connection the recorder takes from the datastore's pool and keeps
+(a psycopg connection serialises the statements of several threads; the table lock
+serialises appends anyway). Taking one from the pool and giving it back on every save cost
+a fifth of a save, measured through `EventLog.save` on this machine: the pool's own work,
+and a different server process (three in turn) answering each time. A connection that
+breaks goes back to the pool, which drops it, and the next attempt takes another; `close`
+gives it back.
+
+Snapshots (`SnapshotRecorder`, through `LogFactory`, the persistence module our settings name)
+are written by one plain INSERT, where the library's recorder sends them as an array of a
+composite type, which psycopg renders as text in Python: a snapshot of a session holding a
+hundred questions (27 kB) took 2.4 ms to insert that way and 0.5 ms this way, measured;
+its table compresses the states it stores out of line with lz4 rather than pglz where the
+server has lz4 (the same snapshot: p50 0.20 ms against 0.38, mean 0.58 against 0.92).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
     InterfaceError,
+    InternalError,
     Notification,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
+    ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import retry
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 TOPIC = "infrastructure.postgres_log:OneTripRecorder"
+
+# psycopg's errors as the library's datastore raises them (`PostgresDatastore.get_connection`)
+_ERRORS: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.DataError, DataError),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.ProgrammingError, ProgrammingError),
+    (psycopg.NotSupportedError, NotSupportedError),
+    (psycopg.DatabaseError, DatabaseError),
+    (psycopg.Error, PersistenceError),
+)
 
 
 class OneTripRecorder(PostgresApplicationRecorder):
@@ -98,6 +141,8 @@ class OneTripRecorder(PostgresApplicationRecorder):
             "ORDER BY notification_id LIMIT %s"
         ).format(schema=schema, table=table)
         self._queries: dict[str, bytes] = {}
+        self._appender: psycopg.Connection[DictRow] | None = None
+        self._taking = threading.Lock()
 
     def _query(self, name: str, statement: Any) -> bytes:
         """The statement's text, composed once (a composed SQL is rendered anew per call)."""
@@ -126,9 +171,47 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
             )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query, params, prepare=True)
-            return [row["notification_id"] for row in curs.fetchall()]
+        conn = self._appending()
+        try:
+            with psycopg.Cursor(conn, row_factory=tuple_row) as curs:  # no dict a row
+                curs.execute(query, params, prepare=True)
+                return [row[0] for row in curs.fetchall()]
+        except psycopg.Error as error:
+            if conn.broken or conn.closed:
+                self._give_back(conn)
+            raise _translated(error) from error
+
+    def _appending(self) -> psycopg.Connection[DictRow]:
+        """The connection kept for appends, taken from the pool the first time."""
+        conn = self._appender
+        if conn is not None:
+            return conn
+        with self._taking:
+            if self._appender is None:
+                try:
+                    self._appender = self._take()
+                except psycopg.Error as error:
+                    raise _translated(error) from error
+            return self._appender
+
+    def _take(self) -> psycopg.Connection[DictRow]:
+        # as the datastore's get_connection opens its pool (the pool may be opened lazily)
+        wait = self.datastore.pool_open_timeout is not None
+        self.datastore.pool.open(wait, self.datastore.pool_open_timeout or 30.0)
+        return self.datastore.pool.getconn()
+
+    def _give_back(self, conn: psycopg.Connection[DictRow]) -> None:
+        with self._taking:
+            if self._appender is not conn:
+                return  # another thread gave it back
+            self._appender = None
+        self.datastore.pool.putconn(conn)  # a closed pool closes it; a broken one is dropped
+
+    def close(self) -> None:
+        """Gives the append connection back to the pool (before the pool closes)."""
+        conn = self._appender
+        if conn is not None:
+            self._give_back(conn)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(
@@ -167,3 +250,68 @@ class OneTripRecorder(PostgresApplicationRecorder):
             assert row is not None
             value: int | None = row["max"]
             return value
+
+
+def _translated(error: psycopg.Error) -> PersistenceError:
+    for theirs, ours in _ERRORS:
+        if isinstance(error, theirs):
+            return ours(str(error))
+    return PersistenceError(str(error))  # not reached: psycopg.Error is the last entry
+
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The library's aggregate recorder (our snapshots' only use of one), but a single
+    snapshot is inserted by a plain prepared INSERT: the same row, the same unique key (a
+    snapshot taken meanwhile by another process is an IntegrityError, as before)."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema, table = Identifier(datastore.schema), Identifier(events_table_name)
+        # lz4 for the states TOASTed from now on, where the server has it (older rows keep
+        # pglz and read as before); the table is altered only when it is not yet so
+        self.sql_create_statements.append(
+            SQL(
+                "DO $body$ BEGIN "
+                "IF (SELECT attcompression FROM pg_attribute WHERE attname = 'state' "
+                "AND attrelid = {qualified}::regclass) <> 'l' THEN "
+                "ALTER TABLE {schema}.{table} ALTER COLUMN state SET COMPRESSION lz4; "
+                "END IF; "
+                "EXCEPTION WHEN feature_not_supported OR undefined_column THEN NULL; "
+                "END $body$"
+            ).format(
+                qualified=Literal(f'"{datastore.schema}"."{events_table_name}"'),
+                schema=schema,
+                table=table,
+            )
+        )
+        self._insert_one = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)"
+        ).format(schema=schema, table=table)
+        self._insert_text: bytes | None = None
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if len(stored_events) != 1:
+            return super().insert_events(stored_events, **kwargs)
+        (e,) = stored_events
+        with self.datastore.get_connection() as conn:
+            if self._insert_text is None:
+                self._insert_text = self._insert_one.as_bytes(conn)
+            conn.execute(
+                self._insert_text,
+                (e.originator_id, e.originator_version, e.topic, e.state),
+                prepare=True,
+            )
+        return None
+
+
+class LogFactory(PostgresFactory):
+    """The library's PostgreSQL persistence, with snapshots written by `SnapshotRecorder`
+    (the event log's recorder is named by APPLICATION_RECORDER_TOPIC, `OneTripRecorder`)."""
+
+    aggregate_recorder_class = SnapshotRecorder

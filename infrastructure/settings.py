@@ -256,8 +256,9 @@ class Settings(BaseSettings):
             assert self.database_url
             url = make_url(self.database_url)
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                # one round trip per save (same lock, same NOTIFY): see infrastructure.postgres_log
+                # the library's, snapshots inserted by a plain INSERT, and one round trip per
+                # save (same lock, same NOTIFY): see infrastructure.postgres_log
+                "PERSISTENCE_MODULE": "infrastructure.postgres_log:LogFactory",
                 "APPLICATION_RECORDER_TOPIC": "infrastructure.postgres_log:OneTripRecorder",
                 "POSTGRES_DBNAME": url.database or "postgres",
                 "POSTGRES_HOST": url.host or "127.0.0.1",

@@ -16,10 +16,12 @@ from uuid import UUID
 
 from eventsourcing.application import (
     Application,
+    ProcessingEvent,
     ProjectorFunction,
     Repository,
     project_aggregate,
 )
+from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
 from application.eventlog.loaded import MAX_AGGREGATES, LoadedAggregates
@@ -67,6 +69,67 @@ class EventLog(Application[Any]):
         size = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or MAX_AGGREGATES)
         loaded = LoadedAggregates(size) if size > 0 else None
         return CheckedSnapshotRepository(self.events, self.snapshots, loaded)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
+        """As the library's `save` (collect the pending events, record them, take the
+        snapshots due, tell the listeners), with two costs of its own left out: an aggregate
+        is recognised by its class, where the library asks two runtime protocols (~10 µs a
+        save, measured), and a snapshot due is taken from the aggregate just saved (see
+        `_take_snapshots`)."""
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as it calls it
+        return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[Any]) -> None:
+        """A snapshot due at the version an aggregate was just saved at is taken from that
+        aggregate: its state is the one its recorded events give, since every change to it
+        is an event applied to it. The library reloads it from the log instead (the newest
+        snapshot and up to a hundred events read and decoded: ~5 ms, once a hundred saves).
+        A snapshot due at an earlier version (several events saved at once) is taken the
+        library's way."""
+        if self.snapshots is None or not self.snapshotting_intervals:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            if aggregate is None:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version and not getattr(
+                aggregate, "pending_events", ()
+            ):
+                self._put_snapshot(aggregate)
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version)
+
+    def _put_snapshot(self, aggregate: Any) -> None:
+        snapshot_class = getattr(type(aggregate), "Snapshot", None) or Snapshot
+        try:
+            assert self.snapshots is not None
+            self.snapshots.put([snapshot_class.take(aggregate)])
+        except IntegrityError:
+            pass  # another process (or a rebuild) took this one
+        except Exception:
+            log.exception("no snapshot of %s at version %s", aggregate.id, aggregate.version)
+
+    def close(self) -> None:
+        """Closes the recorder's own connection (PostgreSQL's keeps one for appends), then
+        the library's infrastructure."""
+        close = getattr(self.recorder, "close", None)
+        if callable(close):
+            close()
+        super().close()
 
     def take_snapshot(
         self,

@@ -196,3 +196,28 @@ def _tail(store: EventLog, seen: list[int]) -> int:
     page = store.recorder.select_notifications(start=(seen[-1] if seen else 0) + 1, limit=50)
     seen.extend(n.id for n in page)
     return len(page)
+
+
+def test_a_save_after_the_append_connection_broke_goes_through_another(
+    store: EventLog, postgres_url: str
+) -> None:
+    """Appends go through one connection the recorder keeps; when the server drops it, the
+    save is tried again on a fresh one from the pool, and nothing is stored twice."""
+    first = session()
+    store.save(first)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        (killed,) = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE %s AND pid <> pg_backend_pid()",
+            ("%genai_events_append_one%",),
+        ).fetchone() or (False,)
+        assert killed
+    second = session()
+    store.save(second)
+    assert [r[1] for r in rows(postgres_url)] == [first.id, second.id]
+    recorder = store.recorder
+    assert isinstance(recorder, OneTripRecorder)
+    pool = recorder.datastore.pool
+    available = pool.get_stats()["pool_available"]
+    recorder.close()  # as the event log closes: the connection goes back to its pool
+    assert pool.get_stats()["pool_available"] == available + 1

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from application.eventlog.log import EventLog
-from application.eventlog.transcodings import dataclass_transcoding
+from application.eventlog.transcodings import TypedJSONTranscoder, dataclass_transcoding
 from domain.chat import Question, Turn
 from domain.components import NodeKind
 from domain.document import DocumentIndex, DocumentStatus, Stage
@@ -265,3 +265,70 @@ def test_what_orjson_refuses_is_decoded_by_the_librarys_decoder(
 def test_an_unknown_tag_is_refused_by_the_fast_decoder_too(transcoder: JSONTranscoder) -> None:
     with pytest.raises(TranscodingNotRegisteredError):
         transcoder.decode(b'{"_type_": "no_such_type", "_data_": 1}')
+
+
+class Colour(StrEnum):  # an enum without a transcoding: refused on either path
+    RED = "red"
+
+
+class Label(str):  # a str subclass that is not an enum: `json` writes it as a string
+    pass
+
+
+registered = st.sampled_from([v for values in SAMPLES.values() for v in values])
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()  # past 64 bits too
+    | st.floats()  # NaN, infinities, 1e16, 1e-5, -0.0 too
+    | st.text()
+    | st.text(st.characters(codec=None, categories=["Cs"]), min_size=1, max_size=2)  # surrogates
+    | st.uuids()
+    | st.datetimes(timezones=st.just(UTC))
+    | st.decimals(allow_nan=False)
+    | registered
+    | st.sampled_from([Colour.RED, Label("l")])
+)
+encodable = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        | st.dictionaries(st.integers(0, 9), inner, min_size=1, max_size=2)  # int keys
+    ),
+    max_leaves=12,
+)
+
+
+def library_encode(transcoder: JSONTranscoder, value: Any) -> bytes | type[Exception]:
+    try:
+        return TypedJSONTranscoder._library_encode(transcoder, value)  # type: ignore[arg-type]
+    except Exception as error:
+        return type(error)
+
+
+@given(value=encodable)
+def test_the_fast_encoder_writes_the_bytes_the_librarys_encoder_writes(
+    transcoder: JSONTranscoder, value: Any
+) -> None:
+    """Byte for byte, or the same refusal: stored events and snapshots are as before."""
+    expected = library_encode(transcoder, value)
+    if isinstance(expected, bytes):
+        assert transcoder.encode(value) == expected
+    else:
+        with pytest.raises(expected):
+            transcoder.encode(value)
+
+
+def test_the_fast_encoder_takes_the_common_values_itself(transcoder: JSONTranscoder) -> None:
+    """What events and snapshots hold is written by orjson, not handed to the library."""
+    assert isinstance(transcoder, TypedJSONTranscoder)
+    state = {
+        "samples": [v for values in SAMPLES.values() for v in values],
+        "score": 0.87,
+        "tokens": 2**40,
+        "text": 'naïve\n"quoted" \u2028 😀',
+    }
+    assert transcoder._plain(state)["score"] == 0.87  # no fallback raised
+    assert transcoder.encode(state) == library_encode(transcoder, state)
