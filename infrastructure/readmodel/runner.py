@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
@@ -40,6 +41,15 @@ UNWRITTEN_SECONDS = 0.2
 # Readers waiting for a projection look at the events between its written position and the
 # one they wait for (when there are at most this many) for one it applies.
 LOOK_AHEAD = 200
+
+
+@dataclass
+class LogRead:
+    """What a pass over the log read: every topic of its events, up to `last` (the last
+    notification read; None: the log was empty)."""
+
+    topics: set[str] = field(default_factory=set)
+    last: Any = None
 
 
 class TrackedProjection(Protocol):
@@ -135,6 +145,8 @@ class ProjectionWorker(Follower):
         # past the written position: events after it up to here need nothing of this
         # projection (0: nothing unwritten), since when
         self._unwritten, self._unwritten_since = 0, 0.0
+        # in a rebuild after a pass over the log (`rebuild_all`): what it read there
+        self._known: LogRead | None = None
         projection.view.ensure(store.name)
 
     @property
@@ -188,7 +200,7 @@ class ProjectionWorker(Follower):
         self.reached_end = False
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
-            notifications = self.watcher.read(self.store.recorder, self._start(), batch)
+            notifications = self._read_log(self._start(), batch)
             if not notifications:
                 self.reached_end = True
                 break
@@ -200,6 +212,36 @@ class ProjectionWorker(Follower):
                 break
         self._write_position(due=False)
         return done
+
+    def _read_log(self, start: int, limit: int) -> Sequence[Any]:
+        """The log's events from `start`, at most `limit`. In a rebuild after a pass that
+        read the log up to `last` (`LogRead`), up to there only the events of the topics
+        this projection handles (read by topic in SQL), then `last` itself: the page ends
+        where a page of every event would, and whatever needs nothing of the projection is
+        gone past as when it is read. A page that is not full reads on past `last`."""
+        known = self._known
+        if known is None or known.last is None or start > known.last.id:
+            self._known = None
+            return self.watcher.read(self.store.recorder, start, limit)
+        last = known.last
+        topics = [t for t in known.topics if self._handles(t)]
+        found = (
+            list(
+                self.store.recorder.select_notifications(
+                    start=start, limit=limit, stop=last.id, topics=topics
+                )
+            )
+            if topics
+            else []
+        )
+        if len(found) == limit:
+            return found
+        if not found or found[-1].id != last.id:
+            found.append(last)
+        self._known = None
+        if len(found) < limit:
+            found.extend(self.watcher.read(self.store.recorder, last.id + 1, limit - len(found)))
+        return found
 
     def _apply_page(
         self,
@@ -315,16 +357,19 @@ class ProjectionWorker(Follower):
             self._topics[topic] = known
         return known
 
-    def rebuild(self) -> int:
+    def rebuild(self, known: LogRead | None = None) -> int:
         """Drops the view's rows and replays the whole log into it. Safe while other workers
         run: the reset comes first in its transaction, so it waits for their transaction in
         flight, and their next one fails its compare-and-set and starts again from zero.
-        A batched projection is replayed in large pages (`rebuild.replay`)."""
+        A batched projection is replayed in large pages (`rebuild.replay`). `known`: what a
+        pass over the log just read of it (its topics, up to where): up to there only the
+        events of the topics this projection handles are read (`_read_log`)."""
         if self._batched:
             from infrastructure.readmodel.rebuild import replay
 
             return replay(self.store, [self])[self.projection.name]
         self.start_over()
+        self._known = known
         self._tries = 1  # alone, in a command: what fails is recorded at once
         try:
             done = self.catch_up()
@@ -332,6 +377,7 @@ class ProjectionWorker(Follower):
             return done
         finally:
             self._tries = TRIES
+            self._known = None
 
     def start_over(self) -> None:
         """Empty tables and no failures at position 0, as a rebuild begins."""
