@@ -145,6 +145,7 @@ def _pages(
             notifications = item[0]
             seen.topics.update(n.topic for n in notifications)
             seen.last = notifications[-1]
+            seen.count += len(notifications)
             yield item
     finally:
         stop.set()

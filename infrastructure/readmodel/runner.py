@@ -46,10 +46,11 @@ LOOK_AHEAD = 200
 @dataclass
 class LogRead:
     """What a pass over the log read: every topic of its events, up to `last` (the last
-    notification read; None: the log was empty)."""
+    notification read; None: the log was empty), `count` events."""
 
     topics: set[str] = field(default_factory=set)
     last: Any = None
+    count: int = 0
 
 
 class TrackedProjection(Protocol):
@@ -147,6 +148,7 @@ class ProjectionWorker(Follower):
         self._unwritten, self._unwritten_since = 0, 0.0
         # in a rebuild after a pass over the log (`rebuild_all`): what it read there
         self._known: LogRead | None = None
+        self._known_read = 0  # of its events, how many were read (those of its topics)
         projection.view.ensure(store.name)
 
     @property
@@ -234,10 +236,11 @@ class ProjectionWorker(Follower):
             if topics
             else []
         )
-        if len(found) == limit:
-            return found
-        if not found or found[-1].id != last.id:
+        if len(found) < limit and (not found or found[-1].id != last.id):
             found.append(last)
+        self._known_read += len(found)
+        if found[-1].id != last.id:
+            return found
         self._known = None
         if len(found) < limit:
             found.extend(self.watcher.read(self.store.recorder, last.id + 1, limit - len(found)))
@@ -369,11 +372,13 @@ class ProjectionWorker(Follower):
 
             return replay(self.store, [self])[self.projection.name]
         self.start_over()
-        self._known = known
+        self._known, self._known_read = known, 0
         self._tries = 1  # alone, in a command: what fails is recorded at once
         try:
             done = self.catch_up()
             self._write_position()
+            if known is not None and self._known is None:  # read past what the pass read
+                done += known.count - self._known_read
             return done
         finally:
             self._tries = TRIES
