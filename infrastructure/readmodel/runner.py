@@ -264,21 +264,21 @@ class ProjectionWorker(Follower):
         name = self.store.name
         process, decode = self.projection.process_event, self.store.mapper.to_domain_event
         done = 0
-        passed: Tracking | None = None  # an event of no interest after the last applied
+        passed = 0  # an event of no interest after the last applied (its id)
         try:
             with view.batch():
                 for i, n in enumerate(notifications):
                     if self._handles(n.topic):
                         event = events[i] if events is not None else None
                         process(decode(n) if event is None else event, Tracking(name, n.id))
-                        passed = None
+                        passed = 0
                     else:
-                        passed = Tracking(name, n.id)
+                        passed = n.id
                     done += 1
                     if deadline is not None and time.monotonic() > deadline:
                         break
-                if passed is not None:  # in the batch: only the position moves
-                    view.insert_tracking(passed)
+                if passed:  # in the batch: only the position moves
+                    view.insert_tracking(Tracking(name, passed))
         except IntegrityError:
             # another worker or a rebuild moved the position: start from the stored one
             self._forget()
