@@ -45,7 +45,13 @@ from domain.knowledge_base import IndexSettings
 from domain.workflow import Workflow
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel import failures
-from infrastructure.readmodel.runner import BATCH, TRIES, AdvisoryLock, ProjectionWorker
+from infrastructure.readmodel.runner import (
+    BATCH,
+    TRIES,
+    AdvisoryLock,
+    LogRead,
+    ProjectionWorker,
+)
 from infrastructure.readmodel.tracking import SqlTrackingView
 
 if TYPE_CHECKING:
@@ -247,10 +253,10 @@ class IngestionWorker(ProjectionWorker):
         self._jobs.clear()
         self._read = None
 
-    def rebuild(self) -> int:
+    def rebuild(self, known: LogRead | None = None) -> int:
         self.index.reset()
         self.recover()
-        return super().rebuild()
+        return super().rebuild(known)
 
     @property
     def jobs(self) -> list[tuple[UUID, str]]:
@@ -268,7 +274,7 @@ class IngestionWorker(ProjectionWorker):
         self._log_end = False
         size = min(BATCH, self.max_jobs * 4)
         while len(self._jobs) < self.max_jobs:
-            notifications = self.watcher.read(self.store.recorder, self._read + 1, size)
+            notifications = self._read_log(self._read + 1, size)
             if not notifications:
                 self._log_end = True
                 break
@@ -410,9 +416,9 @@ class QueuedIngestionWorker(ProjectionWorker):
             self._reconciled = True
         return super().catch_up(limit)
 
-    def rebuild(self) -> int:
+    def rebuild(self, known: LogRead | None = None) -> int:
         self.index.reset()
-        return super().rebuild()
+        return super().rebuild(known)
 
     @property
     def jobs(self) -> list[tuple[UUID, str]]:

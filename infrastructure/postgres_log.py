@@ -228,17 +228,21 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 start, limit, stop, topics, inclusive_of_start=inclusive_of_start
             )
         query = self._query("select", self._select_from)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # rows as tuples: a rebuild reads every event of the log, and a dict per row cost
+        # as much as the rest of the read
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(query, (start or 0, limit), prepare=True)
             return [
                 Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
+                    id=notification_id,
+                    originator_id=originator_id,
+                    originator_version=originator_version,
+                    topic=topic,
+                    state=bytes(state),
                 )
-                for row in curs.fetchall()
+                for notification_id, originator_id, originator_version, topic, state in (
+                    curs.fetchall()
+                )
             ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)

@@ -228,7 +228,8 @@ def _storable(text: str | None, limit: int | None = None) -> str | None:
     text no row could hold as it came (a NUL, a lone surrogate, from before validation)."""
     if text is None:
         return None
-    text = text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if "\x00" in text or not text.isascii():  # ASCII with no NUL is stored as it is
+        text = text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
     return text[:limit] if limit is not None else text
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection, Table, insert
 
 COPY_FROM = 50  # rows: fewer go in one INSERT, as cheap as starting a COPY
@@ -27,20 +27,25 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         (isinstance(c.type, JSON), bool(getattr(c.type, "none_as_null", False))) for c in columns
     ]
     names = ", ".join(f'"{c.name}"' for c in columns)
-    keys = [c.key for c in columns]
+    values = itemgetter(*(c.key for c in columns))
+    # JSON as the text `json.dumps` writes, as `Jsonb(value, dumps=json.dumps)` sends it
+    # (a string is sent as its text: the same row, without an adapter object per value)
+    json_at = [(i, null) for i, (is_json, null) in enumerate(as_json) if is_json]
     driver: Any = conn.connection.driver_connection
     with (
         driver.cursor() as cursor,
         cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
     ):
+        if len(columns) == 1:
+            for row in rows:
+                copy.write_row([_json(values(row), json_at[0][1]) if json_at else values(row)])
+            return
         for row in rows:
-            copy.write_row(
-                [
-                    _json(row[key], null) if is_json else row[key]
-                    for key, (is_json, null) in zip(keys, as_json, strict=True)
-                ]
-            )
+            cells = list(values(row))
+            for i, null in json_at:
+                cells[i] = _json(cells[i], null)
+            copy.write_row(cells)
 
 
-def _json(value: Any, none_as_null: bool) -> Jsonb | None:
-    return None if value is None and none_as_null else Jsonb(value, dumps=json.dumps)
+def _json(value: Any, none_as_null: bool) -> str | None:
+    return None if value is None and none_as_null else json.dumps(value)

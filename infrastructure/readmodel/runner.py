@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
@@ -40,6 +41,16 @@ UNWRITTEN_SECONDS = 0.2
 # Readers waiting for a projection look at the events between its written position and the
 # one they wait for (when there are at most this many) for one it applies.
 LOOK_AHEAD = 200
+
+
+@dataclass
+class LogRead:
+    """What a pass over the log read: every topic of its events, up to `last` (the last
+    notification read; None: the log was empty), `count` events."""
+
+    topics: set[str] = field(default_factory=set)
+    last: Any = None
+    count: int = 0
 
 
 class TrackedProjection(Protocol):
@@ -135,6 +146,9 @@ class ProjectionWorker(Follower):
         # past the written position: events after it up to here need nothing of this
         # projection (0: nothing unwritten), since when
         self._unwritten, self._unwritten_since = 0, 0.0
+        # in a rebuild after a pass over the log (`rebuild_all`): what it read there
+        self._known: LogRead | None = None
+        self._known_read = 0  # of its events, how many were read (those of its topics)
         projection.view.ensure(store.name)
 
     @property
@@ -188,7 +202,7 @@ class ProjectionWorker(Follower):
         self.reached_end = False
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
-            notifications = self.watcher.read(self.store.recorder, self._start(), batch)
+            notifications = self._read_log(self._start(), batch)
             if not notifications:
                 self.reached_end = True
                 break
@@ -200,6 +214,37 @@ class ProjectionWorker(Follower):
                 break
         self._write_position(due=False)
         return done
+
+    def _read_log(self, start: int, limit: int) -> Sequence[Any]:
+        """The log's events from `start`, at most `limit`. In a rebuild after a pass that
+        read the log up to `last` (`LogRead`), up to there only the events of the topics
+        this projection handles (read by topic in SQL), then `last` itself: the page ends
+        where a page of every event would, and whatever needs nothing of the projection is
+        gone past as when it is read. A page that is not full reads on past `last`."""
+        known = self._known
+        if known is None or known.last is None or start > known.last.id:
+            self._known = None
+            return self.watcher.read(self.store.recorder, start, limit)
+        last = known.last
+        topics = [t for t in known.topics if self._handles(t)]
+        found = (
+            list(
+                self.store.recorder.select_notifications(
+                    start=start, limit=limit, stop=last.id, topics=topics
+                )
+            )
+            if topics
+            else []
+        )
+        if len(found) < limit and (not found or found[-1].id != last.id):
+            found.append(last)
+        self._known_read += len(found)
+        if found[-1].id != last.id:
+            return found
+        self._known = None
+        if len(found) < limit:
+            found.extend(self.watcher.read(self.store.recorder, last.id + 1, limit - len(found)))
+        return found
 
     def _apply_page(
         self,
@@ -219,21 +264,21 @@ class ProjectionWorker(Follower):
         name = self.store.name
         process, decode = self.projection.process_event, self.store.mapper.to_domain_event
         done = 0
-        passed: Tracking | None = None  # an event of no interest after the last applied
+        passed = 0  # an event of no interest after the last applied (its id)
         try:
             with view.batch():
                 for i, n in enumerate(notifications):
                     if self._handles(n.topic):
                         event = events[i] if events is not None else None
                         process(decode(n) if event is None else event, Tracking(name, n.id))
-                        passed = None
+                        passed = 0
                     else:
-                        passed = Tracking(name, n.id)
+                        passed = n.id
                     done += 1
                     if deadline is not None and time.monotonic() > deadline:
                         break
-                if passed is not None:  # in the batch: only the position moves
-                    view.insert_tracking(passed)
+                if passed:  # in the batch: only the position moves
+                    view.insert_tracking(Tracking(name, passed))
         except IntegrityError:
             # another worker or a rebuild moved the position: start from the stored one
             self._forget()
@@ -315,23 +360,29 @@ class ProjectionWorker(Follower):
             self._topics[topic] = known
         return known
 
-    def rebuild(self) -> int:
+    def rebuild(self, known: LogRead | None = None) -> int:
         """Drops the view's rows and replays the whole log into it. Safe while other workers
         run: the reset comes first in its transaction, so it waits for their transaction in
         flight, and their next one fails its compare-and-set and starts again from zero.
-        A batched projection is replayed in large pages (`rebuild.replay`)."""
+        A batched projection is replayed in large pages (`rebuild.replay`). `known`: what a
+        pass over the log just read of it (its topics, up to where): up to there only the
+        events of the topics this projection handles are read (`_read_log`)."""
         if self._batched:
             from infrastructure.readmodel.rebuild import replay
 
             return replay(self.store, [self])[self.projection.name]
         self.start_over()
+        self._known, self._known_read = known, 0
         self._tries = 1  # alone, in a command: what fails is recorded at once
         try:
             done = self.catch_up()
             self._write_position()
+            if known is not None and self._known is None:  # read past what the pass read
+                done += known.count - self._known_read
             return done
         finally:
             self._tries = TRIES
+            self._known = None
 
     def start_over(self) -> None:
         """Empty tables and no failures at position 0, as a rebuild begins."""
