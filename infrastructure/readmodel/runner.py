@@ -35,8 +35,9 @@ TRIES = 3
 FRESH_READ_SECONDS = 2.0
 # A position moved past events a projection has nothing to do with is written with its next
 # page of events it applies, or once the log has been quiet (or the position unwritten) for
-# this long: a write transaction per projection and event was most of the followers' CPU.
-UNWRITTEN_SECONDS = 0.2
+# this long: a write transaction per projection and event was most of the followers' CPU,
+# and at 0.2 s still one per idle projection and chat turn on a chat asked now and then.
+UNWRITTEN_SECONDS = 1.0
 # Readers waiting for a projection look at the events between its written position and the
 # one they wait for (when there are at most this many) for one it applies.
 LOOK_AHEAD = 200
