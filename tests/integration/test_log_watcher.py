@@ -20,7 +20,8 @@ class Counted:
     """The recorder, counting the reads that reach it and where they start."""
 
     def __init__(self, recorder: SQLiteApplicationRecorder) -> None:
-        self.recorder, self.starts = recorder, []
+        self.recorder = recorder
+        self.starts: list[int | None] = []
 
     def select_notifications(self, start: int | None, limit: int) -> Sequence[Notification]:
         self.starts.append(start)
