@@ -18,6 +18,7 @@ notifications keeps its statement text built once per shape, not composed on eve
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,9 @@ class OneTripRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        # the server's process id of each connection that saved: its NOTIFYs are this
+        # process's own saves, which poke this process's followers as they return
+        self._saving: dict[int, weakref.ref[Any]] = {}
         schema, table = Identifier(datastore.schema), Identifier(events_table_name)
         one = Identifier(datastore.schema, f"{events_table_name}_append_one")
         many = Identifier(datastore.schema, f"{events_table_name}_append")
@@ -128,7 +132,16 @@ class OneTripRecorder(PostgresApplicationRecorder):
             )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, params, prepare=True)
+            self._saving[conn.info.backend_pid] = weakref.ref(conn)
             return [row["notification_id"] for row in curs.fetchall()]
+
+    def saved_here(self, backend_pid: int) -> bool:
+        """Whether a NOTIFY of the log from this backend is one of this process's saves: a
+        connection of its pool that saved and is still open (a closed one's process id may
+        be the server's again for another client)."""
+        ref = self._saving.get(backend_pid)
+        conn = ref() if ref is not None else None
+        return conn is not None and not conn.closed
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(
