@@ -131,8 +131,9 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 [e.state for e in stored_events],
             )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(query, params, prepare=True)
+            # before the statement: its NOTIFY may reach the listener before it returns
             self._saving[conn.info.backend_pid] = weakref.ref(conn)
+            curs.execute(query, params, prepare=True)
             return [row["notification_id"] for row in curs.fetchall()]
 
     def saved_here(self, backend_pid: int) -> bool:
