@@ -148,6 +148,13 @@ class AuditChainWorker(Follower):
     ) -> None:
         super().__init__("audit-chain", watcher, lock, poll_seconds)
         self.store, self.chain = store, chain
+        # the chain's last link as this worker wrote or read it (None: an empty chain);
+        # read again after a clash, when another process may have chained meanwhile
+        self._head: Link | None = None
+        self._head_known = False
+
+    def recover(self) -> None:
+        self._head_known = False
 
     def catch_up(self, limit: int | None = None) -> int:
         """Chains pending events (at most `limit`); returns how many this call chained."""
@@ -155,24 +162,31 @@ class AuditChainWorker(Follower):
         self.reached_end = False
         while limit is None or done < limit:
             size = BATCH if limit is None else min(BATCH, limit - done)
+            if not self._head_known:
+                self._head, self._head_known = self.chain.head(), True
+            head = self._head
+            start = (head.notification_id if head else 0) + 1
+            events = self.watcher.read(self.store.recorder, start, size)
+            if not events:
+                CHAINED.set(head.notification_id if head else 0)
+                self.reached_end = True
+                break
+            links = extend(head, events)
             try:
                 with self.chain.engine.begin() as conn:
-                    head = self.chain.head(conn)
-                    start = (head.notification_id if head else 0) + 1
-                    events = self.watcher.read(self.store.recorder, start, size)
-                    if not events:
-                        CHAINED.set(head.notification_id if head else 0)
-                        self.reached_end = True
-                        break
-                    links = extend(head, events)
                     self.chain.append(conn, links)
             except (exc.IntegrityError, exc.OperationalError):
                 # another process chained these first (or held SQLite's write lock): start
                 # again from the head it left
+                self._head_known = False
                 clashes += 1
                 if clashes > MAX_CLASHES:
                     raise
                 continue
+            except BaseException:
+                self._head_known = False
+                raise
+            self._head = links[-1]
             done += len(links)
             CHAINED.set(links[-1].notification_id)
             if len(events) < size:  # the end of the log as it was read

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from infrastructure.database import one_statement
 from infrastructure.readmodel.tables import chat_leases as t
 
 
@@ -39,13 +40,13 @@ class SqlChatLeases:
             set_={"owner": upsert.excluded.owner, "expires_at": upsert.excluded.expires_at},
             where=t.c.expires_at < now,
         ).returning(t.c.session_id)
-        with self.engine.begin() as conn:
+        with one_statement(self.engine) as conn:
             return conn.execute(upsert).first() is not None
 
     def renew(self, session_ids: list[UUID], owner: str, seconds: float) -> None:
         if not session_ids:
             return
-        with self.engine.begin() as conn:
+        with one_statement(self.engine) as conn:
             conn.execute(
                 update(t)
                 .where(t.c.owner == owner, t.c.session_id.in_(session_ids))
@@ -53,7 +54,7 @@ class SqlChatLeases:
             )
 
     def release(self, session_id: UUID, owner: str) -> None:
-        with self.engine.begin() as conn:
+        with one_statement(self.engine) as conn:
             conn.execute(delete(t).where(t.c.session_id == session_id, t.c.owner == owner))
 
     def clear(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,11 +11,18 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 import migrations
 
 SCHEMA_LOCK = zlib.crc32(b"genai:schema")
+# A pooled PostgreSQL connection that came back this recently is handed out without a ping:
+# the pool's pre-ping was a round trip before every transaction (on a chat turn, one for
+# each of the projections' and leases' several transactions). One idle for longer is
+# pinged first, and replaced if it does not answer (a restarted server, a dropped
+# connection); a connection that fails in use invalidates the pool's older ones.
+PING_AFTER_IDLE_SECONDS = 1.0
 MIGRATIONS_LOCK = 724501
 
 
@@ -36,7 +44,35 @@ def create_read_engine(url: str, pool_size: int = 10) -> Engine:
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        returned = record.info.get("returned")
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except psycopg.Error as error:
+            raise DisconnectionError() from error
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements each commit by themselves: on PostgreSQL a statement
+    made alone in `engine.begin()` costs three round trips (BEGIN, it, COMMIT), here one.
+    For a single statement, atomic by itself."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        yield conn
 
 
 @contextmanager

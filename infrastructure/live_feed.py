@@ -60,7 +60,8 @@ class LiveFeed:
                 self._stop.wait(1)
 
     def _deliver_new(self) -> int:
-        notifications = self.store.recorder.select_notifications(start=self.position + 1, limit=500)
+        # through the watcher: a read the followers woken by the same save share
+        notifications = self.watcher.read(self.store.recorder, self.position + 1, 500)
         for n in notifications:
             self.position = n.id
             try:

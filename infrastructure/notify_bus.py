@@ -117,10 +117,19 @@ class PostgresListener:
     to the hub. Reconnects after a lost connection."""
 
     def __init__(
-        self, conninfo: str, log_channel: str, watcher: LogWatcher, on_live: Callable[[str], None]
+        self,
+        conninfo: str,
+        log_channel: str,
+        watcher: LogWatcher,
+        on_live: Callable[[str], None],
+        saved_here: Callable[[int], bool] | None = None,
     ) -> None:
+        """`saved_here(pid)`: whether a log NOTIFY from that server process is a save of this
+        process, which poked the watcher itself when it returned: followers woken twice by
+        each save read the log twice."""
         self.conninfo, self.log_channel = conninfo, log_channel
         self.watcher, self.on_live = watcher, on_live
+        self.saved_here = saved_here
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
@@ -146,7 +155,7 @@ class PostgresListener:
                         for note in conn.notifies(timeout=0.5):
                             if note.channel == LIVE_CHANNEL:
                                 self.on_live(note.payload)
-                            else:
+                            elif self.saved_here is None or not self.saved_here(note.pid):
                                 self.watcher.poke()
             except psycopg.Error as e:
                 log.warning("listen connection lost, reconnecting", error=str(e))

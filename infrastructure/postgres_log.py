@@ -34,6 +34,7 @@ server has lz4 (the same snapshot: p50 0.20 ms against 0.38, mean 0.58 against 0
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +83,9 @@ class OneTripRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        # the server's process id of each connection that saved: its NOTIFYs are this
+        # process's own saves, which poke this process's followers as they return
+        self._saving: dict[int, weakref.ref[Any]] = {}
         schema, table = Identifier(datastore.schema), Identifier(events_table_name)
         one = Identifier(datastore.schema, f"{events_table_name}_append_one")
         many = Identifier(datastore.schema, f"{events_table_name}_append")
@@ -174,6 +178,8 @@ class OneTripRecorder(PostgresApplicationRecorder):
         conn = self._appending()
         try:
             with psycopg.Cursor(conn, row_factory=tuple_row) as curs:  # no dict a row
+                # before the statement: its NOTIFY may reach the listener before it returns
+                self._saving[conn.info.backend_pid] = weakref.ref(conn)
                 curs.execute(query, params, prepare=True)
                 return [row[0] for row in curs.fetchall()]
         except psycopg.Error as error:
@@ -212,6 +218,14 @@ class OneTripRecorder(PostgresApplicationRecorder):
         conn = self._appender
         if conn is not None:
             self._give_back(conn)
+
+    def saved_here(self, backend_pid: int) -> bool:
+        """Whether a NOTIFY of the log from this backend is one of this process's saves: a
+        connection of its pool that saved and is still open (a closed one's process id may
+        be the server's again for another client)."""
+        ref = self._saving.get(backend_pid)
+        conn = ref() if ref is not None else None
+        return conn is not None and not conn.closed
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(

@@ -57,16 +57,32 @@ class IntrospectionForTools(SchemaExtension):
         yield
 
 
+class _Introspection(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> object:
+        if node.name.value in ("__schema", "__type"):
+            self.found = True
+            return Visitor.BREAK
+        return None
+
+
+# Whether each recent document introspects, by the document itself: a parsed document is
+# cached (the schema's CachedParse), so a chat's every sendMessage brings the same one, and
+# walking it again (a visitor over each node) was a fifth of a turn's request on the loop.
+_KNOWN: dict[int, tuple[DocumentNode, bool]] = {}
+KNOWN_DOCUMENTS = 256
+
+
 def _introspects(document: DocumentNode) -> bool:
-    found = False
-
-    class Finder(Visitor):
-        def enter_field(self, node: FieldNode, *_: object) -> object:
-            nonlocal found
-            if node.name.value in ("__schema", "__type"):
-                found = True
-                return Visitor.BREAK
-            return None
-
-    visit(document, Finder())
-    return found
+    known = _KNOWN.get(id(document))
+    if known is not None and known[0] is document:
+        return known[1]
+    finder = _Introspection()
+    visit(document, finder)
+    if len(_KNOWN) >= KNOWN_DOCUMENTS:
+        _KNOWN.clear()
+    _KNOWN[id(document)] = (document, finder.found)
+    return finder.found

@@ -291,6 +291,7 @@ def _wire(
             event_log.recorder.channel_name,
             watcher,
             bus.receive,  # type: ignore[attr-defined]
+            getattr(event_log.recorder, "saved_here", None),
         )
     else:
         bus = InProcessBus(hub)

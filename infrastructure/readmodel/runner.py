@@ -36,11 +36,17 @@ TRIES = 3
 FRESH_READ_SECONDS = 2.0
 # A position moved past events a projection has nothing to do with is written with its next
 # page of events it applies, or once the log has been quiet (or the position unwritten) for
-# this long: a write transaction per projection and event was most of the followers' CPU.
-UNWRITTEN_SECONDS = 0.2
+# this long: a write transaction per projection and event was most of the followers' CPU,
+# and at 0.2 s still one per idle projection and chat turn on a chat asked now and then.
+UNWRITTEN_SECONDS = 1.0
 # Readers waiting for a projection look at the events between its written position and the
 # one they wait for (when there are at most this many) for one it applies.
 LOOK_AHEAD = 200
+# How long a lock's connection that answered is believed still held without asking again: a
+# follower asks at every wake-up (seven followers, several saves a turn), and each ask was a
+# round trip. A connection the server dropped is found within this long, and meanwhile a
+# worker of another process that took over is seen by the positions (IntegrityError).
+HELD_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -85,6 +91,7 @@ class AdvisoryLock:
     def __init__(self, conninfo: str, name: str) -> None:
         self.conninfo, self.key = conninfo, zlib.crc32(f"genai:{name}".encode())
         self._conn: psycopg.Connection | None = None
+        self._checked = float("-inf")  # when the connection last answered
 
     def try_acquire(self) -> bool:
         if self.held():
@@ -97,7 +104,7 @@ class AdvisoryLock:
             return False
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if row and row[0]:
-            self._conn = conn
+            self._conn, self._checked = conn, time.monotonic()
             return True
         conn.close()
         return False
@@ -112,11 +119,15 @@ class AdvisoryLock:
     def held(self) -> bool:
         if self._conn is None or self._conn.closed:
             return False
+        now = time.monotonic()
+        if now - self._checked < HELD_CHECK_SECONDS:
+            return True
         try:
             self._conn.execute("SELECT 1")
-            return True
         except psycopg.Error:
             return False
+        self._checked = now
+        return True
 
     def release(self) -> None:
         if self._conn is not None:

@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from infrastructure.database import one_statement
 from infrastructure.readmodel.tables import projection_tracking as t
 
 
@@ -171,8 +172,29 @@ class SqlTrackingView(TrackingRecorder):
         return found
 
     def insert_tracking(self, tracking: Tracking) -> None:
-        with self.transaction(tracking):
-            pass
+        """Moves the position alone (compare-and-set, as `transaction` does), in one
+        statement that commits by itself; in a batch, with the batch."""
+        batch = self._batch
+        if batch is not None and batch.thread == threading.get_ident():
+            with self.transaction(tracking):
+                return
+        expected = self.last_seen()
+        moved = None
+        if tracking.notification_id > expected:
+            with one_statement(self.engine) as conn:
+                moved = conn.execute(
+                    update(t)
+                    .where(t.c.projection == self.name)
+                    .where(t.c.notification_id == expected)
+                    .values(notification_id=tracking.notification_id)
+                )
+        if moved is None or moved.rowcount != 1:
+            self._seen = None
+            raise IntegrityError(
+                f"{self.name} moved past {expected} elsewhere; "
+                f"not moving to notification {tracking.notification_id}"
+            )
+        self._seen = tracking.notification_id
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """The committed position (any thread may ask: readers waiting for their writes)."""

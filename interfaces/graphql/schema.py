@@ -26,6 +26,7 @@ from interfaces.graphql.document.resolvers import (
     DocumentSubscriptions,
 )
 from interfaces.graphql.errors import ErrorCodes, Schema
+from interfaces.graphql.events import RenderedEvents
 from interfaces.graphql.input_guard import InputGuard
 from interfaces.graphql.workflow.portable import PortableMutations, PortableQueries
 from interfaces.graphql.workflow.resolvers import (
@@ -86,6 +87,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    execution_context_class=RenderedEvents,  # chat tokens without an execution each
     extensions=[
         ErrorCodes,
         lambda: MaxTokensLimiter(max_token_count=5000),
