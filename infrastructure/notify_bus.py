@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -121,7 +122,7 @@ class PostgresListener:
         conninfo: str,
         log_channel: str,
         watcher: LogWatcher,
-        on_live: Callable[[str], None],
+        on_live: Callable[[str, int], None],
         saved_here: Callable[[int], bool] | None = None,
     ) -> None:
         """`saved_here(pid)`: whether a log NOTIFY from that server process is a save of this
@@ -154,7 +155,7 @@ class PostgresListener:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             if note.channel == LIVE_CHANNEL:
-                                self.on_live(note.payload)
+                                self.on_live(note.payload, note.pid)
                             elif self.saved_here is None or not self.saved_here(note.pid):
                                 self.watcher.poke()
             except psycopg.Error as e:
@@ -182,7 +183,12 @@ class InProcessBus:
 
 class PostgresBus(InProcessBus):
     """Ephemeral messages through NOTIFY, so every API process's subscribers see them; each
-    process's listener hands them to its own hub (this one's included)."""
+    process's listener hands them to its own hub. This process's own are handed to its hub
+    as they are published, and left out when its listener receives them: an answer's last
+    tokens, published before the answer is stored, then reach this process's subscribers
+    before the stored answer does (the live feed, poked by the save as it returns, could
+    hand the answer over before the listener had the tokens' NOTIFY: a subscriber met the
+    tokens after the answer). Other processes get both in commit order on one connection."""
 
     MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
 
@@ -190,6 +196,8 @@ class PostgresBus(InProcessBus):
         super().__init__(hub)
         self.conninfo = conninfo
         self._local = threading.local()
+        # the server process id of each connection this bus sends on: its NOTIFYs are ours
+        self._sending: dict[int, weakref.ref[psycopg.Connection[Any]]] = {}
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         self.publish_many([(topic, message)])
@@ -225,9 +233,22 @@ class PostgresBus(InProcessBus):
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = psycopg.connect(self.conninfo, autocommit=True)
+            self._sending[conn.info.backend_pid] = weakref.ref(conn)
+        for entry in entries:  # as the listener would hand them over: JSON's types
+            item = json.loads(entry)
+            self.hub.deliver(item["topic"], item["message"])
         conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, payload))
 
-    def receive(self, payload: str) -> None:
+    def receive(self, payload: str, sender: int | None = None) -> None:
+        """A NOTIFY's messages to this process's hub, unless this bus sent it (`sender`, the
+        server process id it came from: this process's subscribers have them already)."""
+        if sender is not None and self._sent_here(sender):
+            return
         data = json.loads(payload)
         for item in data.get("batch") or [data]:
             self.hub.deliver(item["topic"], item["message"])
+
+    def _sent_here(self, backend_pid: int) -> bool:
+        ref = self._sending.get(backend_pid)
+        conn = ref() if ref is not None else None
+        return conn is not None and not conn.closed  # a closed one's id may be reused

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ def test_the_listener_pokes_for_another_process_s_saves_not_for_its_own(
     assert isinstance(recorder, OneTripRecorder)
     watcher, marked = LogWatcher(), threading.Event()
     listener = PostgresListener(
-        postgres_url, recorder.channel_name, watcher, lambda _: marked.set(), recorder.saved_here
+        postgres_url, recorder.channel_name, watcher, lambda *_: marked.set(), recorder.saved_here
     )
     listener.start()
     try:
@@ -94,3 +95,52 @@ def test_the_listener_pokes_for_another_process_s_saves_not_for_its_own(
         listener.stop()
         here.close()
         there.close()
+
+
+def test_this_process_s_updates_reach_its_hub_before_what_it_stores_next_and_once(
+    postgres_url: str,
+) -> None:
+    """An answer's last tokens are published, then the answer is stored and the live feed
+    (poked by the save as it returns) hands it to this process's hub: the tokens must be
+    there first. Another process gets them by NOTIFY; this one's listener does not hand
+    them over a second time."""
+    hub, other_hub = Hub(), Hub()
+    bus, other_bus = PostgresBus(hub, postgres_url), PostgresBus(other_hub, postgres_url)
+
+    def late(payload: str, sender: int | None = None) -> None:
+        time.sleep(0.2)  # this process's listener thread slow to run (a busy machine)
+        bus.receive(payload, sender)
+
+    listeners = [
+        PostgresListener(postgres_url, "log", LogWatcher(), late),
+        PostgresListener(postgres_url, "log", LogWatcher(), other_bus.receive),
+    ]
+    for listener in listeners:
+        listener.start()
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        async with hub.subscribe("chat:a") as here, other_hub.subscribe("chat:a") as there:
+            for n in (1, 2):
+                await asyncio.to_thread(bus.publish, "chat:a", {"n": n, "kind": "token"})
+                hub.deliver("chat:a", {"n": n, "kind": "stored"}, position=n)  # the live feed
+            mine = [await asyncio.wait_for(anext(here), 30) for _ in range(4)]
+            theirs = [await asyncio.wait_for(anext(there), 30) for _ in range(2)]
+            # a marker from the other process: whatever this one's listener received before
+            # it (its own NOTIFYs, in commit order) has been handled by then
+            await asyncio.to_thread(other_bus.publish, "chat:a", {"n": 3, "kind": "marker"})
+            mine.append(await asyncio.wait_for(anext(here), 30))
+            return mine, theirs
+
+    try:
+        mine, theirs = asyncio.run(scenario())
+    finally:
+        for listener in listeners:
+            listener.stop()
+    assert [(m["n"], m["kind"]) for m in mine] == [
+        (1, "token"),
+        (1, "stored"),
+        (2, "token"),
+        (2, "stored"),
+        (3, "marker"),  # and no token twice before it
+    ]
+    assert [(m["n"], m["kind"]) for m in theirs] == [(1, "token"), (2, "token")]
