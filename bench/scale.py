@@ -378,7 +378,8 @@ def bench_rebuild(services: Any, conninfo: str, events: int) -> dict[str, Any]:
     passes: dict[str, float] = {}
     applied: dict[str, int] = {}
     started, cpu = time.perf_counter(), time.process_time()
-    for name, count in rebuild_all(services.workers):
+    paths: dict[str, str] = {}
+    for name, count in rebuild_all(services.workers, paths):
         applied[name] = count
         passes[name] = time.perf_counter() - started
     rebuild_seconds = time.perf_counter() - started
@@ -395,9 +396,11 @@ def bench_rebuild(services: Any, conninfo: str, events: int) -> dict[str, Any]:
         if not worker.batched:
             continue
         started, cpu = time.perf_counter(), time.process_time()
-        replay(services.event_log, [worker])
+        took: dict[str, str] = {}
+        replay(services.event_log, [worker], paths=took)
         seconds = time.perf_counter() - started
         alone[worker.projection.name] = {
+            "path": took[worker.projection.name],
             "seconds": round(seconds, 2),
             "process_cpu_seconds": round(time.process_time() - cpu, 2),
             "ratio": round(stored / seconds / raw_rate, 3),
@@ -408,6 +411,7 @@ def bench_rebuild(services: Any, conninfo: str, events: int) -> dict[str, Any]:
         "raw_read": {"seconds": round(read_seconds, 2), "events_per_second": round(raw_rate)},
         "projection_rebuild": {
             "projections": list(applied),
+            "paths": paths,
             "events_applied": applied,
             "done_after_seconds": {name: round(s, 2) for name, s in passes.items()},
             "rows": rows,

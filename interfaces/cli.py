@@ -167,16 +167,20 @@ def rebuild() -> None:
     """Drops every read model and the vector index, and rebuilds them from the event log
     (documents are indexed again from their stored files)."""
     from infrastructure.readmodel import failures
-    from infrastructure.readmodel.rebuild import rebuild_all
+    from infrastructure.readmodel.rebuild import IN_DATABASE, rebuild_all
     from infrastructure.settings import Settings
     from interfaces.bootstrap import bootstrap
 
     settings = Settings()
     services = bootstrap(settings)
     try:
-        # the read models in one pass over the log, then the ingestion
-        for name, count in rebuild_all(services.workers):
-            typer.echo(f"{name}: replayed {count} events")
+        # the read models in one pass over the log (some by the database), then the ingestion
+        paths: dict[str, str] = {}
+        for name, count in rebuild_all(services.workers, paths):
+            if paths.get(name) == IN_DATABASE:
+                typer.echo(f"{name}: rebuilt by the database from {count} events")
+            else:
+                typer.echo(f"{name}: replayed {count} events")
         if services.queue is not None:  # with PostgreSQL the documents' jobs were queued
             services.start_ingestion_jobs(settings.genai_ingestion_workers or 2)
             if services.queue.wait_empty(REBUILD_JOBS_SECONDS):
