@@ -11,6 +11,7 @@ import json
 import math
 import random
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -342,3 +343,41 @@ def test_a_usage_day_is_the_answers_utc_day(services: Services) -> None:
     found = rebuilt_in_database(services)
     assert all(type(u.day) is date for u in found["usage"])
     assert_same(found, python_rebuild(services))
+
+
+def test_a_rebuild_in_the_database_beside_a_running_follower_applies_each_event_once(
+    services: Services, tmp_path: Any
+) -> None:
+    """Another process rebuilds while this one's follower applies what is being written:
+    the follower's transactions wait for the rebuild's, then go on from its position."""
+    chats = Chats(services, random.Random(11), ["and now?"])
+    chats.write(300)
+    follower = chats_worker(services)
+    follower.start()
+    other = bootstrap(make_settings(tmp_path / "other", services.settings.database_url))
+    writing = threading.Event()
+    writing.set()
+
+    def write() -> None:
+        while writing.is_set():
+            changed = chats.step()
+            if changed is not None:
+                services.event_log.save(changed)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        paths: dict[str, str] = {}
+        for _ in range(3):
+            rebuild.replay(other.event_log, [chats_worker(other)], paths=paths)
+            assert paths == {"chats": rebuild.IN_DATABASE}
+    finally:
+        writing.clear()
+        writer.join()
+        other.stop()
+    last = services.event_log.max_notification_id()
+    assert follower.wait_until(last, timeout=30)
+    follower.stop()
+    followed = what_users_read(services)
+    assert followed["position"] == last
+    assert_same(followed, python_rebuild(services))
