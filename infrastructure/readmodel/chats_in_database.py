@@ -1,8 +1,9 @@
 """The chats read model rebuilt by PostgreSQL from the events table, set-based: the rows
-`ChatsProjection` makes event by event, made by one INSERT … SELECT per table.
+`ChatsProjection` makes event by event, made by one statement (an INSERT … SELECT per table
+in its data-modifying CTEs).
 
-The events are decoded once, into a temporary table of typed columns (`chat_events`),
-checked on the way against what the Python path reads: the upcasts of older class versions,
+The events are decoded once (`decoded`: typed columns, one row an event) and checked on the
+way against what the Python path reads: the upcasts of older class versions,
 the transcoder's tagged values (`uuid_hex`, `datetime_iso`), the JSON type of each value a
 handler reads. Where the log holds what the Python path applies otherwise or cannot apply
 (a value of another type, a tagged value anywhere else, a time not in UTC, a session event
@@ -25,7 +26,7 @@ from infrastructure.prices import ModelPrice, price_of
 from infrastructure.readmodel.rebuild import InDatabaseRebuildRefused, without_secondary_indexes
 from infrastructure.readmodel.tables import answer_ratings, chat_messages, chat_sessions, usage
 
-# the events the projection handles, by the kind `chat_events` gives them
+# the events the projection handles, by the kind the statement gives them (`k`)
 KINDS = {
     "S": ChatSession.ChatStarted,
     "Q": ChatSession.UserAsked,
