@@ -43,11 +43,10 @@ _INTEGER = (
     "CASE WHEN jsonb_typeof(({v})) = 'number' THEN ({v})::numeric = trunc(({v})::numeric) END"
 )
 _MAYBE_INTEGER = "({v}) IS NULL OR ({v}) = 'null' OR " + _INTEGER
-# a tagged value as the transcoder writes it: its two keys only, its data a string
-_TAGGED = (
-    "({v})->>'_type_' = '{tag}' AND jsonb_typeof(({v})->'_data_') = 'string' "
-    "AND ({v}) - '{_type_,_data_}'::text[] = '{}'"
-)
+# A tagged value as the transcoder writes it, its data a string. That it has no third key
+# (which the Python path would leave undecoded) is not checked: it cost 0.7 s of the
+# server's CPU in a 200k-event rebuild (of 6.5), and no encoder of ours writes one.
+_TAGGED = "({v})->>'_type_' = '{tag}' AND jsonb_typeof(({v})->'_data_') = 'string'"
 _UUID = _TAGGED.replace("{tag}", "uuid_hex")
 # A list holding no tagged value (the Python path would decode it): in jsonb's text, which
 # writes each key as `"key": ` and a quote inside a string as `\"`, no `"_type_": ` (a
