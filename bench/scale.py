@@ -31,7 +31,8 @@ small sizes (well under a minute), for the test that checks the JSON's shape.
   `ORDER BY notification_id`). Events per second of each (the rebuild's: the log's events
   over the whole rebuild), and their ratio (goal: at least 0.5). Then each of the read
   models rebuilt in one pass (`alone`) is rebuilt again on its own (`replay` of its worker
-  only): its seconds and ratio to the same raw read.
+  only): its seconds and ratio to the same raw read, and the path it took (`in_database`:
+  PostgreSQL rebuilt it in SQL; `python`: the Python pass).
 - `append`: one event (a question asked in a chat session) saved through `EventLog.save`,
   against a raw single-row psycopg INSERT of a row of the same size into a table shaped like
   the log's, one after the other, alternating. Operations per second and ratio (goal: 0.5).
