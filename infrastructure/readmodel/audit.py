@@ -165,6 +165,14 @@ class AuditProjection(Projection[SqlTrackingView]):
                 member,
             )
 
+    def rebuild_in_database(self, conn: Connection, log: EventLog, last: int) -> None:
+        """Fills the emptied tables from the log's events up to notification `last`, in the
+        caller's transaction, on PostgreSQL's side (`audit_rebuild`); refuses
+        (InDatabaseRebuildRefused) a log that only the Python path applies the same way."""
+        from infrastructure.readmodel.audit_rebuild import rebuild  # it imports this module
+
+        rebuild(self, conn, log, last)
+
     def _before(self, e: Workflow.Event) -> Workflow | None:
         wid, version = e.originator_id, e.originator_version
         if version == 1:
