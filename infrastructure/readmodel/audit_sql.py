@@ -45,8 +45,8 @@ def _every_character() -> str:
 
 @cache
 def whitespace() -> str:
-    """What `str.split()` splits on (the same set as `re`'s `\\s`)."""
-    return f"[{_ranges(c for c in _every_character() if c.isspace())}]"
+    """A run of what `str.split()` splits on (the same set as `re`'s `\\s`)."""
+    return f"[{_ranges(c for c in _every_character() if c.isspace())}]+"
 
 
 @cache
