@@ -105,20 +105,18 @@ def redact_sql(text: str) -> str:
 
 
 def _tagged(field: str, tag: str) -> str:
-    """The field holds a value the decoder gives back: its tag alone with its data (a
-    UUID's hex, an ISO time as `isoformat` writes one, with its offset: 'now' or 'epoch'
-    are times to PostgreSQL, not to `datetime.fromisoformat`); else a cast error or NULL."""
+    """The field holds a value the decoder gives back (else a cast error, or NULL): a
+    UUID's hex (what else its dict holds, the audit does not read), a time alone in its
+    dict (the entry's), as `isoformat` writes one with its offset ('now' or 'epoch' are
+    times to PostgreSQL, not to `datetime.fromisoformat`)."""
     data = f"s->'{field}'->>'_data_'"
-    cast = "uuid" if tag == "uuid_hex" else "timestamptz"
-    shape = (
-        f" AND char_length({data}) IN (25, 32) AND substr({data}, 11, 1) = 'T'"
-        if tag == "datetime_iso"
-        else ""
-    )
+    if tag == "uuid_hex":
+        return f"(s->'{field}'->>'_type_' = 'uuid_hex' AND ({data})::uuid IS NOT NULL)"
     return (
         f"(s->'{field}'->>'_type_' = '{tag}' "
         f"AND (s->'{field}') - '_type_' - '_data_' = '{{}}'::jsonb "
-        f"AND ({data})::{cast} IS NOT NULL{shape})"
+        f"AND ({data})::timestamptz IS NOT NULL "
+        f"AND char_length({data}) IN (25, 32) AND substr({data}, 11, 1) = 'T')"
     )
 
 
