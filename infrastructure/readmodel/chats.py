@@ -38,6 +38,7 @@ from application.chat.views import (
     passage_of,
     web_source_of,
 )
+from application.eventlog.log import EventLog
 from application.ports import Usage
 from domain.chat import ChatSession, Rating
 from domain.policy import LOCAL_ACTOR
@@ -177,6 +178,15 @@ class ChatsProjection(Projection[SqlTrackingView]):
 
     def forget(self) -> None:
         self._stacks.clear()  # a rolled-back page's sessions may hold no row
+
+    def rebuild_in_database(self, conn: Connection, log: EventLog, last: int) -> None:
+        """Fills the emptied tables from the log's events up to notification `last` in SQL,
+        on the database's side, in the caller's transaction (PostgreSQL only): the rows
+        these handlers make, set-based (`chats_in_database`). Raises
+        InDatabaseRebuildRefused when the log holds what only they apply the same way."""
+        from infrastructure.readmodel import chats_in_database
+
+        chats_in_database.rebuild(conn, log, last, self.prices)
 
 
 def _message(e: Any, role: str, status: str, **details: Any) -> dict[str, Any]:

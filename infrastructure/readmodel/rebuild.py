@@ -52,7 +52,10 @@ PAGE = 5000  # events in a rebuild's page: one transaction per projection and pa
 AHEAD = 2  # pages read and decoded ahead of the one being written
 
 IN_DATABASE, PYTHON = "in_database", "python"  # the path a projection's rebuild took
-SERIALIZATION_TRIES = 3  # of an in-database rebuild that met a follower's commit
+# Tries of an in-database rebuild whose first statement met a follower's commit (the row it
+# resets was changed after its snapshot was taken): each costs a round trip, and a follower
+# of a busy log holds the row for most of its time.
+SERIALIZATION_TRIES = 20
 
 _END = object()
 
