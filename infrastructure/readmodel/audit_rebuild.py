@@ -156,11 +156,12 @@ def _spans(conn: Connection, log: EventLog, history: list[Noted]) -> None:
     (after, until]: from each stack event that changed its workspace or name to the next;
     before its first (a session that meets a stack with no row), as `_stack` asks the
     store: the stack as it is now, or the default workspace and no name."""
-    first_chat = dict(
-        conn.execute(
+    first_chat: dict[UUID, int] = {
+        stack_id: started
+        for stack_id, started in conn.execute(
             text("SELECT stack_id, min(started) FROM audit_sessions GROUP BY stack_id")
-        ).all()
-    )
+        )
+    }
     noted: dict[UUID, list[Noted]] = {}
     for entry in history:
         if entry[0] in first_chat:
