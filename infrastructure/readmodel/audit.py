@@ -4,6 +4,8 @@ One row per stored event of a workspace, written in words when the event is proj
 stack's change as its history says it (described from the stack as it stood just before,
 kept in a small cache as the `workflows` projection keeps it), a document's or a chat's event
 with its stack, an access event of the workspace. Reads are indexed SQL over the rows.
+A rebuild on PostgreSQL makes the chat events' rows in SQL instead, the same rows
+(`rebuild_in_database`, `audit_rebuild.py`).
 """
 
 from __future__ import annotations
