@@ -4,6 +4,8 @@ One row per stored event of a workspace, written in words when the event is proj
 stack's change as its history says it (described from the stack as it stood just before,
 kept in a small cache as the `workflows` projection keeps it), a document's or a chat's event
 with its stack, an access event of the workspace. Reads are indexed SQL over the rows.
+A rebuild on PostgreSQL makes the chat events' rows in SQL instead, the same rows
+(`rebuild_in_database`, `audit_rebuild.py`).
 """
 
 from __future__ import annotations
@@ -164,6 +166,14 @@ class AuditProjection(Projection[SqlTrackingView]):
                 summary,
                 member,
             )
+
+    def rebuild_in_database(self, conn: Connection, log: EventLog, last: int) -> None:
+        """Fills the emptied tables from the log's events up to notification `last`, in the
+        caller's transaction, on PostgreSQL's side (`audit_rebuild`); refuses
+        (InDatabaseRebuildRefused) a log that only the Python path applies the same way."""
+        from infrastructure.readmodel.audit_rebuild import rebuild  # it imports this module
+
+        rebuild(self, conn, log, last)
 
     def _before(self, e: Workflow.Event) -> Workflow | None:
         wid, version = e.originator_id, e.originator_version

@@ -159,6 +159,19 @@ class SqlTrackingView(TrackingRecorder):
                 self._batch = None
         self._seen = batch.position
 
+    @contextmanager
+    def writing_on(self, conn: Connection) -> Iterator[None]:
+        """Events applied in it write on `conn`, in its caller's transaction, whose caller
+        writes the position (a rebuild made on the database's side): each event's
+        `transaction` is a part of it, as of a batch, and the buffers are written at its end."""
+        batch = self._batch = _Batch(conn, 0, threading.get_ident())
+        try:
+            yield
+            batch.flush()
+        finally:
+            self._batch = None
+            self._seen = None
+
     def buffer(self, kind: type[B]) -> B:
         """The open transaction's buffer of this kind (made on first use, with its
         connection): what it gathers is written by its `flush`, once, before the
