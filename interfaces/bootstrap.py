@@ -426,7 +426,6 @@ def _wire(
     history = HistoryService(event_log, documents.document_ids)
     # the audit log
     audit_worker = follower(AuditProjection(view("audit_log"), event_log))
-    chats_worker.join(audit_worker)  # a chat's events: one page transaction for both
     audit_log = AuditLog(
         SqlAuditReadModel(read_db), accounts.actors.names, caught_up=audit_worker.caught_up
     )

@@ -21,7 +21,7 @@ from application.eventlog.log import EventLog
 from infrastructure.follower import Follower
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel import failures
-from infrastructure.readmodel.tracking import SqlTrackingView, batch_together
+from infrastructure.readmodel.tracking import SqlTrackingView
 
 log = structlog.get_logger(__name__)
 
@@ -147,7 +147,6 @@ class ProjectionWorker(Follower):
         poll_seconds: float = 1.0,
     ) -> None:
         super().__init__(f"projection-{projection.name}", watcher, lock, poll_seconds)
-        self._advisory = lock
         self.store, self.projection = store, projection
         self._handled_types = handled_types(projection)
         # writes only through its view's transactions: a page may go in one
@@ -161,37 +160,7 @@ class ProjectionWorker(Follower):
         # in a rebuild after a pass over the log (`rebuild_all`): what it read there
         self._known: LogRead | None = None
         self._known_read = 0  # of its events, how many were read (those of its topics)
-        # batched workers whose pages this one applies with its own (`join`), and the one
-        # that applies this one's
-        self._partners: list[ProjectionWorker] = []
-        self._host: ProjectionWorker | None = None
         projection.view.ensure(store.name)
-
-    def join(self, partner: ProjectionWorker) -> None:
-        """Applies `partner`'s pages in this worker's thread and, where both stand at the
-        same position, in the same transaction (both batched, on one read database): a
-        chat turn's events, followed by the chats and audit projections, cost one read of
-        the log, one wake-up and one BEGIN and COMMIT per save instead of two of each. Each
-        keeps its own position (compare-and-set) and its own lock: this worker's is taken
-        first, then the partner's, as every process does, so that a process holding the
-        partner's holds this one's too; a partner whose lock another process holds is
-        that process's to follow."""
-        assert self._batched and partner._batched and partner._host is None
-        self._partners.append(partner)
-        partner._host = self
-
-    def start(self) -> None:
-        if self._host is None:  # else its host's thread follows the log for it
-            super().start()
-
-    def stop(self) -> None:
-        super().stop()
-        for partner in self._partners:
-            partner.stop()
-
-    def _held_partners(self) -> list[ProjectionWorker]:
-        """The partners whose lock this process holds (taking those it can)."""
-        return [p for p in self._partners if p._advisory is None or p._advisory.try_acquire()]
 
     @property
     def position(self) -> int:
@@ -229,13 +198,10 @@ class ProjectionWorker(Follower):
             self.recover()  # another worker or a rebuild moved it: again from the stored one
 
     def wait_seconds(self) -> float:
-        unwritten = self._unwritten or any(p._unwritten for p in self._partners)
-        return min(self.poll_seconds, UNWRITTEN_SECONDS) if unwritten else self.poll_seconds
+        return min(self.poll_seconds, UNWRITTEN_SECONDS) if self._unwritten else self.poll_seconds
 
     def idle(self) -> None:
         self._write_position()
-        for partner in self._held_partners():
-            partner._write_position()
 
     def catch_up(self, limit: int | None = None) -> int:
         """Follows the log past pending events (at most `limit`), applying those the projection
@@ -245,29 +211,19 @@ class ProjectionWorker(Follower):
         event's failures are counted and, past the tries, recorded and skipped."""
         done = 0
         self.reached_end = False
-        held = self._held_partners()
         while limit is None or done < limit:
             batch = BATCH if limit is None else min(BATCH, limit - done)
-            start = self._start()
-            notifications = self._read_log(start, batch)
+            notifications = self._read_log(self._start(), batch)
             if not notifications:
                 self.reached_end = True
                 break
-            along = [p for p in held if p._start() == start]
-            applied = self._apply_page(notifications, along=along) if self._batched else None
+            applied = self._apply_page(notifications) if self._batched else None
             moved = self._apply_each(notifications) if applied is None else applied
             done += moved
             if moved == len(notifications) < batch:  # the end of the log as it was read
                 self.reached_end = True
                 break
         self._write_position(due=False)
-        for partner in held:
-            if partner._start() == self._start():
-                partner._write_position(due=False)
-                continue
-            # one that stood elsewhere, or whose part of a page failed: on its own
-            done += partner.catch_up(limit)
-            self.reached_end = self.reached_end and partner.reached_end
         return done
 
     def _read_log(self, start: int, limit: int) -> Sequence[Any]:
@@ -306,58 +262,44 @@ class ProjectionWorker(Follower):
         notifications: Sequence[Any],
         events: Sequence[Any] | None = None,
         timed: bool = True,
-        along: Sequence[ProjectionWorker] = (),
     ) -> int | None:
         """Applies the page's events in one transaction with the position of the last one
         applied (fewer if it took longer than BATCH_SECONDS, when `timed`); how many. None when an event
         failed: nothing of the page was applied. `events`: the page's events already
-        decoded (a rebuild decodes each once for every projection), None where not.
-        `along`: partners standing where this worker does, whose part of the page goes in
-        the same transaction (each event decoded once for all): if anything fails there,
-        nothing of the page is applied for any of them."""
-        members = [self, *along]
-        if timed:
-            idle = [m for m in members if not any(m._handles(n.topic) for n in notifications)]
-            for m in idle:
-                m._defer(notifications[-1].id)  # only the position moves: written later
-            members = [m for m in members if m not in idle]
-            if not members:
-                return len(notifications)
+        decoded (a rebuild decodes each once for every projection), None where not."""
+        view = self.projection.view
+        if timed and not any(self._handles(n.topic) for n in notifications):
+            self._defer(notifications[-1].id)  # only the position moves: written later
+            return len(notifications)
         deadline = time.monotonic() + BATCH_SECONDS if timed else None
         name = self.store.name
-        decode = self.store.mapper.to_domain_event
+        process, decode = self.projection.process_event, self.store.mapper.to_domain_event
         done = 0
-        passed = [0] * len(members)  # an event of no interest after the last applied (its id)
+        passed = 0  # an event of no interest after the last applied (its id)
         try:
-            with batch_together([m.projection.view for m in members], notifications[-1].id):
+            with view.batch(until=notifications[-1].id):
                 for i, n in enumerate(notifications):
-                    event = events[i] if events is not None else None
-                    for k, member in enumerate(members):
-                        if member._handles(n.topic):
-                            if event is None:
-                                event = decode(n)
-                            member.projection.process_event(event, Tracking(name, n.id))
-                            passed[k] = 0
-                        else:
-                            passed[k] = n.id
+                    if self._handles(n.topic):
+                        event = events[i] if events is not None else None
+                        process(decode(n) if event is None else event, Tracking(name, n.id))
+                        passed = 0
+                    else:
+                        passed = n.id
                     done += 1
                     if deadline is not None and time.monotonic() > deadline:
                         break
-                for member, last in zip(members, passed, strict=True):
-                    if last:  # in the batch: only the position moves
-                        member.projection.view.insert_tracking(Tracking(name, last))
+                if passed:  # in the batch: only the position moves
+                    view.insert_tracking(Tracking(name, passed))
         except IntegrityError:
-            # another worker or a rebuild moved a position: start from the stored ones
-            for member in members:
-                member._forget()
-            return 0 if self in members else len(notifications)
+            # another worker or a rebuild moved the position: start from the stored one
+            self._forget()
+            return 0
         except Exception as error:
-            for member in members:
-                member.projection.forget()  # its caches may hold what was rolled back
+            self.projection.forget()  # its caches may hold what was rolled back
             if failures.is_transient(error):
                 raise
-            return None if self in members else len(notifications)
-        return done if self in members else len(notifications)
+            return None
+        return done
 
     def _forget(self) -> None:
         """Drops what this worker believed about its position and the projection's caches."""
@@ -495,8 +437,6 @@ class ProjectionWorker(Follower):
 
     def recover(self) -> None:
         self._forget()
-        for partner in self._partners:
-            partner._forget()
 
     def caught_up(self, timeout: float = FRESH_READ_SECONDS) -> bool:
         """Waits until the view holds every event stored so far (in any process), for

@@ -15,8 +15,8 @@ instead of per event; an exception anywhere rolls the whole page back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -129,47 +129,41 @@ class SqlTrackingView(TrackingRecorder):
     @contextmanager
     def batch(self, until: int | None = None) -> Iterator[None]:
         """One transaction for several events, in this thread: their rows, and the position
-        of the last one applied, commit together or not at all (`batch_together` of this
-        view alone)."""
-        with batch_together([self], until):
-            yield
-
-    @contextmanager
-    def _joined(self, conn: Connection, until: int | None) -> Iterator[_Batch]:
-        """This view's part of a page transaction open on `conn`. Its first statement takes
+        of the last one applied, commit together or not at all. Its first statement takes
         the tracking row's lock and checks that the position is still the one this writer
         last saw (compare-and-set, as for one event): IntegrityError if it moved. `until`:
         where the page ends when all of it is applied, written by that first statement (in
         the transaction: nobody sees it before the commit, and a rollback takes it back), so
         that a page applied whole needs no second write of the row before its commit; a
-        page that ends elsewhere writes where it ended. The caller notes the batch's
-        position as seen once the transaction has committed."""
+        page that ends elsewhere writes where it ended."""
         expected = self.last_seen()
         written = expected if until is None or until <= expected else until
-        held = conn.execute(
-            update(t)
-            .where(t.c.projection == self.name)
-            .where(t.c.notification_id == expected)
-            .values(notification_id=written)
-        )
-        if held.rowcount != 1:
-            self._seen = None
-            raise IntegrityError(f"{self.name} moved past {expected} elsewhere")
-        batch = self._batch = _Batch(conn, expected, threading.get_ident())
-        try:
-            yield batch
-            batch.flush()
-            if batch.position != written:
-                conn.execute(
-                    update(t)
-                    .where(t.c.projection == self.name)
-                    .values(notification_id=batch.position)
-                )
-        except BaseException:
-            self._seen = None
-            raise
-        finally:
-            self._batch = None
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(t)
+                .where(t.c.projection == self.name)
+                .where(t.c.notification_id == expected)
+                .values(notification_id=written)
+            )
+            if held.rowcount != 1:
+                self._seen = None
+                raise IntegrityError(f"{self.name} moved past {expected} elsewhere")
+            batch = self._batch = _Batch(conn, expected, threading.get_ident())
+            try:
+                yield
+                batch.flush()
+                if batch.position != written:
+                    conn.execute(
+                        update(t)
+                        .where(t.c.projection == self.name)
+                        .values(notification_id=batch.position)
+                    )
+            except BaseException:
+                self._seen = None
+                raise
+            finally:
+                self._batch = None
+        self._seen = batch.position
 
     def buffer(self, kind: type[B]) -> B:
         """The open transaction's buffer of this kind (made on first use, with its
@@ -233,17 +227,3 @@ class SqlTrackingView(TrackingRecorder):
         """Back to the start of the log; call first in the rebuild's transaction."""
         conn.execute(update(t).where(t.c.projection == self.name).values(notification_id=0))
         self._seen = None
-
-
-@contextmanager
-def batch_together(views: Sequence[SqlTrackingView], until: int | None = None) -> Iterator[None]:
-    """One transaction, in this thread, for a page of several views of one database (each
-    as `SqlTrackingView.batch`, with its own compare-and-set): every view's rows and
-    position commit together or not at all. On PostgreSQL a BEGIN and a COMMIT per page
-    instead of one per view and page."""
-    with ExitStack() as stack:
-        conn = stack.enter_context(views[0].engine.begin())
-        parts = [stack.enter_context(view._joined(conn, until)) for view in views]
-        yield
-    for view, part in zip(views, parts, strict=True):  # committed
-        view._seen = part.position

@@ -14,22 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, delete, event, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import NoResultFound
 
 from domain.chat import AnsweredBy, ChatSession, Rating
 from infrastructure.readmodel import runner
-from infrastructure.readmodel.audit import AuditProjection
 from infrastructure.readmodel.chats import ChatsProjection
 from infrastructure.readmodel.runner import ProjectionWorker
-from infrastructure.readmodel.tables import (
-    answer_ratings,
-    audit_entries,
-    audit_stacks,
-    chat_messages,
-    chat_sessions,
-    usage,
-)
+from infrastructure.readmodel.tables import answer_ratings, chat_messages, chat_sessions, usage
 from infrastructure.readmodel.tracking import SqlTrackingView
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Services, bootstrap
@@ -49,12 +41,13 @@ class DyingView(SqlTrackingView):
         self.die = True
 
     @contextmanager
-    def _joined(self, conn: Connection, until: int | None) -> Iterator[Any]:
-        with super()._joined(conn, until) as batch:
-            yield batch
+    def batch(self, until: int | None = None) -> Iterator[None]:
+        with super().batch(until):
+            yield
             if self.die:
                 self.die = False
-                batch.flush()  # the page's rows are in the transaction…
+                assert self._batch is not None
+                self._batch.flush()  # the page's rows are in the transaction…
                 raise Dying  # …and the process dies before it commits
 
 
@@ -214,54 +207,3 @@ def test_pages_anywhere_give_the_rows_of_one_event_at_a_time(
         assert chat_rows(services) == expected
     finally:
         services.stop()
-
-
-def audit_worker(services: Services) -> ProjectionWorker:
-    view = SqlTrackingView(services.read_db, "audit_log")
-    return ProjectionWorker(
-        services.event_log, AuditProjection(view, services.event_log), services.watcher
-    )
-
-
-def audit_rows(services: Services) -> dict[str, list[tuple[Any, ...]]]:
-    with services.read_db.connect() as conn:
-        return {
-            t.name: sorted(tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key)))
-            for t in (audit_entries, audit_stacks)
-        }
-
-
-def test_partners_share_a_page_s_transaction_and_each_is_applied_exactly_once(
-    services: Services,
-) -> None:
-    """The chats worker applies the audit log's pages with its own (`join`): one
-    transaction for both, and the rows each gives alone. When another worker moved the
-    audit log's position, the shared page rolls back for both, and each goes on from its
-    stored position: nothing applied twice, nothing left out."""
-    chat_history(services, random.Random(4))
-    last = services.event_log.max_notification_id()
-    chats_worker(services).rebuild()
-    audit_worker(services).rebuild()
-    expected = chat_rows(services), audit_rows(services)
-
-    chats, audit = chats_worker(services), audit_worker(services)
-    chats.join(audit)
-    start_over(chats)
-    start_over(audit)
-    commits: list[object] = []
-
-    def committed(conn: object) -> None:
-        commits.append(conn)
-
-    event.listen(services.read_db, "commit", committed)
-    try:
-        assert chats.catch_up(limit=1) == 1  # one page of one event, for both
-        assert len(commits) == 1
-        assert (chats.position, audit.position) == (1, 1)
-
-        audit_worker(services).catch_up(limit=2)  # another worker moves the audit log on
-        chats.catch_up()
-    finally:
-        event.remove(services.read_db, "commit", committed)
-    assert (chats.position, audit.position) == (last, last)
-    assert (chat_rows(services), audit_rows(services)) == expected
