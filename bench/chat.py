@@ -33,6 +33,8 @@ after, or `--database-url`'s):
 - `token_events_per_turn` (in both): the ChatToken events a chat received per turn. The
   server coalesces the deltas of its token window (15 ms at the baseline), so a loaded machine sends
   fewer, and spends less CPU per turn: compare CPU per turn at like token events per turn.
+  `token_span_ms`: from a turn's first ChatToken to its last, as the chat received them
+  (a model streaming slower, or a server sending later, makes it longer, and more windows).
 - `memory_mb`: the API process's resident memory after start-up (`idle`) and its peak.
 
 `postgres_to_embedded`: PostgreSQL's CPU per turn over the embedded one's, per phase (goal:
@@ -356,6 +358,7 @@ class Chat:
     def __init__(self, api: Api, session_id: str, ws: Any) -> None:
         self.api, self.session_id, self.ws = api, session_id, ws
         self.tokens = 0  # ChatToken events received so far
+        self.spans: list[float] = []  # per turn: seconds from its first ChatToken to its last
 
     @classmethod
     async def subscribe(cls, api: Api, session_id: str) -> Chat:
@@ -376,7 +379,7 @@ class Chat:
         """Sends a message; returns (seconds to the first token, to the stored answer)."""
         started = time.perf_counter()
         await self.api.call(SEND, s=self.session_id, c=content)
-        first = None
+        first = last = None
         seen: list[str] = []
         while True:
             try:
@@ -397,12 +400,15 @@ class Chat:
             kind = event["__typename"]
             if kind == "ChatToken":
                 self.tokens += 1
+                last = time.perf_counter() - started
                 if first is None:
-                    first = time.perf_counter() - started
+                    first = last
             elif kind == "ChatFailed":
                 raise RuntimeError(event)
             elif kind == "ChatMessageAdded" and event["message"]["role"] == "ASSISTANT":
                 total = time.perf_counter() - started
+                if first is not None and last is not None:
+                    self.spans.append(last - first)
                 return (first if first is not None else total), total
 
     async def close(self) -> None:
@@ -509,11 +515,15 @@ async def chats_for_seconds(
     chats = await open_chats(base, workflow, n, spread)
     meter = processes.measure()
     tokens = sum(c.tokens for c in chats)
+    spans = [len(c.spans) for c in chats]
     with sampled(processes.api, label):
         through = await for_seconds([c.turn for c in chats], seconds)
     through.update(meter.per_turn(through["turns"]))
     through["token_events_per_turn"] = round(
         (sum(c.tokens for c in chats) - tokens) / max(through["turns"], 1), 2
+    )
+    through["token_span_ms"] = summary(
+        [1000 * s for c, n in zip(chats, spans, strict=True) for s in c.spans[n:]] or [0.0]
     )
     for c in chats:
         await c.close()
@@ -542,12 +552,15 @@ async def one_backend(
             await chat.turn("warm up")
         progress(f"{name}-sequential: {args.turns} turns")
         meter = processes.measure()
-        tokens = chat.tokens
+        tokens, spans = chat.tokens, len(chat.spans)
         with sampled(processes.api, f"{name}-sequential"):
             result: dict[str, Any] = {"sequential": await sequential(chat, direct, args.turns)}
         result["sequential"].update(meter.per_turn(args.turns))
         result["sequential"]["token_events_per_turn"] = round(
             (chat.tokens - tokens) / args.turns, 2
+        )
+        result["sequential"]["token_span_ms"] = summary(
+            [1000 * s for s in chat.spans[spans:]] or [0.0]
         )
         await chat.close()
         result["concurrent"] = {}

@@ -28,6 +28,7 @@ from application.eventlog.audit import (
     verify,
 )
 from application.eventlog.log import EventLog
+from infrastructure.database import one_statement
 from infrastructure.follower import Follower
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.readmodel.runner import AdvisoryLock
@@ -58,23 +59,38 @@ class SqlAuditChain:
                 row = own.execute(query).first()
         return _link(row) if row else None
 
-    def append(self, conn: Connection, links: list[Link]) -> None:
-        conn.execute(
-            insert(chain_t),
-            [
-                {
-                    "seq": lk.seq,
-                    "notification_id": lk.notification_id,
-                    "originator_id": lk.originator_id,
-                    "originator_version": lk.originator_version,
-                    "hash": lk.hash,
-                }
-                for lk in links
-            ],
-        )
-        now = datetime.now(UTC)
+    def write(self, links: list[Link]) -> None:
+        """Appends the links, with their checkpoints, at once or not at all: links alone in
+        one statement that commits by itself (on PostgreSQL one round trip instead of
+        BEGIN, it and COMMIT, once per save a chain follower keeps up with), links and
+        checkpoints in one transaction."""
         marks = checkpoints_among(links, self.checkpoint_every)
         if marks:
+            with self.engine.begin() as conn:
+                self.append(conn, links, marks)
+        else:
+            with one_statement(self.engine) as conn:
+                self.append(conn, links, marks)
+
+    def append(self, conn: Connection, links: list[Link], marks: list[Checkpoint]) -> None:
+        """The links in one statement (one INSERT of many rows: atomic by itself, which an
+        executemany is not without a transaction), then their checkpoints."""
+        conn.execute(
+            insert(chain_t).values(
+                [
+                    {
+                        "seq": lk.seq,
+                        "notification_id": lk.notification_id,
+                        "originator_id": lk.originator_id,
+                        "originator_version": lk.originator_version,
+                        "hash": lk.hash,
+                    }
+                    for lk in links
+                ]
+            )
+        )
+        if marks:
+            now = datetime.now(UTC)
             conn.execute(
                 insert(checkpoints_t),
                 [
@@ -173,8 +189,7 @@ class AuditChainWorker(Follower):
                 break
             links = extend(head, events)
             try:
-                with self.chain.engine.begin() as conn:
-                    self.chain.append(conn, links)
+                self.chain.write(links)
             except (exc.IntegrityError, exc.OperationalError):
                 # another process chained these first (or held SQLite's write lock): start
                 # again from the head it left

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,12 @@ from infrastructure.log_watcher import LogWatcher
 log = structlog.get_logger(__name__)
 
 LIVE_CHANNEL = "genai_live"
+# Every listener holds this shared advisory lock (the two-key form: apart from the one-key
+# locks of projections and leases) while it listens, so that a bus can count who listens.
+PRESENCE = (0x6E41, 0x4C495645)
+# How long a bus believes its count of other processes' listeners before counting again.
+PRESENCE_SECONDS = 1.0
+HELLO = '{"hello": true}'  # a listener that starts listening says so: others count it at once
 SUBSCRIBER_QUEUE = 10_000
 BATCH_OVERHEAD = 16  # the bytes of `{"batch": […]}` around the messages of one NOTIFY
 
@@ -124,13 +131,15 @@ class PostgresListener:
         watcher: LogWatcher,
         on_live: Callable[[str, int], None],
         saved_here: Callable[[int], bool] | None = None,
+        on_listening: Callable[[int], None] | None = None,
     ) -> None:
         """`saved_here(pid)`: whether a log NOTIFY from that server process is a save of this
         process, which poked the watcher itself when it returned: followers woken twice by
-        each save read the log twice."""
+        each save read the log twice. `on_listening(pid)`: the listening connection's server
+        process id, each time it (re)connects (this process's bus does not count it)."""
         self.conninfo, self.log_channel = conninfo, log_channel
         self.watcher, self.on_live = watcher, on_live
-        self.saved_here = saved_here
+        self.saved_here, self.on_listening = saved_here, on_listening
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-listen", daemon=True)
@@ -148,8 +157,12 @@ class PostgresListener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    if self.on_listening is not None:
+                        self.on_listening(conn.info.backend_pid)
+                    conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", PRESENCE)
                     conn.execute(f'LISTEN "{self.log_channel}"')
                     conn.execute(f'LISTEN "{LIVE_CHANNEL}"')
+                    conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, HELLO))
                     self._ready.set()
                     self.watcher.poke()  # we may have missed something while away
                     while not self._stop.is_set():
@@ -188,7 +201,15 @@ class PostgresBus(InProcessBus):
     tokens, published before the answer is stored, then reach this process's subscribers
     before the stored answer does (the live feed, poked by the save as it returns, could
     hand the answer over before the listener had the tokens' NOTIFY: a subscriber met the
-    tokens after the answer). Other processes get both in commit order on one connection."""
+    tokens after the answer). Other processes get both in commit order on one connection.
+
+    With no other process listening (one API process: the common case), nothing is
+    NOTIFYed: a NOTIFY per token batch, and its delivery to this process's own listener,
+    were a round trip and a wake-up per update for nobody. Listeners hold a shared advisory
+    lock (`PRESENCE`) that the bus counts, at most once every PRESENCE_SECONDS; a listener
+    that starts NOTIFYs a hello as it starts listening (before its process serves anyone),
+    on which every bus counts it at once, and one that goes away is counted out within
+    PRESENCE_SECONDS."""
 
     MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
 
@@ -198,6 +219,14 @@ class PostgresBus(InProcessBus):
         self._local = threading.local()
         # the server process id of each connection this bus sends on: its NOTIFYs are ours
         self._sending: dict[int, weakref.ref[psycopg.Connection[Any]]] = {}
+        self._listener: int | None = None  # this process's listening connection's
+        # whether another process listens, as counted (True until counted), and until when
+        # that is believed
+        self._others, self._others_until = True, float("-inf")
+
+    def listening(self, backend_pid: int) -> None:
+        """This process's listener (re)connected on that server process: not another one."""
+        self._listener, self._others_until = backend_pid, float("-inf")
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
         self.publish_many([(topic, message)])
@@ -237,12 +266,34 @@ class PostgresBus(InProcessBus):
         for entry in entries:  # as the listener would hand them over: JSON's types
             item = json.loads(entry)
             self.hub.deliver(item["topic"], item["message"])
-        conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, payload))
+        if self._others_listen(conn):
+            conn.execute("SELECT pg_notify(%s, %s)", (LIVE_CHANNEL, payload))
+
+    def _others_listen(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether a listener other than this process's holds the presence lock (counted
+        again once the last count is PRESENCE_SECONDS old)."""
+        now = time.monotonic()
+        if now < self._others_until:
+            return self._others
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE d.datname = current_database() AND l.locktype = 'advisory'"
+            " AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 AND l.granted"
+            " AND l.pid <> %s",
+            (*PRESENCE, self._listener or 0),
+        ).fetchone()
+        self._others = bool(row and row[0])
+        self._others_until = now + PRESENCE_SECONDS
+        return self._others
 
     def receive(self, payload: str, sender: int | None = None) -> None:
         """A NOTIFY's messages to this process's hub, unless this bus sent it (`sender`, the
         server process id it came from: this process's subscribers have them already)."""
         if sender is not None and self._sent_here(sender):
+            return
+        if payload == HELLO:
+            if sender != self._listener:  # another process's listener has started
+                self._others, self._others_until = True, time.monotonic() + PRESENCE_SECONDS
             return
         data = json.loads(payload)
         for item in data.get("batch") or [data]:

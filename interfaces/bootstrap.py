@@ -285,13 +285,14 @@ def _wire(
     listener = None
     bus: InProcessBus
     if conninfo:
-        bus = PostgresBus(hub, conninfo)
+        bus = notifying = PostgresBus(hub, conninfo)
         listener = PostgresListener(
             conninfo,
             event_log.recorder.channel_name,
             watcher,
-            bus.receive,  # type: ignore[attr-defined]
+            notifying.receive,
             getattr(event_log.recorder, "saved_here", None),
+            notifying.listening,
         )
     else:
         bus = InProcessBus(hub)

@@ -277,7 +277,7 @@ class ProjectionWorker(Follower):
         done = 0
         passed = 0  # an event of no interest after the last applied (its id)
         try:
-            with view.batch():
+            with view.batch(until=notifications[-1].id):
                 for i, n in enumerate(notifications):
                     if self._handles(n.topic):
                         event = events[i] if events is not None else None

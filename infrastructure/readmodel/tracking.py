@@ -7,8 +7,9 @@ with IntegrityError and rolls back, and the writer starts again from the stored 
 
 A worker may apply a page of events in one transaction (`batch`): each event's
 `transaction` then writes on the batch's connection and moves the position in memory, and
-the position is written once, when the batch commits. One commit (and one tracking write)
-per page instead of per event; an exception anywhere rolls the whole page back.
+the position is written once, with the compare-and-set that opens the batch when the page's
+end is known (or when the batch commits). One commit (and one tracking write) per page
+instead of per event; an exception anywhere rolls the whole page back.
 """
 
 from __future__ import annotations
@@ -126,18 +127,23 @@ class SqlTrackingView(TrackingRecorder):
         self._seen = tracking.notification_id
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, until: int | None = None) -> Iterator[None]:
         """One transaction for several events, in this thread: their rows, and the position
         of the last one applied, commit together or not at all. Its first statement takes
         the tracking row's lock and checks that the position is still the one this writer
-        last saw (compare-and-set, as for one event): IntegrityError if it moved."""
+        last saw (compare-and-set, as for one event): IntegrityError if it moved. `until`:
+        where the page ends when all of it is applied, written by that first statement (in
+        the transaction: nobody sees it before the commit, and a rollback takes it back), so
+        that a page applied whole needs no second write of the row before its commit; a
+        page that ends elsewhere writes where it ended."""
         expected = self.last_seen()
+        written = expected if until is None or until <= expected else until
         with self.engine.begin() as conn:
             held = conn.execute(
                 update(t)
                 .where(t.c.projection == self.name)
                 .where(t.c.notification_id == expected)
-                .values(notification_id=expected)
+                .values(notification_id=written)
             )
             if held.rowcount != 1:
                 self._seen = None
@@ -146,7 +152,7 @@ class SqlTrackingView(TrackingRecorder):
             try:
                 yield
                 batch.flush()
-                if batch.position != expected:
+                if batch.position != written:
                     conn.execute(
                         update(t)
                         .where(t.c.projection == self.name)

@@ -4,6 +4,7 @@ process's hub gets each of them, in order."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ import psycopg
 from application.eventlog.log import EventLog
 from domain.chat import ChatSession
 from infrastructure.log_watcher import LogWatcher
-from infrastructure.notify_bus import LIVE_CHANNEL, Hub, PostgresBus, PostgresListener
+from infrastructure.notify_bus import HELLO, LIVE_CHANNEL, Hub, PostgresBus, PostgresListener
 from infrastructure.postgres_log import OneTripRecorder
 from tests.conftest import make_settings
 
@@ -144,3 +145,55 @@ def test_this_process_s_updates_reach_its_hub_before_what_it_stores_next_and_onc
         (3, "marker"),  # and no token twice before it
     ]
     assert [(m["n"], m["kind"]) for m in theirs] == [(1, "token"), (2, "token")]
+
+
+def test_updates_are_notified_only_while_another_process_listens(postgres_url: str) -> None:
+    """One process alone NOTIFYs nothing (its hub still gets every update); a second
+    process's listener, once started, gets every update published after."""
+    hub, other_hub = Hub(), Hub()
+    bus, other_bus = PostgresBus(hub, postgres_url), PostgresBus(other_hub, postgres_url)
+    mine = PostgresListener(postgres_url, "log", LogWatcher(), bus.receive, None, bus.listening)
+    theirs = PostgresListener(
+        postgres_url, "log", LogWatcher(), other_bus.receive, None, other_bus.listening
+    )
+    notified: list[str] = []
+
+    def overhear(stop: threading.Event) -> None:  # a plain LISTEN: what is NOTIFYed at all
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'LISTEN "{LIVE_CHANNEL}"')
+            heard.set()
+            while not stop.is_set():
+                notified.extend(n.payload for n in conn.notifies(timeout=0.1))
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        async with hub.subscribe("chat:a") as here:
+            for n in range(3):
+                await asyncio.to_thread(bus.publish, "chat:a", {"n": n})
+            alone = [await asyncio.wait_for(anext(here), 30) for _ in range(3)]
+            await asyncio.to_thread(theirs.start)
+            # from the other process: its listener's hello, NOTIFYed before, has reached
+            # this one's bus by the time this has (one connection, commit order)
+            await asyncio.to_thread(other_bus.publish, "chat:a", {"n": "marker"})
+            alone.append(await asyncio.wait_for(anext(here), 30))
+            async with other_hub.subscribe("chat:a") as there:
+                for n in range(3, 6):
+                    await asyncio.to_thread(bus.publish, "chat:a", {"n": n})
+                both = [await asyncio.wait_for(anext(here), 30) for _ in range(3)]
+                return alone + both, [await asyncio.wait_for(anext(there), 30) for _ in range(3)]
+
+    heard, stop = threading.Event(), threading.Event()
+    overhearing = threading.Thread(target=overhear, args=(stop,))
+    overhearing.start()
+    mine.start()
+    try:
+        assert heard.wait(30)
+        here, there = asyncio.run(scenario())
+    finally:
+        theirs.stop()
+        mine.stop()
+        stop.set()
+        overhearing.join()
+    assert [m["n"] for m in here] == [0, 1, 2, "marker", 3, 4, 5]
+    assert [m["n"] for m in there] == [3, 4, 5]
+    updates = [json.loads(p) for p in notified if p != HELLO]
+    assert [u["message"]["n"] for u in updates] == ["marker", 3, 4, 5]  # none while alone

@@ -41,8 +41,8 @@ class DyingView(SqlTrackingView):
         self.die = True
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        with super().batch():
+    def batch(self, until: int | None = None) -> Iterator[None]:
+        with super().batch(until):
             yield
             if self.die:
                 self.die = False
