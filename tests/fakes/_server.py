@@ -154,8 +154,7 @@ class FakeServer:
         self._stream_gates: deque[tuple[Gate, int]] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ lifecycle
@@ -354,6 +353,16 @@ class FakeModelServer(FakeServer):
 
     def reply_for(self, request: RecordedRequest) -> str:
         return self.reply(request) if callable(self.reply) else self.reply
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """Room for a burst of connections: socketserver listens with a backlog of 5, which 32
+    chats' SDK clients connecting at once overflow (the fake's log showed connections reset
+    as a bench's 32-chat phase began, and twice a direct SDK call then waited the client's
+    ten minutes for its answer)."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def _handler_class(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
