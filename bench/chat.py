@@ -130,8 +130,9 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 # ---------------------------------------------------------------- CPU time
 
 
-def cpu_ms(pid: int) -> float:
-    """A process's CPU time so far (user + system, its reaped children's too), from
+def cpu_ms(pid: int, system_only: bool = False) -> float:
+    """A process's CPU time so far (user + system, or system alone: the kernel's work for
+    it, such as its threads' wake-ups and socket calls; its reaped children's too), from
     /proc/PID/stat; 0 when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -139,7 +140,20 @@ def cpu_ms(pid: int) -> float:
         return 0.0
     fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return (utime + stime + cutime + cstime) * 1000 / CLOCK_TICKS
+    ticks = stime + cstime if system_only else utime + stime + cutime + cstime
+    return ticks * 1000 / CLOCK_TICKS
+
+
+def context_switches(pid: int) -> float:
+    """How many times the process's threads have left a core so far, waiting (for a lock, a
+    socket, a wake-up) or pushed off: from /proc/PID/task/*/status; 0 when it is gone."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        with suppress(OSError):
+            for line in status.read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                    total += int(line.split()[1])
+    return float(total)
 
 
 def descendants(pid: int) -> list[int]:
@@ -166,14 +180,25 @@ class Processes:
     def sample(self) -> dict[str, dict[int, float]]:
         api = {p: cpu_ms(p) for root in self.api for p in descendants(root)}
         taken: dict[str, dict[int, float]] = {"server": api}
+        # The same processes' system CPU and context switches: where threads hand work to
+        # each other (a thread hop, a wake-up, a lock), the kernel's share grows.
+        taken["server_system"] = {p: cpu_ms(p, system_only=True) for p in api}
+        taken["server_switches"] = {p: context_switches(p) for p in api}
         if self.balancer is not None:
             taken["balancer"] = {self.balancer: cpu_ms(self.balancer)}
         if self.database is not None:
             taken["database"] = {p: cpu_ms(p) for p in self.database.pids()}
+            taken["database_sessions"] = {0: self.database.sessions()}
         return taken
 
     def measure(self) -> Meter:
         return Meter(self, self.sample())
+
+
+_PER_TURN = {
+    "server_switches": "server_context_switches_per_turn",
+    "database_sessions": "database_connections_opened_per_turn",
+}
 
 
 @dataclass
@@ -186,7 +211,7 @@ class Meter:
         the phase counts whole, one that went away is lost (none do, in this bench)."""
         after = self.processes.sample()
         return {
-            f"{whose}_cpu_ms_per_turn": round(
+            _PER_TURN.get(whose, f"{whose}_cpu_ms_per_turn"): round(
                 sum(ms - self.before[whose].get(p, 0.0) for p, ms in now.items()) / max(turns, 1),
                 2,
             )
@@ -208,6 +233,15 @@ class Backends:
             (self.database,),
         ).fetchall()
         return [int(r[0]) for r in rows]
+
+    def sessions(self) -> float:
+        """How many connections to the database have been opened so far (PostgreSQL's
+        statistics, as of its last report: they lag by up to half a second)."""
+        self.conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = self.conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (self.database,)
+        ).fetchone()
+        return float(row[0]) if row else 0.0
 
 
 @contextmanager

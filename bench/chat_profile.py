@@ -103,13 +103,18 @@ def frames(stack: str) -> list[tuple[str, str]]:
 def thread_of(stack_frames: list[tuple[str, str]]) -> str:
     """Which thread a sample is from: the event loop, or the first frame of a thread's own
     code (after threading's bootstrap)."""
-    if not stack_frames or stack_frames[0][0] != "_bootstrap":
+    if not stack_frames or bare(stack_frames[0][0]) != "_bootstrap":
         return "event loop (main thread)"
     for name, path in stack_frames:
         if path.startswith("threading.py") or path.endswith("/threading.py"):
             continue
         return f"{name} ({short(path)})"
     return "threading"
+
+
+def bare(name: str) -> str:
+    """A function's name without its class (py-spy 0.4.3 writes `Class.method`)."""
+    return name.rsplit(".", 1)[-1]
 
 
 def library(path: str) -> str:
@@ -135,7 +140,7 @@ def summarise(files: list[Path], top: int) -> dict[str, object]:
             count = int(count_text)
             stack_frames = frames(stack)
             name, path = stack_frames[-1]
-            if (name, short(path)) in WAITS:
+            if (bare(name), short(path)) in WAITS:
                 waits += count
                 continue
             total += count

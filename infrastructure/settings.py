@@ -92,7 +92,12 @@ class Settings(BaseSettings):
     genai_poll_seconds: float = 1.0
     genai_run_projections: bool = True
     genai_log_level: str = "INFO"
-    genai_db_pool_size: int = 10
+    genai_db_pool_size: int = Field(
+        default=10,
+        description="PostgreSQL connections per pool: the read pool keeps up to twice this "
+        "many open once opened; the event store's keeps this many and opens as many more "
+        "for a burst",
+    )
     genai_llm_timeout: float = Field(
         default=60.0, description="Seconds an LLM may stay silent before a try counts as failed"
     )

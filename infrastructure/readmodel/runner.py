@@ -3,6 +3,7 @@ projection at a time across processes (a PostgreSQL advisory lock), resuming aft
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import zlib
@@ -91,22 +92,32 @@ class AdvisoryLock:
     def __init__(self, conninfo: str, name: str) -> None:
         self.conninfo, self.key = conninfo, zlib.crc32(f"genai:{name}".encode())
         self._conn: psycopg.Connection | None = None
+        self._waiting: psycopg.Connection | None = None  # tried on, lock not granted
         self._checked = float("-inf")  # when the connection last answered
 
     def try_acquire(self) -> bool:
         if self.held():
             return True
+        # A process standing by tries again on the connection it tried on, instead of
+        # starting a server process per try (every lock, twice a second).
+        conn, self._waiting = self._waiting, None
         self.release()
+        if conn is None or conn.closed:
+            try:
+                conn = psycopg.connect(self.conninfo, autocommit=True)
+            except psycopg.OperationalError as error:  # a busy server: tried again, not fatal
+                log.warning("no connection for an advisory lock", error=str(error))
+                return False
         try:
-            conn = psycopg.connect(self.conninfo, autocommit=True)
-        except psycopg.OperationalError as error:  # a busy server: tried again, not fatal
-            log.warning("no connection for an advisory lock", error=str(error))
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        except psycopg.Error as error:
+            log.warning("an advisory lock's connection failed", error=str(error))
+            conn.close()
             return False
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         if row and row[0]:
             self._conn, self._checked = conn, time.monotonic()
             return True
-        conn.close()
+        self._waiting = conn
         return False
 
     def acquire(self, stop: threading.Event, retry: float = 0.5) -> bool:
@@ -130,11 +141,12 @@ class AdvisoryLock:
         return True
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        """Lets the lock go (or stops waiting for it)."""
+        for conn in (self._conn, self._waiting):
+            if conn is not None:
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
+        self._conn = self._waiting = None
 
 
 class ProjectionWorker(Follower):
