@@ -9,6 +9,7 @@ than falling behind; the text a subscriber assembles is the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -41,25 +42,40 @@ _STOP = object()
 
 class OffLoopPublisher:
     """`threaded=False` publishes at once, on the caller's thread: for a bus that only hands
-    messages to this process's subscribers, a thread would only add latency."""
+    messages to this process's subscribers, a thread would only add latency.
+
+    A threaded publisher whose bus can say, without I/O, that a message needs none (it has
+    `publish_here`: PostgreSQL's bus while no other process listens) publishes it at once
+    too, unless messages sent before are still on their way through the thread (order is
+    kept: the thread's deliveries reach the loop before it counts them done). Call `send`
+    on the event loop."""
 
     def __init__(self, bus: EventBus, max_delta: int = MAX_DELTA, threaded: bool = True) -> None:
         self.bus, self.max_delta, self.threaded = bus, max_delta, threaded
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._here: Callable[[str, dict[str, Any]], bool] | None = getattr(
+            bus, "publish_here", None
+        )
+        # messages handed to the thread whose delivery the loop has not yet seen done (read
+        # and written on the loop only)
+        self._in_flight = 0
 
     def send(self, topic: str, message: dict[str, Any]) -> None:
         """Queues a message; returns at once. Token messages have `kind` "token" and `delta`."""
         if not self.threaded:
             self.bus.publish(topic, message)
             return
+        if self._in_flight == 0 and self._here is not None and self._here(topic, message):
+            return
         self._ensure_thread()
-        self._queue.put((topic, message))
+        self._in_flight += 1
+        self._queue.put((topic, message, asyncio.get_running_loop()))
 
     async def flush(self) -> None:
         """Returns once everything sent before has been published."""
-        if self._thread is None:
+        if self._thread is None or self._in_flight == 0:
             return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
@@ -89,8 +105,12 @@ class OffLoopPublisher:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            sent: dict[asyncio.AbstractEventLoop, int] = {}
+            for item in batch:
+                if isinstance(item, tuple):
+                    sent[item[2]] = sent.get(item[2], 0) + 1
             run: list[tuple[str, dict[str, Any]]] = []
-            for item in self._joined(batch):
+            for item in self._joined([i[:2] if isinstance(i, tuple) else i for i in batch]):
                 if isinstance(item, tuple):
                     run.append(item)
                     continue
@@ -100,6 +120,13 @@ class OffLoopPublisher:
                     return
                 item.signal()
             self._publish(run)
+            for loop, count in sent.items():
+                # after the deliveries the bus scheduled on that loop
+                with contextlib.suppress(RuntimeError):  # the loop has closed
+                    loop.call_soon_threadsafe(self._delivered, count)
+
+    def _delivered(self, count: int) -> None:
+        self._in_flight -= count
 
     def _publish(self, run: list[tuple[str, dict[str, Any]]]) -> None:
         """Publishes updates in order; a bus that can send several at once (one NOTIFY for

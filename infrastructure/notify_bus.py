@@ -255,6 +255,16 @@ class PostgresBus(InProcessBus):
             size += length + 1
         self._notify(group)
 
+    def publish_here(self, topic: str, message: dict[str, Any]) -> bool:
+        """Publishes to this process's subscribers alone, and says so, when no other process
+        listens as last counted and that count still holds: no I/O. False (nothing done)
+        when knowing would take a count: `publish` then."""
+        if self._others or time.monotonic() >= self._others_until:
+            return False
+        item = json.loads(json.dumps({"topic": topic, "message": message}, default=str))
+        self.hub.deliver(item["topic"], item["message"])  # JSON's types, as `_notify` gives
+        return True
+
     def _notify(self, entries: list[str]) -> None:
         if not entries:
             return

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from application.eventlog.log import EventLog
 from domain.chat import ChatSession
+from infrastructure import notify_bus
 from infrastructure.log_watcher import LogWatcher
 from infrastructure.notify_bus import HELLO, LIVE_CHANNEL, Hub, PostgresBus, PostgresListener
 from infrastructure.postgres_log import OneTripRecorder
@@ -197,3 +199,40 @@ def test_updates_are_notified_only_while_another_process_listens(postgres_url: s
     assert [m["n"] for m in there] == [3, 4, 5]
     updates = [json.loads(p) for p in notified if p != HELLO]
     assert [u["message"]["n"] for u in updates] == ["marker", 3, 4, 5]  # none while alone
+
+
+def test_an_update_is_handed_over_here_without_io_only_while_counted_alone(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`publish_here` delivers to this process's hub, with JSON's types as a NOTIFY would,
+    only while the last count said nobody else listens and still holds; otherwise it
+    does nothing and says so (the publisher then publishes through its thread)."""
+    monkeypatch.setattr(notify_bus, "PRESENCE_SECONDS", 600.0)  # a slow step keeps the count
+    hub, other_hub = Hub(), Hub()
+    bus, other_bus = PostgresBus(hub, postgres_url), PostgresBus(other_hub, postgres_url)
+    mine = PostgresListener(postgres_url, "log", LogWatcher(), bus.receive, None, bus.listening)
+    theirs = PostgresListener(
+        postgres_url, "log", LogWatcher(), other_bus.receive, None, other_bus.listening
+    )
+    session = uuid.uuid4()
+
+    async def scenario() -> tuple[list[bool], list[Any]]:
+        said: list[bool] = []
+        async with hub.subscribe("chat:a") as here:
+            said.append(bus.publish_here("chat:a", {"n": 0}))  # not counted yet
+            await asyncio.to_thread(bus.publish, "chat:a", {"n": 1})  # counts: alone
+            said.append(bus.publish_here("chat:a", {"n": 2, "session": session}))
+            await asyncio.to_thread(theirs.start)
+            await asyncio.to_thread(other_bus.publish, "chat:a", {"n": "marker"})
+            got = [await asyncio.wait_for(anext(here), 30) for _ in range(3)]
+            said.append(bus.publish_here("chat:a", {"n": 3}))  # the other's hello came
+            return said, got
+
+    mine.start()
+    try:
+        said, got = asyncio.run(scenario())
+    finally:
+        theirs.stop()
+        mine.stop()
+    assert said == [False, True, False]
+    assert got == [{"n": 1}, {"n": 2, "session": str(session)}, {"n": "marker"}]

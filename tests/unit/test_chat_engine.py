@@ -399,3 +399,53 @@ def test_the_publisher_gives_a_bus_that_sends_several_at_once_its_updates_togeth
     sent = [(topic, m["stage"]) for call in calls for topic, m in call]
     assert sent == [("a", "generating"), ("c", "0"), ("b", "1"), ("c", "2"), ("b", "3"), ("c", "4")]
     assert len(calls) < len(sent)  # the queued ones went together
+
+
+def test_the_publisher_hands_over_at_once_what_needs_no_io_but_never_ahead_of_the_thread() -> None:
+    """A bus that can publish an update here without I/O (PostgreSQL's, while no other
+    process listens) gets it on the caller's thread at once; while updates sent before are
+    still in the thread, later ones queue behind them, so the order holds."""
+    delivered: list[str] = []
+    threads: list[str] = []
+    gate = threading.Event()
+    here = {"ok": True}
+
+    class Bus:
+        def publish(self, topic: str, message: dict[str, Any]) -> None:
+            self.publish_many([(topic, message)])
+
+        def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+            gate.wait(5)  # the thread's publishing held while the loop goes on
+            loop.call_soon_threadsafe(delivered.extend, [m["stage"] for _, m in messages])
+
+        def publish_here(self, topic: str, message: dict[str, Any]) -> bool:
+            if not here["ok"]:
+                return False
+            threads.append(threading.current_thread().name)
+            delivered.append(message["stage"])
+            return True
+
+    publisher = OffLoopPublisher(Bus())  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        publisher.send("a", {"kind": "thinking", "stage": "1"})  # here, at once
+        assert delivered == ["1"]
+        here["ok"] = False  # a count is due: through the thread
+        publisher.send("a", {"kind": "thinking", "stage": "2"})
+        here["ok"] = True
+        publisher.send("a", {"kind": "thinking", "stage": "3"})  # behind "2"
+        assert delivered == ["1"]
+        gate.set()
+        await publisher.flush()
+        assert delivered == ["1", "2", "3"]
+        publisher.send("a", {"kind": "thinking", "stage": "4"})  # nothing in flight: here
+        assert delivered == ["1", "2", "3", "4"]
+        await publisher.flush()  # nothing to wait for
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        publisher.close()
+        loop.close()
+    assert threads == ["MainThread", "MainThread"]
