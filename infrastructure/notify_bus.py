@@ -120,6 +120,14 @@ async def _drain(queue: asyncio.Queue, after: int | None) -> AsyncIterator[Any]:
             yield message
 
 
+class _PatientConnection(psycopg.Connection):  # type: ignore[type-arg]
+    """psycopg wakes a wait ten times a second to look for a Ctrl-C, which only the main
+    thread receives: the listener's waits wake for a notification or their timeout."""
+
+    def wait(self, gen: Any, interval: float = 60.0, timeout: float | None = None) -> Any:
+        return super().wait(gen, interval=interval, timeout=timeout)
+
+
 class PostgresListener:
     """One LISTEN connection per process: log NOTIFYs poke the watcher, live messages go
     to the hub. Reconnects after a lost connection."""
@@ -156,7 +164,7 @@ class PostgresListener:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                with _PatientConnection.connect(self.conninfo, autocommit=True) as conn:
                     if self.on_listening is not None:
                         self.on_listening(conn.info.backend_pid)
                     conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", PRESENCE)

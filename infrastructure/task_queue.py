@@ -36,6 +36,7 @@ from typing import Any
 from uuid import UUID
 
 import procrastinate
+import psycopg
 import structlog
 from procrastinate import exceptions
 from procrastinate.retry import RetryDecision
@@ -174,6 +175,16 @@ RunJob = Callable[[UUID, str, int, threading.Event], None]
 GiveUp = Callable[[UUID, str, int, int, BaseException], None]
 
 
+class _PatientConnection(psycopg.AsyncConnection):  # type: ignore[type-arg]
+    """psycopg wakes every wait on a connection ten times a second to look for a Ctrl-C,
+    which asyncio sees anyway (and which never reaches this thread): the workers' LISTEN
+    connections, waiting for new jobs, cost an idle server a few milliseconds of CPU a
+    second. Their waits wake for the socket, a timeout or a cancellation only."""
+
+    async def wait(self, gen: Any, interval: float = 60.0, timeout: float | None = None) -> Any:
+        return await super().wait(gen, interval=interval, timeout=timeout)
+
+
 class IngestionJobs:
     """Runs queued ingestion jobs in this process: a thread with its own event loop, where
     procrastinate's workers take jobs from both lanes (`concurrency` small documents and
@@ -222,7 +233,10 @@ class IngestionJobs:
     async def _serve(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         connector = procrastinate.PsycopgConnector(
-            conninfo=self.conninfo, min_size=1, max_size=self.concurrency + 3
+            conninfo=self.conninfo,
+            min_size=1,
+            max_size=self.concurrency + 3,
+            connection_class=_PatientConnection,
         )
         app = procrastinate.App(connector=connector)
         app.task(
