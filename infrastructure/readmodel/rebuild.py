@@ -15,8 +15,9 @@ of a million), the pass reads of the log, up to its last event as it stood when 
 began, only the events of their topics, by topic in SQL, and then that last event, so that
 every position ends where a pass over every event would leave it (`_narrowed`).
 
-Projections that act rather than write (the ingestion) are rebuilt after, each on its own,
-reading of the part of the log the pass read only the events of the topics they handle.
+Projections that act rather than write (the ingestion) are rebuilt after the pass, each on
+its own, while the database may still be rebuilding its read models, reading of the part
+of the log the pass read only the events of the topics they handle.
 
 On PostgreSQL a batched projection may instead be rebuilt by the database itself, in SQL
 over the events table (`rebuild_in_database`, see `in_database`): no event crosses into
@@ -86,12 +87,14 @@ def replay(
     workers: Sequence[ProjectionWorker],
     read: LogRead | None = None,
     paths: dict[str, str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Empties the batched workers' read models and replays the whole log into them: in the
     database those that can (`in_database`, in threads), the others in one Python pass
     meanwhile, then in a second pass those the database refused; how many events each moved
     past. `read`: filled with what the first Python pass read (nothing when none ran);
-    `paths`: filled with the path each worker took (IN_DATABASE or PYTHON)."""
+    `paths`: filled with the path each worker took (IN_DATABASE or PYTHON); `meanwhile`:
+    called once that pass is over, while the database may still be rebuilding."""
     paths = {} if paths is None else paths
     inside = [w for w in workers if can_rebuild_in_database(w)]
     counts: dict[str, int] = {}
@@ -103,6 +106,8 @@ def replay(
         if rest:
             counts.update(_python_pass(store, rest, read))
             read = None  # filled: a second pass reads for itself
+        if meanwhile is not None:
+            meanwhile()
         for worker, done in running:
             count = done.result()
             if count is None:
@@ -243,15 +248,25 @@ def rebuild_all(
 ) -> Iterator[tuple[str, int]]:
     """Every worker's read model rebuilt: the batched ones together (`replay`), then each of
     the others (their own `rebuild`), in the order given; yields (projection, events).
-    `paths`: filled with the path each batched worker took (IN_DATABASE or PYTHON)."""
+    The others are rebuilt as soon as the Python pass is over, while the database may still
+    be rebuilding its read models (the ingestion reads the documents read model, which the
+    pass rebuilds, and waits for its position). `paths`: filled with the path each batched
+    worker took (IN_DATABASE or PYTHON)."""
     batched = [w for w in workers if w.batched]
-    read: LogRead | None = None
+    others = [w for w in workers if not w.batched]
+    read = LogRead() if batched else None
+    counts: dict[str, int] = {}
+
+    def rebuild_others() -> None:
+        for worker in others:
+            counts[worker.projection.name] = worker.rebuild(read)
+
     if batched:
-        read = LogRead()
-        yield from replay(batched[0].store, batched, read, paths).items()
-    for worker in workers:
-        if not worker.batched:
-            yield worker.projection.name, worker.rebuild(read)
+        yield from replay(batched[0].store, batched, read, paths, rebuild_others).items()
+    else:
+        rebuild_others()
+    for worker in others:
+        yield worker.projection.name, counts[worker.projection.name]
 
 
 @dataclass
