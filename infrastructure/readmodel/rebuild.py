@@ -188,25 +188,38 @@ def _empty(conn: Connection, tables: Sequence[Any]) -> None:
 
 
 @contextmanager
-def without_secondary_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
-    """The tables' indexes other than their primary keys and unique ones dropped, in the
-    caller's transaction, and made again as they were (`pg_get_indexdef`) after the body:
-    an index built once over every row costs a fraction of one kept up row by row."""
+def without_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
+    """The tables' indexes dropped, in the caller's transaction, and made again as they were
+    after the body: an index built once over every row costs a fraction of one kept up row
+    by row (a primary key of random UUIDs most of all). A constraint's index (a primary
+    key, a unique constraint) goes with its constraint and comes back with it
+    (`pg_get_constraintdef`: rows that break it fail there, an IntegrityError, as their
+    insertion would have); any other index by `pg_get_indexdef`. Nothing may rely on them
+    in the body (no ON CONFLICT)."""
     names = [t.name for t in tables]
     found = conn.execute(
         text(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "SELECT c.relname, i.indexrelid::regclass::text, k.conname, "
+            "CASE WHEN k.oid IS NULL THEN pg_get_indexdef(i.indexrelid) "
+            "ELSE pg_get_constraintdef(k.oid) END "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = c.oid "
             "WHERE c.relname = ANY(:names) AND c.relnamespace = current_schema()::regnamespace "
-            "AND NOT i.indisprimary AND NOT i.indisunique"
+            "ORDER BY k.oid IS NULL, i.indexrelid"
         ),
         {"names": names},
     ).all()
-    for name, _ in found:
-        conn.execute(text(f"DROP INDEX {name}"))
+    for table, index, constraint, _ in found:
+        if constraint is None:
+            conn.execute(text(f"DROP INDEX {index}"))
+        else:
+            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"'))
     yield
-    for _, definition in found:
-        conn.execute(text(definition))
+    for table, _, constraint, definition in found:  # the keys first
+        if constraint is None:
+            conn.execute(text(definition))
+        else:
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {definition}'))
 
 
 def _python_pass(
