@@ -9,6 +9,15 @@ the database works on the writes while Python decodes. A page that fails in a pr
 goes again one event at a time there, where an event that cannot be applied is recorded and
 gone past at once (the rebuild runs alone).
 
+On PostgreSQL a batched projection may instead be rebuilt by the database itself, in SQL
+over the events table (`rebuild_in_database`, see `in_database`): no event crosses into
+Python, which could not decode and apply a million events in half the time a raw read of
+them takes. Those rebuilds run on connections of their own, in threads, while the Python
+pass runs for the other projections (the database does their work: the GIL is free). A
+projection whose log holds what only its Python path applies the same way (a state the
+database's JSON refuses, an event its Python path cannot apply) refuses, and is rebuilt by
+a Python pass after.
+
 On PostgreSQL, when the pass's projections handle under half of the log's events (as when
 the chats and the audit log are rebuilt by the database: the others handle a few hundred
 of a million), the pass reads of the log, up to its last event as it stood when the pass
@@ -18,15 +27,6 @@ every position ends where a pass over every event would leave it (`_narrowed`).
 Projections that act rather than write (the ingestion) are rebuilt after the pass, each on
 its own, while the database may still be rebuilding its read models, reading of the part
 of the log the pass read only the events of the topics they handle.
-
-On PostgreSQL a batched projection may instead be rebuilt by the database itself, in SQL
-over the events table (`rebuild_in_database`, see `in_database`): no event crosses into
-Python, which could not decode and apply a million events in half the time a raw read of
-them takes. Those rebuilds run on connections of their own, in threads, while the Python
-pass runs for the other projections (the database does their work: the GIL is free). A
-projection whose log holds what only its Python path applies the same way (a state the
-database's JSON refuses, an event its Python path cannot apply) refuses, and is rebuilt by
-a Python pass after.
 """
 
 from __future__ import annotations
