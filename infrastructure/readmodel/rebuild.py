@@ -194,8 +194,8 @@ def without_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
     by row (a primary key of random UUIDs most of all). A constraint's index (a primary
     key, a unique constraint) goes with its constraint and comes back with it
     (`pg_get_constraintdef`: rows that break it fail there, an IntegrityError, as their
-    insertion would have); any other index by `pg_get_indexdef`. Nothing may rely on them
-    in the body (no ON CONFLICT)."""
+    insertion would have); any other index by `pg_get_indexdef`. A key that a foreign key
+    refers to stays. Nothing may rely on them in the body (no ON CONFLICT)."""
     names = [t.name for t in tables]
     found = conn.execute(
         text(
@@ -205,6 +205,8 @@ def without_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
             "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = c.oid "
             "WHERE c.relname = ANY(:names) AND c.relnamespace = current_schema()::regnamespace "
+            "AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' "
+            "AND f.conindid = i.indexrelid) "
             "ORDER BY k.oid IS NULL, i.indexrelid"
         ),
         {"names": names},
