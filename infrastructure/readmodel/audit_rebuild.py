@@ -14,7 +14,7 @@ projection's own Python, as a rebuild in Python makes them.
    the workspace and name of its session's stack as noted last before its position, its
    summary as `infrastructure/readmodel/audit_sql.py` says it.
 
-The entries' secondary indexes are dropped first and made again after, in the same
+The entries' indexes (their key too) are dropped first and made again after, in the same
 transaction: one sort each instead of an index insertion per row.
 
 Anything the Python path would not apply the same way (an event it cannot apply, a state
@@ -39,7 +39,7 @@ from domain.workflow import Workflow
 from domain.workspace import DEFAULT_WORKSPACE, Workspace
 from infrastructure.readmodel import audit_sql
 from infrastructure.readmodel.audit import MAX_NAME, AuditProjection, _storable
-from infrastructure.readmodel.rebuild import InDatabaseRebuildRefused, without_secondary_indexes
+from infrastructure.readmodel.rebuild import InDatabaseRebuildRefused, without_indexes
 from infrastructure.readmodel.tables import audit_entries
 
 CHATS = {get_topic(getattr(ChatSession, kind)): kind for kind in audit_sql.SUMMARIES}
@@ -53,7 +53,7 @@ Noted = tuple[UUID, int, UUID, str | None]  # a stack, a position, its workspace
 def rebuild(projection: AuditProjection, conn: Connection, log: EventLog, last: int) -> None:
     events = _events_table(conn, log)
     projection.forget()  # what it knew of stacks and sessions came from the rows emptied
-    with without_secondary_indexes(conn, [audit_entries]):
+    with without_indexes(conn, [audit_entries]):
         history = _apply_the_others(projection, conn, log, events, last)
         _sessions(conn, events, last)
         _spans(conn, log, history)

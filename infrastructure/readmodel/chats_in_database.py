@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from application.eventlog.log import EventLog
 from domain.chat import ChatSession
 from infrastructure.prices import ModelPrice, price_of
-from infrastructure.readmodel.rebuild import InDatabaseRebuildRefused, without_secondary_indexes
+from infrastructure.readmodel.rebuild import InDatabaseRebuildRefused, without_indexes
 from infrastructure.readmodel.tables import answer_ratings, chat_messages, chat_sessions, usage
 
 # the events the projection handles, by the kind the statement gives them (`k`)
@@ -317,7 +317,7 @@ def rebuild(conn: Connection, log: EventLog, last: int, prices: Mapping[str, Mod
     # the statement's estimated cost asks for JIT compilation, which costs more than it saves
     # here: 6.0–6.3 s of the server's CPU without, 6.5 with (200k events, alternating)
     conn.execute(text("SET LOCAL jit = off"))
-    with without_secondary_indexes(conn, (chat_sessions, chat_messages, usage, answer_ratings)):
+    with without_indexes(conn, (chat_sessions, chat_messages, usage, answer_ratings)):
         refused = conn.execute(
             text(_REBUILD.replace("EVENTS", f'"{schema}"."{table}"')),
             {"topics": topics, "kinds": kinds, "last": last},

@@ -9,9 +9,6 @@ the database works on the writes while Python decodes. A page that fails in a pr
 goes again one event at a time there, where an event that cannot be applied is recorded and
 gone past at once (the rebuild runs alone).
 
-Projections that act rather than write (the ingestion) are rebuilt after, each on its own,
-reading of the part of the log the pass read only the events of the topics they handle.
-
 On PostgreSQL a batched projection may instead be rebuilt by the database itself, in SQL
 over the events table (`rebuild_in_database`, see `in_database`): no event crosses into
 Python, which could not decode and apply a million events in half the time a raw read of
@@ -20,6 +17,16 @@ pass runs for the other projections (the database does their work: the GIL is fr
 projection whose log holds what only its Python path applies the same way (a state the
 database's JSON refuses, an event its Python path cannot apply) refuses, and is rebuilt by
 a Python pass after.
+
+On PostgreSQL, when the pass's projections handle under half of the log's events (as when
+the chats and the audit log are rebuilt by the database: the others handle a few hundred
+of a million), the pass reads of the log, up to its last event as it stood when the pass
+began, only the events of their topics, by topic in SQL, and then that last event, so that
+every position ends where a pass over every event would leave it (`_narrowed`).
+
+Projections that act rather than write (the ingestion) are rebuilt after the pass, each on
+its own, while the database may still be rebuilding its read models, reading of the part
+of the log the pass read only the events of the topics they handle.
 """
 
 from __future__ import annotations
@@ -27,14 +34,17 @@ from __future__ import annotations
 import gc
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 import structlog
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -77,12 +87,14 @@ def replay(
     workers: Sequence[ProjectionWorker],
     read: LogRead | None = None,
     paths: dict[str, str] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Empties the batched workers' read models and replays the whole log into them: in the
     database those that can (`in_database`, in threads), the others in one Python pass
     meanwhile, then in a second pass those the database refused; how many events each moved
     past. `read`: filled with what the first Python pass read (nothing when none ran);
-    `paths`: filled with the path each worker took (IN_DATABASE or PYTHON)."""
+    `paths`: filled with the path each worker took (IN_DATABASE or PYTHON); `meanwhile`:
+    called once that pass is over, while the database may still be rebuilding."""
     paths = {} if paths is None else paths
     inside = [w for w in workers if can_rebuild_in_database(w)]
     counts: dict[str, int] = {}
@@ -94,6 +106,8 @@ def replay(
         if rest:
             counts.update(_python_pass(store, rest, read))
             read = None  # filled: a second pass reads for itself
+        if meanwhile is not None:
+            meanwhile()
         for worker, done in running:
             count = done.result()
             if count is None:
@@ -174,25 +188,40 @@ def _empty(conn: Connection, tables: Sequence[Any]) -> None:
 
 
 @contextmanager
-def without_secondary_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
-    """The tables' indexes other than their primary keys and unique ones dropped, in the
-    caller's transaction, and made again as they were (`pg_get_indexdef`) after the body:
-    an index built once over every row costs a fraction of one kept up row by row."""
+def without_indexes(conn: Connection, tables: Sequence[Any]) -> Iterator[None]:
+    """The tables' indexes dropped, in the caller's transaction, and made again as they were
+    after the body: an index built once over every row costs a fraction of one kept up row
+    by row (a primary key of random UUIDs most of all). A constraint's index (a primary
+    key, a unique constraint) goes with its constraint and comes back with it
+    (`pg_get_constraintdef`: rows that break it fail there, an IntegrityError, as their
+    insertion would have); any other index by `pg_get_indexdef`. A key that a foreign key
+    refers to stays. Nothing may rely on them in the body (no ON CONFLICT)."""
     names = [t.name for t in tables]
     found = conn.execute(
         text(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "SELECT c.relname, i.indexrelid::regclass::text, k.conname, "
+            "CASE WHEN k.oid IS NULL THEN pg_get_indexdef(i.indexrelid) "
+            "ELSE pg_get_constraintdef(k.oid) END "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+            "LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = c.oid "
             "WHERE c.relname = ANY(:names) AND c.relnamespace = current_schema()::regnamespace "
-            "AND NOT i.indisprimary AND NOT i.indisunique"
+            "AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' "
+            "AND f.conindid = i.indexrelid) "
+            "ORDER BY k.oid IS NULL, i.indexrelid"
         ),
         {"names": names},
     ).all()
-    for name, _ in found:
-        conn.execute(text(f"DROP INDEX {name}"))
+    for table, index, constraint, _ in found:
+        if constraint is None:
+            conn.execute(text(f"DROP INDEX {index}"))
+        else:
+            conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"'))
     yield
-    for _, definition in found:
-        conn.execute(text(definition))
+    for table, _, constraint, definition in found:  # the keys first
+        if constraint is None:
+            conn.execute(text(definition))
+        else:
+            conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" {definition}'))
 
 
 def _python_pass(
@@ -204,9 +233,12 @@ def _python_pass(
         worker.start_over()
     counts = {w.projection.name: 0 for w in workers}
     with _collecting_per_page() as collect:
-        for notifications, events in _pages(store, workers, read or LogRead()):
+        for page in _pages(store, workers, read or LogRead()):
             for worker in workers:
-                counts[worker.projection.name] += worker.apply_rebuild_page(notifications, events)
+                applied = worker.apply_rebuild_page(page.notifications, page.events)
+                # a page applied whole moved the position past every event it stands for
+                whole = applied == len(page.notifications)
+                counts[worker.projection.name] += page.count if whole else applied
             collect()
     return counts
 
@@ -231,24 +263,45 @@ def rebuild_all(
 ) -> Iterator[tuple[str, int]]:
     """Every worker's read model rebuilt: the batched ones together (`replay`), then each of
     the others (their own `rebuild`), in the order given; yields (projection, events).
-    `paths`: filled with the path each batched worker took (IN_DATABASE or PYTHON)."""
+    The others are rebuilt as soon as the Python pass is over, while the database may still
+    be rebuilding its read models (the ingestion reads the documents read model, which the
+    pass rebuilds, and waits for its position). `paths`: filled with the path each batched
+    worker took (IN_DATABASE or PYTHON)."""
     batched = [w for w in workers if w.batched]
-    read: LogRead | None = None
+    others = [w for w in workers if not w.batched]
+    read = LogRead() if batched else None
+    counts: dict[str, int] = {}
+
+    def rebuild_others() -> None:
+        for worker in others:
+            counts[worker.projection.name] = worker.rebuild(read)
+
     if batched:
-        read = LogRead()
-        yield from replay(batched[0].store, batched, read, paths).items()
-    for worker in workers:
-        if not worker.batched:
-            yield worker.projection.name, worker.rebuild(read)
+        yield from replay(batched[0].store, batched, read, paths, rebuild_others).items()
+    else:
+        rebuild_others()
+    for worker in others:
+        yield worker.projection.name, counts[worker.projection.name]
 
 
-def _pages(
-    store: EventLog, workers: Sequence[ProjectionWorker], seen: LogRead
-) -> Iterator[tuple[Sequence[Any], list[Any]]]:
-    """The log's pages from its start, each with its events decoded where some worker
-    handles them (None where none does, or where decoding failed: the worker decodes again
-    and meets the failure itself), read and decoded on a thread ahead of the caller. `seen`
-    has the topics and the last notification of the pages the caller was given."""
+@dataclass
+class _Page:
+    """Events of the log in order, decoded where some worker handles them (None where none
+    does, or where decoding failed: the worker decodes again and meets the failure itself).
+    `count`: how many of the log's events the page stands for, `topics`: their topics (a
+    narrowed page passes over events no worker handles)."""
+
+    notifications: Sequence[Any]
+    events: list[Any]
+    count: int
+    topics: Iterable[str]
+
+
+def _pages(store: EventLog, workers: Sequence[ProjectionWorker], seen: LogRead) -> Iterator[_Page]:
+    """The log's pages from its start, read and decoded on a thread ahead of the caller:
+    first those `_narrowed` gives (on PostgreSQL, when the workers handle few of the log's
+    events), then from after them every event to the end. `seen` has the topics, the last
+    notification and the count of the log's events that the caller's pages stood for."""
     ahead: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
     stop = threading.Event()
     decode = store.mapper.to_domain_event
@@ -268,20 +321,26 @@ def _pages(
         except Exception:
             return None
 
+    def hand_over(notifications: Sequence[Any], count: int, topics: Iterable[str]) -> None:
+        page = _Page(notifications, [decoded(n) for n in notifications], count, topics)
+        while not stop.is_set():
+            try:
+                ahead.put(page, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def read() -> None:
         start = 1
         try:
+            for notifications, count, topics in _narrowed(store.recorder, handled):
+                hand_over(notifications, count, topics)
+                start = notifications[-1].id + 1
             while not stop.is_set():
                 notifications = store.recorder.select_notifications(start=start, limit=PAGE)
                 if not notifications:
                     break
-                item = (notifications, [decoded(n) for n in notifications])
-                while not stop.is_set():
-                    try:
-                        ahead.put(item, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
+                hand_over(notifications, len(notifications), {n.topic for n in notifications})
                 start = notifications[-1].id + 1
             ahead.put(_END)
         except BaseException as error:  # handed to the caller, raised there
@@ -296,10 +355,9 @@ def _pages(
                 return
             if isinstance(item, _Failed):
                 raise item.error
-            notifications = item[0]
-            seen.topics.update(n.topic for n in notifications)
-            seen.last = notifications[-1]
-            seen.count += len(notifications)
+            seen.topics.update(item.topics)
+            seen.last = item.notifications[-1]
+            seen.count += item.count
             yield item
     finally:
         stop.set()
@@ -308,3 +366,46 @@ def _pages(
                 ahead.get_nowait()
             except queue.Empty:
                 reader.join(0.1)
+
+
+def _narrowed(
+    recorder: Any, handled: Callable[[str], bool]
+) -> Iterator[tuple[Sequence[Any], int, Iterable[str]]]:
+    """Pages of the events of the topics `handled` up to the log's last event as it stands
+    now, read by topic in SQL, the last page ending with that last event (whatever its
+    topic), so that positions end where pages of every event would end; with each page, how
+    many of the log's events it stands for and their topics. Nothing when the log is not
+    PostgreSQL's or is empty, or when the handled events are half of it or more (reading
+    by topic saves little then, and the library's read by topic makes a dict a row)."""
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return
+    table = SQL("{}.{}").format(
+        Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name)
+    )
+    # one statement, one snapshot, holding every event up to its last (an insert locks the
+    # table: no event commits with an id below one committed before it)
+    by_topic = SQL("SELECT topic, count(*), max(notification_id) FROM {} GROUP BY topic")
+    with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        curs.execute(by_topic.format(table))
+        counted = {topic: (count, last) for topic, count, last in curs.fetchall()}
+    if not counted:
+        return
+    last = max(last for _, last in counted.values())
+    total = sum(count for count, _ in counted.values())
+    topics = [t for t in counted if handled(t)]
+    if 2 * sum(counted[t][0] for t in topics) >= total:
+        return
+    start, passed = 1, 0
+    page: list[Any] = []
+    while topics:
+        page = list(recorder.select_notifications(start, PAGE, stop=last, topics=topics))
+        if not page or page[-1].id == last:
+            break
+        passed += len(page)
+        yield page, len(page), {n.topic for n in page}
+        page, start = [], page[-1].id + 1
+    if not page:
+        page = list(recorder.select_notifications(last, 1))
+    elif page[-1].id != last:
+        page.extend(recorder.select_notifications(last, 1))
+    yield page, total - passed, counted.keys()
