@@ -297,9 +297,10 @@ def server_env(data_dir: Path, database_url: str | None, pool_size: int = 5) -> 
     """The server's environment: a temporary data directory, no key of this shell's, and
     no embedding model loading in the background (the chat does not use it, and its
     loading would be charged to the phases' CPU), room for every chat's socket (they all
-    come from one local user), and database pools of `pool_size` (+ as many overflow): with
-    the default 10 + 10, two processes under 32 chats held ~60 of the PostgreSQL server's
-    100 connection slots, which the machine's other users then ran out of."""
+    come from one local user), and GENAI_DB_POOL_SIZE `pool_size` (each pool at most twice
+    that many connections): with the default 10, two processes under 32 chats held ~60 of
+    the PostgreSQL server's 100 connection slots, which the machine's other users then ran
+    out of."""
     env = {
         k: v
         for k, v in os.environ.items()
