@@ -464,10 +464,20 @@ async def open_chats(base: str, workflow_id: str, n: int, spread: bool = False) 
 
 
 class Direct:
-    """The baseline: the fake called with the openai SDK, one client reused."""
+    """The baseline: the fake called with the openai SDK, one client reused.
 
-    def __init__(self, fake: FakeOpenAIServer) -> None:
-        self.client = openai.AsyncOpenAI(api_key="bench", base_url=fake.base_url, max_retries=0)
+    Concurrent callers have a client each, as each chat has its own connection: 32 callers
+    sharing one client's pool twice stopped reading responses the fake had sent whole (the
+    run waited on the SDK's 600 s timeout, 2 December). A call that stalls fails after
+    `timeout` seconds instead."""
+
+    def __init__(self, fake: FakeOpenAIServer, timeout: float = 60.0) -> None:
+        self.client = openai.AsyncOpenAI(
+            api_key="bench", base_url=fake.base_url, max_retries=0, timeout=timeout
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
 
     async def turn(self, content: str) -> tuple[float, float]:
         started = time.perf_counter()
@@ -598,12 +608,18 @@ async def one_backend(
             [1000 * s for s in chat.spans[spans:]] or [0.0]
         )
         await chat.close()
+        await direct.close()
         result["concurrent"] = {}
         for n in args.concurrency:
             through = await chats_for_seconds(
                 base, workflow, n, args.seconds, processes, f"{name}-{n}"
             )
-            baseline = await for_seconds([direct.turn] * n, min(args.seconds, 5))
+            callers = [Direct(fake) for _ in range(n)]
+            try:
+                baseline = await for_seconds([c.turn for c in callers], min(args.seconds, 5))
+            finally:
+                for caller in callers:
+                    await caller.close()
             result["concurrent"][str(n)] = {"stack": through, "direct": baseline}
         result["memory_mb"] = {
             "idle": idle,
